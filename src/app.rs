@@ -1,0 +1,430 @@
+//! The application state and its update functions. `App` owns the four views, the prompt,
+//! the help overlay and flash messages. Keys come in through [`App::handle_key`] (overlays and
+//! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
+//! synchronous and need no terminal, so tests drive the whole app with key sequences.
+
+use crate::collect::{SourceCommand, Update};
+use crate::config::{Config, ViewKind};
+use crate::keymap::{Action, Keymap};
+use crate::theme::Theme;
+use crate::views::{
+    pgtop::PgtopView, repl::ReplView, spotify::SpotifyView, vlog::VlogView, Ctx, View,
+};
+use chrono::{DateTime, Local};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use std::time::{Duration, Instant};
+
+/// Severity of a flash message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A status-line message that disappears after a few seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flash {
+    pub level: Level,
+    pub text: String,
+    pub until: Instant,
+}
+
+/// What the run loop must do after an update.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Quit,
+    Suspend,
+    ToSource(ViewKind, SourceCommand),
+    /// Put text on the terminal's clipboard (OSC 52; works through tmux with set-clipboard).
+    Copy(String),
+}
+
+/// The `/` filter or `:` command prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    Filter,
+    Command,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: String,
+    /// The filter before the prompt opened, restored on `Esc`.
+    pub previous: String,
+}
+
+/// Everything the UI shows.
+pub struct App {
+    pub active: ViewKind,
+    pub pgtop: PgtopView,
+    pub repl: ReplView,
+    pub vlog: VlogView,
+    pub spotify: SpotifyView,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub config: Config,
+    pub help: bool,
+    /// First line of the help overlay shown (it scrolls when taller than the screen).
+    pub help_scroll: u16,
+    pub prompt: Option<Prompt>,
+    pub flash: Option<Flash>,
+    pub should_quit: bool,
+    /// Something changed since the last draw.
+    pub dirty: bool,
+    /// The app clock, advanced by [`App::tick`]; drawing reads it instead of the system clock.
+    pub now: DateTime<Local>,
+    pub refresh: Duration,
+}
+
+impl App {
+    pub fn new(config: Config, theme: Theme, start: ViewKind) -> App {
+        let refresh = config.ui.refresh.get();
+        App {
+            active: start,
+            pgtop: PgtopView::new(&config.pgtop),
+            repl: ReplView::new(&config.repl),
+            vlog: VlogView::new(&config.vlog),
+            spotify: SpotifyView::default(),
+            keymap: Keymap::default(),
+            theme,
+            config,
+            help: false,
+            help_scroll: 0,
+            prompt: None,
+            flash: None,
+            should_quit: false,
+            dirty: true,
+            now: Local::now(),
+            refresh,
+        }
+    }
+
+    pub fn view(&self, k: ViewKind) -> &dyn View {
+        match k {
+            ViewKind::Pgtop => &self.pgtop,
+            ViewKind::Repl => &self.repl,
+            ViewKind::Vlog => &self.vlog,
+            ViewKind::Spotify => &self.spotify,
+        }
+    }
+
+    pub fn view_mut(&mut self, k: ViewKind) -> &mut dyn View {
+        match k {
+            ViewKind::Pgtop => &mut self.pgtop,
+            ViewKind::Repl => &mut self.repl,
+            ViewKind::Vlog => &mut self.vlog,
+            ViewKind::Spotify => &mut self.spotify,
+        }
+    }
+
+    pub fn active_view(&self) -> &dyn View {
+        self.view(self.active)
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.config.ui.read_only || (self.active == ViewKind::Pgtop && self.config.pgtop.read_only)
+    }
+
+    pub fn set_flash(&mut self, level: Level, text: impl Into<String>) {
+        let secs = self.config.ui.flash.get();
+        self.flash = Some(Flash {
+            level,
+            text: text.into(),
+            until: Instant::now() + secs,
+        });
+        self.dirty = true;
+    }
+
+    /// Advances the clock and expires flash messages.
+    pub fn tick(&mut self, now: DateTime<Local>) {
+        self.now = now;
+        if self
+            .flash
+            .as_ref()
+            .is_some_and(|f| f.until <= Instant::now())
+        {
+            self.flash = None;
+        }
+        self.dirty = true;
+    }
+
+    /// Applies a collector update to its view.
+    pub fn apply(&mut self, update: Update) {
+        if let crate::collect::Payload::Notice { level, text } = &update.payload {
+            if update.view == self.active || *level == Level::Error {
+                self.set_flash(*level, text.clone());
+            }
+        }
+        self.view_mut(update.view).apply(update.payload);
+        if update.view == self.active {
+            self.dirty = true;
+        }
+    }
+
+    /// Handles one key press. Overlays and the prompt get it first, then the keymap.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind != KeyEventKind::Press {
+            return Vec::new();
+        }
+        self.dirty = true;
+        if self.prompt.is_some() {
+            return self.prompt_key(key);
+        }
+        if !self.help {
+            // A view's dialog or pane (e.g. a kill confirmation) gets the key first.
+            let (handled, effects) = self.on_view(|v, ctx| v.modal_key(&key, ctx));
+            if handled {
+                return effects;
+            }
+        }
+        let Some(action) = self.keymap.lookup(self.active, &key) else {
+            return Vec::new();
+        };
+        if self.help {
+            // The help overlay swallows everything but scrolling, closing keys and quit.
+            match action {
+                Action::ToggleHelp | Action::Back => self.help = false,
+                Action::Quit => return self.handle_action(action),
+                Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+                Action::Down => self.help_scroll = self.help_scroll.saturating_add(1).min(60),
+                Action::PageUp | Action::Top => self.help_scroll = 0,
+                Action::PageDown => self.help_scroll = self.help_scroll.saturating_add(10).min(60),
+                _ => {}
+            }
+            return Vec::new();
+        }
+        self.handle_action(action)
+    }
+
+    /// Performs an action (also used by `:` commands and tests).
+    pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        match action {
+            Action::Quit => {
+                self.should_quit = true;
+                return vec![Effect::Quit];
+            }
+            Action::Suspend => return vec![Effect::Suspend],
+            Action::NextTab => self.switch((self.active.index() + 1) % 4),
+            Action::PrevTab => self.switch((self.active.index() + 3) % 4),
+            Action::GoTab(k) => self.switch(k.index()),
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            Action::OpenFilter => {
+                let previous = self.view(self.active).filter();
+                self.prompt = Some(Prompt {
+                    kind: PromptKind::Filter,
+                    input: previous.clone(),
+                    previous,
+                });
+            }
+            Action::OpenCommand | Action::SetRefresh => {
+                let input = if action == Action::SetRefresh {
+                    "refresh "
+                } else {
+                    ""
+                };
+                self.prompt = Some(Prompt {
+                    kind: PromptKind::Command,
+                    input: input.to_string(),
+                    previous: String::new(),
+                })
+            }
+            Action::Refresh => {
+                return vec![Effect::ToSource(self.active, SourceCommand::RefreshNow)]
+            }
+            Action::FasterRefresh | Action::SlowerRefresh => return self.change_refresh(action),
+            _ => return self.dispatch_to_view(action),
+        }
+        Vec::new()
+    }
+
+    /// Runs `f` on the active view with a fresh [`Ctx`], applies the flash it set and returns
+    /// whether it handled the input, plus its effects.
+    fn on_view(&mut self, f: impl FnOnce(&mut dyn View, &mut Ctx) -> bool) -> (bool, Vec<Effect>) {
+        let mut ctx = Ctx {
+            read_only: self.read_only(),
+            ..Ctx::default()
+        };
+        let handled = f(self.view_mut(self.active), &mut ctx);
+        if let Some((level, text)) = ctx.flash.take() {
+            self.set_flash(level, text);
+        }
+        (handled, ctx.effects)
+    }
+
+    fn dispatch_to_view(&mut self, action: Action) -> Vec<Effect> {
+        let (handled, mut effects) = self.on_view(|v, ctx| v.handle(action, ctx));
+        if !handled && action == Action::Back && !self.view(self.active).filter().is_empty() {
+            // Esc with nothing to close clears the filter.
+            let (_, more) = self.on_view(|v, ctx| {
+                v.set_filter("", ctx);
+                ctx.flash(Level::Info, "filter cleared");
+                true
+            });
+            effects.extend(more);
+        }
+        effects
+    }
+
+    /// Sets the active view's filter (the view decides what the text means).
+    fn set_view_filter(&mut self, text: &str) -> Vec<Effect> {
+        self.on_view(|v, ctx| {
+            v.set_filter(text, ctx);
+            true
+        })
+        .1
+    }
+
+    fn switch(&mut self, index: usize) {
+        if let Some(k) = ViewKind::from_index(index) {
+            self.active = k;
+        }
+    }
+
+    fn change_refresh(&mut self, action: Action) -> Vec<Effect> {
+        let ms = self.refresh.as_millis() as u64;
+        let next = if action == Action::FasterRefresh {
+            (ms / 2).max(250)
+        } else {
+            (ms * 2).min(60_000)
+        };
+        self.set_refresh(Duration::from_millis(next))
+    }
+
+    fn set_refresh(&mut self, d: Duration) -> Vec<Effect> {
+        self.refresh = d;
+        self.set_flash(
+            Level::Info,
+            format!("refresh every {}", humantime::format_duration(d)),
+        );
+        ViewKind::ALL
+            .iter()
+            .map(|&k| Effect::ToSource(k, SourceCommand::SetInterval(d)))
+            .collect()
+    }
+
+    fn prompt_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(p) = self.prompt.as_mut() else {
+            return Vec::new();
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => {
+                let p = self.prompt.take();
+                if let Some(Prompt {
+                    kind: PromptKind::Filter,
+                    previous,
+                    ..
+                }) = p
+                {
+                    return self.set_view_filter(&previous);
+                }
+            }
+            KeyCode::Char('c') if ctrl => {
+                self.prompt = None;
+            }
+            KeyCode::Char('u') if ctrl => {
+                p.input.clear();
+                return self.live_filter();
+            }
+            KeyCode::Enter => {
+                let p = self.prompt.take();
+                if let Some(p) = p {
+                    return match p.kind {
+                        PromptKind::Filter => self.set_view_filter(p.input.trim()),
+                        PromptKind::Command => self.run_command(p.input.trim()),
+                    };
+                }
+            }
+            KeyCode::Backspace => {
+                p.input.pop();
+                return self.live_filter();
+            }
+            KeyCode::Char(c) if !ctrl => {
+                p.input.push(c);
+                return self.live_filter();
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The filter applies while it is typed.
+    fn live_filter(&mut self) -> Vec<Effect> {
+        if let Some(Prompt {
+            kind: PromptKind::Filter,
+            input,
+            ..
+        }) = &self.prompt
+        {
+            let f = input.clone();
+            return self.set_view_filter(&f);
+        }
+        Vec::new()
+    }
+
+    /// `:` commands. `:help` lists them.
+    pub fn run_command(&mut self, line: &str) -> Vec<Effect> {
+        let mut words = line.split_whitespace();
+        let cmd = words.next().unwrap_or("");
+        let arg = words.collect::<Vec<_>>().join(" ");
+        match cmd {
+            "" => Vec::new(),
+            "q" | "quit" | "exit" => self.handle_action(Action::Quit),
+            "help" | "h" => {
+                self.help = true;
+                Vec::new()
+            }
+            "filter" | "f" => self.set_view_filter(&arg),
+            "pause" | "resume" => self.handle_action(Action::TogglePause),
+            "refresh" | "interval" | "s" => match arg.parse::<crate::config::Dur>() {
+                Ok(d) if d.get() >= Duration::from_millis(100) => self.set_refresh(d.get()),
+                _ => {
+                    self.set_flash(
+                        Level::Error,
+                        format!("refresh: expected a duration such as 2s, got '{arg}'"),
+                    );
+                    Vec::new()
+                }
+            },
+            "theme" => {
+                match crate::theme::load(
+                    &arg,
+                    crate::config::config_dir()
+                        .map(|d| d.join("themes"))
+                        .as_deref(),
+                ) {
+                    Ok(t) => {
+                        self.theme = t;
+                        self.set_flash(Level::Info, format!("theme {arg}"));
+                    }
+                    Err(e) => self.set_flash(Level::Error, e.to_string()),
+                }
+                Vec::new()
+            }
+            other => {
+                if let Some(k) = ViewKind::parse(other) {
+                    return self.handle_action(Action::GoTab(k));
+                }
+                let (handled, effects) = self.on_view(|v, ctx| v.command(other, &arg, ctx));
+                if handled {
+                    return effects;
+                }
+                let extra = self.view(self.active).commands_help();
+                self.set_flash(
+                    Level::Error,
+                    format!(
+                        "unknown command ':{other}' (commands: pgtop repl vlog spotify, filter TEXT, \
+                         refresh DUR, theme NAME, pause, help, quit{extra})"
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+}

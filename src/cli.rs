@@ -1,0 +1,597 @@
+//! The command line: global options (every one of them has a config key, see
+//! [`GlobalArgs::overlay`]), one subcommand per view, `config check|show` and shell
+//! completions. Parsing and config loading happen before the terminal changes mode.
+
+use crate::config::{self, Dur, LoadOptions, ViewKind};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes (documented in README.md).
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// Runtime failure: a source could not be reached in batch mode, an I/O error.
+    pub const RUNTIME: i32 = 1;
+    /// Bad command line or configuration.
+    pub const USAGE: i32 = 2;
+    /// `repl --check` (text, `--json`, `--nagios`) uses the Nagios plugin codes instead:
+    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a bad command line or config is still 2).
+    pub const CHECK_WARNING: i32 = 1;
+    pub const CHECK_CRITICAL: i32 = 2;
+    pub const CHECK_UNKNOWN: i32 = 3;
+    /// `pgtop --batch`: at least one active query is over `slow_threshold`.
+    pub const PG_SLOW: i32 = 3;
+    /// `pgtop --batch`: at least one active query is over `critical_threshold`.
+    pub const PG_CRITICAL: i32 = 4;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stacktop",
+    version,
+    about = "A terminal UI for the people who keep databases and caches alive",
+    long_about = "stacktop: pgtop (PostgreSQL sessions), MySQL/MariaDB replication health, \
+                  vlogdump (varnishlog) and a Spotify top-200 chart explorer in one terminal UI.\n\n\
+                  Config layers, lowest first: built-in defaults, ~/.config/stacktop/config.toml, \
+                  each --config FILE, STACKTOP_<SECTION>__<KEY> environment variables, flags."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct GlobalArgs {
+    /// Config file (repeatable; later files override earlier ones). One per database is usual.
+    #[arg(short = 'c', long = "config", value_name = "FILE", global = true)]
+    pub config: Vec<PathBuf>,
+    /// Do not read ~/.config/stacktop/config.toml.
+    #[arg(long, global = true)]
+    pub no_user_config: bool,
+    /// Theme name (default, light, mono, or one in ~/.config/stacktop/themes) or a .toml file. [ui.theme]
+    #[arg(long, value_name = "NAME|FILE", global = true)]
+    pub theme: Option<String>,
+    /// Refresh interval, e.g. 2s or 500ms. [ui.refresh]
+    #[arg(long, value_name = "DUR", global = true)]
+    pub refresh: Option<Dur>,
+    /// Maximum frames per second. [ui.fps]
+    #[arg(long, value_name = "N", global = true)]
+    pub fps: Option<u16>,
+    /// Disable every action that changes a server. [ui.read_only]
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// No colours (NO_COLOR is honoured too). [ui.no_color]
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Print snapshots to stdout instead of drawing, like top -b. [batch.enabled]
+    #[arg(short = 'b', long, global = true)]
+    pub batch: bool,
+    /// Number of batch snapshots (default: until interrupted). [batch.count]
+    #[arg(short = 'n', long, value_name = "N", global = true)]
+    pub count: Option<u64>,
+    /// Interval between batch snapshots (default: the refresh interval). [batch.interval]
+    #[arg(short = 'd', long, value_name = "DUR", global = true)]
+    pub interval: Option<Dur>,
+    /// Batch output as NDJSON (one JSON object per line). [batch.json]
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open on the pgtop view (PostgreSQL sessions).
+    Pgtop(PgtopArgs),
+    /// Open on the MySQL/MariaDB replication view.
+    Repl(ReplArgs),
+    /// Open on the vlogdump view (varnishlog stream).
+    Vlog(VlogArgs),
+    /// Open on the Spotify top-200 explorer.
+    Spotify(SpotifyArgs),
+    /// Validate or print configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct PgtopArgs {
+    /// libpq URI or key/value conninfo. [pgtop.conninfo]
+    #[arg(value_name = "CONNINFO")]
+    pub conninfo: Option<String>,
+    /// Server host or socket directory. [pgtop.host]
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Server port. [pgtop.port]
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// User name. [pgtop.user]
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Database name. [pgtop.dbname]
+    #[arg(long)]
+    pub dbname: Option<String>,
+    /// TLS: disable, allow, prefer, require, verify-ca or verify-full. [pgtop.sslmode]
+    #[arg(long, value_name = "MODE")]
+    pub sslmode: Option<String>,
+    /// CA certificate (PEM) for verify-ca / verify-full. [pgtop.sslrootcert]
+    #[arg(long, value_name = "FILE")]
+    pub sslrootcert: Option<PathBuf>,
+    /// Environment variable holding the password. [pgtop.password_env]
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Queries running longer than this are slow (bold yellow, logged, alerted). [pgtop.slow_threshold]
+    #[arg(long, value_name = "DUR")]
+    pub slow_threshold: Option<Dur>,
+    /// A second, higher threshold. [pgtop.critical_threshold]
+    #[arg(long, value_name = "DUR")]
+    pub critical_threshold: Option<Dur>,
+    /// Idle-in-transaction sessions older than this are flagged. [pgtop.idle_in_transaction_threshold]
+    #[arg(long, value_name = "DUR")]
+    pub idle_in_transaction_threshold: Option<Dur>,
+    /// Slow-query log file. [pgtop.slow_log]
+    #[arg(long, value_name = "FILE")]
+    pub slow_log: Option<PathBuf>,
+    /// Environment variable holding the Slack webhook URL (default STACKTOP_SLACK_WEBHOOK). [pgtop.slack_webhook_env]
+    #[arg(long, value_name = "VAR")]
+    pub slack_webhook_env: Option<String>,
+    /// Send a test message to the configured Slack webhook and exit (0 sent, 1 failed).
+    #[arg(long)]
+    pub test_webhook: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ReplArgs {
+    /// Action (no config key): check every server once, print verdicts and the crash-safe
+    /// audit (text, or JSON with --json) and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    #[arg(long)]
+    pub check: bool,
+    /// Action (no config key): with --check, print one Nagios line (same exit codes).
+    #[arg(long, requires = "check")]
+    pub nagios: bool,
+    /// A server to watch, NAME=[USER@]HOST[:PORT] (repeatable; replaces the configured
+    /// list). Password: --password-env, else ~/.my.cnf [client]. [repl.servers]
+    #[arg(long = "server", value_name = "NAME=[USER@]HOST[:PORT]", value_parser = parse_server)]
+    pub servers: Vec<crate::repl::ServerConfig>,
+    /// Environment variable holding the password of every --server. [repl.servers[].password_env]
+    #[arg(long, value_name = "VAR", requires = "servers")]
+    pub password_env: Option<String>,
+    /// Lag at or above which a channel is WARN. [repl.lag_warn]
+    #[arg(long, value_name = "DUR")]
+    pub lag_warn: Option<Dur>,
+    /// Lag at or above which a channel is CRIT. [repl.lag_crit]
+    #[arg(long, value_name = "DUR")]
+    pub lag_crit: Option<Dur>,
+    /// An IO thread connecting for longer than this is CRIT. [repl.connecting_crit]
+    #[arg(long, value_name = "DUR")]
+    pub connecting_crit: Option<Dur>,
+    /// Longest wait between reconnect attempts. [repl.reconnect_max]
+    #[arg(long, value_name = "DUR")]
+    pub reconnect_max: Option<Dur>,
+}
+
+/// Parses `--server NAME=[USER@]HOST[:PORT]`.
+pub fn parse_server(s: &str) -> Result<crate::repl::ServerConfig, String> {
+    let bad = || format!("expected NAME=[USER@]HOST[:PORT], got \"{s}\"");
+    let (name, rest) = s.split_once('=').ok_or_else(bad)?;
+    let name = name.trim();
+    if name.is_empty() || rest.is_empty() {
+        return Err(bad());
+    }
+    let (user, hostport) = match rest.rsplit_once('@') {
+        Some((u, h)) if !u.is_empty() => (Some(u.to_string()), h),
+        Some(_) => return Err(bad()),
+        None => (None, rest),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| format!("bad port \"{p}\" in \"{s}\""))?,
+        ),
+        None => (hostport, 3306),
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let mut c = crate::repl::ServerConfig::tcp(name, host, port);
+    c.user = user;
+    Ok(c)
+}
+
+#[derive(Debug, Args, Default)]
+pub struct VlogArgs {
+    /// Read this varnishlog text file (or - for stdin) instead of spawning varnishlog. [vlog.file]
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Keep reading the file as it grows. [vlog.follow]
+    #[arg(long)]
+    pub follow: bool,
+    /// varnishd instance name (varnishlog -n). [vlog.instance]
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// Requests kept in memory. [vlog.ring_size]
+    #[arg(long, value_name = "N")]
+    pub ring_size: Option<usize>,
+    /// Requests slower than this are highlighted. [vlog.slow]
+    #[arg(long, value_name = "DUR")]
+    pub slow: Option<Dur>,
+    /// Replay a binary capture through varnishlog -r. [vlog.replay]
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// varnishlog -g grouping: request, vxid or session. [vlog.grouping]
+    #[arg(long, value_name = "G")]
+    pub grouping: Option<String>,
+    /// Push the filter down to varnishlog -q when possible. [vlog.push_down]
+    #[arg(long)]
+    pub push_down: bool,
+    /// Batch text in cosimo vlogdump's two-line layout. [vlog.batch_layout = "vlogdump"]
+    #[arg(long)]
+    pub vlogdump_layout: bool,
+    /// `-` (read stdin) and vlogdump filter options: only_hits=1, only_misses=1,
+    /// only_slow=MS, url_match=RE, only_status=5xx, req_headers_match=RE,
+    /// resp_headers_match=RE, client_match=RE, req_method=RE, handling=pass,pipe,
+    /// backend=RE, show_req_headers=1 (a `!` negates a regex). [vlog.filter, vlog.stdin]
+    #[arg(value_name = "name=value")]
+    pub filters: Vec<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct SpotifyArgs {
+    #[command(subcommand)]
+    pub action: Option<SpotifyAction>,
+    /// Storage backend: sqlite (embedded, default) or mysql. [spotify.backend]
+    #[arg(long, global = true, value_name = "sqlite|mysql")]
+    pub backend: Option<String>,
+    /// SQLite file (default ~/.local/share/stacktop/spotify.sqlite3). [spotify.path]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// MySQL/MariaDB URL, mysql://user@host:port/db (prefer password_env for the password). [spotify.url]
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+    /// MySQL/MariaDB host. [spotify.host]
+    #[arg(long, global = true)]
+    pub host: Option<String>,
+    /// MySQL/MariaDB port. [spotify.port]
+    #[arg(long, global = true)]
+    pub port: Option<u16>,
+    /// MySQL/MariaDB user. [spotify.user]
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+    /// Environment variable holding the MySQL password. [spotify.password_env]
+    #[arg(long, global = true, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// MySQL database. [spotify.database]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub database: Option<String>,
+    /// Chart table. [spotify.table]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub table: Option<String>,
+    /// Saved queries and exports go here (default ~/.local/share/stacktop). [spotify.data_dir]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `stacktop spotify <action>`: work with the chart store without the UI.
+#[derive(Debug, Subcommand)]
+pub enum SpotifyAction {
+    /// Import chart CSV files (Kaggle data.csv / charts.csv, spotifycharts.com, charts.spotify.com).
+    Import(SpotifyImportArgs),
+    /// Answer a ready-made question (see `stacktop spotify questions`).
+    Ask(SpotifyAskArgs),
+    /// Run one read-only statement (SELECT, WITH, SHOW, EXPLAIN).
+    Sql(SpotifySqlArgs),
+    /// List the ready-made questions.
+    Questions,
+}
+
+#[derive(Debug, Args)]
+pub struct SpotifyImportArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Force the format instead of detecting it: kaggle, charts, spotifycharts, chartsapi.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Region code for per-chart files whose name has none (e.g. us, global).
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    /// Chart date for per-chart files whose name has none.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Load nothing if any file or row is bad.
+    #[arg(long)]
+    pub strict: bool,
+    /// Batched INSERTs instead of LOAD DATA LOCAL INFILE (MySQL).
+    #[arg(long)]
+    pub no_local_infile: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpotifyAskArgs {
+    /// Question id, e.g. artist-streams.
+    pub question: String,
+    /// Region code (from the data), or global.
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    /// First chart day (inclusive).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<chrono::NaiveDate>,
+    /// End of the range (exclusive).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<chrono::NaiveDate>,
+    /// Chart positions, e.g. 1-10 or 1.
+    #[arg(long, value_name = "A-B")]
+    pub positions: Option<String>,
+    /// Rows in top-N answers.
+    #[arg(long, default_value_t = 10)]
+    pub limit: u32,
+    /// Spotify track id for track-history.
+    #[arg(long, value_name = "ID")]
+    pub track: Option<String>,
+    /// CSV instead of a text table (--json for JSON).
+    #[arg(long)]
+    pub csv: bool,
+    /// Print the SQL instead of running it.
+    #[arg(long)]
+    pub show_sql: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpotifySqlArgs {
+    /// The statement.
+    pub sql: String,
+    /// CSV instead of a text table (--json for JSON).
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate config files; prints each problem with file, line, key and value.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the effective configuration (all layers merged), secrets masked.
+    Show,
+}
+
+fn set(t: &mut toml::Table, path: &str, v: toml::Value) {
+    let parts: Vec<String> = path.split('.').map(String::from).collect();
+    config::load::set_path(t, &parts, v);
+}
+
+fn s(v: &str) -> toml::Value {
+    toml::Value::String(v.to_string())
+}
+
+fn p(v: &std::path::Path) -> toml::Value {
+    toml::Value::String(v.display().to_string())
+}
+
+impl Cli {
+    /// The view to open on.
+    pub fn view(&self) -> Option<ViewKind> {
+        match self.command {
+            Some(Command::Pgtop(_)) => Some(ViewKind::Pgtop),
+            Some(Command::Repl(_)) => Some(ViewKind::Repl),
+            Some(Command::Vlog(_)) => Some(ViewKind::Vlog),
+            Some(Command::Spotify(_)) => Some(ViewKind::Spotify),
+            _ => None,
+        }
+    }
+
+    /// The command-line layer of the configuration.
+    pub fn overlay(&self) -> toml::Table {
+        let mut t = toml::Table::new();
+        let g = &self.global;
+        if let Some(v) = &g.theme {
+            set(&mut t, "ui.theme", s(v));
+        }
+        if let Some(v) = g.refresh {
+            set(&mut t, "ui.refresh", s(&v.to_string()));
+        }
+        if let Some(v) = g.fps {
+            set(&mut t, "ui.fps", toml::Value::Integer(i64::from(v)));
+        }
+        if g.read_only {
+            set(&mut t, "ui.read_only", toml::Value::Boolean(true));
+        }
+        if g.no_color {
+            set(&mut t, "ui.no_color", toml::Value::Boolean(true));
+        }
+        if g.batch {
+            set(&mut t, "batch.enabled", toml::Value::Boolean(true));
+        }
+        if let Some(v) = g.count {
+            set(
+                &mut t,
+                "batch.count",
+                toml::Value::Integer(v.min(i64::MAX as u64) as i64),
+            );
+        }
+        if let Some(v) = g.interval {
+            set(&mut t, "batch.interval", s(&v.to_string()));
+        }
+        if g.json {
+            set(&mut t, "batch.json", toml::Value::Boolean(true));
+        }
+        match &self.command {
+            Some(Command::Pgtop(a)) => {
+                let strs = [
+                    ("pgtop.conninfo", &a.conninfo),
+                    ("pgtop.host", &a.host),
+                    ("pgtop.user", &a.user),
+                    ("pgtop.dbname", &a.dbname),
+                    ("pgtop.sslmode", &a.sslmode),
+                    ("pgtop.password_env", &a.password_env),
+                    ("pgtop.slack_webhook_env", &a.slack_webhook_env),
+                ];
+                for (k, v) in strs {
+                    if let Some(v) = v {
+                        set(&mut t, k, s(v));
+                    }
+                }
+                if let Some(v) = a.port {
+                    set(&mut t, "pgtop.port", toml::Value::Integer(i64::from(v)));
+                }
+                let durs = [
+                    ("pgtop.slow_threshold", a.slow_threshold),
+                    ("pgtop.critical_threshold", a.critical_threshold),
+                    (
+                        "pgtop.idle_in_transaction_threshold",
+                        a.idle_in_transaction_threshold,
+                    ),
+                ];
+                for (k, v) in durs {
+                    if let Some(v) = v {
+                        set(&mut t, k, s(&v.to_string()));
+                    }
+                }
+                if let Some(v) = &a.slow_log {
+                    set(&mut t, "pgtop.slow_log", p(v));
+                }
+                if let Some(v) = &a.sslrootcert {
+                    set(&mut t, "pgtop.sslrootcert", p(v));
+                }
+            }
+            Some(Command::Vlog(a)) => {
+                set(&mut t, "ui.start_view", s("vlog"));
+                match &a.file {
+                    Some(v) if v.as_os_str() == "-" => {
+                        set(&mut t, "vlog.stdin", toml::Value::Boolean(true))
+                    }
+                    Some(v) => set(&mut t, "vlog.file", p(v)),
+                    None => {}
+                }
+                if a.follow {
+                    set(&mut t, "vlog.follow", toml::Value::Boolean(true));
+                }
+                if let Some(v) = &a.instance {
+                    set(&mut t, "vlog.instance", s(v));
+                }
+                if let Some(v) = a.ring_size {
+                    set(
+                        &mut t,
+                        "vlog.ring_size",
+                        toml::Value::Integer(v.min(i64::MAX as usize) as i64),
+                    );
+                }
+                if let Some(v) = a.slow {
+                    set(&mut t, "vlog.slow", s(&v.to_string()));
+                }
+                if let Some(v) = &a.replay {
+                    set(&mut t, "vlog.replay", p(v));
+                }
+                if let Some(v) = &a.grouping {
+                    set(&mut t, "vlog.grouping", s(v));
+                }
+                if a.push_down {
+                    set(&mut t, "vlog.push_down", toml::Value::Boolean(true));
+                }
+                if a.vlogdump_layout {
+                    set(&mut t, "vlog.batch_layout", s("vlogdump"));
+                }
+                let mut words = Vec::new();
+                for w in &a.filters {
+                    if w == "-" {
+                        set(&mut t, "vlog.stdin", toml::Value::Boolean(true));
+                    } else {
+                        words.push(s(w));
+                    }
+                }
+                if !words.is_empty() {
+                    set(&mut t, "vlog.filter", toml::Value::Array(words));
+                }
+            }
+            Some(Command::Repl(a)) => a.overlay(&mut t),
+            Some(Command::Spotify(a)) => {
+                let strs = [
+                    ("spotify.backend", &a.backend),
+                    ("spotify.url", &a.url),
+                    ("spotify.host", &a.host),
+                    ("spotify.user", &a.user),
+                    ("spotify.password_env", &a.password_env),
+                    ("spotify.database", &a.database),
+                    ("spotify.table", &a.table),
+                ];
+                for (k, v) in strs {
+                    if let Some(v) = v {
+                        set(&mut t, k, s(v));
+                    }
+                }
+                if let Some(v) = a.port {
+                    set(&mut t, "spotify.port", toml::Value::Integer(i64::from(v)));
+                }
+                if let Some(v) = &a.path {
+                    set(&mut t, "spotify.path", p(v));
+                }
+                if let Some(v) = &a.data_dir {
+                    set(&mut t, "spotify.data_dir", p(v));
+                }
+            }
+            _ => {}
+        }
+        t
+    }
+
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            user_file: if self.global.no_user_config {
+                None
+            } else {
+                config::config_dir().map(|d| d.join("config.toml"))
+            },
+            files: self.global.config.clone(),
+            env: std::env::vars().collect(),
+            cli: self.overlay(),
+        }
+    }
+}
+
+impl ReplArgs {
+    fn overlay(&self, t: &mut toml::Table) {
+        let durs = [
+            ("repl.lag_warn", self.lag_warn),
+            ("repl.lag_crit", self.lag_crit),
+            ("repl.connecting_crit", self.connecting_crit),
+            ("repl.reconnect_max", self.reconnect_max),
+        ];
+        for (k, v) in durs {
+            if let Some(v) = v {
+                set(t, k, s(&v.to_string()));
+            }
+        }
+        if !self.servers.is_empty() {
+            let list = self
+                .servers
+                .iter()
+                .filter_map(|srv| {
+                    let mut srv = srv.clone();
+                    srv.password_env.clone_from(&self.password_env);
+                    toml::Value::try_from(srv).ok()
+                })
+                .collect();
+            set(t, "repl.servers", toml::Value::Array(list));
+        }
+    }
+
+    /// The `--check` action and its format, if asked for.
+    pub fn check_format(&self, json: bool) -> Option<crate::repl::check::CheckFormat> {
+        use crate::repl::check::CheckFormat;
+        self.check.then_some(if self.nagios {
+            CheckFormat::Nagios
+        } else if json {
+            CheckFormat::Json
+        } else {
+            CheckFormat::Text
+        })
+    }
+}
+
+/// Writes shell completions to stdout.
+pub fn completions(shell: clap_complete::Shell) {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "stacktop", &mut std::io::stdout());
+}

@@ -1,0 +1,95 @@
+//! Collectors: one tokio task per source (PostgreSQL poller, MySQL poller, varnishlog stream,
+//! query runner). Each owns its connection and sends owned [`Update`]s over a bounded
+//! channel; the UI loop is the only owner of view state. A failure is data
+//! ([`SourceHealth::Reconnecting`]), never a crash.
+
+use crate::config::ViewKind;
+use crate::ui::table::TableData;
+use chrono::{DateTime, Local};
+use std::time::Duration;
+
+/// Capacity of the update channel from collectors to the UI loop.
+pub const UPDATE_CHANNEL: usize = 256;
+
+/// The state of a source as the status line shows it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum SourceHealth {
+    /// Nothing configured for this view.
+    #[default]
+    Idle,
+    Connecting {
+        since: DateTime<Local>,
+    },
+    Live {
+        at: DateTime<Local>,
+    },
+    /// Lost or never reached; retrying with backoff.
+    Reconnecting {
+        since: DateTime<Local>,
+        error: String,
+        next_try: Option<DateTime<Local>>,
+    },
+}
+
+impl SourceHealth {
+    /// One line for the status bar, e.g. `reconnecting since 12:03:04: connection refused`.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceHealth::Idle => "no source".into(),
+            SourceHealth::Connecting { since } => {
+                format!("connecting since {}", since.format("%H:%M:%S"))
+            }
+            SourceHealth::Live { at } => format!("live · updated {}", at.format("%H:%M:%S")),
+            SourceHealth::Reconnecting { since, error, .. } => {
+                format!("reconnecting since {}: {error}", since.format("%H:%M:%S"))
+            }
+        }
+    }
+
+    pub fn is_failed(&self) -> bool {
+        matches!(self, SourceHealth::Reconnecting { .. })
+    }
+}
+
+/// What a collector sends.
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub view: ViewKind,
+    pub payload: Payload,
+}
+
+/// The content of an update.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    Health(SourceHealth),
+    /// A ready-made table snapshot (used by simple sources and by tests).
+    Table(TableData),
+    /// One refresh (or failed reconnect attempt) of one replication server.
+    Repl(Box<crate::repl::ServerSnapshot>),
+    /// vlogdump: parsed requests, malformed counts and source status from the varnishlog
+    /// collector (`vlog::collector`).
+    Vlog(crate::vlog::VlogEvent),
+    /// A message for the status line (e.g. a child's stderr or a webhook failure).
+    Notice {
+        level: crate::app::Level,
+        text: String,
+    },
+    /// The spotify explorer's query results, import progress and store info.
+    Spotify(Box<crate::spotify::source::SpotifyEvent>),
+    /// pgtop: one refresh of `pg_stat_activity` (or a status-only snapshot while disconnected).
+    Pg(Box<crate::pg::PgSnapshot>),
+    /// pgtop: the answer to a signal or EXPLAIN request.
+    PgReply(Box<crate::pg::source::PgReply>),
+}
+
+/// Requests from the UI to a collector.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceCommand {
+    SetInterval(Duration),
+    RefreshNow,
+    Pause(bool),
+    /// A query, question, import, cancel, export or save for the spotify explorer.
+    Spotify(Box<crate::spotify::source::SpotifyCommand>),
+    /// pgtop: thresholds, cancel/terminate, EXPLAIN.
+    Pg(crate::pg::source::PgRequest),
+}

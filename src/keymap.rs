@@ -1,0 +1,598 @@
+//! Keys → actions, through one table with a description per binding. The same table
+//! drives key handling, the `?` help overlay and the hint line, so they cannot disagree.
+//! Lookup order: the active view's bindings, then global ones.
+
+use crate::config::ViewKind;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// A user intent. Infrastructure events (ticks, resizes, updates) are not actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Quit,
+    NextTab,
+    PrevTab,
+    GoTab(ViewKind),
+    ToggleHelp,
+    OpenFilter,
+    OpenCommand,
+    /// `s`: the command line, pre-filled with `refresh ` (top's habit).
+    SetRefresh,
+    TogglePause,
+    /// `Esc`: close the innermost overlay, prompt, pane or filter.
+    Back,
+    Suspend,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// `Enter`: open the detail of the selected row.
+    Open,
+    SortNext,
+    SortReverse,
+    Refresh,
+    FasterRefresh,
+    SlowerRefresh,
+    // pgtop
+    ToggleIdle,
+    CycleDurationBasis,
+    Tag,
+    CancelBackend,
+    TerminateBackend,
+    KillSlow,
+    Explain,
+    ToggleLocks,
+    // repl
+    CopyFixes,
+    /// Move between the status table and the audit pane.
+    FocusAudit,
+    // vlog
+    Save,
+    // spotify
+    EditSql,
+    EditQuestionSql,
+    CancelQuery,
+    NextCountry,
+    PrevCountry,
+    NextYear,
+    PrevYear,
+    CycleLimit,
+    CyclePositions,
+    FocusLeft,
+    FocusRight,
+    ToggleChart,
+    SaveJson,
+    TogglePane,
+    Find,
+    FindNext,
+    FindPrev,
+    // confirmations
+    Yes,
+    No,
+}
+
+/// Where a binding applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    View(ViewKind),
+}
+
+/// One row of the keymap table.
+#[derive(Clone, Copy, Debug)]
+pub struct Binding {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+    pub scope: Scope,
+    pub action: Action,
+    pub desc: &'static str,
+    /// Shown on the hint line.
+    pub hint: bool,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+const fn b(
+    code: KeyCode,
+    mods: KeyModifiers,
+    scope: Scope,
+    action: Action,
+    desc: &'static str,
+    hint: bool,
+) -> Binding {
+    Binding {
+        code,
+        mods,
+        scope,
+        action,
+        desc,
+        hint,
+    }
+}
+
+use Action as A;
+use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up};
+use Scope::{Global as G, View as V};
+use ViewKind::{Pgtop as PG, Repl as RP, Spotify as SP, Vlog as VL};
+
+/// The built-in keymap.
+pub const DEFAULT_BINDINGS: &[Binding] = &[
+    b(Char('q'), NONE, G, A::Quit, "quit", true),
+    b(Char('c'), CTRL, G, A::Quit, "quit", false),
+    b(
+        Char('z'),
+        CTRL,
+        G,
+        A::Suspend,
+        "suspend to the shell (fg to come back)",
+        false,
+    ),
+    b(Char('1'), NONE, G, A::GoTab(PG), "pgtop view", false),
+    b(Char('2'), NONE, G, A::GoTab(RP), "replication view", false),
+    b(Char('3'), NONE, G, A::GoTab(VL), "vlogdump view", false),
+    b(Char('4'), NONE, G, A::GoTab(SP), "spotify view", false),
+    b(Tab, NONE, G, A::NextTab, "next view", false),
+    b(BackTab, SHIFT, G, A::PrevTab, "previous view", false),
+    b(Char('?'), NONE, G, A::ToggleHelp, "help (this list)", true),
+    b(Char('/'), NONE, G, A::OpenFilter, "filter rows", true),
+    b(
+        Char(':'),
+        NONE,
+        G,
+        A::OpenCommand,
+        "command line (:help for commands)",
+        false,
+    ),
+    b(
+        Char('s'),
+        NONE,
+        G,
+        A::SetRefresh,
+        "set the refresh interval (:refresh DUR)",
+        false,
+    ),
+    b(
+        Char('p'),
+        NONE,
+        G,
+        A::TogglePause,
+        "pause / resume updates",
+        true,
+    ),
+    b(
+        Esc,
+        NONE,
+        G,
+        A::Back,
+        "back: close pane, prompt or filter",
+        false,
+    ),
+    b(Up, NONE, G, A::Up, "move up", false),
+    b(Char('k'), NONE, G, A::Up, "move up", false),
+    b(Down, NONE, G, A::Down, "move down", false),
+    b(Char('j'), NONE, G, A::Down, "move down", false),
+    b(PageUp, NONE, G, A::PageUp, "page up", false),
+    b(PageDown, NONE, G, A::PageDown, "page down", false),
+    b(Home, NONE, G, A::Top, "first row", false),
+    b(Char('g'), NONE, G, A::Top, "first row", false),
+    b(End, NONE, G, A::Bottom, "last row", false),
+    b(Char('G'), SHIFT, G, A::Bottom, "last row", false),
+    b(Enter, NONE, G, A::Open, "details of the selected row", true),
+    b(
+        Char('>'),
+        NONE,
+        G,
+        A::SortNext,
+        "sort by the next column",
+        false,
+    ),
+    b(
+        Char('<'),
+        NONE,
+        G,
+        A::SortReverse,
+        "reverse the sort order",
+        false,
+    ),
+    b(Char('r'), CTRL, G, A::Refresh, "refresh now", false),
+    b(
+        Char('+'),
+        NONE,
+        G,
+        A::FasterRefresh,
+        "refresh more often",
+        false,
+    ),
+    b(
+        Char('-'),
+        NONE,
+        G,
+        A::SlowerRefresh,
+        "refresh less often",
+        false,
+    ),
+    // pgtop (the view's own bindings shadow global ones such as `k`)
+    b(
+        Char('i'),
+        NONE,
+        V(PG),
+        A::ToggleIdle,
+        "show / hide idle sessions and background processes",
+        true,
+    ),
+    b(
+        Char('T'),
+        SHIFT,
+        V(PG),
+        A::CycleDurationBasis,
+        "duration of query / transaction / state",
+        false,
+    ),
+    b(
+        Char(' '),
+        NONE,
+        V(PG),
+        A::Tag,
+        "tag / untag the selected backend",
+        false,
+    ),
+    b(
+        Char('c'),
+        NONE,
+        V(PG),
+        A::CancelBackend,
+        "cancel the selected (or tagged) queries",
+        true,
+    ),
+    b(
+        Char('k'),
+        NONE,
+        V(PG),
+        A::TerminateBackend,
+        "terminate the selected (or tagged) backends",
+        true,
+    ),
+    b(
+        Char('K'),
+        SHIFT,
+        V(PG),
+        A::KillSlow,
+        "kill every query over the slow threshold",
+        true,
+    ),
+    b(
+        Char('e'),
+        NONE,
+        V(PG),
+        A::Explain,
+        "EXPLAIN the selected query (never ANALYZE)",
+        false,
+    ),
+    b(
+        Char('L'),
+        SHIFT,
+        V(PG),
+        A::ToggleLocks,
+        "lock tree: blockers and the blocked",
+        false,
+    ),
+    // repl
+    b(
+        Char('y'),
+        NONE,
+        V(RP),
+        A::CopyFixes,
+        "copy the fixes for the selected server",
+        true,
+    ),
+    b(
+        Char('a'),
+        NONE,
+        V(RP),
+        A::FocusAudit,
+        "audit pane of the selected server (Enter: check detail, Esc: back)",
+        true,
+    ),
+    // vlog
+    b(
+        Char('w'),
+        NONE,
+        V(VL),
+        A::Save,
+        "save the filtered rows to a file",
+        true,
+    ),
+    // spotify (the SQL editor owns the keyboard while focused: see views/spotify/editor.rs)
+    b(
+        Enter,
+        NONE,
+        V(SP),
+        A::Open,
+        "ask the selected question",
+        true,
+    ),
+    b(
+        Char('e'),
+        NONE,
+        V(SP),
+        A::EditSql,
+        "SQL editor (Esc leaves)",
+        true,
+    ),
+    b(
+        Char('E'),
+        SHIFT,
+        V(SP),
+        A::EditQuestionSql,
+        "edit the selected question's SQL",
+        false,
+    ),
+    b(
+        Char('x'),
+        NONE,
+        V(SP),
+        A::CancelQuery,
+        "cancel the running query or import",
+        true,
+    ),
+    b(Char('c'), NONE, V(SP), A::NextCountry, "next country", true),
+    b(
+        Char('C'),
+        SHIFT,
+        V(SP),
+        A::PrevCountry,
+        "previous country",
+        false,
+    ),
+    b(Char('y'), NONE, V(SP), A::NextYear, "next year", true),
+    b(Char('Y'), SHIFT, V(SP), A::PrevYear, "previous year", false),
+    b(
+        Char('n'),
+        NONE,
+        V(SP),
+        A::CyclePositions,
+        "positions: all, 1, 1-10, 1-50",
+        false,
+    ),
+    b(
+        Char('l'),
+        NONE,
+        V(SP),
+        A::CycleLimit,
+        "limit: 10, 20, 50, 100",
+        false,
+    ),
+    b(
+        Left,
+        NONE,
+        V(SP),
+        A::FocusLeft,
+        "focus the question list",
+        false,
+    ),
+    b(
+        Right,
+        NONE,
+        V(SP),
+        A::FocusRight,
+        "focus the results",
+        false,
+    ),
+    b(
+        Char('b'),
+        NONE,
+        V(SP),
+        A::ToggleChart,
+        "show / hide the chart",
+        false,
+    ),
+    b(
+        Char('w'),
+        NONE,
+        V(SP),
+        A::Save,
+        "export the whole result to CSV",
+        true,
+    ),
+    b(
+        Char('W'),
+        SHIFT,
+        V(SP),
+        A::SaveJson,
+        "export the whole result to JSON",
+        false,
+    ),
+    b(
+        Char('t'),
+        NONE,
+        V(VL),
+        A::TogglePane,
+        "show / hide the top URLs, clients and backends pane",
+        true,
+    ),
+    b(
+        Char('f'),
+        NONE,
+        V(VL),
+        A::Find,
+        "find: search the rows (regex on URL, client, status, backend)",
+        true,
+    ),
+    b(
+        Char('n'),
+        NONE,
+        V(VL),
+        A::FindNext,
+        "next (older) match",
+        false,
+    ),
+    b(
+        Char('N'),
+        SHIFT,
+        V(VL),
+        A::FindPrev,
+        "previous (newer) match",
+        false,
+    ),
+];
+
+/// The keymap: a table of bindings.
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    pub bindings: Vec<Binding>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap {
+            bindings: DEFAULT_BINDINGS.to_vec(),
+        }
+    }
+}
+
+/// Modifiers that matter for matching (Shift is implied by an upper-case char).
+fn normalize(code: KeyCode, mods: KeyModifiers) -> (KeyCode, KeyModifiers) {
+    let mut m = mods & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+    if let KeyCode::Char(_) = code {
+        m.remove(KeyModifiers::SHIFT);
+    }
+    if code == KeyCode::BackTab {
+        m.remove(KeyModifiers::SHIFT);
+    }
+    (code, m)
+}
+
+impl Keymap {
+    /// The action for a key in the given view, view bindings first.
+    pub fn lookup(&self, view: ViewKind, key: &KeyEvent) -> Option<Action> {
+        let want = normalize(key.code, key.modifiers);
+        let matches = |bd: &&Binding| normalize(bd.code, bd.mods) == want;
+        self.bindings
+            .iter()
+            .filter(|bd| bd.scope == Scope::View(view))
+            .find(matches)
+            .or_else(|| {
+                self.bindings
+                    .iter()
+                    .filter(|bd| bd.scope == Scope::Global)
+                    .find(matches)
+            })
+            .map(|bd| bd.action)
+    }
+
+    /// Bindings that apply in `view`, for the help overlay (view first, then global).
+    pub fn for_view(&self, view: ViewKind) -> Vec<&Binding> {
+        let own = self
+            .bindings
+            .iter()
+            .filter(|bd| bd.scope == Scope::View(view));
+        let global = self.bindings.iter().filter(|bd| bd.scope == Scope::Global);
+        own.chain(global).collect()
+    }
+
+    /// `(key, description)` pairs for the hint line of `view`.
+    pub fn hints(&self, view: ViewKind) -> Vec<(String, &'static str)> {
+        let mut v: Vec<(String, &'static str)> = self
+            .for_view(view)
+            .into_iter()
+            .filter(|bd| bd.hint)
+            .map(|bd| (key_name(bd.code, bd.mods), short(bd.desc)))
+            .collect();
+        // A view binding shadows the global one with the same key.
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|(k, _)| seen.insert(k.clone()));
+        v
+    }
+}
+
+fn short(desc: &'static str) -> &'static str {
+    match desc {
+        "help (this list)" => "help",
+        "filter rows" => "filter",
+        "pause / resume updates" => "pause",
+        "details of the selected row" => "details",
+        "show / hide idle sessions and background processes" => "idle",
+        "cancel the selected (or tagged) queries" => "cancel",
+        "terminate the selected (or tagged) backends" => "terminate",
+        "kill every query over the slow threshold" => "kill slow",
+        "copy the fixes for the selected server" => "copy fixes",
+        "audit pane of the selected server (Enter: check detail, Esc: back)" => "audit",
+        "save the filtered rows to a file" => "save",
+        "ask the selected question" => "ask",
+        "SQL editor (Esc leaves)" => "editor",
+        "cancel the running query or import" => "cancel",
+        "next country" => "country",
+        "next year" => "year",
+        "export the whole result to CSV" => "export",
+        "show / hide the top URLs, clients and backends pane" => "pane",
+        "find: search the rows (regex on URL, client, status, backend)" => "find",
+        d => d,
+    }
+}
+
+/// How a key is written in help and hints: `q`, `Ctrl-C`, `Tab`, `Shift-Tab`, `Enter`.
+pub fn key_name(code: KeyCode, mods: KeyModifiers) -> String {
+    let base = match code {
+        KeyCode::Char(' ') => "Space".to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::BackTab => return "Shift-Tab".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
+        KeyCode::PageUp => "PgUp".into(),
+        KeyCode::PageDown => "PgDn".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        other => format!("{other:?}"),
+    };
+    if mods.contains(KeyModifiers::CONTROL) {
+        format!("Ctrl-{}", base.to_uppercase())
+    } else {
+        base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_scope() {
+        let mut seen: HashMap<(String, String), Action> = HashMap::new();
+        for bd in DEFAULT_BINDINGS {
+            let (c, m) = normalize(bd.code, bd.mods);
+            let k = (format!("{:?}", bd.scope), format!("{c:?}{m:?}"));
+            if let Some(prev) = seen.insert(k.clone(), bd.action) {
+                panic!("{k:?} bound to {prev:?} and {:?}", bd.action);
+            }
+        }
+    }
+
+    #[test]
+    fn view_bindings_shadow_global() {
+        let km = Keymap::default();
+        let k = KeyEvent::new(KeyCode::Char('k'), KeyModifiers::NONE);
+        assert_eq!(
+            km.lookup(ViewKind::Pgtop, &k),
+            Some(Action::TerminateBackend)
+        );
+        assert_eq!(km.lookup(ViewKind::Vlog, &k), Some(Action::Up));
+        let shift_k = KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT);
+        assert_eq!(km.lookup(ViewKind::Pgtop, &shift_k), Some(Action::KillSlow));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(km.lookup(ViewKind::Pgtop, &ctrl_c), Some(Action::Quit));
+    }
+
+    #[test]
+    fn every_binding_has_a_description() {
+        assert!(DEFAULT_BINDINGS.iter().all(|bd| !bd.desc.is_empty()));
+    }
+}

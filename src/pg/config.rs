@@ -1,0 +1,467 @@
+//! `[pgtop]` settings of a per-database TOML file (`serde`, unknown keys rejected): connection,
+//! refresh, thresholds, slow log, Slack, read_only and `K` exclusions. Turns into a resolved
+//! [`ConnSpec`] (running `password_command` / reading `password_env`) and [`CollectorOptions`].
+//! Passwords are never stored here; the webhook URL and conninfo are redacted in `Debug`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::classify::{DurationBasis, Thresholds};
+use super::collector::CollectorOptions;
+use super::conninfo::{resolve, ConnInfoError, ConnOverrides, ConnSpec, Env, Secret, SslMode};
+use super::kill::KillExclusions;
+use super::slack::SlackOptions;
+
+/// Env var consulted for the webhook when the file has none.
+pub const WEBHOOK_ENV: &str = "STACKTOP_SLACK_WEBHOOK";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PgConfigError {
+    #[error("pgtop config: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("pgtop config: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Conn(#[from] ConnInfoError),
+    #[error("password_command: {0}")]
+    PasswordCommand(String),
+}
+
+/// Parses `"500ms"`, `"5s"`, `"2m"`, `"1h"`, `"1m30s"` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if let Ok(v) = s.parse::<f64>() {
+        return (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v));
+    }
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            0.001
+        } else {
+            match c {
+                'h' => 3600.0,
+                'm' => 60.0,
+                's' => 1.0,
+                ' ' if num.is_empty() => continue,
+                _ => return None,
+            }
+        };
+        let v: f64 = num.parse().ok()?;
+        total += v * unit;
+        num.clear();
+        any = true;
+    }
+    (any && num.is_empty()).then(|| Duration::from_secs_f64(total))
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum V {
+        N(f64),
+        S(String),
+    }
+    let v = V::deserialize(d)?;
+    let out = match &v {
+        V::N(n) if n.is_finite() && *n >= 0.0 => Some(Duration::from_secs_f64(*n)),
+        V::N(_) => None,
+        V::S(s) => parse_duration(s),
+    };
+    out.ok_or_else(|| {
+        serde::de::Error::custom("expected a duration like \"5s\", \"500ms\", \"2m\" or seconds")
+    })
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
+fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_duration(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Secret::new))
+}
+
+/// Secrets are never serialized in clear (`stacktop config show` prints the mask).
+fn ser_secret<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("********"),
+        None => s.serialize_none(),
+    }
+}
+
+/// Slack delivery options.
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub timeout: Duration,
+    pub retries: u32,
+    pub queue: usize,
+    pub resolved: bool,
+    pub redact_literals: bool,
+    pub max_query_chars: usize,
+    pub max_per_minute: u32,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        let d = SlackOptions::new(Secret::new(""), "");
+        SlackConfig {
+            timeout: d.timeout,
+            retries: d.retries,
+            queue: d.queue,
+            resolved: d.resolved,
+            redact_literals: d.redact_literals,
+            max_query_chars: d.max_query_chars,
+            max_per_minute: d.max_per_minute,
+        }
+    }
+}
+
+impl std::fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("resolved", &self.resolved)
+            .field("redact_literals", &self.redact_literals)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[pgtop]` of a stacktop config file (the section type of `config::Config::pgtop`): a
+/// per-database file holds everything — connection, thresholds, slow log, webhook, read_only.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PgConfig {
+    /// label used in logs and messages (default: the host)
+    pub name: Option<String>,
+    /// libpq URI or key/value conninfo (may be empty: PG* env vars and defaults apply)
+    pub conninfo: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub dbname: Option<String>,
+    /// name of an environment variable holding the password
+    pub password_env: Option<String>,
+    /// command whose first output line is the password (run with `sh -c`)
+    pub password_command: Option<String>,
+    /// literal password (prefer `password_env`, `password_command` or `.pgpass`)
+    #[serde(deserialize_with = "de_secret", serialize_with = "ser_secret")]
+    pub password: Option<Secret>,
+    pub sslmode: Option<SslMode>,
+    pub sslrootcert: Option<String>,
+    /// refresh interval of this view (unset: `ui.refresh`)
+    #[serde(
+        deserialize_with = "de_opt_duration",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub refresh: Option<Duration>,
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub statement_timeout: Duration,
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub slow_threshold: Duration,
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub critical_threshold: Duration,
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub idle_in_transaction_threshold: Duration,
+    pub duration_basis: DurationBasis,
+    /// slow-query log path (default under the XDG state dir)
+    pub slow_log: Option<PathBuf>,
+    /// set false to write no slow log
+    pub slow_log_enabled: bool,
+    #[serde(deserialize_with = "de_secret", serialize_with = "ser_secret")]
+    pub slack_webhook: Option<Secret>,
+    /// env var holding the webhook URL (default `STACKTOP_SLACK_WEBHOOK`)
+    pub slack_webhook_env: Option<String>,
+    pub slack: SlackConfig,
+    pub read_only: bool,
+    pub kill: KillExclusions,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        let t = Thresholds::default();
+        PgConfig {
+            name: None,
+            conninfo: None,
+            host: None,
+            port: None,
+            user: None,
+            dbname: None,
+            password_env: None,
+            password_command: None,
+            password: None,
+            sslmode: None,
+            sslrootcert: None,
+            refresh: None,
+            statement_timeout: Duration::from_secs(5),
+            slow_threshold: t.slow,
+            critical_threshold: t.critical,
+            idle_in_transaction_threshold: t.idle_in_transaction,
+            duration_basis: DurationBasis::Query,
+            slow_log: None,
+            slow_log_enabled: true,
+            slack_webhook: None,
+            slack_webhook_env: None,
+            slack: SlackConfig::default(),
+            read_only: false,
+            kill: KillExclusions::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ci = self
+            .conninfo
+            .as_ref()
+            .map(|c| match super::conninfo::parse_conninfo(c) {
+                Ok(p) => format!("{p:?}"),
+                Err(_) => "<unparsable>".to_string(),
+            });
+        f.debug_struct("PgConfig")
+            .field("name", &self.name)
+            .field("conninfo", &ci)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("dbname", &self.dbname)
+            .field("password_env", &self.password_env)
+            .field("sslmode", &self.sslmode)
+            .field("refresh", &self.refresh)
+            .field("slow_threshold", &self.slow_threshold)
+            .field("critical_threshold", &self.critical_threshold)
+            .field(
+                "idle_in_transaction_threshold",
+                &self.idle_in_transaction_threshold,
+            )
+            .field("slow_log", &self.slow_log)
+            .field("slack_webhook", &self.slack_webhook)
+            .field("read_only", &self.read_only)
+            .field("kill", &self.kill)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgConfig {
+    /// Parses a `[pgtop]` table body and validates it.
+    pub fn from_toml_str(s: &str) -> Result<Self, PgConfigError> {
+        let c: PgConfig = toml::from_str(s)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<(), PgConfigError> {
+        if self.refresh.is_some_and(|r| r < Duration::from_millis(100)) {
+            return Err(PgConfigError::Invalid(
+                "refresh must be at least 100ms".into(),
+            ));
+        }
+        if self.critical_threshold < self.slow_threshold {
+            return Err(PgConfigError::Invalid(
+                "critical_threshold must not be below slow_threshold".into(),
+            ));
+        }
+        if self.statement_timeout.is_zero() {
+            return Err(PgConfigError::Invalid(
+                "statement_timeout must be above 0".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            slow: self.slow_threshold,
+            critical: self.critical_threshold,
+            idle_in_transaction: self.idle_in_transaction_threshold,
+        }
+    }
+
+    fn password(&self, env: &Env) -> Result<Option<Secret>, PgConfigError> {
+        if let Some(var) = &self.password_env {
+            return match (env.vars)(var) {
+                Some(p) => Ok(Some(Secret::new(p))),
+                None => Err(PgConfigError::Invalid(format!(
+                    "password_env: environment variable {var} is not set"
+                ))),
+            };
+        }
+        if let Some(cmd) = &self.password_command {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| PgConfigError::PasswordCommand(e.to_string()))?;
+            if !out.status.success() {
+                return Err(PgConfigError::PasswordCommand(format!(
+                    "exited with {}",
+                    out.status
+                )));
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            let pw = text.lines().next().unwrap_or("").to_string();
+            return Ok(Some(Secret::new(pw)));
+        }
+        Ok(self.password.clone())
+    }
+
+    /// Resolves the connection (conninfo + fields + env + service + .pgpass).
+    pub fn conn_spec(&self, env: &Env) -> Result<ConnSpec, PgConfigError> {
+        let ov = ConnOverrides {
+            host: self.host.clone(),
+            port: self.port,
+            user: self.user.clone(),
+            dbname: self.dbname.clone(),
+            sslmode: self.sslmode,
+            sslrootcert: self.sslrootcert.clone(),
+            password: self.password(env)?,
+        };
+        Ok(resolve(self.conninfo.as_deref(), &ov, env)?)
+    }
+
+    /// The webhook URL from the file or the environment.
+    pub fn webhook(&self, env: &Env) -> Option<Secret> {
+        self.slack_webhook.clone().or_else(|| {
+            let var = self.slack_webhook_env.as_deref().unwrap_or(WEBHOOK_ENV);
+            (env.vars)(var).map(Secret::new)
+        })
+    }
+
+    pub fn slow_log_path(&self) -> Option<PathBuf> {
+        if !self.slow_log_enabled {
+            return None;
+        }
+        self.slow_log.clone().or_else(super::slowlog::default_path)
+    }
+
+    pub fn slack_options(&self, url: Secret, server: &str) -> SlackOptions {
+        let mut o = SlackOptions::new(url, server);
+        o.timeout = self.slack.timeout;
+        o.retries = self.slack.retries;
+        o.queue = self.slack.queue;
+        o.resolved = self.slack.resolved;
+        o.redact_literals = self.slack.redact_literals;
+        o.max_query_chars = self.slack.max_query_chars;
+        o.max_per_minute = self.slack.max_per_minute;
+        o
+    }
+
+    /// Everything the collector needs (opening the slow log is left to `collector::spawn`).
+    pub fn collector_options(&self, env: &Env) -> Result<CollectorOptions, PgConfigError> {
+        let spec = self.conn_spec(env)?;
+        let server = self.name.clone().unwrap_or_else(|| {
+            spec.hosts
+                .first()
+                .map(|h| format!("{}:{}/{}", h.host, h.port, spec.dbname))
+                .unwrap_or_default()
+        });
+        let slack = self.webhook(env).map(|u| self.slack_options(u, &server));
+        let mut o = CollectorOptions::new(spec);
+        o.server = server;
+        if let Some(r) = self.refresh {
+            o.interval = r;
+        }
+        o.statement_timeout = self.statement_timeout;
+        o.thresholds = self.thresholds();
+        o.slow_log = self.slow_log_path();
+        o.slack = slack;
+        o.read_only = self.read_only;
+        Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration("5s3"), None);
+        assert_eq!(parse_duration("-1"), None);
+    }
+
+    #[test]
+    fn parses_full_file_and_rejects_unknown_keys() {
+        let c = PgConfig::from_toml_str(
+            r#"
+            name = "orders"
+            conninfo = "postgresql://app:hunter2@db1/orders"
+            refresh = "1s"
+            slow_threshold = 3
+            critical_threshold = "1m"
+            idle_in_transaction_threshold = "45s"
+            slack_webhook = "https://hooks.example/T000/secret"
+            read_only = true
+            [slack]
+            resolved = true
+            redact_literals = true
+            [kill]
+            only_select = true
+            users = ["replicator"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.refresh, Some(Duration::from_secs(1)));
+        assert_eq!(c.thresholds().critical, Duration::from_secs(60));
+        assert!(c.read_only && c.slack.resolved && c.kill.only_select);
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("secret"), "{dbg}");
+        assert!(PgConfig::from_toml_str("slow_treshold = 3").is_err());
+        assert!(PgConfig::from_toml_str("[kill]\nuser = []").is_err());
+        assert!(PgConfig::from_toml_str("slow_threshold = 10\ncritical_threshold = 5").is_err());
+        assert!(PgConfig::from_toml_str("refresh = \"soon\"").is_err());
+    }
+
+    #[test]
+    fn password_sources() {
+        let env = Env {
+            vars: Box::new(|k| (k == "DBPW").then(|| "from-env".to_string())),
+            home: None,
+            os_user: Some("me".into()),
+        };
+        let c = PgConfig::from_toml_str("host = \"h\"\npassword_env = \"DBPW\"").unwrap();
+        assert_eq!(
+            c.conn_spec(&env).unwrap().password.unwrap().expose(),
+            "from-env"
+        );
+        let c =
+            PgConfig::from_toml_str("host = \"h\"\npassword_command = \"echo from-cmd\"").unwrap();
+        assert_eq!(
+            c.conn_spec(&env).unwrap().password.unwrap().expose(),
+            "from-cmd"
+        );
+        let c = PgConfig::from_toml_str("password_env = \"NOPE\"").unwrap();
+        assert!(c.conn_spec(&env).is_err());
+        let c = PgConfig::from_toml_str("password_command = \"exit 3\"").unwrap();
+        assert!(c.conn_spec(&env).is_err());
+    }
+}

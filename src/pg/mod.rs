@@ -1,0 +1,31 @@
+//! pgtop core (no drawing): connection parameters, the one-scan `pg_stat_activity` reader, the
+//! background collector, slow/critical classification, safe cancel/terminate, the slow-query log,
+//! Slack notifications, the per-database config and batch output.
+//!
+//! Data flow: [`config::PgConfig`] → [`conninfo::ConnSpec`] → [`collector::spawn`] (one persistent
+//! connection; each tick [`activity::ActivityReader::fetch`] runs ONE statement) → owned
+//! [`activity::PgSnapshot`]s on a bounded channel → the UI. On every snapshot the collector runs the
+//! [`tracker::SlowTracker`], which feeds [`slowlog::SlowLog`] and [`slack::SlackNotifier`].
+//! Signals requested by the UI go back through the collector's command channel to [`kill`].
+//! [`source`] is the glue to the shell: collector ⇄ `collect::Update` / `SourceCommand`.
+
+pub mod activity;
+pub mod batch;
+pub mod classify;
+pub mod collector;
+pub mod config;
+pub mod conninfo;
+pub mod kill;
+pub mod redact;
+pub mod slack;
+pub mod slowlog;
+pub mod source;
+pub mod tls;
+pub mod tracker;
+
+pub use activity::{Header, PgSnapshot, Session, SessionState};
+pub use classify::{DurationBasis, RowClass, Thresholds};
+pub use collector::{CollectorCommand, CollectorHandle, CollectorOptions, ConnectionStatus};
+pub use config::PgConfig;
+pub use conninfo::ConnSpec;
+pub use kill::{SignalKind, SignalOutcome, SignalResult, SignalTarget};

@@ -1,0 +1,151 @@
+//! Append-only slow-query log: one JSON line per query instance crossing the threshold (and per
+//! critical escalation) and one per signal sent (who / what / when / result). The file is opened
+//! once in append mode and every line is written with a single `write` call. Default path under
+//! the XDG state dir, never the current directory. Written by the collector.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::kill::SignalResult;
+use super::tracker::SlowEvent;
+
+/// `$XDG_STATE_HOME/stacktop/pgtop-slow.jsonl` (or `~/.local/state/...`).
+pub fn default_path() -> Option<PathBuf> {
+    dirs::state_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+        .map(|d| d.join("stacktop").join("pgtop-slow.jsonl"))
+}
+
+pub struct SlowLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl std::fmt::Debug for SlowLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlowLog").field("path", &self.path).finish()
+    }
+}
+
+impl SlowLog {
+    /// Opens (creating parent directories) for appending.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(SlowLog {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write_line(&mut self, v: serde_json::Value) -> std::io::Result<()> {
+        let mut line = v.to_string();
+        line.push('\n');
+        self.file.write_all(line.as_bytes())
+    }
+
+    /// Logs a crossing or escalation (`Resolved` events are not logged).
+    pub fn log_event(&mut self, server: &str, ev: &SlowEvent) -> std::io::Result<()> {
+        let (kind, info) = match ev {
+            SlowEvent::Crossed { info, critical } => {
+                (if *critical { "critical" } else { "slow" }, info)
+            }
+            SlowEvent::Critical { info } => ("critical", info),
+            SlowEvent::Resolved { .. } => return Ok(()),
+        };
+        self.write_line(json!({
+            "ts": Utc::now().to_rfc3339(),
+            "event": kind,
+            "server": server,
+            "pid": info.pid,
+            "query_start": info.query_start.to_rfc3339(),
+            "backend_start": info.backend_start.map(|t| t.to_rfc3339()),
+            "database": info.datname,
+            "user": info.usename,
+            "application": info.application_name,
+            "client": info.client_addr,
+            "duration_s": info.duration.as_secs_f64(),
+            "query": info.query,
+        }))
+    }
+
+    /// Logs one signal that was sent (or refused), with who asked for it.
+    pub fn log_signal(&mut self, server: &str, who: &str, r: &SignalResult) -> std::io::Result<()> {
+        self.write_line(json!({
+            "ts": r.at.to_rfc3339(),
+            "event": "signal",
+            "action": r.kind.verb(),
+            "by": who,
+            "server": server,
+            "pid": r.target.pid,
+            "backend_start": r.target.backend_start.to_rfc3339(),
+            "query_start": r.target.query_start.map(|t| t.to_rfc3339()),
+            "database": r.target.datname,
+            "user": r.target.usename,
+            "application": r.target.application_name,
+            "duration_s": r.target.duration.map(|d| d.as_secs_f64()),
+            "query": r.target.query,
+            "result": r.outcome,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pg::tracker::InstanceInfo;
+
+    #[test]
+    fn appends_json_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/slow.jsonl");
+        let info = InstanceInfo {
+            pid: 3,
+            query_start: Utc::now(),
+            backend_start: None,
+            datname: Some("d".into()),
+            usename: Some("u".into()),
+            application_name: "app".into(),
+            client_addr: None,
+            query: "select \"x\"\n".into(),
+            duration: std::time::Duration::from_millis(5500),
+        };
+        {
+            let mut l = SlowLog::open(&p).unwrap();
+            l.log_event(
+                "srv",
+                &SlowEvent::Crossed {
+                    info: info.clone(),
+                    critical: false,
+                },
+            )
+            .unwrap();
+            l.log_event("srv", &SlowEvent::Resolved { info: info.clone() })
+                .unwrap();
+        }
+        let mut l = SlowLog::open(&p).unwrap();
+        l.log_event("srv", &SlowEvent::Critical { info }).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event"], "slow");
+        assert_eq!(lines[0]["duration_s"], 5.5);
+        assert_eq!(lines[1]["event"], "critical");
+        assert!(default_path()
+            .unwrap()
+            .ends_with("stacktop/pgtop-slow.jsonl"));
+    }
+}

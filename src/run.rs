@@ -1,0 +1,200 @@
+//! The program: parse the command line, load and validate config and theme (all before the
+//! terminal changes mode), start the collectors, then run the UI or batch mode.
+
+use crate::app::App;
+use crate::cli::{exit, Cli, Command, ConfigCommand};
+use crate::collect::UPDATE_CHANNEL;
+use crate::config::{self, secrets};
+use clap::Parser;
+use tokio::sync::mpsc;
+
+/// Runs stacktop with the process arguments; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            crate::cli::completions(*shell);
+            return exit::OK;
+        }
+        Some(Command::Config(ConfigCommand::Check { files })) => return check(files),
+        _ => {}
+    }
+    let loaded = match config::load(&cli.load_options()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("stacktop: {e}");
+            return exit::USAGE;
+        }
+    };
+    for w in &loaded.warnings {
+        eprintln!("stacktop: warning: {w}");
+    }
+    if let Some(Command::Config(ConfigCommand::Show)) = &cli.command {
+        return show(&loaded.config);
+    }
+    let cfg = loaded.config;
+    if let Some(Command::Spotify(crate::cli::SpotifyArgs {
+        action: Some(action),
+        ..
+    })) = &cli.command
+    {
+        // `stacktop spotify import|ask|sql|questions`: no UI.
+        return match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(crate::spotify::cli::run(
+                action,
+                &cfg.spotify,
+                cfg.batch.json,
+            )),
+            Err(e) => {
+                eprintln!("stacktop: cannot start the async runtime: {e}");
+                exit::RUNTIME
+            }
+        };
+    }
+    if let Err(e) = cfg.vlog.parsed_filter() {
+        eprintln!("stacktop: vlog filter: {e}");
+        return exit::USAGE;
+    }
+    if let Err(e) = cfg.pgtop.validate() {
+        eprintln!("stacktop: [pgtop] {e}");
+        return exit::USAGE;
+    }
+    if let Some(Command::Pgtop(a)) = &cli.command {
+        if a.test_webhook {
+            return test_webhook(&cfg.pgtop);
+        }
+    }
+    let user_themes = config::config_dir().map(|d| d.join("themes"));
+    let mut theme = match crate::theme::load(&cfg.ui.theme, user_themes.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("stacktop: theme: {e}");
+            return exit::USAGE;
+        }
+    };
+    if cfg.ui.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        theme = theme.without_colors();
+    }
+    let start = cli.view().unwrap_or(cfg.ui.start_view);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stacktop: cannot start the async runtime: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    if let Some(Command::Repl(args)) = &cli.command {
+        if let Some(format) = args.check_format(cfg.batch.json) {
+            let (out, code) = runtime.block_on(crate::repl::check::run(&cfg.repl, format));
+            use std::io::Write;
+            let mut stdout = std::io::stdout();
+            let _ = stdout
+                .write_all(out.as_bytes())
+                .and_then(|_| stdout.flush());
+            return code;
+        }
+    }
+    let batch = cfg.batch.enabled;
+    let mut app = App::new(cfg, theme, start);
+    for w in loaded.warnings {
+        app.set_flash(crate::app::Level::Warn, w);
+    }
+    runtime.block_on(async move {
+        let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
+        let only = batch.then_some(start);
+        let sources = crate::sources::spawn(&app.config, only, tx);
+        if batch {
+            crate::batch::run(app, rx).await
+        } else {
+            match crate::tui::run(app, rx, sources).await {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("stacktop: {e}");
+                    exit::RUNTIME
+                }
+            }
+        }
+    })
+}
+
+/// `stacktop pgtop --test-webhook`: one test message; 0 when the webhook answered 2xx.
+fn test_webhook(cfg: &config::PgtopConfig) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stacktop: cannot start the async runtime: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    let env = crate::pg::conninfo::Env::system();
+    match rt.block_on(crate::pg::source::test_webhook(cfg, &env)) {
+        Ok(host) => {
+            println!("test message sent to {host}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("stacktop: webhook test failed: {e}");
+            exit::RUNTIME
+        }
+    }
+}
+
+fn check(files: &[std::path::PathBuf]) -> i32 {
+    let mut code = exit::OK;
+    for f in files {
+        match config::check_file(f) {
+            Ok(warnings) => {
+                println!("{}: ok", f.display());
+                for w in warnings {
+                    println!("{}: warning: {w}", f.display());
+                }
+            }
+            Err(e) => {
+                println!("{e}");
+                code = exit::USAGE;
+            }
+        }
+    }
+    code
+}
+
+fn show(cfg: &config::Config) -> i32 {
+    let table = match toml::Table::try_from(cfg) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("stacktop: cannot print the configuration: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    match toml::to_string_pretty(&secrets::mask_table(&table)) {
+        Ok(s) => {
+            print!("{s}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("stacktop: cannot print the configuration: {e}");
+            exit::RUNTIME
+        }
+    }
+}

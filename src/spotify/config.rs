@@ -1,0 +1,184 @@
+//! `[spotify]` configuration: which backend (embedded SQLite by default, or MySQL/MariaDB),
+//! where the SQLite file lives (XDG data dir), how to reach and log in to MySQL (password
+//! from an environment variable or a command, never stored), and the database/table names.
+//! Debug output never shows a password (a password in `url` is masked).
+//!
+//! Data flow: config file / CLI → [`SpotifyConfig`] → `Store::open`.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Result};
+use serde::{Deserialize, Serialize};
+
+use super::schema::check_ident;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    #[default]
+    Sqlite,
+    Mysql,
+}
+
+/// The explorer's settings.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpotifyConfig {
+    pub backend: Backend,
+    /// SQLite file; default `$XDG_DATA_HOME/stacktop/spotify.sqlite3`.
+    pub path: Option<PathBuf>,
+    /// `mysql://user@host:port/db` (a password in it works but is better given by
+    /// `password_env` / `password_command`).
+    pub url: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    /// Name of an environment variable holding the MySQL password.
+    pub password_env: Option<String>,
+    /// Shell command printing the MySQL password on stdout (e.g. `pass show db/spotify`).
+    pub password_command: Option<String>,
+    /// The MySQL password itself (discouraged: prefer `password_env` / `password_command`;
+    /// stacktop warns when the file holding it is readable by others).
+    pub password: Option<String>,
+    /// MySQL database (default `spotify`).
+    pub database: String,
+    /// Chart table (default `top200`).
+    pub table: String,
+    /// Saved queries (`queries/`) and exports (`exports/`); default `$XDG_DATA_HOME/stacktop`.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for SpotifyConfig {
+    fn default() -> Self {
+        SpotifyConfig {
+            backend: Backend::Sqlite,
+            path: None,
+            url: None,
+            host: None,
+            port: None,
+            user: None,
+            password_env: None,
+            password_command: None,
+            password: None,
+            database: "spotify".into(),
+            table: "top200".into(),
+            data_dir: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SpotifyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpotifyConfig")
+            .field("backend", &self.backend)
+            .field("path", &self.path)
+            .field("url", &self.url.as_deref().map(mask_url_password))
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password_env", &self.password_env)
+            .field(
+                "password_command",
+                &self.password_command.as_ref().map(|_| "<set>"),
+            )
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("database", &self.database)
+            .field("table", &self.table)
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+/// `mysql://u:secret@h/db` → `mysql://u:***@h/db`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let Some(at) = rest.find('@') else {
+        return url.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+impl SpotifyConfig {
+    /// Check names and combinations.
+    pub fn validate(&self) -> Result<()> {
+        check_ident(&self.table)?;
+        check_ident(&self.database)?;
+        let sources = [
+            self.password_env.is_some(),
+            self.password_command.is_some(),
+            self.password.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            bail!("set only one of password_env, password_command and password");
+        }
+        Ok(())
+    }
+
+    /// The SQLite file to use.
+    pub fn sqlite_path(&self) -> Result<PathBuf> {
+        if let Some(p) = &self.path {
+            return Ok(p.clone());
+        }
+        let dir = dirs::data_dir().ok_or_else(|| {
+            anyhow!("no XDG data directory (set HOME or XDG_DATA_HOME, or give spotify.path)")
+        })?;
+        Ok(dir.join("stacktop").join("spotify.sqlite3"))
+    }
+
+    /// The MySQL password from `password_env`, `password_command` or `password`, if
+    /// configured. Errors name the source that failed, never the secret.
+    pub fn resolve_password(&self) -> Result<Option<String>> {
+        crate::config::secrets::resolve_password(
+            self.password.as_deref(),
+            self.password_env.as_deref(),
+            self.password_command.as_deref(),
+        )
+        .map(|p| p.map(|s| s.expose().to_string()))
+        .map_err(|e| anyhow!(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_hides_secrets() {
+        let c: SpotifyConfig = toml::from_str(
+            "backend = \"mysql\"\nurl = \"mysql://root:hunter2@127.0.0.1:3306/spotify\"\ntable = \"charts\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.backend, Backend::Mysql);
+        assert_eq!(c.database, "spotify");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("root:***@"), "{dbg}");
+        assert!(toml::from_str::<SpotifyConfig>("bogus = 1").is_err());
+        let bad = SpotifyConfig {
+            table: "x;drop".into(),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn password_command() {
+        let c = SpotifyConfig {
+            password_command: Some("printf 's3cret\\n'".into()),
+            ..Default::default()
+        };
+        assert_eq!(c.resolve_password().unwrap().as_deref(), Some("s3cret"));
+        assert!(!format!("{c:?}").contains("printf"));
+    }
+}

@@ -1,0 +1,423 @@
+//! Ready-made questions from the write-up, corrected: they run under ONLY_FULL_GROUP_BY
+//! (every non-grouped column is aggregated), group songs by `track_id` (never by title), use
+//! date ranges instead of `YEAR()`/`strftime`, order with a tiebreaker so both backends return
+//! the same rows, and use the "aggregate on the covering index, then look up names" form for
+//! track-level lists. Parameters (country, date range, position range, limit, track) are
+//! validated and inlined as literals, so the SQL shown to the user is exactly what runs.
+//!
+//! Data flow: [`list`] → UI picker / `stacktop spotify ask` → [`Question::sql`] → store.
+
+use anyhow::{bail, Result};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::formats::is_country_code;
+use super::schema::{check_ident, Dialect};
+
+/// Parameters of a question. `to` is exclusive (`list_date < to`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    /// Lowercase region code or `global`; `None` = all charts (streams questions then exclude
+    /// `global`, which would double-count the country charts).
+    pub country: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub pos_min: Option<u16>,
+    pub pos_max: Option<u16>,
+    pub limit: u32,
+    /// Track for the per-day history; `None` = the track with most days at #1.
+    pub track_id: Option<String>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            country: None,
+            from: None,
+            to: None,
+            pos_min: None,
+            pos_max: None,
+            limit: 10,
+            track_id: None,
+        }
+    }
+}
+
+impl Params {
+    pub fn validate(&self) -> Result<()> {
+        if let Some(c) = &self.country {
+            if !is_country_code(c) {
+                bail!("country {c:?} must be a lowercase two-letter code or 'global'");
+            }
+        }
+        if let (Some(a), Some(b)) = (self.from, self.to) {
+            if a >= b {
+                bail!("date range is empty: from {a} is not before to {b}");
+            }
+        }
+        for p in [self.pos_min, self.pos_max].into_iter().flatten() {
+            if !(1..=1000).contains(&p) {
+                bail!("position {p} is outside 1..1000");
+            }
+        }
+        if let (Some(a), Some(b)) = (self.pos_min, self.pos_max) {
+            if a > b {
+                bail!("position range {a}..{b} is empty");
+            }
+        }
+        if !(1..=100_000).contains(&self.limit) {
+            bail!("limit {} is outside 1..100000", self.limit);
+        }
+        if let Some(t) = &self.track_id {
+            if super::schema::track_id_from(t) != Some(t.as_str()) {
+                bail!("track id {t:?} is not a 22-character Spotify id");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the UI can draw for a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartHint {
+    None,
+    /// Horizontal bars: label column, value column.
+    Bars {
+        label: &'static str,
+        value: &'static str,
+    },
+    /// Per-day line: x column (dates), y column.
+    Line {
+        x: &'static str,
+        y: &'static str,
+    },
+}
+
+/// Which parameters a question honours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uses {
+    pub country: bool,
+    pub dates: bool,
+    pub positions: bool,
+    pub limit: bool,
+    pub track: bool,
+}
+
+const ALL_FILTERS: Uses = Uses {
+    country: true,
+    dates: true,
+    positions: true,
+    limit: false,
+    track: false,
+};
+const ALL_FILTERS_LIMIT: Uses = Uses {
+    limit: true,
+    ..ALL_FILTERS
+};
+
+/// A ready-made question.
+#[derive(Debug, Clone, Copy)]
+pub struct Question {
+    /// Short id for `stacktop spotify ask <id>`.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub uses: Uses,
+    pub chart: ChartHint,
+    build: fn(&Ctx<'_>) -> String,
+}
+
+struct Ctx<'a> {
+    t: &'a str,
+    d: Dialect,
+    p: &'a Params,
+}
+
+impl Ctx<'_> {
+    /// `WHERE …` for the filters; `streams` excludes `global` when no country is chosen;
+    /// `positions` applies the position range.
+    fn filters(&self, streams: bool, positions: bool, extra: &[&str]) -> String {
+        let mut c: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        match &self.p.country {
+            Some(cc) => c.push(format!("country = '{cc}'")),
+            None if streams => c.push("country <> 'global'".into()),
+            None => {}
+        }
+        if let Some(d) = self.p.from {
+            c.push(format!("list_date >= '{}'", d.format("%Y-%m-%d")));
+        }
+        if let Some(d) = self.p.to {
+            c.push(format!("list_date < '{}'", d.format("%Y-%m-%d")));
+        }
+        if positions {
+            if let Some(p) = self.p.pos_min {
+                c.push(format!("pos >= {p}"));
+            }
+            if let Some(p) = self.p.pos_max {
+                c.push(format!("pos <= {p}"));
+            }
+        }
+        if c.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", c.join(" AND "))
+        }
+    }
+
+    /// MySQL/MariaDB index hint for a whole-table aggregation: without a country the
+    /// optimizer prefers a range scan of the primary key for `country <> 'global'` plus a
+    /// temporary table (0.4–0.6 s on 1M rows) over the covering `index` (0.2 s). With a
+    /// country the key range is the better plan, so no hint. SQLite picks well on its own.
+    fn hint(&self, index: &str) -> String {
+        if self.d == Dialect::Mysql && self.p.country.is_none() {
+            format!(" FORCE INDEX ({index})")
+        } else {
+            String::new()
+        }
+    }
+
+    fn limit(&self) -> u32 {
+        self.p.limit
+    }
+
+    /// Name look-ups for a grouped track id (deterministic: MIN over the binary collation).
+    fn name_of(&self, col: &str, alias: &str) -> String {
+        format!(
+            "(SELECT MIN(x.{col}) FROM {t} x WHERE x.track_id = g.track_id) AS {alias}",
+            t = self.t
+        )
+    }
+}
+
+impl Question {
+    /// The SQL for `table` and `params` (validated), as it will run.
+    pub fn sql(&self, table: &str, dialect: Dialect, params: &Params) -> Result<String> {
+        check_ident(table)?;
+        params.validate()?;
+        Ok((self.build)(&Ctx {
+            t: table,
+            d: dialect,
+            p: params,
+        }))
+    }
+}
+
+/// Find a question by id.
+pub fn find(id: &str) -> Option<&'static Question> {
+    list().iter().find(|q| q.id.eq_ignore_ascii_case(id))
+}
+
+/// All ready-made questions, in menu order.
+pub fn list() -> &'static [Question] {
+    &QUESTIONS
+}
+
+static QUESTIONS: [Question; 10] = [
+    Question {
+        id: "rows",
+        title: "Chart rows for a country and date range",
+        description: "How many chart entries (e.g. US in 2017: from 2017-01-01 to 2018-01-01), and the first and last chart day.",
+        uses: ALL_FILTERS,
+        chart: ChartHint::None,
+        build: |c| {
+            format!(
+                "SELECT COUNT(*) AS chart_rows, MIN(list_date) AS first_day, MAX(list_date) AS last_day\n  FROM {}{}",
+                c.t,
+                c.filters(false, true, &[])
+            )
+        },
+    },
+    Question {
+        id: "artists",
+        title: "Distinct artists",
+        description: "Number of different (primary) artists; names are compared exactly (binary collation).",
+        uses: ALL_FILTERS,
+        chart: ChartHint::None,
+        build: |c| {
+            format!(
+                "SELECT COUNT(DISTINCT artist) AS artists\n  FROM {}{}",
+                c.t,
+                c.filters(false, true, &[])
+            )
+        },
+    },
+    Question {
+        id: "tracks",
+        title: "Distinct tracks",
+        description: "Tracks are counted by Spotify track id (different songs may share a title).",
+        uses: ALL_FILTERS,
+        chart: ChartHint::None,
+        build: |c| {
+            format!(
+                "SELECT COUNT(DISTINCT track_id) AS tracks\n  FROM {}{}",
+                c.t,
+                c.filters(false, true, &[])
+            )
+        },
+    },
+    Question {
+        id: "artist-entries",
+        title: "Artists with the most chart entries",
+        description: "One entry per chart row (country, day, position).",
+        uses: ALL_FILTERS_LIMIT,
+        chart: ChartHint::Bars { label: "artist", value: "entries" },
+        build: |c| {
+            format!(
+                "SELECT artist, COUNT(*) AS entries\n  FROM {}{}{}\n GROUP BY artist\n ORDER BY entries DESC, artist\n LIMIT {}",
+                c.t,
+                c.hint("ix_artist"),
+                c.filters(false, true, &[]),
+                c.limit()
+            )
+        },
+    },
+    Question {
+        id: "artist-streams",
+        title: "Artists with the most streams",
+        description: "Sum of daily streams. Without a country the country charts are summed and 'global' is left out (it would count the same streams twice).",
+        uses: ALL_FILTERS_LIMIT,
+        chart: ChartHint::Bars { label: "artist", value: "total_streams" },
+        build: |c| {
+            format!(
+                "SELECT artist, SUM(streams) AS total_streams\n  FROM {}{}{}\n GROUP BY artist\n ORDER BY total_streams DESC, artist\n LIMIT {}",
+                c.t,
+                c.hint("ix_artist"),
+                c.filters(true, true, &[]),
+                c.limit()
+            )
+        },
+    },
+    Question {
+        id: "track-streams",
+        title: "Tracks with the most streams",
+        description: "Grouped by track id (songs sharing a title stay apart); without a country 'global' is left out.",
+        uses: ALL_FILTERS_LIMIT,
+        chart: ChartHint::Bars { label: "track", value: "total_streams" },
+        build: |c| {
+            format!(
+                "SELECT g.track_id, {}, {}, g.total_streams\n  FROM (SELECT track_id, SUM(streams) AS total_streams\n          FROM {}{}{}\n         GROUP BY track_id\n         ORDER BY total_streams DESC, track_id\n         LIMIT {}) g\n ORDER BY g.total_streams DESC, g.track_id",
+                c.name_of("track", "track"),
+                c.name_of("artist", "artist"),
+                c.t,
+                c.hint("ix_track"),
+                c.filters(true, true, &[]),
+                c.limit()
+            )
+        },
+    },
+    Question {
+        id: "track-days",
+        title: "Tracks with the most days on the chart",
+        description: "Chart days per track id; without a country every country's chart counts (chart-days).",
+        uses: ALL_FILTERS_LIMIT,
+        chart: ChartHint::Bars { label: "track", value: "days" },
+        build: |c| {
+            format!(
+                "SELECT g.track_id, {}, {}, g.days\n  FROM (SELECT track_id, COUNT(*) AS days\n          FROM {}{}{}\n         GROUP BY track_id\n         ORDER BY days DESC, track_id\n         LIMIT {}) g\n ORDER BY g.days DESC, g.track_id",
+                c.name_of("track", "track"),
+                c.name_of("artist", "artist"),
+                c.t,
+                c.hint("ix_track"),
+                c.filters(false, true, &[]),
+                c.limit()
+            )
+        },
+    },
+    Question {
+        id: "number-ones",
+        title: "Tracks with the most days at #1",
+        description: "Days at position 1 per track id (the position range does not apply).",
+        uses: Uses { positions: false, ..ALL_FILTERS_LIMIT },
+        chart: ChartHint::Bars { label: "track", value: "days_at_1" },
+        build: |c| {
+            format!(
+                "SELECT g.track_id, {}, {}, g.days_at_1\n  FROM (SELECT track_id, COUNT(*) AS days_at_1\n          FROM {}{}\n         GROUP BY track_id\n         ORDER BY days_at_1 DESC, track_id\n         LIMIT {}) g\n ORDER BY g.days_at_1 DESC, g.track_id",
+                c.name_of("track", "track"),
+                c.name_of("artist", "artist"),
+                c.t,
+                c.filters(false, false, &["pos = 1"]),
+                c.limit()
+            )
+        },
+    },
+    Question {
+        id: "streaks",
+        title: "Longest runs at #1",
+        description: "Consecutive chart days at #1 per track and country (window functions; a day missing from the data does not break a run).",
+        uses: Uses { positions: false, ..ALL_FILTERS_LIMIT },
+        chart: ChartHint::Bars { label: "track", value: "streak_days" },
+        build: |c| {
+            format!(
+                "SELECT g.track_id, {}, g.country, g.streak_days, g.first_day, g.last_day\n  FROM (SELECT track_id, country, COUNT(*) AS streak_days,\n               MIN(list_date) AS first_day, MAX(list_date) AS last_day\n          FROM (SELECT track_id, country, list_date,\n                       ROW_NUMBER() OVER (PARTITION BY country ORDER BY list_date)\n                     - ROW_NUMBER() OVER (PARTITION BY country, track_id ORDER BY list_date) AS grp\n                  FROM {}{}) s\n         GROUP BY track_id, country, grp\n         ORDER BY streak_days DESC, first_day, country, track_id\n         LIMIT {}) g\n ORDER BY g.streak_days DESC, g.first_day, g.country, g.track_id",
+                c.name_of("track", "track"),
+                c.t,
+                c.filters(false, false, &["pos = 1"]),
+                c.limit()
+            )
+        },
+    },
+    Question {
+        id: "track-history",
+        title: "A track's position and streams per day",
+        description: "Per-day series for the line chart; without a track id, the track with the most days at #1 in the selection.",
+        uses: Uses { track: true, limit: false, ..ALL_FILTERS },
+        chart: ChartHint::Line { x: "list_date", y: "pos" },
+        build: |c| {
+            let track = match &c.p.track_id {
+                Some(id) => format!("'{id}'"),
+                None => format!(
+                    "(SELECT track_id FROM {}{} GROUP BY track_id ORDER BY COUNT(*) DESC, track_id LIMIT 1)",
+                    c.t,
+                    c.filters(false, false, &["pos = 1"])
+                ),
+            };
+            let cond = format!("track_id = {track}");
+            format!(
+                "SELECT list_date, country, pos, streams\n  FROM {}{}\n ORDER BY list_date, country",
+                c.t,
+                c.filters(false, true, &[&cond])
+            )
+        },
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_validates() {
+        let q = find("artist-streams").unwrap();
+        let p = Params {
+            country: Some("us".into()),
+            from: NaiveDate::from_ymd_opt(2017, 1, 1),
+            to: NaiveDate::from_ymd_opt(2018, 1, 1),
+            limit: 5,
+            ..Default::default()
+        };
+        let sql = q.sql("top200", Dialect::Sqlite, &p).unwrap();
+        assert!(sql.contains("country = 'us'"), "{sql}");
+        assert!(sql.contains("list_date >= '2017-01-01' AND list_date < '2018-01-01'"));
+        assert!(sql.ends_with("LIMIT 5"));
+        let all = q
+            .sql("top200", Dialect::Sqlite, &Params::default())
+            .unwrap();
+        assert!(all.contains("country <> 'global'"), "{all}");
+        let bad = Params {
+            country: Some("us' OR 1=1 --".into()),
+            ..Default::default()
+        };
+        assert!(q.sql("top200", Dialect::Mysql, &bad).is_err());
+        assert!(q.sql("top200 x", Dialect::Mysql, &p).is_err());
+        assert!(list().len() >= 8);
+        for q in list() {
+            let s = q.sql("top200", Dialect::Mysql, &Params::default()).unwrap();
+            assert!(!s.contains("GROUP BY 2") && !s.contains("YEAR("), "{s}");
+            assert!(
+                super::super::readonly::check(&s, Dialect::Mysql).is_ok(),
+                "{s}"
+            );
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! The spotify collector: the tokio task `sources::spawn` starts for the explorer tab. It
+//! opens the store (lazily for a SQLite file that does not exist yet, so merely starting
+//! stacktop creates nothing), reports health and a [`StoreInfo`] (rows, countries, first and
+//! last chart day), runs the [`runner`](super::runner) for queries, questions and imports, and
+//! does the view's file I/O: exports of a whole result to CSV/JSON and saved queries in the
+//! data dir.
+//!
+//! Data flow: UI `SourceCommand::Spotify(SpotifyCommand)` → this task → runner / files →
+//! `Update { Payload::Spotify(SpotifyEvent) }` → `SpotifyView::apply`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use chrono::Local;
+use tokio::sync::mpsc;
+
+use super::import::ImportOptions;
+use super::questions::Params;
+use super::results::{Cell, ResultSet};
+use super::runner::{self, Event, JobId, Request};
+use super::{Backend, SpotifyConfig, Store};
+use crate::app::Level;
+use crate::collect::{Payload, SourceCommand, SourceHealth, Update};
+use crate::config::ViewKind;
+
+/// Requests from the explorer tab.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpotifyCommand {
+    /// Ad-hoc SQL (the read-only guard applies).
+    Sql { id: JobId, sql: String },
+    /// A ready-made question.
+    Ask {
+        id: JobId,
+        question: String,
+        params: Params,
+    },
+    /// Import chart files (`:import PATH...`).
+    Import { id: JobId, files: Vec<PathBuf> },
+    /// Cancel a running query or import.
+    Cancel { id: JobId },
+    /// Write a whole result to `path` (default: a new file under `<data_dir>/exports/`).
+    Export {
+        result: Arc<ResultSet>,
+        name: String,
+        path: Option<PathBuf>,
+        json: bool,
+    },
+    /// Save a query as `<data_dir>/queries/<name>.sql`.
+    SaveQuery { name: String, sql: String },
+}
+
+/// What the store holds, for the parameter pickers and the status line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreInfo {
+    /// `sqlite /path` or `mysql host:port/db`.
+    pub backend: String,
+    pub table: String,
+    pub rows: u64,
+    pub countries: Vec<String>,
+    pub first_day: Option<String>,
+    pub last_day: Option<String>,
+}
+
+/// A saved query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedQuery {
+    pub name: String,
+    pub sql: String,
+}
+
+/// Events for the explorer tab.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpotifyEvent {
+    Info(StoreInfo),
+    /// A query, question or import job of the runner: started, finished, failed, progress.
+    Job(Event),
+    Exported {
+        path: PathBuf,
+        rows: usize,
+    },
+    SavedQueries(Vec<SavedQuery>),
+    /// A failure outside a job (export, save).
+    Error(String),
+}
+
+/// Where saved queries and exports go: `spotify.data_dir` or `$XDG_DATA_HOME/stacktop`.
+pub fn data_dir(cfg: &SpotifyConfig) -> Result<PathBuf> {
+    if let Some(d) = &cfg.data_dir {
+        return Ok(d.clone());
+    }
+    dirs::data_dir()
+        .map(|d| d.join("stacktop"))
+        .ok_or_else(|| anyhow!("no XDG data directory (set HOME or XDG_DATA_HOME)"))
+}
+
+/// Start the collector; returns its command channel.
+pub fn spawn(cfg: SpotifyConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceCommand> {
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    tokio::spawn(run(cfg, tx, cmd_rx));
+    cmd_tx
+}
+
+struct Task {
+    cfg: SpotifyConfig,
+    tx: mpsc::Sender<Update>,
+    runner: Option<runner::RunnerHandle>,
+    store: Option<Store>,
+}
+
+impl Task {
+    async fn send(&self, payload: Payload) -> bool {
+        self.tx
+            .send(Update {
+                view: ViewKind::Spotify,
+                payload,
+            })
+            .await
+            .is_ok()
+    }
+
+    async fn event(&self, e: SpotifyEvent) -> bool {
+        self.send(Payload::Spotify(Box::new(e))).await
+    }
+
+    async fn notice(&self, level: Level, text: String) -> bool {
+        self.send(Payload::Notice { level, text }).await
+    }
+
+    async fn health(&self, h: SourceHealth) -> bool {
+        self.send(Payload::Health(h)).await
+    }
+
+    fn describe(&self) -> String {
+        match self.cfg.backend {
+            Backend::Sqlite => format!(
+                "sqlite {}",
+                self.cfg
+                    .sqlite_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            Backend::Mysql => match &self.cfg.url {
+                Some(u) => format!("mysql {}", super::config::mask_url_password(u)),
+                None => format!(
+                    "mysql {}:{}/{}",
+                    self.cfg.host.as_deref().unwrap_or("127.0.0.1"),
+                    self.cfg.port.unwrap_or(3306),
+                    self.cfg.database
+                ),
+            },
+        }
+    }
+
+    /// Open the store if needed; errors are reported as health.
+    async fn ensure_store(&mut self) -> Option<Store> {
+        if let Some(s) = &self.store {
+            return Some(s.clone());
+        }
+        self.health(SourceHealth::Connecting {
+            since: Local::now(),
+        })
+        .await;
+        match Store::open(&self.cfg).await {
+            Ok(s) => {
+                self.runner = Some(runner::spawn(s.clone()));
+                self.store = Some(s.clone());
+                // Info first: batch mode prints once the source is live.
+                self.refresh_info().await;
+                self.health(SourceHealth::Live { at: Local::now() }).await;
+                Some(s)
+            }
+            Err(e) => {
+                self.health(SourceHealth::Reconnecting {
+                    since: Local::now(),
+                    error: format!("{e:#}"),
+                    next_try: None,
+                })
+                .await;
+                None
+            }
+        }
+    }
+
+    async fn refresh_info(&self) {
+        let mut info = StoreInfo {
+            backend: self.describe(),
+            table: self.cfg.table.clone(),
+            ..Default::default()
+        };
+        if let Some(store) = &self.store {
+            let t = store.table();
+            // A MySQL table that does not exist yet (no import so far) is simply empty.
+            if let Ok(rs) = store
+                .run_query(&format!(
+                    "SELECT COUNT(*), MIN(list_date), MAX(list_date) FROM {t}"
+                ))
+                .await
+            {
+                if let Some(r) = rs.rows.first() {
+                    info.rows = r.first().and_then(Cell::as_f64).unwrap_or(0.0) as u64;
+                    info.first_day = text(r.get(1));
+                    info.last_day = text(r.get(2));
+                }
+            }
+            info.countries = store.countries().await.unwrap_or_default();
+        }
+        self.event(SpotifyEvent::Info(info)).await;
+    }
+
+    fn request(&self, r: Request) {
+        if let Some(h) = &self.runner {
+            let _ = h.requests.send(r);
+        }
+    }
+
+    async fn command(&mut self, cmd: SpotifyCommand) {
+        match cmd {
+            SpotifyCommand::Export {
+                result,
+                name,
+                path,
+                json,
+            } => {
+                let rows = result.rows.len();
+                let ev = match export(&self.cfg, &result, &name, path, json) {
+                    Ok(path) => {
+                        self.notice(
+                            Level::Info,
+                            format!("exported {rows} rows to {}", path.display()),
+                        )
+                        .await;
+                        SpotifyEvent::Exported { path, rows }
+                    }
+                    Err(e) => {
+                        let text = format!("export failed: {e:#}");
+                        self.notice(Level::Error, text.clone()).await;
+                        SpotifyEvent::Error(text)
+                    }
+                };
+                self.event(ev).await;
+            }
+            SpotifyCommand::SaveQuery { name, sql } => {
+                let ev = match save_query(&self.cfg, &name, &sql) {
+                    Ok(()) => SpotifyEvent::SavedQueries(load_queries(&self.cfg)),
+                    Err(e) => {
+                        let text = format!("save failed: {e:#}");
+                        self.notice(Level::Error, text.clone()).await;
+                        SpotifyEvent::Error(text)
+                    }
+                };
+                self.event(ev).await;
+            }
+            SpotifyCommand::Cancel { id } => self.request(Request::Cancel { id }),
+            other => {
+                if self.ensure_store().await.is_none() {
+                    let id = match &other {
+                        SpotifyCommand::Sql { id, .. }
+                        | SpotifyCommand::Ask { id, .. }
+                        | SpotifyCommand::Import { id, .. } => *id,
+                        _ => 0,
+                    };
+                    self.event(SpotifyEvent::Job(Event::Failed {
+                        id,
+                        error: "the chart store is not available (see the status line)".into(),
+                    }))
+                    .await;
+                    return;
+                }
+                self.request(match other {
+                    SpotifyCommand::Sql { id, sql } => Request::Sql { id, sql },
+                    SpotifyCommand::Ask {
+                        id,
+                        question,
+                        params,
+                    } => Request::Ask {
+                        id,
+                        question,
+                        params,
+                    },
+                    SpotifyCommand::Import { id, files } => Request::Import {
+                        id,
+                        files,
+                        opts: ImportOptions::default(),
+                    },
+                    _ => return,
+                });
+            }
+        }
+    }
+}
+
+fn text(c: Option<&Cell>) -> Option<String> {
+    match c {
+        Some(Cell::Text(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+async fn run(
+    cfg: SpotifyConfig,
+    tx: mpsc::Sender<Update>,
+    mut commands: mpsc::Receiver<SourceCommand>,
+) {
+    let lazy = cfg.backend == Backend::Sqlite && cfg.sqlite_path().is_ok_and(|p| !p.exists());
+    let mut task = Task {
+        cfg,
+        tx,
+        runner: None,
+        store: None,
+    };
+    task.event(SpotifyEvent::SavedQueries(load_queries(&task.cfg)))
+        .await;
+    if lazy {
+        // Nothing to open yet: the file is created by the first import or query.
+        task.refresh_info().await;
+        task.health(SourceHealth::Live { at: Local::now() }).await;
+    } else {
+        task.ensure_store().await;
+    }
+    loop {
+        let event = async {
+            match task.runner.as_mut() {
+                Some(r) => r.events.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            cmd = commands.recv() => match cmd {
+                None => break,
+                Some(SourceCommand::Spotify(c)) => task.command(*c).await,
+                Some(SourceCommand::RefreshNow) => {
+                    if task.ensure_store().await.is_some() {
+                        task.refresh_info().await;
+                    }
+                }
+                Some(_) => {}
+            },
+            Some(ev) = event => {
+                let done = matches!(ev, Event::ImportDone { .. });
+                if let Event::ImportDone { summary, .. } = &ev {
+                    let text = summary.to_string();
+                    let first = text.lines().next().unwrap_or("import finished").to_string();
+                    task.notice(Level::Info, first).await;
+                }
+                if !task.event(SpotifyEvent::Job(ev)).await {
+                    break;
+                }
+                if done {
+                    task.refresh_info().await;
+                }
+            }
+        }
+    }
+    if let Some(r) = &task.runner {
+        let _ = r.requests.send(Request::Shutdown);
+    }
+}
+
+/// A safe file-name stem from a question id or "query".
+fn stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    if s.is_empty() {
+        "query".into()
+    } else {
+        s
+    }
+}
+
+/// Write `rs` as CSV or JSON; returns the path written.
+pub fn export(
+    cfg: &SpotifyConfig,
+    rs: &ResultSet,
+    name: &str,
+    path: Option<PathBuf>,
+    json: bool,
+) -> Result<PathBuf> {
+    let path = match path {
+        Some(p) => p,
+        None => {
+            let ext = if json { "json" } else { "csv" };
+            data_dir(cfg)?.join("exports").join(format!(
+                "{}-{}.{ext}",
+                stem(name),
+                Local::now().format("%Y%m%d-%H%M%S")
+            ))
+        }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("partial");
+    let f = std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+    let w = std::io::BufWriter::new(f);
+    if json {
+        rs.write_json(w)?;
+    } else {
+        rs.write_csv(w)?;
+    }
+    std::fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))?;
+    Ok(path)
+}
+
+fn queries_dir(cfg: &SpotifyConfig) -> Result<PathBuf> {
+    Ok(data_dir(cfg)?.join("queries"))
+}
+
+/// Save `sql` as `<data_dir>/queries/<name>.sql`.
+pub fn save_query(cfg: &SpotifyConfig, name: &str, sql: &str) -> Result<()> {
+    let dir = queries_dir(cfg)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let path = dir.join(format!("{}.sql", stem(name)));
+    std::fs::write(&path, sql).with_context(|| format!("write {}", path.display()))
+}
+
+/// Saved queries, sorted by name (unreadable files are left out).
+pub fn load_queries(cfg: &SpotifyConfig) -> Vec<SavedQuery> {
+    let Ok(dir) = queries_dir(cfg) else {
+        return Vec::new();
+    };
+    read_queries(&dir)
+}
+
+fn read_queries(dir: &Path) -> Vec<SavedQuery> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<SavedQuery> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .filter_map(|p| {
+            let name = p.file_stem()?.to_string_lossy().into_owned();
+            let sql = std::fs::read_to_string(&p).ok()?;
+            Some(SavedQuery { name, sql })
+        })
+        .collect();
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn saves_lists_and_exports() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SpotifyConfig {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        save_query(&cfg, "top artists/2017", "SELECT 1").unwrap();
+        let q = load_queries(&cfg);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].name, "top_artists_2017");
+        let rs = ResultSet {
+            columns: vec!["a".into()],
+            rows: vec![vec![Cell::Int(1)], vec![Cell::Text("x,y".into())]],
+            elapsed: Duration::ZERO,
+            truncated: false,
+        };
+        let p = export(&cfg, &rs, "artist-streams", None, false).unwrap();
+        assert!(p.starts_with(dir.path().join("exports")));
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text, "a\n1\n\"x,y\"\n");
+        let j = dir.path().join("out.json");
+        export(&cfg, &rs, "q", Some(j.clone()), true).unwrap();
+        assert!(std::fs::read_to_string(j).unwrap().contains("x,y"));
+    }
+}

@@ -1,0 +1,432 @@
+//! MySQL/MariaDB store through mysql_async. Imports stream the normalised rows as TSV into
+//! `LOAD DATA LOCAL INFILE` via the connection's infile handler (no temp file), or fall back to
+//! batched 1000-row prepared `REPLACE` statements when the server refuses local infile
+//! (`load.rs`). Into an empty table the rows go straight in, inside one transaction with
+//! `unique_checks`/`foreign_key_checks` off (MariaDB's bulk-insert path); into a
+//! table with rows they land in a TEMPORARY staging table first and are merged in one
+//! transaction (`INSERT … SELECT … ON DUPLICATE KEY UPDATE`). Either way a failed or cancelled
+//! import leaves the table as it was. Secondary indexes are added after loads into an empty
+//! table. Queries run in `START TRANSACTION READ ONLY` and are cancelled with
+//! `KILL QUERY <connection id>` from a second connection.
+//!
+//! Data flow: `import::walk_files` (blocking thread) → TSV chunks / row batches → staging →
+//! merge; `run_query` SQL → [`ResultSet`].
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use mysql_async::consts::ColumnType;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Value};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::config::SpotifyConfig;
+use super::import::{ImportCancelled, ImportEvent, ImportOptions, Summary};
+use super::readonly;
+use super::results::{Cell, ResultSet};
+use super::schema::{
+    check_ident, mysql_binary_collation, mysql_create_table, Dialect, COLUMNS, INDEXES, OLD_INDEXES,
+};
+use super::{CancelToken, QueryCancelled};
+
+mod load;
+pub use load::write_tsv;
+use load::{insert_batches, load_data, LoadError};
+
+pub(crate) const STAGE: &str = "stacktop_import_stage";
+
+/// The MySQL/MariaDB backend.
+pub struct MysqlStore {
+    /// Options without a default database (used by imports, which create it).
+    base: Opts,
+    pool: Pool,
+    database: String,
+    table: String,
+    collation: &'static str,
+    /// Fetch at most this many rows per query.
+    pub max_rows: usize,
+}
+
+impl std::fmt::Debug for MysqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MysqlStore")
+            .field("host", &self.base.ip_or_hostname())
+            .field("port", &self.base.tcp_port())
+            .field("database", &self.database)
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+fn server_code(e: &anyhow::Error) -> Option<u16> {
+    match e.downcast_ref::<mysql_async::Error>() {
+        Some(mysql_async::Error::Server(s)) => Some(s.code),
+        _ => None,
+    }
+}
+
+impl MysqlStore {
+    /// Build options from the config and check the server answers.
+    pub async fn connect(cfg: &SpotifyConfig) -> Result<MysqlStore> {
+        cfg.validate()?;
+        let password = cfg.resolve_password()?;
+        let mut b = match &cfg.url {
+            Some(url) => OptsBuilder::from_opts(
+                Opts::from_url(url).map_err(|e| anyhow!("invalid MySQL url: {e}"))?,
+            ),
+            None => OptsBuilder::default()
+                .ip_or_hostname(cfg.host.clone().unwrap_or_else(|| "127.0.0.1".into()))
+                .tcp_port(cfg.port.unwrap_or(3306))
+                .user(Some(
+                    cfg.user
+                        .clone()
+                        .or_else(|| std::env::var("USER").ok())
+                        .unwrap_or_else(|| "root".into()),
+                )),
+        };
+        if let Some(p) = password {
+            b = b.pass(Some(p));
+        }
+        if let Some(c) = PoolConstraints::new(0, 8) {
+            b = b.pool_opts(PoolOpts::default().with_constraints(c));
+        }
+        let base: Opts = b.clone().db_name(None::<String>).into();
+        let pool = Pool::new(b.db_name(Some(cfg.database.clone())));
+        let mut probe = Conn::new(base.clone())
+            .await
+            .context("connecting to MySQL/MariaDB")?;
+        let version: String = probe
+            .query_first("SELECT VERSION()")
+            .await?
+            .unwrap_or_default();
+        let _ = probe.disconnect().await;
+        Ok(MysqlStore {
+            base,
+            pool,
+            database: cfg.database.clone(),
+            table: cfg.table.clone(),
+            collation: mysql_binary_collation(&version),
+            max_rows: 1_000_000,
+        })
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// The binary collation used for names.
+    pub fn collation(&self) -> &'static str {
+        self.collation
+    }
+
+    /// Close pooled connections.
+    pub async fn close(&self) -> Result<()> {
+        self.pool.clone().disconnect().await?;
+        Ok(())
+    }
+
+    /// Run one guarded statement in a read-only transaction.
+    pub async fn run_query(&self, sql: &str) -> Result<ResultSet> {
+        self.run_query_with(sql, &CancelToken::default()).await
+    }
+
+    /// Like [`MysqlStore::run_query`], cancellable through `token` ([`MysqlStore::cancel`]).
+    pub async fn run_query_with(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
+        let sql = readonly::check(sql, Dialect::Mysql)?;
+        let mut conn = self.pool.get_conn().await?;
+        token.set_conn_id(conn.id());
+        if token.is_cancelled() {
+            return Err(QueryCancelled.into());
+        }
+        let start = Instant::now();
+        conn.query_drop("START TRANSACTION READ ONLY").await?;
+        let res = self.fetch(&mut conn, &sql).await;
+        let _ = conn.query_drop("ROLLBACK").await;
+        token.set_conn_id_none();
+        let cancelled = token.is_cancelled();
+        match res {
+            Ok(_) if cancelled => Err(QueryCancelled.into()),
+            Err(e) if cancelled || server_code(&e) == Some(1317) => {
+                let _ = e;
+                Err(QueryCancelled.into())
+            }
+            Ok(mut rs) => {
+                rs.elapsed = start.elapsed();
+                Ok(rs)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn fetch(&self, conn: &mut Conn, sql: &str) -> Result<ResultSet> {
+        let mut result = conn.query_iter(sql).await?;
+        let cols = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
+        let columns: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
+        let types: Vec<ColumnType> = cols.iter().map(|c| c.column_type()).collect();
+        let mut rows = Vec::new();
+        let mut truncated = false;
+        while let Some(row) = result.next().await? {
+            if rows.len() >= self.max_rows {
+                truncated = true;
+                continue; // drain the rest so the connection stays usable
+            }
+            let vals = row.unwrap();
+            rows.push(
+                vals.into_iter()
+                    .zip(&types)
+                    .map(|(v, t)| to_cell(v, *t))
+                    .collect(),
+            );
+        }
+        Ok(ResultSet {
+            columns,
+            rows,
+            elapsed: Duration::ZERO,
+            truncated,
+        })
+    }
+
+    /// Kill the query `token` runs, from a second connection (`KILL QUERY`), retrying briefly
+    /// in case the statement had not reached the server yet.
+    pub async fn cancel(&self, token: &CancelToken) -> Result<()> {
+        token.cancel();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut killer: Option<Conn> = None;
+        while let Some(id) = token.conn_id() {
+            if killer.is_none() {
+                killer = Some(Conn::new(self.base.clone()).await?);
+            }
+            if let Some(k) = killer.as_mut() {
+                match k.query_drop(format!("KILL QUERY {id}")).await {
+                    Ok(()) => {}
+                    Err(mysql_async::Error::Server(s)) if s.code == 1094 => break, // gone
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if let Some(k) = killer {
+            let _ = k.disconnect().await;
+        }
+        Ok(())
+    }
+
+    /// Import files atomically (see the module docs).
+    pub async fn import(
+        &self,
+        files: &[std::path::PathBuf],
+        opts: &ImportOptions,
+        progress: Option<UnboundedSender<ImportEvent>>,
+    ) -> Result<Summary> {
+        let start = Instant::now();
+        let (db, t, coll) = (&self.database, &self.table, self.collation);
+        check_ident(db)?;
+        check_ident(t)?;
+        let mut conn = Conn::new(self.base.clone()).await?;
+        conn.query_drop(format!(
+            "CREATE DATABASE IF NOT EXISTS {db} CHARACTER SET utf8mb4 COLLATE {coll}"
+        ))
+        .await?;
+        conn.query_drop(format!("USE {db}")).await?;
+        conn.query_drop("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
+            .await?;
+        conn.query_drop(mysql_create_table(t, coll, false)).await?;
+        let before: u64 = conn
+            .query_first(format!("SELECT COUNT(*) FROM {t}"))
+            .await?
+            .unwrap_or(0);
+        // Into an empty table the rows go straight in, in one transaction (a failure rolls
+        // back to the empty table); otherwise into a staging table merged in one statement.
+        let direct = before == 0;
+        let target = if direct { t.as_str() } else { STAGE };
+        if direct {
+            let existing = self.existing_indexes(&mut conn).await?;
+            if !existing.is_empty() {
+                let drops: Vec<String> =
+                    existing.iter().map(|n| format!("DROP INDEX {n}")).collect();
+                conn.query_drop(format!("ALTER TABLE {t} {}", drops.join(", ")))
+                    .await?;
+            }
+            // An insert into an empty table with these two off is MariaDB's bulk path (table
+            // lock, one undo record for the whole load, ≥ 10.11.11 safe); a failure or ROLLBACK
+            // still empties the table again. Duplicate keys are still caught (REPLACE keeps
+            // the last row), so the answers do not change.
+            conn.query_drop("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+                .await?;
+            conn.query_drop("START TRANSACTION").await?;
+        } else {
+            conn.query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {STAGE}"))
+                .await?;
+            conn.query_drop(mysql_create_table(STAGE, coll, true))
+                .await?;
+        }
+        let local_infile: i64 = conn
+            .query_first("SELECT @@local_infile")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        let send = |msg: &str| {
+            if let Some(p) = &progress {
+                let _ = p.send(ImportEvent::Phase(msg.to_string()));
+            }
+        };
+        send("loading");
+        // Any error below drops `conn` without COMMIT: the server rolls the load back.
+        let mut loaded = None;
+        if local_infile == 1 && !opts.force_insert {
+            match load_data(&mut conn, target, files, opts, progress.clone()).await {
+                Ok(r) => loaded = Some((r, "LOAD DATA LOCAL INFILE (streamed TSV)")),
+                Err(LoadError::Refused) if direct => {
+                    conn.query_drop("ROLLBACK").await?;
+                    conn.query_drop("START TRANSACTION").await?;
+                }
+                Err(LoadError::Refused) => {
+                    conn.query_drop(format!("TRUNCATE TABLE {STAGE}")).await?;
+                }
+                Err(LoadError::Other(e)) => return Err(e),
+            }
+        }
+        let ((report, rejected), method) = match loaded {
+            Some(x) => x,
+            None => (
+                insert_batches(&mut conn, target, files, opts, progress.clone()).await?,
+                "batched 1000-row INSERT (local infile refused)",
+            ),
+        };
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            let _ = conn.query_drop("ROLLBACK").await;
+            return Err(ImportCancelled.into());
+        }
+        let affected = if direct {
+            conn.query_drop("COMMIT").await?;
+            conn.query_drop("SET SESSION unique_checks = 1, foreign_key_checks = 1")
+                .await?;
+            0
+        } else {
+            send("merging");
+            let cols = COLUMNS.join(", ");
+            let updates: Vec<String> = COLUMNS[3..]
+                .iter()
+                .map(|c| format!("{c} = VALUES({c})"))
+                .collect();
+            conn.query_drop("START TRANSACTION").await?;
+            let merged = conn
+                .query_drop(format!(
+                    "INSERT INTO {t} ({cols}) SELECT {cols} FROM {STAGE} ON DUPLICATE KEY UPDATE {}",
+                    updates.join(", ")
+                ))
+                .await;
+            if let Err(e) = merged {
+                let _ = conn.query_drop("ROLLBACK").await;
+                return Err(e.into());
+            }
+            let affected = conn.affected_rows();
+            conn.query_drop("COMMIT").await?;
+            affected
+        };
+        let now = self.existing_indexes(&mut conn).await?;
+        let missing: Vec<String> = INDEXES
+            .iter()
+            .filter(|(n, _)| !now.iter().any(|e| e == n))
+            .map(|(n, c)| format!("ADD KEY {n} ({c})"))
+            .collect();
+        let index_start = Instant::now();
+        if !missing.is_empty() {
+            send("building indexes");
+            conn.query_drop(format!("ALTER TABLE {t} {}", missing.join(", ")))
+                .await?;
+        }
+        let index_time = index_start.elapsed();
+        let after: u64 = conn
+            .query_first(format!("SELECT COUNT(*) FROM {t}"))
+            .await?
+            .unwrap_or(0);
+        let _ = conn
+            .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {STAGE}"))
+            .await;
+        let _ = conn.disconnect().await;
+        let inserted = after.saturating_sub(before);
+        let mut s = Summary {
+            files: files.len(),
+            rejected_files: rejected,
+            method: method.into(),
+            indexes_built: !missing.is_empty(),
+            index_time,
+            table_rows: after,
+            ..Default::default()
+        };
+        s.absorb(report);
+        s.inserted = inserted;
+        // ON DUPLICATE KEY UPDATE counts 1 per insert and 2 per changed row.
+        s.updated = affected.saturating_sub(inserted) / 2;
+        s.duplicates = s.rows_read.saturating_sub(inserted);
+        s.elapsed = start.elapsed();
+        Ok(s)
+    }
+
+    async fn existing_indexes(&self, conn: &mut Conn) -> Result<Vec<String>> {
+        let names: Vec<String> = conn
+            .exec(
+                "SELECT DISTINCT index_name FROM information_schema.statistics \
+                 WHERE table_schema = ? AND table_name = ? AND index_name <> 'PRIMARY'",
+                (self.database.as_str(), self.table.as_str()),
+            )
+            .await?;
+        Ok(names
+            .into_iter()
+            .filter(|n| INDEXES.iter().any(|(i, _)| i == n) || OLD_INDEXES.contains(&n.as_str()))
+            .collect())
+    }
+}
+
+/// Decode a text-protocol value by column type; integral DECIMALs (MySQL's `SUM`) become `Int`.
+fn to_cell(v: Value, t: ColumnType) -> Cell {
+    use ColumnType::*;
+    let bytes = match v {
+        Value::NULL => return Cell::Null,
+        Value::Bytes(b) => b,
+        Value::Int(i) => return Cell::Int(i),
+        Value::UInt(u) => {
+            return i64::try_from(u)
+                .map(Cell::Int)
+                .unwrap_or(Cell::Text(u.to_string()))
+        }
+        Value::Float(f) => return Cell::Float(f64::from(f)),
+        Value::Double(f) => return Cell::Float(f),
+        other => return Cell::Text(other.as_sql(true).trim_matches('\'').to_string()),
+    };
+    let s = String::from_utf8_lossy(&bytes).into_owned();
+    match t {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
+        | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => s.parse().map(Cell::Int).unwrap_or(Cell::Text(s)),
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            if let Ok(i) = s.parse::<i64>() {
+                Cell::Int(i)
+            } else if let Some(i) = s
+                .split_once('.')
+                .filter(|(_, frac)| frac.bytes().all(|b| b == b'0'))
+                .and_then(|(w, _)| w.parse::<i64>().ok())
+            {
+                Cell::Int(i)
+            } else {
+                s.parse().map(Cell::Float).unwrap_or(Cell::Text(s))
+            }
+        }
+        MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => s.parse().map(Cell::Float).unwrap_or(Cell::Text(s)),
+        _ => Cell::Text(s),
+    }
+}

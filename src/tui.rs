@@ -1,0 +1,130 @@
+//! The terminal run loop: enter raw mode and the alternate screen, then `select!` over key
+//! events, collector updates, a one-second clock and SIGTERM/SIGHUP. Updates are drained
+//! before drawing (coalescing) and a frame is drawn only when something changed, at most
+//! `ui.fps` times a second. The terminal is restored on every exit path, on panic (ratatui's
+//! hook) and around `Ctrl-Z`.
+
+use crate::app::{App, Effect};
+use crate::collect::{SourceCommand, Update};
+use crate::config::ViewKind;
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+/// Command channels to the collectors, by view.
+pub type SourceHandles = HashMap<ViewKind, mpsc::Sender<SourceCommand>>;
+
+/// Runs the UI until the user quits or a termination signal arrives.
+pub async fn run(
+    mut app: App,
+    mut updates: mpsc::Receiver<Update>,
+    sources: SourceHandles,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!("stdin/stdout is not a terminal: use --batch to print snapshots instead");
+    }
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            anyhow::bail!("cannot initialise the terminal: {e}");
+        }
+    };
+    let result = event_loop(&mut terminal, &mut app, &mut updates, &sources).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    updates: &mut mpsc::Receiver<Update>,
+    sources: &SourceHandles,
+) -> anyhow::Result<()> {
+    let mut events = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let frame = Duration::from_millis(1000 / u64::from(app.config.ui.fps.clamp(1, 60)));
+    let mut last_draw = Instant::now() - frame;
+    // Test hook: proves that a panic restores the terminal (tests/pty_smoke.rs).
+    let panic_after_draw = std::env::var_os("STACKTOP_DEBUG_PANIC_AFTER_DRAW").is_some();
+    loop {
+        if app.dirty && last_draw.elapsed() >= frame {
+            terminal.draw(|f| crate::ui::draw(app, f))?;
+            app.dirty = false;
+            last_draw = Instant::now();
+            if panic_after_draw {
+                panic!("STACKTOP_DEBUG_PANIC_AFTER_DRAW is set");
+            }
+        }
+        let until_frame = frame.saturating_sub(last_draw.elapsed());
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(key))) => effects = app.handle_key(key),
+                Some(Ok(Event::Resize(_, _))) => app.dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            Some(u) = updates.recv() => {
+                app.apply(u);
+                // Coalesce: apply everything already queued before the next draw.
+                while let Ok(u) = updates.try_recv() {
+                    app.apply(u);
+                }
+            }
+            _ = clock.tick() => app.tick(chrono::Local::now()),
+            _ = sigterm.recv() => return Ok(()),
+            _ = sighup.recv() => return Ok(()),
+            _ = tokio::time::sleep(until_frame), if app.dirty => {}
+        }
+        for e in effects {
+            match e {
+                Effect::Quit => return Ok(()),
+                Effect::Suspend => {
+                    suspend(terminal)?;
+                    app.dirty = true;
+                }
+                Effect::Copy(text) => copy_osc52(&text)?,
+                Effect::ToSource(view, cmd) => {
+                    if let Some(tx) = sources.get(&view) {
+                        // Never block the UI: a full queue drops the request.
+                        let _ = tx.try_send(cmd);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `Ctrl-Z`: restore the terminal, stop the process, and take the terminal back on `fg`.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
+    ratatui::restore();
+    // SAFETY: raise() only sends a signal to this process; SIGTSTP's default action stops it
+    // until SIGCONT.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    // A fresh terminal has empty buffers, so the next draw repaints everything. No
+    // `clear()`: it queries the cursor position, whose reply the event reader would swallow.
+    *terminal = ratatui::try_init()?;
+    Ok(())
+}
+
+/// Sends `text` to the terminal clipboard with an OSC 52 escape (tmux passes it on with
+/// `set-clipboard on`). Written between frames, never from draw.
+fn copy_osc52(text: &str) -> std::io::Result<()> {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
+}

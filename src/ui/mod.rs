@@ -1,0 +1,192 @@
+//! Drawing: a pure function of [`App`] state. Layout, top to bottom: tab bar, the active
+//! view, the hint line (or the `/` `:` prompt), the status line (source health or a flash
+//! message). The `?` overlay is generated from the keymap.
+
+pub mod table;
+
+use crate::app::{App, Level, PromptKind};
+use crate::config::ViewKind;
+use crate::keymap::key_name;
+use crate::theme::Role;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::Frame;
+
+/// Draws the whole screen.
+pub fn draw(app: &App, frame: &mut Frame) {
+    render(app, frame.area(), frame.buffer_mut());
+}
+
+/// Renders into a buffer (also used by tests and benchmarks).
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let [tabs, body, hints, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_tabs(app, tabs, buf);
+    app.active_view().render(body, buf, &app.theme, app.now);
+    render_hints(app, hints, buf);
+    render_status(app, status, buf);
+    if app.help {
+        render_help(app, body, buf);
+    }
+}
+
+fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    for k in ViewKind::ALL {
+        let role = if k == app.active {
+            Role::TabActive
+        } else {
+            Role::Tab
+        };
+        let failed = app.view(k).core().health.is_failed();
+        let mark = if failed { "!" } else { "" };
+        spans.push(Span::styled(
+            format!(" {} {}{mark} ", k.index() + 1, k.title()),
+            t.style(role),
+        ));
+        spans.push(Span::styled("│", t.style(Role::Border)));
+    }
+    Line::from(spans).render(area, buf);
+    let mut right = Vec::new();
+    if app.active_view().core().paused {
+        right.push(Span::styled(" PAUSED ", t.style(Role::FlashWarn)));
+    }
+    if app.read_only() {
+        right.push(Span::styled(" READ-ONLY ", t.style(Role::ReadOnly)));
+    }
+    right.push(Span::styled(
+        format!(" {} ", app.now.format("%H:%M:%S")),
+        t.style(Role::Muted),
+    ));
+    let line = Line::from(right);
+    let w = line.width() as u16;
+    if w < area.width {
+        line.render(Rect::new(area.x + area.width - w, area.y, w, 1), buf);
+    }
+}
+
+fn render_hints(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    if let Some(p) = &app.prompt {
+        let (lead, label) = match p.kind {
+            PromptKind::Filter => ("/", "filter"),
+            PromptKind::Command => (":", "command"),
+        };
+        let line = Line::from(vec![
+            Span::styled(lead, t.style(Role::Prompt)),
+            Span::styled(p.input.clone(), t.style(Role::Normal)),
+            Span::styled("█", t.style(Role::Prompt)),
+            Span::styled(
+                format!("   Enter {label} · Esc cancel"),
+                t.style(Role::Hint),
+            ),
+        ]);
+        line.render(area, buf);
+        return;
+    }
+    let mut spans = Vec::new();
+    let filter = &app.active_view().filter();
+    let mut room = area.width as usize;
+    if !filter.is_empty() {
+        let f = format!("[filter: {filter}] ");
+        room = room.saturating_sub(f.chars().count());
+        spans.push(Span::styled(f, t.style(Role::Info)));
+    }
+    // Whole hints only: a hint that does not fit is left out, not cut.
+    for (key, desc) in app.keymap.hints(app.active) {
+        let d = format!(" {desc}  ");
+        let w = key.chars().count() + d.chars().count();
+        if w > room {
+            break;
+        }
+        room -= w;
+        spans.push(Span::styled(key, t.style(Role::HintKey)));
+        spans.push(Span::styled(d, t.style(Role::Hint)));
+    }
+    Line::from(spans).render(area, buf);
+}
+
+fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    if let Some(f) = &app.flash {
+        let role = match f.level {
+            Level::Info => Role::FlashInfo,
+            Level::Warn => Role::FlashWarn,
+            Level::Error => Role::FlashError,
+        };
+        Line::from(Span::styled(format!(" {} ", f.text), t.style(role))).render(area, buf);
+        return;
+    }
+    let core = app.active_view().core();
+    let role = if core.health.is_failed() {
+        Role::Crit
+    } else {
+        Role::Status
+    };
+    let (rows, total) = app.active_view().status_counts();
+    let text = format!(
+        " {} · {rows}/{total} rows · refresh {}",
+        core.health.describe(),
+        humantime::format_duration(app.refresh)
+    );
+    Line::from(Span::styled(text, t.style(role))).render(area, buf);
+}
+
+fn render_help(app: &App, body: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let bindings = app.keymap.for_view(app.active);
+    let mut lines: Vec<Line> = Vec::new();
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for bd in bindings {
+        let key = key_name(bd.code, bd.mods);
+        if seen.iter().any(|(k, _)| *k == key) {
+            continue; // a view binding shadows the global one
+        }
+        seen.push((key.clone(), bd.desc));
+    }
+    for (key, desc) in &seen {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{key:>10}  "), t.style(Role::HintKey)),
+            Span::styled((*desc).to_string(), t.style(Role::Overlay)),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        "      :cmd  pgtop repl vlog spotify · filter TEXT · refresh DUR · theme NAME · quit",
+        t.style(Role::Muted),
+    )));
+    let w = body.width.min(72);
+    let h = body.height.min(lines.len() as u16 + 2);
+    let area = Rect::new(
+        body.x + (body.width - w) / 2,
+        body.y + (body.height - h) / 2,
+        w,
+        h,
+    );
+    Clear.render(area, buf);
+    let more = lines.len() as u16 + 2 > body.height;
+    let max_scroll = (lines.len() as u16).saturating_sub(h.saturating_sub(2));
+    let title = if more {
+        format!(" help: {} (↑↓ scroll, Esc closes) ", app.active.title())
+    } else {
+        format!(" help: {} (Esc or ? to close) ", app.active.title())
+    };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((app.help_scroll.min(max_scroll), 0))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title)
+                .border_style(t.style(Role::Border)),
+        )
+        .style(t.style(Role::Overlay))
+        .render(area, buf);
+}

@@ -1,0 +1,360 @@
+//! The shared table component: columns, rows with a semantic role each, a stable selection
+//! (by row key, so a refresh does not move the cursor to another row), sort by any column
+//! in both directions, a text filter, and rendering that truncates to the width.
+//! Views own a [`TableState`]; drawing reads it and never changes it.
+
+use crate::theme::{Role, Theme};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table, Widget};
+use serde::Serialize;
+use std::cmp::Ordering;
+
+/// A column definition.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Column {
+    pub title: String,
+    /// Preferred width in cells; 0 = take the remaining space.
+    pub width: u16,
+    /// Sort numerically by `TableRow::sort_keys` instead of text.
+    pub numeric: bool,
+}
+
+impl Column {
+    pub fn new(title: &str, width: u16) -> Self {
+        Column {
+            title: title.into(),
+            width,
+            numeric: false,
+        }
+    }
+    pub fn numeric(title: &str, width: u16) -> Self {
+        Column {
+            title: title.into(),
+            width,
+            numeric: true,
+        }
+    }
+}
+
+/// One row: display cells, numeric sort keys for numeric columns, and its style role.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TableRow {
+    /// Identity that survives refreshes (a pid, a request id, a server name).
+    pub key: String,
+    pub cells: Vec<String>,
+    #[serde(skip)]
+    pub sort_keys: Vec<f64>,
+    #[serde(skip)]
+    pub role: Role,
+}
+
+impl TableRow {
+    pub fn new(key: impl Into<String>, cells: Vec<String>, role: Role) -> Self {
+        TableRow {
+            key: key.into(),
+            cells,
+            sort_keys: Vec::new(),
+            role,
+        }
+    }
+    pub fn with_sort_keys(mut self, keys: Vec<f64>) -> Self {
+        self.sort_keys = keys;
+        self
+    }
+}
+
+/// A snapshot of tabular data.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TableData {
+    pub columns: Vec<Column>,
+    pub rows: Vec<TableRow>,
+}
+
+/// Selection, sort and filter over a [`TableData`].
+#[derive(Clone, Debug, Default)]
+pub struct TableState {
+    pub data: TableData,
+    /// Indices into `data.rows` after filter and sort.
+    visible: Vec<usize>,
+    /// Position of the cursor in `visible`.
+    pub cursor: usize,
+    selected_key: Option<String>,
+    pub sort: Option<(usize, bool)>,
+    pub filter: String,
+    pub page: usize,
+}
+
+impl TableState {
+    pub fn set_data(&mut self, data: TableData) {
+        self.data = data;
+        self.recompute();
+    }
+
+    pub fn set_filter(&mut self, f: &str) {
+        self.filter = f.to_string();
+        self.recompute();
+    }
+
+    /// Sorts by the next column (`>`); wraps to "unsorted".
+    pub fn sort_next(&mut self) {
+        let n = self.data.columns.len();
+        self.sort = match self.sort {
+            None if n > 0 => Some((0, false)),
+            Some((c, d)) if c + 1 < n => Some((c + 1, d)),
+            _ => None,
+        };
+        self.recompute();
+    }
+
+    /// Reverses the sort direction (`<`).
+    pub fn sort_reverse(&mut self) {
+        self.sort = Some(match self.sort {
+            Some((c, d)) => (c, !d),
+            None => (0, true),
+        });
+        self.recompute();
+    }
+
+    pub fn sort_by(&mut self, col: usize, desc: bool) {
+        self.sort = Some((col, desc));
+        self.recompute();
+    }
+
+    fn recompute(&mut self) {
+        let needle = self.filter.to_lowercase();
+        let mut vis: Vec<usize> = (0..self.data.rows.len())
+            .filter(|&i| {
+                needle.is_empty()
+                    || self.data.rows[i]
+                        .cells
+                        .iter()
+                        .any(|c| c.to_lowercase().contains(&needle))
+            })
+            .collect();
+        if let Some((col, desc)) = self.sort {
+            let numeric = self.data.columns.get(col).is_some_and(|c| c.numeric);
+            let rows = &self.data.rows;
+            vis.sort_by(|&a, &b| {
+                let ord = if numeric {
+                    let ka = rows[a]
+                        .sort_keys
+                        .get(col)
+                        .copied()
+                        .unwrap_or(f64::NEG_INFINITY);
+                    let kb = rows[b]
+                        .sort_keys
+                        .get(col)
+                        .copied()
+                        .unwrap_or(f64::NEG_INFINITY);
+                    ka.partial_cmp(&kb).unwrap_or(Ordering::Equal)
+                } else {
+                    let ca = rows[a].cells.get(col).map(String::as_str).unwrap_or("");
+                    let cb = rows[b].cells.get(col).map(String::as_str).unwrap_or("");
+                    ca.cmp(cb)
+                };
+                if desc {
+                    ord.reverse()
+                } else {
+                    ord
+                }
+            });
+        }
+        self.visible = vis;
+        // Keep the cursor on the same row when it is still there.
+        if let Some(key) = &self.selected_key {
+            if let Some(pos) = self
+                .visible
+                .iter()
+                .position(|&i| &self.data.rows[i].key == key)
+            {
+                self.cursor = pos;
+            }
+        }
+        self.cursor = self.cursor.min(self.visible.len().saturating_sub(1));
+        self.remember();
+    }
+
+    fn remember(&mut self) {
+        self.selected_key = self.selected().map(|r| r.key.clone());
+    }
+
+    pub fn visible_rows(&self) -> impl Iterator<Item = &TableRow> {
+        self.visible.iter().filter_map(|&i| self.data.rows.get(i))
+    }
+
+    pub fn visible_len(&self) -> usize {
+        self.visible.len()
+    }
+
+    pub fn selected(&self) -> Option<&TableRow> {
+        self.visible
+            .get(self.cursor)
+            .and_then(|&i| self.data.rows.get(i))
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let max = self.visible.len().saturating_sub(1) as isize;
+        self.cursor = (self.cursor as isize + delta).clamp(0, max.max(0)) as usize;
+        self.remember();
+    }
+
+    pub fn top(&mut self) {
+        self.cursor = 0;
+        self.remember();
+    }
+
+    pub fn bottom(&mut self) {
+        self.cursor = self.visible.len().saturating_sub(1);
+        self.remember();
+    }
+
+    /// Renders the table into `area`. `row_style` may override a row's role (e.g. tagged).
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, show_cursor: bool) {
+        if area.height == 0 {
+            return;
+        }
+        let header_style = theme.style(Role::Header);
+        let header = Row::new(self.data.columns.iter().enumerate().map(|(i, c)| {
+            let mark = match self.sort {
+                Some((s, true)) if s == i => "▼",
+                Some((s, false)) if s == i => "▲",
+                _ => "",
+            };
+            Cell::from(format!("{}{mark}", c.title))
+        }))
+        .style(header_style);
+        let body_height = area.height.saturating_sub(1) as usize;
+        let offset = if self.cursor >= body_height {
+            self.cursor + 1 - body_height
+        } else {
+            0
+        };
+        let rows = self
+            .visible
+            .iter()
+            .enumerate()
+            .skip(offset)
+            .take(body_height)
+            .map(|(pos, &i)| {
+                let r = &self.data.rows[i];
+                let mut style = theme.style(r.role);
+                if show_cursor && pos == self.cursor {
+                    style = style.patch(theme.style(Role::Selected));
+                }
+                Row::new(r.cells.iter().map(|c| Cell::from(c.as_str()))).style(style)
+            });
+        let widths: Vec<Constraint> = self
+            .data
+            .columns
+            .iter()
+            .map(|c| {
+                if c.width == 0 {
+                    Constraint::Fill(1)
+                } else {
+                    Constraint::Length(c.width)
+                }
+            })
+            .collect();
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .style(theme.style(Role::Normal))
+            .render(area, buf);
+    }
+
+    /// Plain text rendering for batch mode: header and rows, columns padded.
+    pub fn to_text(&self) -> String {
+        let cols = &self.data.columns;
+        let mut widths: Vec<usize> = cols.iter().map(|c| c.title.chars().count()).collect();
+        for r in self.visible_rows() {
+            for (i, c) in r.cells.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+        }
+        let line = |cells: Vec<&str>| -> String {
+            let n = cells.len();
+            let mut s = String::new();
+            for (i, c) in cells.into_iter().enumerate() {
+                if i + 1 == n {
+                    s.push_str(c);
+                } else {
+                    let pad = widths.get(i).copied().unwrap_or(0);
+                    s.push_str(&format!("{c:<pad$} "));
+                }
+            }
+            s.trim_end().to_string()
+        };
+        let mut out = line(cols.iter().map(|c| c.title.as_str()).collect());
+        out.push('\n');
+        for r in self.visible_rows() {
+            out.push_str(&line(r.cells.iter().map(String::as_str).collect()));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A one-line message in the middle of an empty table area.
+pub fn render_empty(area: Rect, buf: &mut Buffer, theme: &Theme, text: &str) {
+    if area.height < 2 {
+        return;
+    }
+    let line = Line::from(Span::styled(text.to_string(), theme.style(Role::Muted)));
+    let y = area.y + area.height / 2;
+    let r = Rect::new(area.x + 2, y, area.width.saturating_sub(4), 1);
+    line.style(Style::default()).render(r, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> TableData {
+        TableData {
+            columns: vec![Column::new("name", 10), Column::numeric("n", 5)],
+            rows: vec![
+                TableRow::new("a", vec!["alpha".into(), "3".into()], Role::Normal)
+                    .with_sort_keys(vec![0.0, 3.0]),
+                TableRow::new("b", vec!["beta".into(), "10".into()], Role::Slow)
+                    .with_sort_keys(vec![0.0, 10.0]),
+                TableRow::new("c", vec!["gamma".into(), "1".into()], Role::Normal)
+                    .with_sort_keys(vec![0.0, 1.0]),
+            ],
+        }
+    }
+
+    #[test]
+    fn numeric_sort_and_stable_selection() {
+        let mut t = TableState::default();
+        t.set_data(data());
+        t.move_by(1);
+        assert_eq!(t.selected().unwrap().key, "b");
+        t.sort_by(1, true);
+        assert_eq!(
+            t.visible_rows().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            ["b", "a", "c"]
+        );
+        assert_eq!(
+            t.selected().unwrap().key,
+            "b",
+            "cursor follows the row, not the position"
+        );
+        t.set_data(data());
+        assert_eq!(t.selected().unwrap().key, "b");
+    }
+
+    #[test]
+    fn filter_matches_any_cell() {
+        let mut t = TableState::default();
+        t.set_data(data());
+        t.set_filter("GAM");
+        assert_eq!(t.visible_len(), 1);
+        assert!(t.to_text().contains("gamma"));
+        assert!(!t.to_text().contains("alpha"));
+    }
+}

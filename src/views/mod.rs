@@ -1,0 +1,203 @@
+//! Views: one file per tab. A view owns its state, applies collector payloads, turns
+//! actions into state changes (and [`Effect`]s for collectors), and renders as a pure
+//! function of that state. No I/O and no tokio here.
+
+pub mod pgtop;
+pub mod repl;
+pub mod spotify;
+pub mod vlog;
+
+use crate::app::{Effect, Level};
+use crate::collect::{Payload, SourceHealth};
+use crate::config::ViewKind;
+use crate::keymap::Action;
+use crate::theme::Theme;
+use crate::ui::table::{render_empty, TableData, TableState};
+use chrono::{DateTime, Local};
+use crossterm::event::KeyEvent;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+/// What a view may ask of the app while handling an action.
+#[derive(Debug, Default)]
+pub struct Ctx {
+    pub read_only: bool,
+    pub flash: Option<(Level, String)>,
+    pub effects: Vec<Effect>,
+}
+
+impl Ctx {
+    pub fn flash(&mut self, level: Level, text: impl Into<String>) {
+        self.flash = Some((level, text.into()));
+    }
+}
+
+/// The interface every tab implements (static dispatch through [`crate::app::App::view`]).
+pub trait View {
+    fn kind(&self) -> ViewKind;
+    fn core(&self) -> &ViewCore;
+    fn core_mut(&mut self) -> &mut ViewCore;
+
+    /// Applies a collector payload.
+    fn apply(&mut self, payload: Payload) {
+        self.core_mut().apply(payload);
+    }
+
+    /// Handles an action; returns false when the view does not use it.
+    fn handle(&mut self, action: Action, ctx: &mut Ctx) -> bool {
+        self.core_mut().handle_common(action, ctx)
+    }
+
+    /// A key while the view shows a dialog or pane that owns the keyboard (a confirmation,
+    /// an editor). Return true when consumed; the keymap is not consulted then.
+    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+        let _ = (key, ctx);
+        false
+    }
+
+    /// Sets the filter typed at the `/` prompt (live, on every key). Views with their own
+    /// filter language parse it here and report errors with `ctx.flash`.
+    fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
+        let _ = ctx;
+        self.core_mut().table.set_filter(text);
+    }
+
+    /// The current filter text, as the `/` prompt should show it.
+    fn filter(&self) -> String {
+        self.core().table.filter.clone()
+    }
+
+    /// A `:` command the shell does not know. Return true when it was the view's.
+    fn command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
+        let _ = (cmd, arg, ctx);
+        false
+    }
+
+    /// The view's own `:` commands for the unknown-command message, e.g. `", slow DUR"`.
+    fn commands_help(&self) -> &'static str {
+        ""
+    }
+
+    /// Renders the view body.
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
+        let _ = now;
+        self.core().render(area, buf, theme, self.empty_text());
+    }
+
+    /// `(shown, total)` rows for the status line.
+    fn status_counts(&self) -> (usize, usize) {
+        let t = &self.core().table;
+        (t.visible_len(), t.data.rows.len())
+    }
+
+    /// What to show when there are no rows.
+    fn empty_text(&self) -> &str {
+        "no data yet"
+    }
+
+    /// Batch mode: a text snapshot.
+    fn batch_text(&self) -> String {
+        self.core().table.to_text()
+    }
+
+    /// Batch mode: the exit code this snapshot calls for (pgtop: a query over the slow or
+    /// critical threshold, see `cli::exit`); `None` = the usual codes.
+    fn batch_exit_code(&self) -> Option<i32> {
+        None
+    }
+
+    /// Batch mode: one JSON object per row.
+    fn batch_json(&self) -> Vec<serde_json::Value> {
+        let t = &self.core().table;
+        t.visible_rows()
+            .map(|r| {
+                let obj: serde_json::Map<String, serde_json::Value> = t
+                    .data
+                    .columns
+                    .iter()
+                    .zip(&r.cells)
+                    .map(|(c, v)| (c.title.to_lowercase(), serde_json::Value::String(v.clone())))
+                    .collect();
+                serde_json::Value::Object(obj)
+            })
+            .collect()
+    }
+}
+
+/// State every view has: the table, the source health, pause and a pending snapshot.
+#[derive(Debug, Default)]
+pub struct ViewCore {
+    pub table: TableState,
+    pub health: SourceHealth,
+    pub paused: bool,
+    /// Latest snapshot received while paused; applied on resume so nothing is lost.
+    pub pending: Option<TableData>,
+    /// The detail pane of the selected row is open.
+    pub detail: bool,
+}
+
+impl ViewCore {
+    pub fn apply(&mut self, payload: Payload) {
+        match payload {
+            Payload::Health(h) => self.health = h,
+            Payload::Table(t) if self.paused => self.pending = Some(t),
+            Payload::Table(t) => self.table.set_data(t),
+            Payload::Notice { .. }
+            | Payload::Pg(_)
+            | Payload::PgReply(_)
+            | Payload::Repl(_)
+            | Payload::Vlog(_)
+            | Payload::Spotify(_) => {}
+        }
+    }
+
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+        if !paused {
+            if let Some(t) = self.pending.take() {
+                self.table.set_data(t);
+            }
+        }
+    }
+
+    /// Navigation, sorting, pause and the detail pane: what all tables share.
+    pub fn handle_common(&mut self, action: Action, ctx: &mut Ctx) -> bool {
+        let page = self.table.page.max(1) as isize;
+        match action {
+            Action::Up => self.table.move_by(-1),
+            Action::Down => self.table.move_by(1),
+            Action::PageUp => self.table.move_by(-page),
+            Action::PageDown => self.table.move_by(page),
+            Action::Top => self.table.top(),
+            Action::Bottom => self.table.bottom(),
+            Action::SortNext => self.table.sort_next(),
+            Action::SortReverse => self.table.sort_reverse(),
+            Action::Open => self.detail = self.table.selected().is_some() && !self.detail,
+            Action::TogglePause => {
+                let p = !self.paused;
+                self.set_paused(p);
+                ctx.flash(
+                    Level::Info,
+                    if p {
+                        "paused: updates are kept, not shown"
+                    } else {
+                        "resumed"
+                    },
+                );
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, empty: &str) {
+        if self.table.data.rows.is_empty() {
+            render_empty(area, buf, theme, empty);
+            return;
+        }
+        self.table.render(area, buf, theme, true);
+        if self.table.visible_len() == 0 {
+            render_empty(area, buf, theme, "no row matches the filter");
+        }
+    }
+}

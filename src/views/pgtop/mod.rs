@@ -1,0 +1,647 @@
+//! pgtop: `pg_stat_activity` as a live top. State and keys live here; the list logic is in
+//! [`rows`], the kill confirmation in [`dialogs`], the lock tree in [`locks`], drawing in
+//! [`render`]. Data arrives as `Payload::Pg` snapshots from `pg::source`; requests (signals,
+//! EXPLAIN, thresholds) leave as `SourceCommand::Pg` effects and their answers come back as
+//! `Payload::PgReply`. Nothing here does I/O.
+
+pub mod dialogs;
+pub mod locks;
+pub mod render;
+pub mod rows;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Local, Utc};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::{Ctx, View, ViewCore};
+use crate::app::{Effect, Level};
+use crate::collect::{Payload, SourceCommand};
+use crate::config::{Dur, PgtopConfig, ViewKind};
+use crate::keymap::Action;
+use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
+use crate::pg::classify::{DurationBasis, Thresholds};
+use crate::pg::kill::{select_slow_targets, KillExclusions, SignalKind, SignalTarget};
+use crate::pg::source::{PgReply, PgRequest};
+use crate::theme::Theme;
+use dialogs::{KillDialog, Origin, Stage};
+use rows::{Filter, ListSpec, DURATION_COL};
+
+/// How long the order stays frozen after the cursor moved.
+pub const FREEZE_AFTER_NAV: Duration = Duration::from_secs(3);
+
+/// The detail pane (`Enter`).
+#[derive(Clone, Debug)]
+pub struct Detail {
+    pub pid: i32,
+    /// the session as last seen (kept when it ends)
+    pub last: Session,
+    pub ended: bool,
+    /// `e`: `None` not asked, `Some(None)` waiting, `Some(Some(..))` answered
+    pub explain: Option<Option<Result<Vec<String>, String>>>,
+}
+
+#[derive(Debug)]
+pub struct PgtopView {
+    pub core: ViewCore,
+    /// latest snapshot with data (kept while disconnected)
+    pub snap: Option<Box<PgSnapshot>>,
+    pub status: ConnectionStatus,
+    /// snapshot received while paused, applied on resume
+    pending: Option<Box<PgSnapshot>>,
+    pub thresholds: Thresholds,
+    pub exclusions: KillExclusions,
+    pub basis: DurationBasis,
+    /// idle sessions and background processes too (`i`)
+    pub show_all: bool,
+    pub filter: Filter,
+    pub sort: (usize, bool),
+    /// tagged backends: (pid, backend_start) so a recycled pid is not tagged
+    pub tagged: BTreeSet<(i32, Option<DateTime<Utc>>)>,
+    pub dialog: Option<KillDialog>,
+    pub detail: Option<Detail>,
+    pub locks: bool,
+    nav_at: Option<Instant>,
+    /// pids in list order, as last shown (for the frozen order)
+    order: Vec<i32>,
+    /// `name` from config, for the header
+    pub server: String,
+}
+
+impl Default for PgtopView {
+    fn default() -> Self {
+        PgtopView::new(&PgtopConfig::default())
+    }
+}
+
+impl PgtopView {
+    pub fn new(cfg: &PgtopConfig) -> Self {
+        PgtopView {
+            // pgtop always has a source (libpq defaults need no settings): batch mode waits
+            // for its first answer instead of reporting "no source"
+            core: ViewCore {
+                health: crate::collect::SourceHealth::Connecting {
+                    since: Local::now(),
+                },
+                ..ViewCore::default()
+            },
+            snap: None,
+            status: ConnectionStatus::Connecting,
+            pending: None,
+            thresholds: cfg.thresholds(),
+            exclusions: cfg.kill.clone(),
+            basis: cfg.duration_basis,
+            show_all: false,
+            filter: Filter::default(),
+            sort: (DURATION_COL, true),
+            tagged: BTreeSet::new(),
+            dialog: None,
+            detail: None,
+            locks: false,
+            nav_at: None,
+            order: Vec::new(),
+            server: cfg.name.clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn sessions(&self) -> &[Session] {
+        self.snap.as_ref().map_or(&[], |s| &s.sessions)
+    }
+
+    pub fn server_now(&self) -> DateTime<Utc> {
+        self.snap.as_ref().map_or_else(Utc::now, |s| s.server_now)
+    }
+
+    fn is_tagged(&self, s: &Session) -> bool {
+        self.tagged.contains(&(s.pid, s.backend_start))
+    }
+
+    /// The order is kept while the user navigates, tags, or has a dialog/pane open.
+    pub fn frozen(&self) -> bool {
+        self.nav_at.is_some_and(|t| t.elapsed() < FREEZE_AFTER_NAV)
+            || !self.tagged.is_empty()
+            || self.dialog.is_some()
+            || self.detail.is_some()
+    }
+
+    /// The listed sessions, in list order (what the user sees).
+    pub fn listed(&self) -> Vec<&Session> {
+        let sessions = self.sessions();
+        let now = self.server_now();
+        let spec = ListSpec {
+            show_all: self.show_all,
+            basis: self.basis,
+            filter: &self.filter,
+            sort: self.sort,
+        };
+        let sorted = rows::select(sessions, now, &spec);
+        if self.frozen() {
+            rows::freeze(sorted, &self.order)
+        } else {
+            sorted
+        }
+    }
+
+    /// Rebuilds the table from the snapshot and the list settings.
+    fn rebuild(&mut self) {
+        let now = self.server_now();
+        let (data, order) = {
+            let listed = self.listed();
+            let order = listed.iter().map(|s| s.pid).collect();
+            let tagged = |s: &Session| self.is_tagged(s);
+            let data = rows::table(
+                &listed,
+                now,
+                &self.thresholds,
+                self.basis,
+                &tagged,
+                self.sort,
+            );
+            (data, order)
+        };
+        self.order = order;
+        self.core.table.set_data(data);
+    }
+
+    fn selected(&self) -> Option<&Session> {
+        let key = &self.core.table.selected()?.key;
+        self.sessions().iter().find(|s| &s.pid.to_string() == key)
+    }
+
+    fn apply_snapshot(&mut self, snap: Box<PgSnapshot>) {
+        self.status = snap.status.clone();
+        if snap.header.is_none() {
+            return; // status only (connecting / disconnected): keep the last data
+        }
+        if let Some(d) = self.dialog.as_mut() {
+            d.on_snapshot(&snap);
+        }
+        // drop tags of sessions that are gone
+        self.tagged.retain(|(pid, start)| {
+            snap.sessions
+                .iter()
+                .any(|s| s.pid == *pid && s.backend_start == *start)
+        });
+        if let Some(d) = self.detail.as_mut() {
+            match snap
+                .sessions
+                .iter()
+                .find(|s| s.pid == d.pid && s.backend_start == d.last.backend_start)
+            {
+                Some(s) => d.last = s.clone(),
+                None => d.ended = true,
+            }
+        }
+        self.snap = Some(snap);
+        self.rebuild();
+    }
+
+    fn request(ctx: &mut Ctx, r: PgRequest) {
+        ctx.effects
+            .push(Effect::ToSource(ViewKind::Pgtop, SourceCommand::Pg(r)));
+    }
+
+    /// `c` / `k`: the tagged backends, or the selected one.
+    fn open_signal(&mut self, kind: SignalKind, ctx: &mut Ctx) {
+        let now = self.server_now();
+        let (origin, sessions): (Origin, Vec<&Session>) = if self.tagged.is_empty() {
+            (Origin::Selected, self.selected().into_iter().collect())
+        } else {
+            // tagged rows hidden by a later filter are still targets: the dialog lists them
+            (
+                Origin::Tagged,
+                self.sessions()
+                    .iter()
+                    .filter(|s| self.is_tagged(s))
+                    .collect(),
+            )
+        };
+        if sessions.is_empty() {
+            ctx.flash(Level::Warn, "no session selected");
+            return;
+        }
+        let targets: Vec<SignalTarget> = sessions
+            .iter()
+            .filter_map(|s| SignalTarget::from_session(s, now))
+            .collect();
+        let refused = sessions.len() - targets.len();
+        if targets.is_empty() {
+            ctx.flash(
+                Level::Warn,
+                "only visible client backends can be signalled (not background processes or hidden sessions)",
+            );
+            return;
+        }
+        if refused > 0 {
+            ctx.flash(
+                Level::Warn,
+                format!("{refused} tagged session(s) are not client backends and are left out"),
+            );
+        }
+        self.dialog = Some(KillDialog::new(kind, origin, targets));
+    }
+
+    /// `K`: every listed query over the slow threshold, minus configured exclusions.
+    fn open_kill_slow(&mut self, ctx: &mut Ctx) {
+        let now = self.server_now();
+        let listed: Vec<Session> = self.listed().into_iter().cloned().collect();
+        let targets = select_slow_targets(&listed, now, &self.thresholds, &self.exclusions);
+        if targets.is_empty() {
+            ctx.flash(
+                Level::Info,
+                format!(
+                    "no query on screen runs longer than {} (slow threshold)",
+                    rows::fmt_dur(self.thresholds.slow)
+                ),
+            );
+            return;
+        }
+        self.dialog = Some(KillDialog::new(
+            SignalKind::Cancel,
+            Origin::Slow(self.thresholds.slow),
+            targets,
+        ));
+    }
+
+    fn explain(&mut self, ctx: &mut Ctx) {
+        let s = match &self.detail {
+            Some(d) => d.last.clone(),
+            None => match self.selected() {
+                Some(s) => s.clone(),
+                None => {
+                    ctx.flash(Level::Warn, "no session selected");
+                    return;
+                }
+            },
+        };
+        if !s.visible || s.query.trim().is_empty() {
+            ctx.flash(Level::Warn, "no query text to EXPLAIN");
+            return;
+        }
+        Self::request(
+            ctx,
+            PgRequest::Explain {
+                pid: s.pid,
+                query: s.query.clone(),
+                datname: s.datname.clone(),
+            },
+        );
+        let mut d = self.detail.take().unwrap_or(Detail {
+            pid: s.pid,
+            last: s,
+            ended: false,
+            explain: None,
+        });
+        d.explain = Some(None);
+        self.detail = Some(d);
+    }
+
+    fn set_thresholds(&mut self, t: Thresholds, ctx: &mut Ctx, what: &str) {
+        if t.critical < t.slow {
+            ctx.flash(
+                Level::Error,
+                format!(
+                    "{what}: critical threshold ({}) must not be below the slow threshold ({})",
+                    rows::fmt_dur(t.critical),
+                    rows::fmt_dur(t.slow)
+                ),
+            );
+            return;
+        }
+        self.thresholds = t;
+        self.rebuild();
+        Self::request(ctx, PgRequest::SetThresholds(t));
+        ctx.flash(
+            Level::Info,
+            format!(
+                "thresholds: slow {} · critical {} · idle in transaction {}",
+                rows::fmt_dur(t.slow),
+                rows::fmt_dur(t.critical),
+                rows::fmt_dur(t.idle_in_transaction)
+            ),
+        );
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        self.core.paused = paused;
+        if !paused {
+            if let Some(s) = self.pending.take() {
+                self.apply_snapshot(s);
+            }
+        }
+    }
+
+    /// The worst class over the listed client backends, as a batch exit code.
+    pub fn exit_code(&self) -> i32 {
+        match &self.snap {
+            Some(s) => crate::pg::batch::exit_code(s, &self.thresholds),
+            None => crate::cli::exit::RUNTIME,
+        }
+    }
+}
+
+impl View for PgtopView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Pgtop
+    }
+    fn core(&self) -> &ViewCore {
+        &self.core
+    }
+    fn core_mut(&mut self) -> &mut ViewCore {
+        &mut self.core
+    }
+
+    fn apply(&mut self, payload: Payload) {
+        match payload {
+            Payload::Pg(s) if self.core.paused && s.header.is_some() => {
+                self.status = s.status.clone();
+                self.pending = Some(s);
+            }
+            Payload::Pg(s) => self.apply_snapshot(s),
+            Payload::PgReply(r) => match *r {
+                PgReply::Signals(results) => {
+                    if let Some(d) = self.dialog.as_mut() {
+                        d.on_results(results);
+                    }
+                }
+                PgReply::Explain { pid, result } => {
+                    if let Some(d) = self.detail.as_mut().filter(|d| d.pid == pid) {
+                        d.explain = Some(Some(result));
+                    }
+                }
+            },
+            other => self.core.apply(other),
+        }
+    }
+
+    fn handle(&mut self, action: Action, ctx: &mut Ctx) -> bool {
+        match action {
+            Action::CancelBackend | Action::TerminateBackend | Action::KillSlow
+                if ctx.read_only =>
+            {
+                ctx.flash(
+                    Level::Warn,
+                    "read-only mode: cancelling and terminating are disabled",
+                );
+            }
+            Action::CancelBackend => self.open_signal(SignalKind::Cancel, ctx),
+            Action::TerminateBackend => self.open_signal(SignalKind::Terminate, ctx),
+            Action::KillSlow => self.open_kill_slow(ctx),
+            Action::Explain => self.explain(ctx),
+            Action::ToggleIdle => {
+                self.show_all = !self.show_all;
+                ctx.flash(
+                    Level::Info,
+                    if self.show_all {
+                        "showing idle sessions and background processes"
+                    } else {
+                        "hiding idle sessions and background processes"
+                    },
+                );
+                self.rebuild();
+            }
+            Action::CycleDurationBasis => {
+                self.basis = self.basis.next();
+                ctx.flash(
+                    Level::Info,
+                    format!("duration since {} start", self.basis.label()),
+                );
+                self.rebuild();
+            }
+            Action::Tag => {
+                if let Some(s) = self.selected() {
+                    let key = (s.pid, s.backend_start);
+                    if !self.tagged.remove(&key) {
+                        self.tagged.insert(key);
+                    }
+                    self.core.table.move_by(1);
+                    self.nav_at = Some(Instant::now());
+                    self.rebuild();
+                }
+            }
+            Action::ToggleLocks => self.locks = !self.locks,
+            Action::Open => {
+                if self.detail.is_some() {
+                    self.detail = None;
+                } else if let Some(s) = self.selected() {
+                    self.detail = Some(Detail {
+                        pid: s.pid,
+                        last: s.clone(),
+                        ended: false,
+                        explain: None,
+                    });
+                }
+                self.rebuild();
+            }
+            Action::Back => {
+                if self.detail.take().is_some() {
+                    self.rebuild();
+                } else if self.locks {
+                    self.locks = false;
+                } else if !self.tagged.is_empty() {
+                    self.tagged.clear();
+                    ctx.flash(Level::Info, "tags cleared");
+                    self.rebuild();
+                } else {
+                    return false;
+                }
+            }
+            Action::SortNext => {
+                self.sort = ((self.sort.0 + 1) % rows::COLUMNS.len(), self.sort.1);
+                self.nav_at = None;
+                self.rebuild();
+            }
+            Action::SortReverse => {
+                self.sort.1 = !self.sort.1;
+                self.nav_at = None;
+                self.rebuild();
+            }
+            Action::TogglePause => {
+                let p = !self.core.paused;
+                self.set_paused(p);
+                ctx.flash(
+                    Level::Info,
+                    if p {
+                        "paused: updates are kept, not shown"
+                    } else {
+                        "resumed"
+                    },
+                );
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => {
+                self.nav_at = Some(Instant::now());
+                self.core.handle_common(action, ctx);
+                if let Some(d) = self.detail.as_mut() {
+                    if let Some(s) = self.core.table.selected().and_then(|r| {
+                        self.snap
+                            .as_ref()?
+                            .sessions
+                            .iter()
+                            .find(|s| s.pid.to_string() == r.key)
+                    }) {
+                        if s.pid != d.pid {
+                            *d = Detail {
+                                pid: s.pid,
+                                last: s.clone(),
+                                ended: false,
+                                explain: None,
+                            };
+                        }
+                    }
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+        let Some(d) = self.dialog.as_mut() else {
+            return false;
+        };
+        match (&d.stage, key.code) {
+            (Stage::Confirm, KeyCode::Char('y') | KeyCode::Char('Y')) => {
+                if ctx.read_only {
+                    self.dialog = None;
+                    ctx.flash(Level::Warn, "read-only mode: nothing was signalled");
+                    return true;
+                }
+                d.stage = Stage::Sent;
+                let (kind, targets) = (d.kind, d.targets.clone());
+                Self::request(ctx, PgRequest::Signal { kind, targets });
+                self.tagged.clear();
+            }
+            (
+                Stage::Confirm,
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q'),
+            ) => {
+                self.dialog = None;
+                ctx.flash(Level::Info, "aborted: nothing was signalled");
+                self.rebuild();
+            }
+            (
+                Stage::Sent | Stage::Done,
+                KeyCode::Esc
+                | KeyCode::Enter
+                | KeyCode::Char('q')
+                | KeyCode::Char('n')
+                | KeyCode::Char(' '),
+            ) => {
+                self.dialog = None;
+                self.rebuild();
+            }
+            // everything else is swallowed while the dialog is open
+            _ => {}
+        }
+        true
+    }
+
+    fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
+        match Filter::parse(text) {
+            Ok(f) => {
+                // keep min duration set by `:min` when the text has none
+                let min = self.filter.min;
+                self.filter = f;
+                if self.filter.min.is_none() && !text.contains("min:") {
+                    self.filter.min = min;
+                }
+                self.rebuild();
+            }
+            Err(e) => ctx.flash(Level::Error, e),
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter.text.clone()
+    }
+
+    fn command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
+        let dur = || arg.trim().parse::<Dur>().map(|d| d.get());
+        let mut t = self.thresholds;
+        match cmd {
+            "slow" | "critical" | "crit" | "idle" | "idle_tx" => match dur() {
+                Ok(d) => {
+                    match cmd {
+                        "slow" => t.slow = d,
+                        "critical" | "crit" => t.critical = d,
+                        _ => t.idle_in_transaction = d,
+                    }
+                    self.set_thresholds(t, ctx, cmd);
+                }
+                Err(e) => ctx.flash(Level::Error, format!(":{cmd}: {e}")),
+            },
+            "min" => match arg.trim() {
+                "" | "off" | "0" => {
+                    self.filter.min = None;
+                    ctx.flash(Level::Info, "no minimum duration");
+                    self.rebuild();
+                }
+                _ => match dur() {
+                    Ok(d) => {
+                        self.filter.min = Some(d);
+                        ctx.flash(
+                            Level::Info,
+                            format!("only sessions running at least {}", rows::fmt_dur(d)),
+                        );
+                        self.rebuild();
+                    }
+                    Err(e) => ctx.flash(Level::Error, format!(":min: {e}")),
+                },
+            },
+            _ => return false,
+        }
+        true
+    }
+
+    fn commands_help(&self) -> &'static str {
+        ", slow DUR, critical DUR, idle DUR, min DUR"
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
+        render::render(self, area, buf, theme, now);
+    }
+
+    fn empty_text(&self) -> &str {
+        if self.filter.is_empty() && self.filter.min.is_none() {
+            "no active sessions (i shows idle ones)"
+        } else {
+            "no session matches the filter"
+        }
+    }
+
+    fn batch_text(&self) -> String {
+        match &self.snap {
+            Some(s) => crate::pg::batch::render_text(
+                s,
+                &crate::pg::batch::BatchOptions {
+                    json: false,
+                    include_idle: self.show_all,
+                    basis: self.basis,
+                    thresholds: self.thresholds,
+                    width: 160,
+                },
+            ),
+            None => String::new(),
+        }
+    }
+
+    fn batch_json(&self) -> Vec<serde_json::Value> {
+        let now = self.server_now();
+        self.listed()
+            .into_iter()
+            .map(|s| crate::pg::batch::session_json(s, now, &self.thresholds, self.basis))
+            .collect()
+    }
+
+    fn batch_exit_code(&self) -> Option<i32> {
+        Some(self.exit_code())
+    }
+}

@@ -1,0 +1,421 @@
+//! Drawing of the pgtop view, a pure function of [`PgtopView`] state (no I/O, no clock: the
+//! `now` argument and the snapshot's server time). Top to bottom: two header lines, a
+//! "disconnected since" banner when the connection is down, then the session list (or the lock
+//! tree), the detail pane under it when open, and the kill confirmation on top.
+
+use chrono::{DateTime, Local};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use super::rows::{self, fmt_dur};
+use super::{locks, PgtopView};
+use crate::pg::activity::ConnectionStatus;
+use crate::pg::redact::one_line;
+use crate::theme::{Role, Theme};
+use crate::ui::table::render_empty;
+
+pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
+    let banner = matches!(v.status, ConnectionStatus::Disconnected { .. });
+    let [head, ban, body] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(u16::from(banner)),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    header(v, head, buf, theme);
+    if banner {
+        banner_line(v, ban, buf, theme);
+    }
+    let (list, detail_area) = if v.detail.is_some() && body.height >= 8 {
+        let [a, b] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+        (a, Some(b))
+    } else {
+        (body, None)
+    };
+    if v.locks {
+        lock_tree(v, list, buf, theme);
+    } else {
+        session_list(v, list, buf, theme);
+    }
+    if let Some(a) = detail_area {
+        detail(v, a, buf, theme);
+    }
+    if v.dialog.is_some() {
+        dialog(v, body, buf, theme, now);
+    }
+}
+
+fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let Some(snap) = v.snap.as_ref() else {
+        let msg = match &v.status {
+            ConnectionStatus::Disconnected { error, .. } => format!(" not connected: {error}"),
+            _ => " connecting to PostgreSQL…".into(),
+        };
+        Line::from(Span::styled(msg, t.style(Role::Muted))).render(area, buf);
+        return;
+    };
+    let Some(h) = snap.header.as_ref() else {
+        return;
+    };
+    let c = &h.counts;
+    let name = if v.server.is_empty() {
+        String::new()
+    } else {
+        format!("{} · ", v.server)
+    };
+    let role_txt = if h.in_recovery {
+        "in recovery"
+    } else {
+        "primary"
+    };
+    let mut l1 = vec![
+        Span::styled(
+            format!("{name}PostgreSQL {}", h.server_version),
+            t.style(Role::Title),
+        ),
+        Span::styled(
+            format!(" · up {}", fmt_dur(h.uptime)),
+            t.style(Role::Normal),
+        ),
+        Span::styled(
+            format!(" · {role_txt}"),
+            t.style(if h.in_recovery {
+                Role::Warn
+            } else {
+                Role::Normal
+            }),
+        ),
+        Span::styled(
+            format!(
+                " · sessions {}/{} (active {}, idle {}, idle in tx {}, other {})",
+                c.total,
+                h.max_connections,
+                c.active,
+                c.idle,
+                c.idle_in_transaction + c.idle_in_transaction_aborted,
+                c.other
+            ),
+            t.style(
+                if h.max_connections > 0 && c.total * 10 >= h.max_connections as usize * 9 {
+                    Role::Crit
+                } else {
+                    Role::Normal
+                },
+            ),
+        ),
+    ];
+    l1.push(Span::styled(
+        format!(" · TPS {}", h.tps.map_or("-".into(), |x| format!("{x:.1}"))),
+        t.style(Role::Normal),
+    ));
+    l1.push(Span::styled(
+        format!(
+            " · cache hit {}",
+            h.cache_hit_ratio
+                .map_or("-".into(), |x| format!("{:.1}%", x * 100.0))
+        ),
+        t.style(Role::Normal),
+    ));
+    Line::from(l1).render(Rect { height: 1, ..area }, buf);
+    let longest = |x: Option<(i32, std::time::Duration)>| {
+        x.map_or("-".into(), |(pid, d)| format!("{} (pid {pid})", fmt_dur(d)))
+    };
+    let health = match &v.status {
+        ConnectionStatus::Connected { .. } => "connected",
+        ConnectionStatus::Connecting => "connecting",
+        ConnectionStatus::Disconnected { .. } => "DISCONNECTED",
+    };
+    let th = &v.thresholds;
+    let mut flags = Vec::new();
+    if v.show_all {
+        flags.push("all sessions");
+    }
+    if v.frozen() {
+        flags.push("order frozen");
+    }
+    if v.locks {
+        flags.push("lock tree");
+    }
+    let l2 = vec![
+        Span::styled(
+            format!("longest query {}", longest(h.longest_query)),
+            t.style(Role::Normal),
+        ),
+        Span::styled(
+            format!(" · longest xact {}", longest(h.longest_transaction)),
+            t.style(Role::Normal),
+        ),
+        Span::styled(
+            format!(" · waiting {}", h.waiting),
+            t.style(if h.waiting > 0 {
+                Role::Warn
+            } else {
+                Role::Normal
+            }),
+        ),
+        Span::styled(
+            format!(" · {health}, refresh {}", fmt_dur(snap.refresh_interval)),
+            t.style(Role::Muted),
+        ),
+        Span::styled(
+            format!(
+                " · slow ≥{} crit ≥{} idle tx ≥{} · by {}{}{}",
+                fmt_dur(th.slow),
+                fmt_dur(th.critical),
+                fmt_dur(th.idle_in_transaction),
+                v.basis.label(),
+                if flags.is_empty() { "" } else { " · " },
+                flags.join(" · ")
+            ),
+            t.style(Role::Muted),
+        ),
+    ];
+    if area.height > 1 {
+        Line::from(l2).render(Rect::new(area.x, area.y + 1, area.width, 1), buf);
+    }
+}
+
+fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let ConnectionStatus::Disconnected {
+        since,
+        error,
+        attempts,
+        next_attempt_in,
+    } = &v.status
+    else {
+        return;
+    };
+    let data = v.snap.as_ref().map_or(String::new(), |s| {
+        format!(
+            " · showing data from {}",
+            s.server_now.with_timezone(&Local).format("%H:%M:%S")
+        )
+    });
+    let text = format!(
+        " DISCONNECTED since {}: {} · retry in {} (attempt {attempts}){data} ",
+        since.with_timezone(&Local).format("%H:%M:%S"),
+        one_line(error, 200),
+        fmt_dur(*next_attempt_in),
+    );
+    Line::from(Span::styled(text, t.style(Role::FlashError))).render(area, buf);
+}
+
+fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let table = &v.core.table;
+    if table.data.rows.is_empty() {
+        let text = if v.snap.is_none() {
+            "no sessions (waiting for PostgreSQL)"
+        } else {
+            crate::views::View::empty_text(v)
+        };
+        render_empty(area, buf, t, text);
+        return;
+    }
+    let cols = rows::visible_columns(area.width);
+    let mut shown = table.clone();
+    shown.data = rows::project(&table.data, &cols);
+    shown.render(area, buf, t, true);
+}
+
+fn lock_tree(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let tree = locks::tree(v.sessions());
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(" locks: blocker → blocked (L or Esc closes) ")
+        .border_style(t.style(Role::Border));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if tree.is_empty() {
+        render_empty(inner, buf, t, "no session waits for a lock");
+        return;
+    }
+    let now = v.server_now();
+    let lines: Vec<Line> = tree
+        .iter()
+        .filter_map(|l| {
+            let s = v.sessions().iter().find(|s| s.pid == l.pid)?;
+            let indent = if l.depth == 0 {
+                String::new()
+            } else {
+                format!("{}└─ ", "   ".repeat(l.depth - 1))
+            };
+            let role = if l.depth == 0 {
+                Role::Warn
+            } else {
+                Role::Normal
+            };
+            let dur = s.duration(v.basis, now).map(fmt_dur).unwrap_or_default();
+            Some(Line::from(vec![
+                Span::styled(format!("{indent}{:<7}", s.pid), t.style(role)),
+                Span::styled(
+                    format!(
+                        " {:<10} {:<8} {:>7} {:<16} ",
+                        s.usename.as_deref().unwrap_or(""),
+                        rows::state_short(&s.state),
+                        dur,
+                        rows::wait(s)
+                    ),
+                    t.style(Role::Normal),
+                ),
+                Span::styled(one_line(&s.query, 300), t.style(Role::Muted)),
+            ]))
+        })
+        .collect();
+    Paragraph::new(lines).render(inner, buf);
+}
+
+fn detail(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let Some(d) = v.detail.as_ref() else { return };
+    let s = &d.last;
+    let now = v.server_now();
+    let ts = |x: Option<chrono::DateTime<chrono::Utc>>| {
+        x.map_or("-".to_string(), |x| {
+            let ago = (now - x).to_std().map(fmt_dur).unwrap_or_default();
+            format!(
+                "{} ({ago} ago)",
+                x.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S")
+            )
+        })
+    };
+    let kv = |k: &str, val: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:>15} "), t.style(Role::Header)),
+            Span::styled(val, t.style(Role::Normal)),
+        ])
+    };
+    let blocked_by_this: Vec<String> = v
+        .sessions()
+        .iter()
+        .filter(|x| x.blocking_pids.contains(&s.pid))
+        .map(|x| x.pid.to_string())
+        .collect();
+    let pids = |v: &[i32]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut lines = vec![
+        kv(
+            "session",
+            format!(
+                "pid {} · {} · db {} · user {} · app {} · client {}",
+                s.pid,
+                s.backend_type.as_deref().unwrap_or("?"),
+                s.datname.as_deref().unwrap_or("-"),
+                s.usename.as_deref().unwrap_or("-"),
+                s.application_name,
+                s.client_display()
+            ),
+        ),
+        kv(
+            "state",
+            format!(
+                "{}{}",
+                s.state.as_str(),
+                if d.ended { " · SESSION ENDED" } else { "" }
+            ),
+        ),
+        kv("wait event", {
+            let w = rows::wait(s);
+            if w.is_empty() {
+                "-".into()
+            } else {
+                w
+            }
+        }),
+        kv("backend start", ts(s.backend_start)),
+        kv("xact start", ts(s.xact_start)),
+        kv("query start", ts(s.query_start)),
+        kv("state change", ts(s.state_change)),
+        kv("blocked by", pids(&s.blocking_pids)),
+        kv(
+            "blocking",
+            if blocked_by_this.is_empty() {
+                "-".into()
+            } else {
+                blocked_by_this.join(", ")
+            },
+        ),
+    ];
+    if let Some(l) = s.leader_pid {
+        lines.push(kv("parallel leader", l.to_string()));
+    }
+    if let Some(q) = s.query_id {
+        lines.push(kv("query id", q.to_string()));
+    }
+    lines.push(Line::from(Span::styled("query:", t.style(Role::Header))));
+    for l in s.query.lines() {
+        lines.push(Line::from(Span::styled(
+            l.to_string(),
+            t.style(Role::Normal),
+        )));
+    }
+    match &d.explain {
+        None => lines.push(Line::from(Span::styled(
+            "e: EXPLAIN (plain, never ANALYZE)",
+            t.style(Role::Hint),
+        ))),
+        Some(None) => lines.push(Line::from(Span::styled(
+            "EXPLAIN: waiting…",
+            t.style(Role::Info),
+        ))),
+        Some(Some(Ok(plan))) => {
+            lines.push(Line::from(Span::styled("EXPLAIN:", t.style(Role::Header))));
+            for p in plan {
+                lines.push(Line::from(Span::styled(p.clone(), t.style(Role::Normal))));
+            }
+        }
+        Some(Some(Err(e))) => lines.push(Line::from(Span::styled(
+            format!("EXPLAIN failed: {e}"),
+            t.style(Role::Warn),
+        ))),
+    }
+    Clear.render(area, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(format!(" pid {} (Enter/Esc closes, e explains) ", s.pid))
+                .border_style(t.style(Role::Border)),
+        )
+        .render(area, buf);
+}
+
+fn dialog(v: &PgtopView, body: Rect, buf: &mut Buffer, t: &Theme, now: DateTime<Local>) {
+    let Some(d) = v.dialog.as_ref() else { return };
+    let lines = d.lines(now.with_timezone(&chrono::Utc));
+    if body.width < 4 || body.height < 3 {
+        return;
+    }
+    let w = body.width.saturating_sub(4).clamp(1, 110);
+    let h = (lines.len() as u16 + 2).min(body.height);
+    let area = Rect::new(
+        body.x + (body.width - w) / 2,
+        body.y + (body.height - h) / 2,
+        w,
+        h,
+    );
+    Clear.render(area, buf);
+    let text: Vec<Line> = lines
+        .into_iter()
+        .map(|(role, s)| Line::from(Span::styled(s, t.style(role))))
+        .collect();
+    Paragraph::new(text)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" confirm ")
+                .border_style(t.style(Role::Crit)),
+        )
+        .style(t.style(Role::Overlay))
+        .render(area, buf);
+}

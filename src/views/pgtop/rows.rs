@@ -1,0 +1,414 @@
+//! The pgtop list as data (no drawing): the `/` filter language (`db:orders user:app
+//! state:active app:psql min:2s` plus free text), which sessions are listed (client backends,
+//! idle ones on request, never the own session — the collector already leaves it out), the sort
+//! (any column, both ways; default longest first), the frozen order while the user navigates,
+//! and the cells/roles of each row for `ui::table`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::pg::activity::{Session, SessionState};
+use crate::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
+use crate::pg::redact::one_line;
+use crate::theme::Role;
+use crate::ui::table::{Column, TableData, TableRow};
+
+/// Column titles (also the sort keys of `>` / `<`).
+pub const COLUMNS: [&str; 10] = [
+    "pid",
+    "database",
+    "user",
+    "client",
+    "application",
+    "backend",
+    "state",
+    "wait",
+    "duration",
+    "query",
+];
+/// Index of the duration column (the default sort, descending).
+pub const DURATION_COL: usize = 8;
+const WIDTHS: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 14, 8, 0];
+/// Columns dropped first when the screen is narrow (backend, client, application, wait).
+const OPTIONAL: [usize; 4] = [5, 3, 4, 7];
+
+/// A parsed `/` filter. Every key matches case-insensitively as a substring; several words
+/// must all match.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    pub text: String,
+    db: Vec<String>,
+    user: Vec<String>,
+    app: Vec<String>,
+    state: Vec<String>,
+    free: Vec<String>,
+    pub min: Option<Duration>,
+}
+
+impl Filter {
+    /// Parses `db:orders user:app state:idle app:psql min:2s select`. Unknown `key:` words are
+    /// free text (queries contain `::int`), but a known key with a bad value is an error.
+    pub fn parse(text: &str) -> Result<Filter, String> {
+        let mut f = Filter {
+            text: text.trim().to_string(),
+            ..Filter::default()
+        };
+        for w in text.split_whitespace() {
+            let lw = w.to_lowercase();
+            let (key, val) = match lw.split_once(':') {
+                Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    (k.to_string(), v.to_string())
+                }
+                _ => (String::new(), lw.clone()),
+            };
+            let (slot, v) = match key.as_str() {
+                "db" | "database" | "d" => (&mut f.db, val),
+                "user" | "u" => (&mut f.user, val),
+                "app" | "application" | "a" => (&mut f.app, val),
+                "state" | "s" => (&mut f.state, val),
+                "min" => {
+                    let d = val.parse::<crate::config::Dur>().map_err(|e| {
+                        format!("filter min: {e} (keys: db: user: app: state: min:)")
+                    })?;
+                    f.min = Some(d.get()).filter(|d| !d.is_zero());
+                    continue;
+                }
+                // free text, and unknown `key:` words (queries contain `::int`)
+                _ => (&mut f.free, lw),
+            };
+            if !v.is_empty() {
+                slot.push(v);
+            }
+        }
+        Ok(f)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    pub fn matches(&self, s: &Session, dur: Option<Duration>) -> bool {
+        let has = |hay: &str, needles: &[String]| {
+            let h = hay.to_lowercase();
+            needles.iter().all(|n| h.contains(n.as_str()))
+        };
+        if let Some(min) = self.min {
+            if dur.is_none_or(|d| d < min) {
+                return false;
+            }
+        }
+        has(s.datname.as_deref().unwrap_or(""), &self.db)
+            && has(s.usename.as_deref().unwrap_or(""), &self.user)
+            && has(&s.application_name, &self.app)
+            && has(s.state.as_str(), &self.state)
+            && self.free.iter().all(|n| {
+                [
+                    s.query.as_str(),
+                    s.datname.as_deref().unwrap_or(""),
+                    s.usename.as_deref().unwrap_or(""),
+                    &s.application_name,
+                    s.state.as_str(),
+                ]
+                .iter()
+                .any(|h| h.to_lowercase().contains(n.as_str()))
+            })
+    }
+}
+
+/// What the list shows and in which order.
+#[derive(Clone, Debug)]
+pub struct ListSpec<'a> {
+    pub show_all: bool,
+    pub basis: DurationBasis,
+    pub filter: &'a Filter,
+    /// `(column, descending)`
+    pub sort: (usize, bool),
+}
+
+/// The listed sessions: client backends (plus idle ones and background processes when
+/// `show_all`), filtered and sorted.
+pub fn select<'s>(
+    sessions: &'s [Session],
+    now: DateTime<Utc>,
+    spec: &ListSpec,
+) -> Vec<&'s Session> {
+    let mut v: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| spec.show_all || (s.is_client_backend() && s.state != SessionState::Idle))
+        .filter(|s| spec.filter.matches(s, s.duration(spec.basis, now)))
+        .collect();
+    let (col, desc) = spec.sort;
+    v.sort_by(|a, b| {
+        let o = match col {
+            0 => a.pid.cmp(&b.pid),
+            DURATION_COL => a
+                .duration(spec.basis, now)
+                .cmp(&b.duration(spec.basis, now)),
+            c => text_cell(a, c).cmp(&text_cell(b, c)),
+        };
+        let o = if desc { o.reverse() } else { o };
+        o.then(a.pid.cmp(&b.pid))
+    });
+    v
+}
+
+/// Keeps `previous` order for rows still present; new rows go after them in sort order.
+pub fn freeze<'s>(sorted: Vec<&'s Session>, previous: &[i32]) -> Vec<&'s Session> {
+    let mut out: Vec<&Session> = previous
+        .iter()
+        .filter_map(|pid| sorted.iter().find(|s| s.pid == *pid).copied())
+        .collect();
+    out.extend(sorted.into_iter().filter(|s| !previous.contains(&s.pid)));
+    out
+}
+
+fn text_cell(s: &Session, col: usize) -> String {
+    match col {
+        1 => s.datname.clone().unwrap_or_default(),
+        2 => s.usename.clone().unwrap_or_default(),
+        3 => s.client_display().to_string(),
+        4 => s.application_name.clone(),
+        5 => s.backend_type.clone().unwrap_or_default(),
+        6 => state_short(&s.state).to_string(),
+        7 => wait(s),
+        _ => s.query.clone(),
+    }
+}
+
+/// Short state names for the narrow column.
+pub fn state_short(s: &SessionState) -> &str {
+    match s {
+        SessionState::IdleInTransaction => "idle tx",
+        SessionState::IdleInTransactionAborted => "idle tx!",
+        SessionState::FastpathFunctionCall => "fastpath",
+        other => other.as_str(),
+    }
+}
+
+/// `Lock:relation`, `IO:DataFileRead`, or empty.
+pub fn wait(s: &Session) -> String {
+    match (&s.wait_event_type, &s.wait_event) {
+        (Some(t), Some(e)) => format!("{t}:{e}"),
+        (Some(t), None) => t.clone(),
+        (None, Some(e)) => e.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+/// `850ms`, `12.3s`, `4m05s`, `2h03m`, `3d04h`.
+pub fn fmt_dur(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 1 {
+        format!("{}ms", d.as_millis())
+    } else if s < 60 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s < 86400 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{}d{:02}h", s / 86400, (s % 86400) / 3600)
+    }
+}
+
+/// The theme role of a row.
+pub fn role(s: &Session, now: DateTime<Utc>, t: &Thresholds) -> Role {
+    if !s.visible {
+        return Role::Muted;
+    }
+    match classify(s, now, t) {
+        RowClass::Critical => Role::CriticalSlow,
+        RowClass::Slow => Role::Slow,
+        RowClass::IdleInTransactionLong => Role::IdleTx,
+        RowClass::Normal => Role::Normal,
+    }
+}
+
+/// Columns that fit `width` (the query column takes the rest, at least 36 cells: the query
+/// matters more to a DBA than the application or wait columns).
+pub fn visible_columns(width: u16) -> Vec<usize> {
+    let mut cols: Vec<usize> = (0..COLUMNS.len()).collect();
+    let need = |cols: &[usize]| -> u16 {
+        cols.iter().map(|&c| WIDTHS[c]).sum::<u16>() + cols.len() as u16 + 36
+    };
+    for drop in OPTIONAL {
+        if need(&cols) <= width {
+            break;
+        }
+        cols.retain(|&c| c != drop);
+    }
+    cols
+}
+
+/// The table for `ui::table` (all columns; `project` picks what fits the screen).
+pub fn table(
+    rows: &[&Session],
+    now: DateTime<Utc>,
+    t: &Thresholds,
+    basis: DurationBasis,
+    tagged: &dyn Fn(&Session) -> bool,
+    sort: (usize, bool),
+) -> TableData {
+    let columns = COLUMNS
+        .iter()
+        .zip(WIDTHS)
+        .enumerate()
+        .map(|(i, (title, w))| {
+            let mark = match sort {
+                (c, true) if c == i => "▼",
+                (c, false) if c == i => "▲",
+                _ => "",
+            };
+            let title = format!("{title}{mark}");
+            if i == 0 || i == DURATION_COL {
+                Column::numeric(&title, w)
+            } else {
+                Column::new(&title, w)
+            }
+        })
+        .collect();
+    let rows = rows
+        .iter()
+        .map(|s| {
+            let dur = s.duration(basis, now);
+            let tag = if tagged(s) { "*" } else { " " };
+            let cells = vec![
+                format!("{tag}{}", s.pid),
+                s.datname.clone().unwrap_or_default(),
+                s.usename.clone().unwrap_or_default(),
+                s.client_display().to_string(),
+                s.application_name.clone(),
+                s.backend_type.clone().unwrap_or_default(),
+                state_short(&s.state).to_string(),
+                wait(s),
+                dur.map(fmt_dur).unwrap_or_default(),
+                one_line(&s.query, 400),
+            ];
+            let mut keys = vec![0.0; COLUMNS.len()];
+            keys[0] = f64::from(s.pid);
+            keys[DURATION_COL] = dur.map_or(-1.0, |d| d.as_secs_f64());
+            TableRow::new(s.pid.to_string(), cells, role(s, now, t)).with_sort_keys(keys)
+        })
+        .collect();
+    TableData { columns, rows }
+}
+
+/// `data` reduced to the columns in `cols` (for drawing at a given width).
+pub fn project(data: &TableData, cols: &[usize]) -> TableData {
+    TableData {
+        columns: cols
+            .iter()
+            .filter_map(|&c| data.columns.get(c).cloned())
+            .collect(),
+        rows: data
+            .rows
+            .iter()
+            .map(|r| TableRow {
+                key: r.key.clone(),
+                cells: cols
+                    .iter()
+                    .filter_map(|&c| r.cells.get(c).cloned())
+                    .collect(),
+                sort_keys: Vec::new(),
+                role: r.role,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(pid: i32, db: &str, user: &str, q: &str, secs: i64, now: DateTime<Utc>) -> Session {
+        let mut s = Session::for_test(pid, SessionState::Active, q);
+        s.datname = Some(db.into());
+        s.usename = Some(user.into());
+        s.query_start = Some(now - chrono::Duration::seconds(secs));
+        s
+    }
+
+    #[test]
+    fn filter_language() {
+        let now = Utc::now();
+        let a = s(
+            1,
+            "orders",
+            "app",
+            "select * from t where x::int = 1",
+            10,
+            now,
+        );
+        let b = s(2, "billing", "app", "update t", 1, now);
+        let f = Filter::parse("db:ord user:APP").unwrap();
+        assert!(f.matches(&a, a.duration(DurationBasis::Query, now)));
+        assert!(!f.matches(&b, None));
+        let f = Filter::parse("x::int").unwrap();
+        assert!(f.matches(&a, None), "unknown key: free text");
+        let f = Filter::parse("min:5s").unwrap();
+        assert!(f.matches(&a, a.duration(DurationBasis::Query, now)));
+        assert!(!f.matches(&b, b.duration(DurationBasis::Query, now)));
+        assert!(Filter::parse("min:soon").is_err());
+        assert!(Filter::parse("state:active update")
+            .unwrap()
+            .matches(&b, None));
+    }
+
+    #[test]
+    fn sort_select_and_freeze() {
+        let now = Utc::now();
+        let mut idle = s(3, "x", "y", "select 1", 100, now);
+        idle.state = SessionState::Idle;
+        let mut bg = s(4, "x", "y", "", 100, now);
+        bg.backend_type = Some("autovacuum worker".into());
+        let all = vec![
+            s(1, "x", "y", "a", 1, now),
+            s(2, "x", "y", "b", 50, now),
+            idle,
+            bg,
+        ];
+        let f = Filter::default();
+        let spec = ListSpec {
+            show_all: false,
+            basis: DurationBasis::Query,
+            filter: &f,
+            sort: (DURATION_COL, true),
+        };
+        let v = select(&all, now, &spec);
+        assert_eq!(v.iter().map(|s| s.pid).collect::<Vec<_>>(), [2, 1]);
+        let frozen = freeze(v, &[1, 2]);
+        assert_eq!(frozen.iter().map(|s| s.pid).collect::<Vec<_>>(), [1, 2]);
+        let spec = ListSpec {
+            show_all: true,
+            sort: (0, false),
+            ..spec
+        };
+        assert_eq!(select(&all, now, &spec).len(), 4);
+    }
+
+    #[test]
+    fn narrow_screens_drop_optional_columns() {
+        assert_eq!(visible_columns(200).len(), 10);
+        let c = visible_columns(80);
+        assert!(c.contains(&0) && c.contains(&DURATION_COL) && c.contains(&9));
+        assert!(!c.contains(&5));
+    }
+
+    #[test]
+    fn the_query_keeps_at_least_36_cells_from_100_columns_up() {
+        for width in [100u16, 120, 160, 200] {
+            let c = visible_columns(width);
+            let fixed: u16 = c.iter().map(|&i| WIDTHS[i]).sum::<u16>() + c.len() as u16;
+            assert!(
+                width - fixed >= 36,
+                "width {width}: query gets {}",
+                width - fixed
+            );
+        }
+        assert!(
+            visible_columns(200).contains(&5),
+            "wide screens show every column"
+        );
+    }
+}

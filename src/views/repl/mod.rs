@@ -1,0 +1,415 @@
+//! The replication view (tab 2). State: the latest [`ServerSnapshot`] of each configured
+//! server (sent by `repl::source` as `Payload::Repl`), their verdicts, the audit over all of
+//! them, and a small bounded lag history per channel for the sparkline. Keys: the status
+//! table has the usual navigation; `Enter` / `a` move into the audit pane of the selected
+//! server, `Enter` there opens the detail of a check (why, fix lines, missing grant), `y`
+//! copies fix lines (OSC 52 via `Effect::Copy`, and shown in a pane for tmux users), `Esc`
+//! goes back. Drawing is in `draw.rs`, row formatting in `rows.rs`.
+
+mod draw;
+pub mod rows;
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Local};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::{Ctx, View, ViewCore};
+use crate::app::{Effect, Level};
+use crate::collect::{Payload, SourceHealth};
+use crate::config::{ReplConfig, ViewKind};
+use crate::keymap::Action;
+use crate::repl::audit::{self, CheckResult};
+use crate::repl::verdict::{judge, ServerVerdict};
+use crate::repl::{ConnState, LagThresholds, ServerSnapshot};
+use crate::theme::Theme;
+use crate::ui::table::TableState;
+
+/// Which part of the view the arrow keys move in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Status,
+    Audit,
+}
+
+/// A pane over the view that owns the keyboard.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pane {
+    /// The detail of one audit check.
+    Check(Box<CheckResult>),
+    /// Fix lines that were just copied (visible for terminals without OSC 52).
+    Fixes { server: String, lines: Vec<String> },
+}
+
+#[derive(Debug)]
+pub struct ReplView {
+    pub core: ViewCore,
+    /// Configured server names, in config order.
+    pub servers: Vec<String>,
+    pub thresholds: LagThresholds,
+    /// Lag samples kept per channel.
+    pub history_len: usize,
+    /// Latest snapshot per server, in config order (servers not heard from yet are absent).
+    pub snaps: Vec<ServerSnapshot>,
+    /// Verdict per snapshot (same order as `snaps`).
+    pub verdicts: Vec<ServerVerdict>,
+    /// The audit over all snapshots (server order, worst first).
+    pub audit: Vec<CheckResult>,
+    /// Lag history per (server, channel name); `None` = lag unknown at that refresh.
+    pub history: HashMap<(String, String), VecDeque<Option<f64>>>,
+    pub focus: Focus,
+    /// Cursor in the audit list of the selected server.
+    pub audit_cursor: usize,
+    pub pane: Option<Pane>,
+    /// The user moved the cursor: from then on it follows its row; before, it stays on top
+    /// (the worst row).
+    moved: bool,
+    /// Snapshots received while paused, applied on resume.
+    pending: Vec<ServerSnapshot>,
+}
+
+impl Default for ReplView {
+    fn default() -> Self {
+        ReplView::new(&ReplConfig::default())
+    }
+}
+
+impl ReplView {
+    pub fn new(cfg: &ReplConfig) -> Self {
+        let mut core = ViewCore::default();
+        if !cfg.servers.is_empty() {
+            // Configured: batch mode waits for the first answers instead of reporting "idle".
+            core.health = SourceHealth::Connecting {
+                since: Local::now(),
+            };
+        }
+        ReplView {
+            core,
+            servers: cfg.servers.iter().map(|s| s.name.clone()).collect(),
+            thresholds: cfg.thresholds(),
+            history_len: cfg.history.clamp(2, 10_000),
+            snaps: Vec::new(),
+            verdicts: Vec::new(),
+            audit: Vec::new(),
+            history: HashMap::new(),
+            focus: Focus::Status,
+            audit_cursor: 0,
+            pane: None,
+            moved: false,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The latest snapshot of `name`.
+    pub fn server(&self, name: &str) -> Option<&ServerSnapshot> {
+        self.snaps.iter().find(|s| s.name == name)
+    }
+
+    /// The verdict of `name`.
+    pub fn verdict(&self, name: &str) -> Option<&ServerVerdict> {
+        self.verdicts.iter().find(|v| v.server == name)
+    }
+
+    /// The audit results of one server.
+    pub fn checks(&self, server: &str) -> Vec<&CheckResult> {
+        self.audit.iter().filter(|c| c.server == server).collect()
+    }
+
+    /// The server of the selected status row (or the first server).
+    pub fn selected_server(&self) -> Option<&str> {
+        match self.core.table.selected() {
+            Some(r) => Some(rows::key_server(&r.key)),
+            None => self.snaps.first().map(|s| s.name.as_str()),
+        }
+    }
+
+    /// The check under the audit cursor.
+    pub fn selected_check(&self) -> Option<&CheckResult> {
+        let srv = self.selected_server()?;
+        self.checks(srv).get(self.audit_cursor).copied()
+    }
+
+    /// Lag history of one channel.
+    pub fn lag_history(&self, server: &str, channel: &str) -> Option<&VecDeque<Option<f64>>> {
+        self.history.get(&(server.to_string(), channel.to_string()))
+    }
+
+    /// Takes one snapshot in: history, verdicts, audit, rows, health.
+    pub fn ingest(&mut self, s: ServerSnapshot) {
+        if s.state == ConnState::Connected {
+            let names: Vec<&str> = s.channels.iter().map(|c| c.name.as_str()).collect();
+            self.history
+                .retain(|(srv, ch), _| srv != &s.name || names.contains(&ch.as_str()));
+            for c in &s.channels {
+                let h = self
+                    .history
+                    .entry((s.name.clone(), c.name.clone()))
+                    .or_default();
+                h.push_back(c.effective_lag());
+                while h.len() > self.history_len {
+                    h.pop_front();
+                }
+            }
+        }
+        match self.snaps.iter().position(|x| x.name == s.name) {
+            Some(i) => self.snaps[i] = s,
+            None => {
+                self.snaps.push(s);
+                let order = |n: &str| self.servers.iter().position(|x| x == n);
+                let mut snaps = std::mem::take(&mut self.snaps);
+                snaps.sort_by_key(|x| order(&x.name).unwrap_or(usize::MAX));
+                self.snaps = snaps;
+            }
+        }
+        self.recompute();
+    }
+
+    fn recompute(&mut self) {
+        self.verdicts = self
+            .snaps
+            .iter()
+            .map(|s| judge(s, &self.thresholds))
+            .collect();
+        self.audit = audit::run(&self.snaps);
+        let hist = &self.history;
+        let data = rows::table(&self.snaps, &self.verdicts, |srv, ch| {
+            hist.get(&(srv.to_string(), ch.to_string()))
+                .map(|h| rows::sparkline(h, rows::TREND_WIDTH))
+        });
+        self.core.table.set_data(data);
+        if !self.moved {
+            self.core.table.top();
+        }
+        let n = self.checks(self.selected_server().unwrap_or("")).len();
+        self.audit_cursor = self.audit_cursor.min(n.saturating_sub(1));
+        self.update_health();
+    }
+
+    fn update_health(&mut self) {
+        let expected = self.servers.len().max(1);
+        let down: Vec<(DateTime<chrono::Utc>, &str)> = self
+            .snaps
+            .iter()
+            .filter_map(|s| match &s.state {
+                ConnState::Reconnecting { since, error } => Some((*since, error.as_str())),
+                ConnState::Connected => None,
+            })
+            .collect();
+        if self.snaps.len() < expected {
+            if !matches!(self.core.health, SourceHealth::Connecting { .. }) {
+                self.core.health = SourceHealth::Connecting {
+                    since: Local::now(),
+                };
+            }
+            return;
+        }
+        if down.len() == self.snaps.len() {
+            let since = down.iter().map(|d| d.0).min().unwrap_or_default();
+            let error = if down.len() == 1 {
+                down[0].1.to_string()
+            } else {
+                format!("all {} servers down: {}", down.len(), down[0].1)
+            };
+            self.core.health = SourceHealth::Reconnecting {
+                since: since.with_timezone(&Local),
+                error,
+                next_try: None,
+            };
+        } else {
+            let at = self
+                .snaps
+                .iter()
+                .map(|s| s.taken_at)
+                .max()
+                .unwrap_or_default();
+            self.core.health = SourceHealth::Live {
+                at: at.with_timezone(&Local),
+            };
+        }
+    }
+
+    /// The snapshots (with verdicts) broken first, for batch output.
+    fn broken_first(&self) -> (Vec<ServerSnapshot>, Vec<ServerVerdict>) {
+        let mut idx: Vec<usize> = (0..self.snaps.len()).collect();
+        idx.sort_by(|&a, &b| {
+            self.verdicts[b]
+                .level
+                .cmp(&self.verdicts[a].level)
+                .then_with(|| a.cmp(&b))
+        });
+        (
+            idx.iter().map(|&i| self.snaps[i].clone()).collect(),
+            idx.iter().map(|&i| self.verdicts[i].clone()).collect(),
+        )
+    }
+
+    /// `y`: the fix lines of the selected server (or of the open check).
+    fn copy_fixes(&mut self, ctx: &mut Ctx) {
+        let (server, lines) = match &self.pane {
+            Some(Pane::Check(c)) => {
+                let mut l = vec![format!("# {} {}: {}", c.id, c.title, c.why)];
+                l.extend(c.fix.iter().cloned());
+                (c.server.clone(), l)
+            }
+            _ => {
+                let Some(srv) = self.selected_server().map(str::to_string) else {
+                    ctx.flash(Level::Warn, "no server selected");
+                    return;
+                };
+                let l = audit::fixes_for(&self.audit, &srv);
+                (srv, l)
+            }
+        };
+        if lines.is_empty() {
+            ctx.flash(Level::Info, format!("nothing to fix on {server}"));
+            return;
+        }
+        let text = lines.join("\n") + "\n";
+        ctx.effects.push(Effect::Copy(text));
+        ctx.flash(
+            Level::Info,
+            format!(
+                "copied {} fix lines for {server} (OSC 52); also shown in the pane",
+                lines.len()
+            ),
+        );
+        self.pane = Some(Pane::Fixes { server, lines });
+    }
+
+    fn move_audit(&mut self, delta: isize) {
+        let n = self.checks(self.selected_server().unwrap_or("")).len();
+        let max = n.saturating_sub(1) as isize;
+        self.audit_cursor = (self.audit_cursor as isize + delta).clamp(0, max.max(0)) as usize;
+    }
+}
+
+impl View for ReplView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Repl
+    }
+    fn core(&self) -> &ViewCore {
+        &self.core
+    }
+    fn core_mut(&mut self) -> &mut ViewCore {
+        &mut self.core
+    }
+
+    fn apply(&mut self, payload: Payload) {
+        match payload {
+            Payload::Repl(s) if self.core.paused => {
+                self.pending.retain(|p| p.name != s.name);
+                self.pending.push(*s);
+            }
+            Payload::Repl(s) => self.ingest(*s),
+            other => self.core.apply(other),
+        }
+    }
+
+    fn handle(&mut self, action: Action, ctx: &mut Ctx) -> bool {
+        match (action, self.focus) {
+            (Action::CopyFixes, _) => self.copy_fixes(ctx),
+            (Action::FocusAudit, Focus::Status) | (Action::Open, Focus::Status) => {
+                let srv = self.selected_server().unwrap_or("").to_string();
+                if self.checks(&srv).is_empty() {
+                    ctx.flash(Level::Info, "no audit results for this server yet");
+                } else {
+                    self.focus = Focus::Audit;
+                    self.audit_cursor = 0;
+                }
+            }
+            (Action::FocusAudit, Focus::Audit) | (Action::Back, Focus::Audit) => {
+                self.focus = Focus::Status
+            }
+            (Action::Open, Focus::Audit) => {
+                self.pane = self
+                    .selected_check()
+                    .cloned()
+                    .map(|c| Pane::Check(Box::new(c)));
+            }
+            (Action::Up, Focus::Audit) => self.move_audit(-1),
+            (Action::Down, Focus::Audit) => self.move_audit(1),
+            (Action::PageUp, Focus::Audit) => self.move_audit(-10),
+            (Action::PageDown, Focus::Audit) => self.move_audit(10),
+            (Action::Top, Focus::Audit) => self.audit_cursor = 0,
+            (Action::Bottom, Focus::Audit) => self.move_audit(isize::MAX / 2),
+            (Action::TogglePause, _) => {
+                let handled = self.core.handle_common(action, ctx);
+                if !self.core.paused {
+                    for s in std::mem::take(&mut self.pending) {
+                        self.ingest(s);
+                    }
+                }
+                return handled;
+            }
+            (Action::Up | Action::Down | Action::PageUp | Action::PageDown, Focus::Status)
+            | (Action::Top | Action::Bottom, Focus::Status) => {
+                let before = self.selected_server().map(str::to_string);
+                self.moved = true;
+                let handled = self.core.handle_common(action, ctx);
+                if self.selected_server().map(str::to_string) != before {
+                    self.audit_cursor = 0;
+                }
+                return handled;
+            }
+            _ => return self.core.handle_common(action, ctx),
+        }
+        true
+    }
+
+    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+        if self.pane.is_none() {
+            return false;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('c') if ctrl => return false,
+            KeyCode::Char('q') => return false,
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => self.pane = None,
+            KeyCode::Char('y') => {
+                if matches!(self.pane, Some(Pane::Check(_))) {
+                    self.copy_fixes(ctx);
+                }
+            }
+            _ => {}
+        }
+        true
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
+        draw::render(self, area, buf, theme, now);
+    }
+
+    fn empty_text(&self) -> &str {
+        if self.servers.is_empty() {
+            "no replication servers configured: add [[repl.servers]] or use --server NAME=HOST:PORT"
+        } else {
+            "connecting to the replication servers…"
+        }
+    }
+
+    fn batch_text(&self) -> String {
+        let (snaps, verdicts) = self.broken_first();
+        let mut t = TableState::default();
+        t.set_data(rows::text_table(&snaps, &verdicts));
+        t.set_filter(&self.core.table.filter);
+        let mut out = t.to_text();
+        let worst = audit::worst(&self.audit);
+        let count = |sev| self.audit.iter().filter(|c| c.severity == sev).count();
+        out.push_str(&format!(
+            "audit: worst {} · {} CRIT · {} WARN · {} UNKNOWN (stacktop repl --check for details)\n",
+            worst.label(),
+            count(audit::Severity::Crit),
+            count(audit::Severity::Warn),
+            count(audit::Severity::Unknown),
+        ));
+        out
+    }
+
+    fn batch_json(&self) -> Vec<serde_json::Value> {
+        let (snaps, verdicts) = self.broken_first();
+        rows::json_rows(&snaps, &verdicts)
+    }
+}

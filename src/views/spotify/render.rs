@@ -1,0 +1,414 @@
+//! Drawing the spotify tab (pure: reads the view state, never changes it). Left: question
+//! list, parameters, the selected question's SQL. Right: the SQL editor, a status line ("N
+//! rows in set (0.16 sec)", running, refusal, import gauge), the result table and its chart
+//! (horizontal bars for top-N answers, a line per country for per-day series).
+//!
+//! Data flow: `SpotifyView` → [`render`] → buffer.
+
+use chrono::NaiveDate;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Bar, BarChart, Block, Borders, Chart, Dataset, Gauge, GraphType, Paragraph, Widget, Wrap,
+};
+
+use super::state::chart_column;
+use super::{Answer, Focus, SpotifyView};
+use crate::app::Level;
+use crate::spotify::questions::{self, ChartHint};
+use crate::spotify::results::Cell;
+use crate::theme::{Role, Theme};
+use crate::ui::table::render_empty;
+
+fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
+    let role = if focused { Role::Title } else { Role::Border };
+    Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" {title} "), t.style(role)))
+        .border_style(t.style(role))
+}
+
+pub(super) fn render(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let left_w = if area.width >= 100 { 42 } else { 34 }.min(area.width / 2);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_w), Constraint::Fill(1)]).areas(area);
+    render_left(v, left, buf, t);
+    let editor_h = if v.focus == Focus::Editor {
+        (v.editor.lines.len() as u16 + 2).clamp(5, 12)
+    } else {
+        5
+    };
+    let [ed, status, results] = Layout::vertical([
+        Constraint::Length(editor_h.min(right.height / 2)),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+    ])
+    .areas(right);
+    render_editor(v, ed, buf, t);
+    render_status(v, status, buf, t);
+    render_results(v, results, buf, t);
+}
+
+fn render_left(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let list_h = (v.list_len() as u16 + 2).min(area.height / 2);
+    let [list, params, sql] = Layout::vertical([
+        Constraint::Length(list_h),
+        Constraint::Length(6),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    // Question list, scrolled so the selection is visible.
+    let inner_h = list_h.saturating_sub(2) as usize;
+    let offset = (v.selected + 1).saturating_sub(inner_h);
+    let qs = questions::list();
+    let mut lines = Vec::new();
+    for i in offset..v.list_len() {
+        let (text, saved) = match qs.get(i) {
+            Some(q) => (q.title.to_string(), false),
+            None => match v.saved.get(i - qs.len()) {
+                Some(s) => (format!("★ {}", s.name), true),
+                None => continue,
+            },
+        };
+        let mut style = t.style(if saved { Role::Info } else { Role::Normal });
+        if i == v.selected {
+            style = style.patch(t.style(Role::Selected));
+        }
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    Paragraph::new(lines)
+        .block(block("questions", v.focus == Focus::Questions, t))
+        .render(list, buf);
+    // Parameters and their keys.
+    let p = &v.params;
+    let dates = match (p.from, p.to) {
+        (None, None) => "all days".to_string(),
+        (a, b) => format!(
+            "{} .. {}",
+            a.map_or("…".into(), |d| d.to_string()),
+            b.map_or("…".into(), |d| d.to_string())
+        ),
+    };
+    let pos = match (p.pos_min, p.pos_max) {
+        (Some(a), Some(b)) if a == b => format!("{a}"),
+        (Some(a), Some(b)) => format!("{a}-{b}"),
+        _ => "all".into(),
+    };
+    let uses = v.question().map(|q| q.uses);
+    let param = |key: &str, name: &str, value: String, used: bool| {
+        let role = if used { Role::Normal } else { Role::Muted };
+        Line::from(vec![
+            Span::styled(format!("{key:>2} "), t.style(Role::HintKey)),
+            Span::styled(format!("{name:<10}"), t.style(Role::Muted)),
+            Span::styled(value, t.style(role)),
+        ])
+    };
+    let lines = vec![
+        param(
+            "c",
+            "country",
+            p.country
+                .clone()
+                .unwrap_or_else(|| format!("all ({} in data)", v.info.countries.len())),
+            uses.is_none_or(|u| u.country),
+        ),
+        param("y", "dates", dates, uses.is_none_or(|u| u.dates)),
+        param("n", "positions", pos, uses.is_none_or(|u| u.positions)),
+        param(
+            "l",
+            "limit",
+            p.limit.to_string(),
+            uses.is_none_or(|u| u.limit),
+        ),
+    ];
+    Paragraph::new(lines)
+        .block(block("parameters", false, t))
+        .render(params, buf);
+    let (text, role) = match v.question_sql() {
+        Ok(s) => (s, Role::Normal),
+        Err(e) => (e, Role::Crit),
+    };
+    let desc = v.question().map(|q| q.description).unwrap_or("saved query");
+    let mut lines = vec![Line::from(Span::styled(desc, t.style(Role::Muted)))];
+    lines.extend(
+        text.lines()
+            .map(|l| Line::from(Span::styled(l.to_string(), t.style(role)))),
+    );
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(block("SQL (E edits)", false, t))
+        .render(sql, buf);
+}
+
+fn render_editor(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let focused = v.focus == Focus::Editor;
+    let title = if focused {
+        "SQL editor · Ctrl-R/F5 run · Ctrl-X cancel · Ctrl-P/N history · Esc leave"
+    } else {
+        "SQL editor (e)"
+    };
+    let b = block(title, focused, t);
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if v.editor.is_empty() && !focused {
+        Line::from(Span::styled(
+            "e: write a read-only query (SELECT, WITH, SHOW, EXPLAIN)",
+            t.style(Role::Muted),
+        ))
+        .render(inner, buf);
+        return;
+    }
+    let h = inner.height as usize;
+    let top = (v.editor.row + 1).saturating_sub(h);
+    for (i, line) in v.editor.lines.iter().enumerate().skip(top).take(h) {
+        let y = inner.y + (i - top) as u16;
+        let r = Rect::new(inner.x, y, inner.width, 1);
+        Line::from(Span::styled(line.clone(), t.style(Role::Normal))).render(r, buf);
+        if focused && i == v.editor.row {
+            let col: usize = line
+                .chars()
+                .take(v.editor.col)
+                .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(1))
+                .sum();
+            let x = inner.x + (col as u16).min(inner.width.saturating_sub(1));
+            if let Some(cell) = buf.cell_mut((x, y)) {
+                cell.set_style(t.style(Role::Selected));
+            }
+        }
+    }
+}
+
+fn render_status(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    if let Some(imp) = &v.import {
+        let (ratio, label) = match &imp.progress {
+            Some(p) => (
+                if p.bytes_total > 0 {
+                    (p.bytes_done as f64 / p.bytes_total as f64).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
+                format!(
+                    "importing ({}): {} rows · {:.0} rows/s · ETA {} · x cancels",
+                    imp.phase,
+                    p.rows,
+                    p.rows_per_sec,
+                    p.eta.map_or("?".into(), |d| format!("{}s", d.as_secs()))
+                ),
+            ),
+            None => (0.0, format!("importing ({}) · x cancels", imp.phase)),
+        };
+        Gauge::default()
+            .ratio(ratio)
+            .label(label)
+            .gauge_style(t.style(Role::Info))
+            .render(area, buf);
+        return;
+    }
+    let line = if let Some(r) = &v.running {
+        Line::from(Span::styled(
+            format!("running {} … (x cancels)", r.label),
+            t.style(Role::Warn),
+        ))
+    } else if let Some((level, text)) = &v.message {
+        let role = match level {
+            Level::Info => Role::Info,
+            Level::Warn => Role::Warn,
+            Level::Error => Role::Crit,
+        };
+        Line::from(Span::styled(text.clone(), t.style(role)))
+    } else if let Some(a) = &v.answer {
+        Line::from(vec![
+            Span::styled(a.result.summary(), t.style(Role::Ok)),
+            Span::styled(format!("  · {}", a.label), t.style(Role::Muted)),
+        ])
+    } else {
+        Line::from(Span::styled(
+            format!(
+                "{} · {} chart rows{}",
+                v.info.backend,
+                v.info.rows,
+                if v.info.rows == 0 {
+                    " · :import FILE… to load charts"
+                } else {
+                    ""
+                }
+            ),
+            t.style(Role::Muted),
+        ))
+    };
+    line.render(area, buf);
+}
+
+fn render_results(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let focused = v.focus == Focus::Results;
+    let b = block("result (→ focus, > < sort, w export, b chart)", focused, t);
+    let inner = b.inner(area);
+    b.render(area, buf);
+    let Some(a) = &v.answer else {
+        render_empty(inner, buf, t, "choose a question and press Enter");
+        return;
+    };
+    let chart = if v.hide_chart {
+        ChartHint::None
+    } else {
+        a.chart
+    };
+    let (table_area, chart_area) = match chart {
+        ChartHint::None => (inner, None),
+        _ if inner.width >= 90 => {
+            let [l, r] =
+                Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(inner);
+            (l, Some(r))
+        }
+        _ => {
+            let [u, d] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(10)]).areas(inner);
+            (u, Some(d))
+        }
+    };
+    if a.result.rows.is_empty() {
+        render_empty(table_area, buf, t, "Empty set");
+    } else {
+        v.core.table.render(table_area, buf, t, focused);
+        if v.core.table.visible_len() == 0 {
+            render_empty(table_area, buf, t, "no row matches the filter");
+        }
+    }
+    if let Some(ca) = chart_area {
+        match chart {
+            ChartHint::Bars { label, value } => bars(a, label, value, ca, buf, t),
+            ChartHint::Line { x, y } => line_chart(a, x, y, ca, buf, t),
+            ChartHint::None => {}
+        }
+    }
+}
+
+fn short_num(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e9 {
+        format!("{:.1}G", x / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+fn bars(a: &Answer, label: &str, value: &str, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let rs = &a.result;
+    let (Some(li), Some(vi)) = (chart_column(rs, label), chart_column(rs, value)) else {
+        return;
+    };
+    let title = format!("{} by {}", rs.columns[vi], rs.columns[li]);
+    let b = block(&title, false, t);
+    let inner = b.inner(area);
+    b.render(area, buf);
+    let n = (inner.height as usize).min(rs.rows.len());
+    let label_w = (inner.width as usize / 3).max(4);
+    let data: Vec<Bar> = rs.rows[..n]
+        .iter()
+        .map(|r| {
+            let v = r[vi].as_f64().unwrap_or(0.0).max(0.0);
+            let name: String = r[li].to_string().chars().take(label_w).collect();
+            Bar::with_label(name, v as u64)
+                .text_value(short_num(v))
+                .style(t.style(Role::Info))
+                .value_style(t.style(Role::Header))
+        })
+        .collect();
+    BarChart::horizontal(data)
+        .bar_width(1)
+        .bar_gap(0)
+        .label_style(t.style(Role::Normal))
+        .render(inner, buf);
+}
+
+fn line_chart(a: &Answer, x: &str, y: &str, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let rs = &a.result;
+    let (Some(xi), Some(yi)) = (chart_column(rs, x), chart_column(rs, y)) else {
+        return;
+    };
+    let country = rs.column("country");
+    let day = |c: &Cell| match c {
+        Cell::Text(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+        _ => None,
+    };
+    let Some(start) = rs.rows.iter().filter_map(|r| day(&r[xi])).min() else {
+        return;
+    };
+    // One series per country (at most six), at most 5000 points each.
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for r in &rs.rows {
+        let (Some(d), Some(val)) = (day(&r[xi]), r[yi].as_f64()) else {
+            continue;
+        };
+        let key = country.map(|c| r[c].to_string()).unwrap_or_default();
+        let idx = match series.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None if series.len() < 6 => {
+                series.push((key, Vec::new()));
+                series.len() - 1
+            }
+            None => continue,
+        };
+        if series[idx].1.len() < 5000 {
+            series[idx].1.push(((d - start).num_days() as f64, val));
+        }
+    }
+    let pts = series.iter().flat_map(|(_, p)| p.iter());
+    let (mut xmax, mut ymin, mut ymax) = (1.0f64, f64::MAX, f64::MIN);
+    for (px, py) in pts {
+        xmax = xmax.max(*px);
+        ymin = ymin.min(*py);
+        ymax = ymax.max(*py);
+    }
+    if ymin > ymax {
+        return;
+    }
+    if ymin == ymax {
+        ymax = ymin + 1.0;
+    }
+    let roles = [
+        Role::Info,
+        Role::Ok,
+        Role::Warn,
+        Role::Crit,
+        Role::Header,
+        Role::Normal,
+    ];
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (name, p))| {
+            Dataset::default()
+                .name(name.clone())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(t.style(roles[i % roles.len()]))
+                .data(p)
+        })
+        .collect();
+    let end = start + chrono::Duration::days(xmax as i64);
+    let title = format!("{} per day", rs.columns[yi]);
+    Chart::new(datasets)
+        .block(block(&title, false, t))
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, xmax])
+                .labels([start.to_string(), end.to_string()])
+                .style(t.style(Role::Muted)),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([ymin, ymax])
+                .labels([short_num(ymin), short_num(ymax)])
+                .style(t.style(Role::Muted)),
+        )
+        .style(Style::default())
+        .render(area, buf);
+}

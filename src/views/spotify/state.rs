@@ -1,0 +1,375 @@
+//! Actions and `:` commands of the spotify tab (parameter pickers, focus, export, import),
+//! and the conversions of a [`ResultSet`] into the shared table, a chart guess and batch
+//! output. No I/O.
+//!
+//! Data flow: keymap `Action` / `:cmd` → [`SpotifyView`] state (+ commands to the collector).
+
+use std::path::PathBuf;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::{Focus, SpotifyView};
+use crate::app::Level;
+use crate::keymap::Action;
+use crate::spotify::questions::ChartHint;
+use crate::spotify::results::{Cell, ResultSet};
+use crate::spotify::source::{SpotifyCommand, StoreInfo};
+use crate::theme::Role;
+use crate::ui::table::{Column, TableData, TableRow};
+use crate::views::Ctx;
+
+const LIMITS: [u32; 4] = [10, 20, 50, 100];
+const POSITIONS: [Option<(u16, u16)>; 4] = [None, Some((1, 1)), Some((1, 10)), Some((1, 50))];
+
+fn year_of(d: &Option<String>) -> Option<i32> {
+    d.as_deref()
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .map(|d| d.year())
+}
+
+fn expand(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+fn date_arg(arg: &str) -> Result<Option<NaiveDate>, String> {
+    match arg.trim() {
+        "" | "-" | "all" => Ok(None),
+        s => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| format!("expected YYYY-MM-DD, got {s:?}")),
+    }
+}
+
+impl SpotifyView {
+    pub(super) fn handle_action(&mut self, action: Action, ctx: &mut Ctx) -> bool {
+        let on_list = self.focus == Focus::Questions;
+        match action {
+            Action::Up if on_list => self.selected = self.selected.saturating_sub(1),
+            Action::Down if on_list => {
+                self.selected = (self.selected + 1).min(self.list_len().saturating_sub(1))
+            }
+            Action::Top if on_list => self.selected = 0,
+            Action::Bottom if on_list => self.selected = self.list_len().saturating_sub(1),
+            Action::Open if on_list => self.ask(ctx),
+            Action::Open => {}
+            Action::EditSql => self.focus = Focus::Editor,
+            Action::EditQuestionSql => match self.question_sql() {
+                Ok(sql) => {
+                    self.editor.set_text(&sql);
+                    self.focus = Focus::Editor;
+                }
+                Err(e) => ctx.flash(Level::Error, e),
+            },
+            Action::CancelQuery => self.cancel(ctx),
+            Action::NextCountry | Action::PrevCountry => {
+                self.cycle_country(action == Action::NextCountry)
+            }
+            Action::NextYear | Action::PrevYear => self.cycle_year(action == Action::NextYear),
+            Action::CycleLimit => {
+                let i = LIMITS.iter().position(|l| *l == self.params.limit);
+                self.params.limit = LIMITS[i.map_or(0, |i| (i + 1) % LIMITS.len())];
+            }
+            Action::CyclePositions => {
+                let cur = self.params.pos_min.zip(self.params.pos_max);
+                let i = POSITIONS.iter().position(|p| *p == cur);
+                let next = POSITIONS[i.map_or(0, |i| (i + 1) % POSITIONS.len())];
+                self.params.pos_min = next.map(|p| p.0);
+                self.params.pos_max = next.map(|p| p.1);
+            }
+            Action::FocusLeft => self.focus = Focus::Questions,
+            Action::FocusRight => self.focus = Focus::Results,
+            Action::ToggleChart => self.hide_chart = !self.hide_chart,
+            Action::Save => self.export(None, false, ctx),
+            Action::SaveJson => self.export(None, true, ctx),
+            Action::Refresh => {
+                ctx.effects.push(crate::app::Effect::ToSource(
+                    crate::config::ViewKind::Spotify,
+                    crate::collect::SourceCommand::RefreshNow,
+                ));
+            }
+            _ => return self.core.handle_common(action, ctx),
+        }
+        true
+    }
+
+    fn cycle_country(&mut self, forward: bool) {
+        let all = &self.info.countries;
+        let n = all.len() + 1; // position 0 = all countries
+        let cur = match &self.params.country {
+            None => 0,
+            Some(c) => all.iter().position(|x| x == c).map_or(0, |i| i + 1),
+        };
+        let next = if forward {
+            (cur + 1) % n
+        } else {
+            (cur + n - 1) % n
+        };
+        self.params.country = next.checked_sub(1).map(|i| all[i].clone());
+    }
+
+    /// Cycle the date range through the calendar years in the data (and "all").
+    fn cycle_year(&mut self, forward: bool) {
+        let (Some(first), Some(last)) =
+            (year_of(&self.info.first_day), year_of(&self.info.last_day))
+        else {
+            return;
+        };
+        let years: Vec<i32> = (first..=last).collect();
+        let n = years.len() + 1;
+        let cur = self
+            .params
+            .from
+            .filter(|f| f.month() == 1 && f.day() == 1)
+            .and_then(|f| years.iter().position(|y| *y == f.year()))
+            .map_or(0, |i| i + 1);
+        let next = if forward {
+            (cur + 1) % n
+        } else {
+            (cur + n - 1) % n
+        };
+        match next.checked_sub(1).map(|i| years[i]) {
+            None => {
+                self.params.from = None;
+                self.params.to = None;
+            }
+            Some(y) => {
+                self.params.from = NaiveDate::from_ymd_opt(y, 1, 1);
+                self.params.to = NaiveDate::from_ymd_opt(y + 1, 1, 1);
+            }
+        }
+    }
+
+    pub(super) fn run_command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
+        let arg = arg.trim();
+        let res: Result<(), String> = match cmd {
+            "import" => {
+                let files = arg.split_whitespace().map(expand).collect();
+                self.start_import(files, ctx);
+                Ok(())
+            }
+            "export" => {
+                let path = (!arg.is_empty()).then(|| expand(arg));
+                self.export(path, false, ctx);
+                Ok(())
+            }
+            "sql" => {
+                self.editor.set_text(arg);
+                self.run_sql(arg, "query", ctx);
+                Ok(())
+            }
+            "save" if arg.is_empty() => Err("save: give a name, e.g. :save top-artists".into()),
+            "save" => {
+                if self.editor.is_empty() {
+                    Err("save: the editor is empty".into())
+                } else {
+                    let cmd = SpotifyCommand::SaveQuery {
+                        name: arg.to_string(),
+                        sql: self.editor.text(),
+                    };
+                    Self::send(ctx, cmd);
+                    ctx.flash(Level::Info, format!("saved query {arg}"));
+                    Ok(())
+                }
+            }
+            "country" => match arg.to_ascii_lowercase().as_str() {
+                "" | "all" | "-" => {
+                    self.params.country = None;
+                    Ok(())
+                }
+                c if crate::spotify::formats::is_country_code(c) => {
+                    self.params.country = Some(c.to_string());
+                    Ok(())
+                }
+                c => Err(format!(
+                    "country: expected a two-letter code or global, got {c:?}"
+                )),
+            },
+            "from" => date_arg(arg).map(|d| self.params.from = d),
+            "to" => date_arg(arg).map(|d| self.params.to = d),
+            "year" => match arg.parse::<i32>().ok().and_then(|y| {
+                Some((
+                    NaiveDate::from_ymd_opt(y, 1, 1)?,
+                    NaiveDate::from_ymd_opt(y + 1, 1, 1)?,
+                ))
+            }) {
+                Some((a, b)) => {
+                    self.params.from = Some(a);
+                    self.params.to = Some(b);
+                    Ok(())
+                }
+                None => Err(format!("year: expected YYYY, got {arg:?}")),
+            },
+            "positions" | "pos" => {
+                if matches!(arg, "" | "all" | "-") {
+                    self.params.pos_min = None;
+                    self.params.pos_max = None;
+                    Ok(())
+                } else {
+                    match crate::spotify::cli::parse_positions(arg) {
+                        Ok((a, b)) => {
+                            self.params.pos_min = Some(a);
+                            self.params.pos_max = Some(b);
+                            Ok(())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            }
+            "limit" => match arg.parse::<u32>() {
+                Ok(n) if (1..=100_000).contains(&n) => {
+                    self.params.limit = n;
+                    Ok(())
+                }
+                _ => Err(format!("limit: expected 1..100000, got {arg:?}")),
+            },
+            "track" => {
+                self.params.track_id = match arg {
+                    "" | "-" => None,
+                    t => Some(t.to_string()),
+                };
+                Ok(())
+            }
+            _ => return false,
+        };
+        if let Err(e) = res {
+            ctx.flash(Level::Error, e);
+        } else if let Err(e) = self.params.validate() {
+            ctx.flash(Level::Warn, format!("{e:#}"));
+        }
+        true
+    }
+}
+
+/// The result as a table snapshot: numeric columns sort numerically.
+pub(super) fn table_data(rs: &ResultSet) -> TableData {
+    let numeric: Vec<bool> = (0..rs.columns.len())
+        .map(|c| {
+            rs.rows
+                .iter()
+                .map(|r| &r[c])
+                .find(|v| **v != Cell::Null)
+                .is_some_and(|v| v.as_f64().is_some())
+        })
+        .collect();
+    let columns = rs
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let widest = rs
+                .rows
+                .iter()
+                .take(200)
+                .map(|r| r.get(i).map_or(0, |c| c.to_string().chars().count()))
+                .max()
+                .unwrap_or(0);
+            let w = widest.max(name.chars().count() + 1).min(40) as u16;
+            if numeric[i] {
+                Column::numeric(name, w)
+            } else {
+                Column::new(name, w)
+            }
+        })
+        .collect();
+    let rows = rs
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            TableRow::new(
+                i.to_string(),
+                r.iter().map(|c| c.to_string()).collect(),
+                Role::Normal,
+            )
+            .with_sort_keys(
+                r.iter()
+                    .map(|c| c.as_f64().unwrap_or(f64::NEG_INFINITY))
+                    .collect(),
+            )
+        })
+        .collect();
+    TableData { columns, rows }
+}
+
+/// A chart for an ad-hoc result: a per-day line when there is a date column and a numeric
+/// one, bars when there is a text label and a numeric value and at most 50 rows.
+pub(super) fn guess_chart(rs: &ResultSet) -> ChartHint {
+    let first = match rs.rows.first() {
+        Some(r) => r,
+        None => return ChartHint::None,
+    };
+    let is_date =
+        |c: &Cell| matches!(c, Cell::Text(s) if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok());
+    let num = first.iter().rposition(|c| c.as_f64().is_some());
+    let Some(num) = num else {
+        return ChartHint::None;
+    };
+    // The hint names columns; only known names can be leaked as &'static str, so the
+    // view looks columns up by position through these markers.
+    if first.iter().position(is_date).is_some() {
+        return ChartHint::Line {
+            x: DATE_COL,
+            y: VALUE_COL,
+        };
+    }
+    let label = first.iter().position(|c| matches!(c, Cell::Text(_)));
+    if label.is_some() && rs.rows.len() <= 50 && num < rs.columns.len() {
+        return ChartHint::Bars {
+            label: LABEL_COL,
+            value: VALUE_COL,
+        };
+    }
+    ChartHint::None
+}
+
+/// Markers for guessed charts: "the first date column", "the first text column", "the last
+/// numeric column".
+pub(super) const DATE_COL: &str = "\u{0}date";
+pub(super) const LABEL_COL: &str = "\u{0}label";
+pub(super) const VALUE_COL: &str = "\u{0}value";
+
+/// Resolve a chart column name (or marker) to an index.
+pub(super) fn chart_column(rs: &ResultSet, name: &str) -> Option<usize> {
+    let first = rs.rows.first()?;
+    match name {
+        DATE_COL => first.iter().position(
+            |c| matches!(c, Cell::Text(s) if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()),
+        ),
+        LABEL_COL => first.iter().position(|c| matches!(c, Cell::Text(_))),
+        VALUE_COL => first.iter().rposition(|c| c.as_f64().is_some()),
+        n => rs.column(n),
+    }
+}
+
+/// Batch text without an answer: what the store holds.
+pub(super) fn info_text(i: &StoreInfo) -> String {
+    format!(
+        "{} · table {} · {} chart rows · {} countries ({}) · {} .. {}\n",
+        i.backend,
+        i.table,
+        i.rows,
+        i.countries.len(),
+        i.countries.join(" "),
+        i.first_day.as_deref().unwrap_or("-"),
+        i.last_day.as_deref().unwrap_or("-")
+    )
+}
+
+/// Batch JSON: one object per row.
+pub(super) fn json_rows(rs: &ResultSet) -> Vec<serde_json::Value> {
+    rs.rows
+        .iter()
+        .map(|r| {
+            let obj: serde_json::Map<String, serde_json::Value> = rs
+                .columns
+                .iter()
+                .zip(r)
+                .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+                .collect();
+            serde_json::Value::Object(obj)
+        })
+        .collect()
+}

@@ -1,0 +1,194 @@
+//! The vlog view's editing side: search (`f`, `n`/`N`, `:search`), the find / save
+//! one-line editors, the detail pane's keys, and saving the filtered rows (`w`, `:save`) as
+//! text or JSON lines. The only file I/O of the view is [`VlogView::save`], run on an
+//! explicit key press.
+
+use super::{EditorKind, VlogView};
+use crate::app::Level;
+use crate::config::VlogLayout;
+use crate::views::Ctx;
+use crate::vlog::format::{compact_line, json_line, text_block};
+use crate::vlog::Request;
+use chrono::{DateTime, Local};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use regex::bytes::{Regex, RegexBuilder};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+impl VlogView {
+    /// Search from the selection towards older (`back`) or newer rows; wraps around.
+    pub(super) fn find(&mut self, back: bool, ctx: &mut Ctx) {
+        let Some(re) = self.search.clone() else {
+            ctx.flash(Level::Info, "no search: press f to search");
+            return;
+        };
+        let n = self.shown_len();
+        if n == 0 {
+            return;
+        }
+        let cur = self.selected_index().unwrap_or(n);
+        for step in 1..=n {
+            let i = if back {
+                (cur + n * 2 - step) % n
+            } else {
+                (cur + step) % n
+            };
+            let hit = self
+                .matches
+                .get(i)
+                .and_then(|&s| self.request_at(s))
+                .is_some_and(|r| search_matches(&re, r));
+            if hit {
+                self.move_to_index(Some(i));
+                return;
+            }
+        }
+        ctx.flash(
+            Level::Warn,
+            format!("no row matches '{}'", self.search_text),
+        );
+    }
+
+    pub(super) fn set_search(&mut self, text: &str, ctx: &mut Ctx) {
+        if text.is_empty() {
+            self.search = None;
+            self.search_text.clear();
+            return;
+        }
+        match RegexBuilder::new(text)
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(re) => {
+                self.search = Some(re);
+                self.search_text = text.to_string();
+                self.find(true, ctx);
+            }
+            Err(e) => ctx.flash(Level::Error, format!("search: {e}")),
+        }
+    }
+
+    /// Default file for `w`: `<save_dir or $XDG_STATE_HOME/stacktop>/vlog-YYYYmmdd-HHMMSS.log`.
+    pub fn default_save_path(&self, now: DateTime<Local>) -> PathBuf {
+        let dir = self
+            .save_dir
+            .clone()
+            .or_else(|| dirs::state_dir().map(|d| d.join("stacktop")))
+            .unwrap_or_else(std::env::temp_dir);
+        dir.join(format!("vlog-{}.log", now.format("%Y%m%d-%H%M%S")))
+    }
+
+    /// One output line (or block) for a request in the configured text layout, or JSON.
+    pub fn line(&self, r: &Request, json: bool) -> String {
+        if json {
+            return json_line(r);
+        }
+        match self.layout {
+            VlogLayout::Compact => compact_line(r),
+            VlogLayout::Vlogdump => {
+                let mut b = text_block(
+                    r,
+                    self.filter.show_req_headers,
+                    self.filter.show_resp_headers,
+                );
+                b.pop(); // the caller adds the newline
+                b
+            }
+        }
+    }
+
+    /// Writes the shown (filtered) rows to `path`: JSON lines for `.json`/`.jsonl`/`.ndjson`,
+    /// text otherwise. Returns the number of rows written.
+    pub fn save(&self, path: &Path) -> std::io::Result<usize> {
+        let json = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "json" | "jsonl" | "ndjson"));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut n = 0;
+        for r in self.shown() {
+            writeln!(out, "{}", self.line(r, json))?;
+            n += 1;
+        }
+        out.flush()?;
+        Ok(n)
+    }
+
+    pub(super) fn save_to(&mut self, path: &str, ctx: &mut Ctx) {
+        let p = expand_home(path.trim());
+        match self.save(&p) {
+            Ok(n) => ctx.flash(Level::Info, format!("saved {n} rows to {}", p.display())),
+            Err(e) => ctx.flash(Level::Error, format!("cannot save to {}: {e}", p.display())),
+        }
+    }
+
+    pub(super) fn editor_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) {
+        let Some(ed) = self.editor.as_mut() else {
+            return;
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => self.editor = None,
+            KeyCode::Char('c') if ctrl => self.editor = None,
+            KeyCode::Char('u') if ctrl => ed.input.clear(),
+            KeyCode::Backspace => {
+                ed.input.pop();
+            }
+            KeyCode::Char(c) if !ctrl => ed.input.push(c),
+            KeyCode::Enter => {
+                if let Some(ed) = self.editor.take() {
+                    match ed.kind {
+                        EditorKind::Find => self.set_search(ed.input.trim(), ctx),
+                        EditorKind::Save if ed.input.trim().is_empty() => {
+                            ctx.flash(Level::Warn, "save: no file name given")
+                        }
+                        EditorKind::Save => self.save_to(&ed.input, ctx),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn detail_key(&mut self, key: &KeyEvent) -> bool {
+        let Some(d) = self.detail.as_mut() else {
+            return false;
+        };
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.detail = None,
+            KeyCode::Up | KeyCode::Char('k') => d.scroll = d.scroll.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => d.scroll = d.scroll.saturating_add(1).min(2000),
+            KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(10),
+            KeyCode::PageDown => d.scroll = d.scroll.saturating_add(10).min(2000),
+            KeyCode::Home | KeyCode::Char('g') => d.scroll = 0,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// Search haystacks: URL, client, method, status + reason, backend, handling.
+fn search_matches(re: &Regex, r: &Request) -> bool {
+    if re.is_match(r.url_bytes())
+        || re.is_match(r.client_ip_bytes())
+        || re.is_match(r.method_bytes())
+        || re.is_match(r.backend_bytes())
+        || re.is_match(r.reason_bytes())
+        || re.is_match(r.handling.label().as_bytes())
+    {
+        return true;
+    }
+    r.status
+        .is_some_and(|s| re.is_match(s.to_string().as_bytes()))
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match p.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().map_or_else(|| PathBuf::from(p), |h| h.join(rest)),
+        None => PathBuf::from(p),
+    }
+}

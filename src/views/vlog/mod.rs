@@ -1,0 +1,448 @@
+//! vlogdump view state: the ring of the newest requests (`vlog::Ring`), streaming statistics
+//! (`vlog::Stats`), the active vlogdump filter and the sequence numbers of the rows it keeps
+//! (bounded by the ring), selection / follow mode, pause (display frozen at a sequence number
+//! while the ring keeps filling), search, the detail pane and the save / find editors.
+//! Fed by `Payload::Vlog` from `vlog::collector`; drawn by [`render`] from the visible window
+//! only (no table snapshot is ever rebuilt).
+
+mod edit;
+mod render;
+
+use super::{Ctx, View, ViewCore};
+use crate::app::Level;
+use crate::collect::Payload;
+use crate::config::{ViewKind, VlogConfig, VlogLayout};
+use crate::keymap::Action;
+use crate::theme::Theme;
+use crate::vlog::{Filter, Request, Ring, SourceStatus, Stats, VlogEvent};
+use chrono::{DateTime, Local};
+use crossterm::event::KeyEvent;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use regex::bytes::Regex;
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+/// A one-line editor the view draws at the bottom of its area (it owns the keyboard).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditorKind {
+    Find,
+    Save,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Editor {
+    pub kind: EditorKind,
+    pub input: String,
+}
+
+/// The open detail pane: a copy of one request (so it survives the ring moving on).
+#[derive(Clone, Debug)]
+pub struct Detail {
+    pub request: Box<Request>,
+    pub scroll: u16,
+}
+
+#[derive(Debug)]
+pub struct VlogView {
+    pub core: ViewCore,
+    pub ring: Ring,
+    pub stats: Stats,
+    filter: Filter,
+    filter_text: String,
+    /// Sequence numbers (push order, 0-based) of the ring entries that pass the filter,
+    /// oldest first. Never longer than the ring.
+    matches: VecDeque<u64>,
+    /// Selected row (sequence number); `None` follows the newest row.
+    selected: Option<u64>,
+    /// First row of the window (sequence number), kept so scrolling does not jump.
+    top: Option<u64>,
+    /// While paused, rows from this sequence number on are not shown.
+    frozen_at: Option<u64>,
+    pub malformed: u64,
+    /// Child processes started (a restart makes it 2+).
+    pub starts: u32,
+    pub child_pid: Option<u32>,
+    /// The input ended for good (file, stdin, replay).
+    pub finished: bool,
+    pub pane: bool,
+    pub detail: Option<Detail>,
+    pub editor: Option<Editor>,
+    search: Option<Regex>,
+    search_text: String,
+    pub slow_ms: f64,
+    layout: VlogLayout,
+    save_dir: Option<PathBuf>,
+    /// Statistics follow the data's clock (replayed files) instead of the wall clock.
+    data_clock: bool,
+    newest_start: f64,
+    /// Body rows of the last frame (for paging); a cache written by render.
+    page: Cell<u16>,
+}
+
+impl Default for VlogView {
+    fn default() -> Self {
+        VlogView::new(&VlogConfig::default())
+    }
+}
+
+impl VlogView {
+    /// A view set up from `[vlog]` (a bad filter there is rejected at start-up, see run.rs).
+    pub fn new(cfg: &VlogConfig) -> VlogView {
+        let filter = cfg.parsed_filter().unwrap_or_default();
+        VlogView {
+            core: ViewCore::default(),
+            ring: Ring::new(cfg.ring_size),
+            stats: Stats::new(),
+            filter_text: filter.to_string(),
+            filter,
+            matches: VecDeque::new(),
+            selected: None,
+            top: None,
+            frozen_at: None,
+            malformed: 0,
+            starts: 0,
+            child_pid: None,
+            finished: false,
+            pane: cfg.pane,
+            detail: None,
+            editor: None,
+            search: None,
+            search_text: String::new(),
+            slow_ms: cfg.slow.get().as_secs_f64() * 1000.0,
+            layout: cfg.batch_layout,
+            save_dir: cfg.save_dir.clone(),
+            data_clock: cfg.stdin || cfg.file.is_some() || cfg.replay.is_some(),
+            newest_start: 0.0,
+            page: Cell::new(20),
+        }
+    }
+
+    pub fn vlog_filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// Sequence number of the oldest entry still in the ring.
+    fn oldest_seq(&self) -> u64 {
+        self.ring.pushed() - self.ring.len() as u64
+    }
+
+    pub fn request_at(&self, seq: u64) -> Option<&Request> {
+        let base = self.oldest_seq();
+        seq.checked_sub(base)
+            .and_then(|i| self.ring.get(i as usize))
+    }
+
+    /// Number of matching rows shown (up to the freeze point while paused).
+    pub fn shown_len(&self) -> usize {
+        match self.frozen_at {
+            Some(f) => self.matches.partition_point(|&s| s < f),
+            None => self.matches.len(),
+        }
+    }
+
+    /// The shown rows, oldest first.
+    pub fn shown(&self) -> impl DoubleEndedIterator<Item = &Request> + '_ {
+        self.matches
+            .range(..self.shown_len())
+            .filter_map(|&s| self.request_at(s))
+    }
+
+    /// Index (into `matches`) of the selected row, `None` when following.
+    pub fn selected_index(&self) -> Option<usize> {
+        let n = self.shown_len();
+        let s = self.selected?;
+        if n == 0 {
+            return None;
+        }
+        Some(self.matches.partition_point(|&x| x < s).min(n - 1))
+    }
+
+    pub fn selected_request(&self) -> Option<&Request> {
+        let i = self.selected_index()?;
+        self.matches.get(i).and_then(|&s| self.request_at(s))
+    }
+
+    /// The window of `height` rows: (first index into `matches`, end index).
+    pub fn window(&self, height: usize) -> (usize, usize) {
+        let n = self.shown_len();
+        let h = height.max(1);
+        match self.selected_index() {
+            None => (n.saturating_sub(h), n),
+            Some(sel) => {
+                let top = self
+                    .top
+                    .map(|t| self.matches.partition_point(|&x| x < t))
+                    .unwrap_or(sel);
+                let mut start = top.min(sel);
+                if sel >= start + h {
+                    start = sel + 1 - h;
+                }
+                let start = start.min(n.saturating_sub(h));
+                (start, (start + h).min(n))
+            }
+        }
+    }
+
+    fn push_requests(&mut self, reqs: Vec<Request>) {
+        for r in reqs {
+            let t = if r.start > 0.0 {
+                r.start
+            } else {
+                self.newest_start
+            };
+            self.newest_start = self.newest_start.max(t);
+            self.stats.observe(&r, t);
+            let seq = self.ring.pushed();
+            if self.filter.matches(&r) {
+                self.matches.push_back(seq);
+            }
+            self.ring.push(r);
+        }
+        let oldest = self.oldest_seq();
+        while self.matches.front().is_some_and(|&s| s < oldest) {
+            self.matches.pop_front();
+        }
+    }
+
+    fn recompute(&mut self) {
+        let base = self.oldest_seq();
+        let f = &self.filter;
+        self.matches = self
+            .ring
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| f.matches(r))
+            .map(|(i, _)| base + i as u64)
+            .collect();
+        self.top = None;
+    }
+
+    /// The time the header statistics are computed at.
+    pub fn stats_now(&self, now: DateTime<Local>) -> f64 {
+        let wall = now.timestamp_millis() as f64 / 1000.0;
+        if self.data_clock && self.newest_start > 0.0 && (wall - self.newest_start).abs() > 120.0 {
+            self.newest_start
+        } else {
+            wall
+        }
+    }
+
+    fn move_to_index(&mut self, idx: Option<usize>) {
+        let n = self.shown_len();
+        match idx {
+            Some(i) if n > 0 && i < n => {
+                self.selected = self.matches.get(i).copied();
+                let page = self.page.get().max(1) as usize;
+                let (start, _) = self.window(page);
+                self.top = self.matches.get(start).copied();
+            }
+            _ => {
+                self.selected = None;
+                self.top = None;
+            }
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let n = self.shown_len();
+        if n == 0 {
+            return;
+        }
+        let cur = match self.selected_index() {
+            Some(i) => i as isize,
+            None if delta < 0 => n as isize, // leaving follow mode lands on the newest row
+            None => return,
+        };
+        let next = cur + delta;
+        if next >= n as isize {
+            self.move_to_index(None); // past the newest row: follow again
+        } else {
+            self.move_to_index(Some(next.max(0) as usize));
+        }
+    }
+
+    fn set_paused(&mut self, paused: bool) {
+        self.core.paused = paused;
+        self.frozen_at = paused.then(|| self.ring.pushed());
+    }
+
+    fn open_detail(&mut self, ctx: &mut Ctx) {
+        if self.selected.is_none() {
+            self.move_by(-1);
+        }
+        match self.selected_request() {
+            Some(r) => {
+                self.detail = Some(Detail {
+                    request: Box::new(r.clone()),
+                    scroll: 0,
+                })
+            }
+            None => ctx.flash(Level::Info, "no request to show"),
+        }
+    }
+}
+
+/// Parses the `/` prompt text: vlogdump `name=value` words; text without any `=` that is not
+/// a flag filters the URL (`/api` = `url=/api`).
+pub fn parse_filter(text: &str) -> Result<Filter, crate::vlog::filter::FilterError> {
+    let t = text.trim();
+    match Filter::parse(t) {
+        Err(crate::vlog::filter::FilterError::NotNameValue(_)) if !t.contains('=') => {
+            Filter::parse(&format!("'url={}'", t.replace('\'', "")))
+        }
+        other => other,
+    }
+}
+
+impl View for VlogView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Vlog
+    }
+    fn core(&self) -> &ViewCore {
+        &self.core
+    }
+    fn core_mut(&mut self) -> &mut ViewCore {
+        &mut self.core
+    }
+
+    fn apply(&mut self, payload: Payload) {
+        match payload {
+            Payload::Vlog(ev) => match ev {
+                VlogEvent::Requests(reqs) => self.push_requests(reqs),
+                VlogEvent::Malformed(n) => self.malformed += n,
+                VlogEvent::Status(SourceStatus::Started { pid, .. }) => {
+                    self.starts += 1;
+                    self.child_pid = pid;
+                    self.finished = false;
+                }
+                VlogEvent::Status(SourceStatus::Exited { .. }) => self.child_pid = None,
+                VlogEvent::Status(SourceStatus::Finished) => self.finished = true,
+                VlogEvent::Status(_) | VlogEvent::Stderr(_) => {}
+            },
+            other => self.core.apply(other),
+        }
+    }
+
+    fn handle(&mut self, action: Action, ctx: &mut Ctx) -> bool {
+        let page = self.page.get().max(2) as isize - 1;
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-page),
+            Action::PageDown => self.move_by(page),
+            Action::Top => self.move_to_index(Some(0)),
+            Action::Bottom => self.move_to_index(None),
+            Action::Open => self.open_detail(ctx),
+            Action::TogglePause => {
+                let p = !self.core.paused;
+                self.set_paused(p);
+                ctx.flash(
+                    Level::Info,
+                    if p {
+                        "paused: the display is frozen, requests are still recorded"
+                    } else {
+                        "resumed"
+                    },
+                );
+            }
+            Action::TogglePane => self.pane = !self.pane,
+            Action::Find => {
+                self.editor = Some(Editor {
+                    kind: EditorKind::Find,
+                    input: self.search_text.clone(),
+                })
+            }
+            Action::FindNext => self.find(true, ctx),
+            Action::FindPrev => self.find(false, ctx),
+            Action::Save => {
+                self.editor = Some(Editor {
+                    kind: EditorKind::Save,
+                    input: self.default_save_path(Local::now()).display().to_string(),
+                })
+            }
+            Action::SortNext | Action::SortReverse => {
+                ctx.flash(Level::Info, "vlog rows stay in arrival order")
+            }
+            Action::Back if self.search.is_some() => {
+                self.search = None;
+                self.search_text.clear();
+                ctx.flash(Level::Info, "search cleared");
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+        if self.editor.is_some() {
+            self.editor_key(key, ctx);
+            return true;
+        }
+        self.detail_key(key)
+    }
+
+    fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
+        match parse_filter(text) {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_text = text.trim().to_string();
+                self.recompute();
+            }
+            Err(e) => ctx.flash(Level::Error, format!("filter: {e}")),
+        }
+    }
+
+    fn filter(&self) -> String {
+        self.filter_text.clone()
+    }
+
+    fn command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
+        match cmd {
+            "save" | "w" => {
+                let p = if arg.is_empty() {
+                    self.default_save_path(Local::now()).display().to_string()
+                } else {
+                    arg.to_string()
+                };
+                self.save_to(&p, ctx);
+            }
+            "search" | "find" => self.set_search(arg, ctx),
+            "slow" => match arg.parse::<crate::config::Dur>() {
+                Ok(d) => {
+                    self.slow_ms = d.get().as_secs_f64() * 1000.0;
+                    ctx.flash(Level::Info, format!("slow from {arg}"));
+                }
+                Err(e) => ctx.flash(Level::Error, format!("slow: {e}")),
+            },
+            _ => return false,
+        }
+        true
+    }
+
+    fn commands_help(&self) -> &'static str {
+        ", save [PATH], search RE, slow DUR"
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
+        render::render(self, area, buf, theme, now);
+    }
+
+    fn status_counts(&self) -> (usize, usize) {
+        (self.shown_len(), self.ring.len())
+    }
+
+    fn batch_text(&self) -> String {
+        let mut s = String::new();
+        for r in self.shown() {
+            s.push_str(&self.line(r, false));
+            s.push('\n');
+        }
+        s
+    }
+
+    fn batch_json(&self) -> Vec<serde_json::Value> {
+        self.shown().map(crate::vlog::format::json_value).collect()
+    }
+}

@@ -1,0 +1,188 @@
+//! The app driven by key sequences, without a terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use stacktop::app::{App, Effect, PromptKind};
+use stacktop::collect::{Payload, Update};
+use stacktop::config::{Config, ViewKind};
+use stacktop::theme::{Role, Theme};
+use stacktop::ui::table::{Column, TableData, TableRow};
+use stacktop::views::View;
+
+fn app() -> App {
+    App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop)
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn chars(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn rows(names: &[&str]) -> TableData {
+    TableData {
+        columns: vec![Column::new("name", 20)],
+        rows: names
+            .iter()
+            .map(|n| TableRow::new(*n, vec![n.to_string()], Role::Normal))
+            .collect(),
+    }
+}
+
+#[test]
+fn number_keys_and_tab_switch_views() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('3'));
+    assert_eq!(a.active, ViewKind::Vlog);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.active, ViewKind::Spotify);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.active, ViewKind::Pgtop, "Tab wraps around");
+    a.handle_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(a.active, ViewKind::Spotify);
+    press(&mut a, KeyCode::Char('2'));
+    assert_eq!(a.active, ViewKind::Repl);
+}
+
+#[test]
+fn help_overlay_opens_swallows_keys_and_closes() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('?'));
+    assert!(a.help);
+    press(&mut a, KeyCode::Char('3'));
+    assert_eq!(
+        a.active,
+        ViewKind::Pgtop,
+        "keys do not leak through the overlay"
+    );
+    press(&mut a, KeyCode::Esc);
+    assert!(!a.help);
+    press(&mut a, KeyCode::Char('?'));
+    press(&mut a, KeyCode::Char('?'));
+    assert!(!a.help);
+}
+
+#[test]
+fn filter_prompt_filters_live_and_esc_restores() {
+    let mut a = app();
+    // a plain table view (pgtop has its own list and filter language: tests/pgtop_view.rs)
+    a.active = ViewKind::Repl;
+    a.apply(Update {
+        view: ViewKind::Repl,
+        payload: Payload::Table(rows(&["orders", "billing", "ordersync"])),
+    });
+    press(&mut a, KeyCode::Char('/'));
+    assert_eq!(
+        a.prompt.as_ref().map(|p| p.kind.clone()),
+        Some(PromptKind::Filter)
+    );
+    chars(&mut a, "order");
+    assert_eq!(
+        a.repl.core().table.visible_len(),
+        2,
+        "filter applies while typing"
+    );
+    press(&mut a, KeyCode::Char('q'));
+    assert!(!a.should_quit, "q is text inside the prompt");
+    press(&mut a, KeyCode::Esc);
+    assert!(a.prompt.is_none());
+    assert_eq!(
+        a.repl.core().table.visible_len(),
+        3,
+        "Esc restores the previous filter"
+    );
+    press(&mut a, KeyCode::Char('/'));
+    chars(&mut a, "bill");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.repl.core().table.filter, "bill");
+    assert_eq!(a.repl.core().table.visible_len(), 1);
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(
+        a.repl.core().table.filter,
+        "",
+        "Esc with nothing open clears the filter"
+    );
+}
+
+#[test]
+fn command_line_switches_views_and_reports_errors() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, "vlog");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.active, ViewKind::Vlog);
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, "bogus");
+    press(&mut a, KeyCode::Enter);
+    let flash = a.flash.as_ref().expect("an error flash");
+    assert!(
+        flash.text.contains("unknown command ':bogus'"),
+        "{}",
+        flash.text
+    );
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, "refresh 2s");
+    let effects = press(&mut a, KeyCode::Enter);
+    assert_eq!(a.refresh, std::time::Duration::from_secs(2));
+    assert!(!effects.is_empty(), "collectors are told the new interval");
+}
+
+#[test]
+fn pause_keeps_updates_and_applies_them_on_resume() {
+    let mut a = app();
+    // a plain table view (pgtop has its own list and filter language: tests/pgtop_view.rs)
+    a.active = ViewKind::Repl;
+    a.apply(Update {
+        view: ViewKind::Repl,
+        payload: Payload::Table(rows(&["a"])),
+    });
+    press(&mut a, KeyCode::Char('p'));
+    assert!(a.repl.core().paused);
+    a.apply(Update {
+        view: ViewKind::Repl,
+        payload: Payload::Table(rows(&["a", "b"])),
+    });
+    assert_eq!(a.repl.core().table.visible_len(), 1, "frozen while paused");
+    press(&mut a, KeyCode::Char('p'));
+    assert_eq!(
+        a.repl.core().table.visible_len(),
+        2,
+        "nothing lost on resume"
+    );
+}
+
+#[test]
+fn quit_with_q_and_ctrl_c() {
+    let mut a = app();
+    assert_eq!(press(&mut a, KeyCode::Char('q')), vec![Effect::Quit]);
+    assert!(a.should_quit);
+    let mut b = app();
+    let e = b.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(e, vec![Effect::Quit]);
+}
+
+#[test]
+fn read_only_refuses_kill_keys_visibly() {
+    let mut cfg = Config::default();
+    cfg.ui.read_only = true;
+    let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
+    a.handle_key(KeyEvent::new(KeyCode::Char('K'), KeyModifiers::SHIFT));
+    let flash = a.flash.as_ref().expect("a flash explains the refusal");
+    assert!(flash.text.contains("read-only"), "{}", flash.text);
+}
+
+#[test]
+fn s_prefills_the_refresh_command() {
+    let mut a = app();
+    press(&mut a, KeyCode::Char('s'));
+    assert_eq!(
+        a.prompt.as_ref().map(|p| p.input.as_str()),
+        Some("refresh ")
+    );
+    chars(&mut a, "3s");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.refresh, std::time::Duration::from_secs(3));
+}

@@ -1,0 +1,320 @@
+//! pgtop end to end against a real PostgreSQL started here: the real App fed by the real
+//! sources (`sources::spawn`), keys pressed as a user would, effects routed to the collector
+//! like the run loop does (no terminal). pg_sleep sessions appear slow; `K` lists and cancels
+//! exactly the slow ones; a backend whose statement changed between screen and confirm is left
+//! alone; every signal is in the slow log; the binary in batch mode lists the sessions and exits
+//! with the slow code.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use stacktop::app::{App, Effect};
+use stacktop::collect::{Update, UPDATE_CHANNEL};
+use stacktop::config::{Config, Dur, ViewKind};
+use stacktop::pg::classify::{classify, RowClass};
+use stacktop::pg::kill::SignalOutcome;
+use stacktop::theme::Theme;
+use stacktop::tui::SourceHandles;
+use support::pg::{Pg, PgOpts};
+use tokio::sync::mpsc;
+
+const SLEEP: &str = "SELECT pg_sleep(600)";
+
+struct Ui {
+    app: App,
+    rx: mpsc::Receiver<Update>,
+    handles: SourceHandles,
+}
+
+impl Ui {
+    fn start(cfg: Config) -> Ui {
+        let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
+        let handles = stacktop::sources::spawn(&cfg, Some(ViewKind::Pgtop), tx);
+        let app = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
+        Ui { app, rx, handles }
+    }
+
+    /// What the run loop does with effects: commands go to the source without waiting.
+    fn route(&self, effects: Vec<Effect>) {
+        for e in effects {
+            if let Effect::ToSource(v, cmd) = e {
+                if let Some(tx) = self.handles.get(&v) {
+                    tx.try_send(cmd).expect("source command queue");
+                }
+            }
+        }
+    }
+
+    fn key(&mut self, c: char) {
+        let mods = if c.is_ascii_uppercase() {
+            KeyModifiers::SHIFT
+        } else {
+            KeyModifiers::NONE
+        };
+        let e = self.app.handle_key(KeyEvent::new(KeyCode::Char(c), mods));
+        self.route(e);
+    }
+
+    /// Applies updates until `cond` holds (bounded).
+    async fn until(&mut self, what: &str, limit: Duration, cond: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !cond(&self.app) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(u)) => self.app.apply(u),
+                Ok(None) => panic!("source ended while waiting for {what}"),
+                Err(_) => panic!(
+                    "timed out after {limit:?} waiting for {what}; health: {}; listed: {:?}; dialog: {:?}",
+                    self.app.pgtop.core.health.describe(),
+                    self.app.pgtop.listed().iter().map(|s| (s.pid, s.state.as_str().to_string(), s.query.clone())).collect::<Vec<_>>(),
+                    self.app.pgtop.dialog.as_ref().map(|d| d.lines(chrono::Utc::now()))
+                ),
+            }
+        }
+    }
+}
+
+fn slow(app: &App, pid: i32) -> bool {
+    let v = &app.pgtop;
+    v.sessions().iter().any(|s| {
+        s.pid == pid
+            && matches!(
+                classify(s, v.server_now(), &v.thresholds),
+                RowClass::Slow | RowClass::Critical
+            )
+    })
+}
+
+fn config(pg: &Pg, dir: &Path) -> Config {
+    let mut cfg = Config::default();
+    cfg.ui.refresh = Dur::millis(200);
+    cfg.pgtop.conninfo = Some(pg.conninfo("postgres"));
+    cfg.pgtop.slow_threshold = Duration::from_millis(800);
+    cfg.pgtop.slow_log = Some(dir.join("slow.jsonl"));
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_slow_end_to_end_and_batch_binary() {
+    let pg = Pg::start(PgOpts::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = pg.running("postgres", "sleeper-a", SLEEP).await;
+    let mut b = pg.running("postgres", "sleeper-b", SLEEP).await;
+    let mut c = pg.running("postgres", "sleeper-c", SLEEP).await;
+    let quick = pg
+        .running("postgres", "quick", "SELECT pg_sleep(0.3)")
+        .await;
+    let mut ui = Ui::start(config(&pg, dir.path()));
+    let (pa, pb, pc) = (a.pid, b.pid, c.pid);
+
+    ui.until("three slow sleepers", Duration::from_secs(15), |app| {
+        slow(app, pa) && slow(app, pb) && slow(app, pc)
+    })
+    .await;
+    assert!(
+        ui.app
+            .pgtop
+            .sessions()
+            .iter()
+            .all(|s| s.application_name != "stacktop"),
+        "the own session is never listed"
+    );
+    assert!(!slow(&ui.app, quick.pid), "a short query is not slow");
+
+    // K: the confirmation lists exactly the slow ones
+    ui.key('K');
+    let d = ui
+        .app
+        .pgtop
+        .dialog
+        .as_ref()
+        .expect("K opens a confirmation");
+    let mut listed: Vec<i32> = d.targets.iter().map(|t| t.pid).collect();
+    listed.sort();
+    let mut want = vec![pa, pb, pc];
+    want.sort();
+    assert_eq!(listed, want);
+    let text = d
+        .lines(chrono::Utc::now())
+        .into_iter()
+        .map(|l| l.1)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("Cancel 3 queries running longer than"),
+        "{text}"
+    );
+    for p in [pa, pb, pc] {
+        assert!(text.contains(&format!("pid {p:>7}")), "{text}");
+    }
+
+    // between screen and confirm, c's backend starts another statement (same pid)
+    pg.admin()
+        .await
+        .execute("SELECT pg_cancel_backend($1)", &[&pc])
+        .await
+        .unwrap();
+    c.ended(Duration::from_secs(10)).await.unwrap();
+    c.run(SLEEP);
+    pg.wait_until(
+        &format!(
+            "SELECT state = 'active' AND query = '{SLEEP}' FROM pg_stat_activity WHERE pid = {pc}"
+        ),
+        Duration::from_secs(10),
+    )
+    .await;
+
+    ui.key('y');
+    ui.until("signal results", Duration::from_secs(10), |app| {
+        app.pgtop
+            .dialog
+            .as_ref()
+            .is_some_and(|d| d.results.len() == 3)
+    })
+    .await;
+    let d = ui.app.pgtop.dialog.as_ref().unwrap();
+    for r in &d.results {
+        let want = if r.target.pid == pc {
+            SignalOutcome::Changed
+        } else {
+            SignalOutcome::Signalled
+        };
+        assert_eq!(r.outcome, want, "pid {}", r.target.pid);
+    }
+    assert_eq!(
+        a.ended(Duration::from_secs(10)).await,
+        Ok(Some("57014".into()))
+    );
+    assert_eq!(
+        b.ended(Duration::from_secs(10)).await,
+        Ok(Some("57014".into()))
+    );
+    assert!(c.is_running(), "the changed backend was not hit");
+    assert!(pg.pid_alive(pc).await);
+
+    // the next refresh shows both cancelled queries gone: no terminate offer
+    ui.until("follow-up check", Duration::from_secs(10), |app| {
+        app.pgtop.dialog.as_ref().is_some_and(|d| d.all_ended)
+    })
+    .await;
+    ui.key('q'); // closes the dialog (swallowed: not quit)
+    assert!(ui.app.pgtop.dialog.is_none() && !ui.app.should_quit);
+
+    // every signal is in the slow log, with its outcome
+    let log = std::fs::read_to_string(dir.path().join("slow.jsonl")).unwrap();
+    let signals: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "signal")
+        .collect();
+    assert_eq!(signals.len(), 3, "{log}");
+    for p in [pa, pb] {
+        assert!(
+            signals.iter().any(|v| v["pid"] == p
+                && v["action"] == "cancel"
+                && v["result"]["outcome"] == "signalled"),
+            "{log}"
+        );
+    }
+    assert!(
+        signals
+            .iter()
+            .any(|v| v["pid"] == pc && v["result"]["outcome"] == "changed"),
+        "{log}"
+    );
+
+    // the binary in batch mode: c still sleeps, so the exit code says "slow"
+    ui.until("c slow again", Duration::from_secs(10), |app| slow(app, pc))
+        .await;
+    drop(ui);
+    let conninfo = pg.conninfo("postgres");
+    let home = dir.path().to_path_buf();
+    let t0 = Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_stacktop"))
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", &home)
+            .env("XDG_STATE_HOME", &home)
+            .env_remove("STACKTOP_SLACK_WEBHOOK")
+            .args([
+                "--no-user-config",
+                "pgtop",
+                "--batch",
+                "--json",
+                "--count",
+                "1",
+            ])
+            .args(["--slow-threshold", "1s", "--critical-threshold", "10m"])
+            .arg(&conninfo)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(15));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(stacktop::cli::exit::PG_SLOW),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = rows.iter().find(|r| r["pid"] == pc).expect("c listed");
+    assert_eq!(row["slow"], true);
+    assert_eq!(row["query"], SLEEP);
+    assert!(rows.iter().all(|r| r["application"] != "stacktop"));
+    drop(c);
+    drop(quick);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_webhook_flag_posts_once_and_reports_failure() {
+    use support::webhook::{Mode, Webhook};
+    let hook = Webhook::start(Mode::Ok).await;
+    let home = tempfile::tempdir().unwrap();
+    let run = |url: String, home: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_stacktop"))
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", &home)
+                .env("STACKTOP_TEST_HOOK", url)
+                .env("STACKTOP_PGTOP__SLACK__RETRIES", "0")
+                .args(["--no-user-config", "pgtop", "--test-webhook"])
+                .args(["--slack-webhook-env", "STACKTOP_TEST_HOOK"])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(hook.url("/hook"), home.path().into()).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("test message sent to 127.0.0.1"));
+    let posts = hook.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].header("content-type"), Some("application/json"));
+    assert!(posts[0].json()["text"]
+        .as_str()
+        .unwrap()
+        .contains("stacktop test message"));
+    hook.set_mode(Mode::Error500);
+    let out = run(hook.url("/hook"), home.path().into()).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("webhook test failed"), "{err}");
+    assert!(
+        !err.contains("/hook"),
+        "the URL (a secret) is not printed: {err}"
+    );
+}

@@ -1,0 +1,223 @@
+//! Starts the real binary in a pseudo-terminal (80x24, TERM=screen as inside tmux), switches
+//! tabs, opens help, quits, and checks that the terminal was restored: alternate screen left,
+//! cursor shown. SIGTERM must restore it too.
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+struct Session {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    rx: mpsc::Receiver<Vec<u8>>,
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+impl Session {
+    fn start(args: &[&str]) -> Session {
+        Self::start_env(args, &[])
+    }
+
+    fn start_env(args: &[&str], env: &[(&str, &str)]) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stacktop"));
+        cmd.args(args);
+        cmd.env("TERM", "screen");
+        cmd.env("HOME", env!("CARGO_TARGET_TMPDIR"));
+        cmd.env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let writer = pty.master.take_writer().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _keep_master_open = pty.master;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Session {
+            child,
+            writer,
+            rx,
+            parser: vt100::Parser::new(24, 80, 0),
+            raw: Vec::new(),
+        }
+    }
+
+    fn pump(&mut self, wait: Duration) {
+        if let Ok(b) = self.rx.recv_timeout(wait) {
+            self.parser.process(&b);
+            self.raw.extend_from_slice(&b);
+        }
+        while let Ok(b) = self.rx.try_recv() {
+            self.parser.process(&b);
+            self.raw.extend_from_slice(&b);
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    fn wait_for(&mut self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if self.screen().contains(needle) {
+                return;
+            }
+            self.pump(Duration::from_millis(50));
+        }
+        panic!("screen never showed {needle:?}:\n{}", self.screen());
+    }
+
+    fn wait_gone(&mut self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.screen().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "screen kept showing {needle:?}:\n{}",
+                self.screen()
+            );
+            self.pump(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                self.pump(Duration::from_millis(100));
+                return st;
+            }
+            assert!(Instant::now() < deadline, "stacktop did not exit");
+            self.pump(Duration::from_millis(50));
+        }
+    }
+
+    fn assert_restored(&self) {
+        let raw = String::from_utf8_lossy(&self.raw);
+        let enter = raw
+            .rfind("\u{1b}[?1049h")
+            .expect("entered the alternate screen");
+        let leave = raw
+            .rfind("\u{1b}[?1049l")
+            .expect("left the alternate screen");
+        assert!(leave > enter, "left after entering");
+        assert!(
+            !self.parser.screen().alternate_screen(),
+            "back on the main screen"
+        );
+        assert!(!self.parser.screen().hide_cursor(), "cursor visible again");
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn switches_tabs_shows_help_and_quits_cleanly() {
+    let mut s = Session::start(&["--no-user-config"]);
+    s.wait_for("1 pgtop");
+    s.wait_for("q quit");
+    s.keys("2");
+    s.keys("?");
+    s.wait_for("help: replication");
+    // A lone Esc: wait until it is handled, or the next key would read as Alt-<key>.
+    s.keys("\u{1b}");
+    s.wait_gone("help: replication");
+    s.keys("3?");
+    s.wait_for("help: vlogdump");
+    s.wait_for("save the filtered rows");
+    s.keys("?");
+    s.wait_gone("help: vlogdump");
+    s.keys("q");
+    let st = s.wait_exit();
+    assert!(st.success(), "exit status {st:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut s = Session::start(&["--no-user-config", "vlog"]);
+    s.wait_for("3 vlogdump");
+    let pid = s.child.process_id().expect("child pid") as i32;
+    // SAFETY: sending SIGTERM to our own child process.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let st = s.wait_exit();
+    assert!(st.success(), "{st:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_prints_the_message() {
+    let mut s = Session::start_env(
+        &["--no-user-config"],
+        &[("STACKTOP_DEBUG_PANIC_AFTER_DRAW", "1")],
+    );
+    let st = s.wait_exit();
+    assert!(!st.success(), "a panic is a failure exit");
+    s.assert_restored();
+    let raw = String::from_utf8_lossy(&s.raw);
+    let leave = raw.rfind("\u{1b}[?1049l").unwrap();
+    let msg = raw
+        .rfind("STACKTOP_DEBUG_PANIC_AFTER_DRAW is set")
+        .expect("the panic message is shown");
+    assert!(
+        msg > leave,
+        "the message is printed after the terminal is restored"
+    );
+}
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_takes_it_again() {
+    // Under the test the child's process group is orphaned, so the kernel discards the
+    // SIGTSTP it raises: what is checked is the restore before it and the re-init after.
+    let mut s = Session::start(&["--no-user-config"]);
+    s.wait_for("1 pgtop");
+    let before = String::from_utf8_lossy(&s.raw)
+        .matches("\u{1b}[?1049h")
+        .count();
+    s.keys("\u{1a}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let raw = String::from_utf8_lossy(&s.raw).into_owned();
+        if raw.matches("\u{1b}[?1049h").count() > before && raw.contains("\u{1b}[?1049l") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no leave + re-enter of the alternate screen after Ctrl-Z"
+        );
+        s.pump(Duration::from_millis(50));
+    }
+    s.wait_for("1 pgtop");
+    s.keys("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+}

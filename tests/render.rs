@@ -1,0 +1,250 @@
+//! Views rendered into a ratatui TestBackend: text and the styles that carry meaning.
+
+use chrono::TimeZone;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use stacktop::app::App;
+use stacktop::collect::{Payload, SourceHealth, Update};
+use stacktop::config::{Config, ViewKind};
+use stacktop::theme::{Role, Theme};
+use stacktop::ui::table::{Column, TableData, TableRow};
+
+fn render(app: &App, w: u16, h: u16) -> ratatui::buffer::Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| stacktop::ui::draw(app, f)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn line(buf: &ratatui::buffer::Buffer, y: u16) -> String {
+    (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol().to_string())
+        .collect()
+}
+
+fn text(buf: &ratatui::buffer::Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| line(buf, y))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn app() -> App {
+    let mut a = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);
+    a.now = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 12, 3, 4)
+        .unwrap();
+    a
+}
+
+fn sessions() -> TableData {
+    TableData {
+        columns: vec![
+            Column::numeric("pid", 6),
+            Column::new("state", 8),
+            Column::new("query", 0),
+        ],
+        rows: vec![
+            TableRow::new(
+                "101",
+                vec!["101".into(), "active".into(), "select pg_sleep(60)".into()],
+                Role::Slow,
+            ),
+            TableRow::new(
+                "102",
+                vec!["102".into(), "active".into(), "select 1".into()],
+                Role::Normal,
+            ),
+        ],
+    }
+}
+
+#[test]
+fn tabs_hints_and_status_at_80x24() {
+    let a = app();
+    let buf = render(&a, 80, 24);
+    let top = line(&buf, 0);
+    assert!(
+        top.contains("1 pgtop") && top.contains("2 replication") && top.contains("4 spotify"),
+        "{top}"
+    );
+    assert!(
+        top.contains("12:03:04"),
+        "clock from the app, not the system: {top}"
+    );
+    // The active tab carries the tab_active role.
+    let x = top.find("1 pgtop").unwrap() as u16;
+    assert_eq!(buf[(x, 0)].bg, Color::Cyan);
+    let hints = line(&buf, 22);
+    for k in ["q quit", "? help", "/ filter", "c cancel", "K kill slow"] {
+        assert!(hints.contains(k), "hint line lacks {k:?}: {hints}");
+    }
+}
+
+/// The shared table component, rendered on its own (every view's lists use it).
+fn table_buffer(theme: &Theme, select_second: bool) -> ratatui::buffer::Buffer {
+    let mut t = stacktop::ui::table::TableState::default();
+    t.set_data(sessions());
+    if select_second {
+        t.move_by(1);
+    }
+    let area = ratatui::layout::Rect::new(0, 0, 80, 10);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    t.render(area, &mut buf, theme, true);
+    buf
+}
+
+#[test]
+fn slow_rows_are_bold_yellow() {
+    let buf = table_buffer(&Theme::builtin_default(), true);
+    let y = (0..10)
+        .find(|&y| line(&buf, y).contains("pg_sleep"))
+        .unwrap();
+    let x = line(&buf, y).find("select").unwrap() as u16;
+    let cell = &buf[(x, y)];
+    assert_eq!(cell.fg, Color::Yellow);
+    assert!(cell.modifier.contains(Modifier::BOLD));
+    // The second row is selected (reversed), not slow.
+    let y2 = (0..10)
+        .find(|&y| line(&buf, y).contains("select 1"))
+        .unwrap();
+    assert!(buf[(x, y2)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(x, y2)].modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn failed_source_shows_reconnecting_since() {
+    let mut a = app();
+    let since = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 12, 3, 4)
+        .unwrap();
+    let h = SourceHealth::Reconnecting {
+        since,
+        error: "connection refused".into(),
+        next_try: None,
+    };
+    a.apply(Update {
+        view: ViewKind::Pgtop,
+        payload: Payload::Health(h),
+    });
+    let buf = render(&a, 80, 24);
+    let status = line(&buf, 23);
+    assert!(
+        status.contains("reconnecting since 12:03:04: connection refused"),
+        "{status}"
+    );
+    let x = status.find("reconnecting").unwrap() as u16;
+    assert_eq!(buf[(x, 23)].fg, Color::Red);
+    assert!(
+        line(&buf, 0).contains("1 pgtop!"),
+        "the tab marks a failed source"
+    );
+}
+
+#[test]
+fn help_overlay_lists_every_binding_with_its_description() {
+    let mut a = app();
+    a.handle_key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Char('?'),
+    ));
+    let buf = render(&a, 100, 50);
+    let all = text(&buf);
+    for want in [
+        "terminate the selected (or tagged) backends",
+        "kill every query over the slow threshold",
+        "Ctrl-C",
+        "quit",
+        "Shift-Tab",
+    ] {
+        assert!(all.contains(want), "help lacks {want:?}\n{all}");
+    }
+}
+
+#[test]
+fn no_color_keeps_meaning_in_modifiers() {
+    let buf = table_buffer(&Theme::builtin_default().without_colors(), false);
+    let y = (0..10)
+        .find(|&y| line(&buf, y).contains("pg_sleep"))
+        .unwrap();
+    let x = line(&buf, y).find("select").unwrap() as u16;
+    assert_eq!(buf[(x, y)].fg, Color::Reset);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn renders_at_tiny_sizes_without_panicking() {
+    for view in ViewKind::ALL {
+        let mut a = app();
+        a.active = view;
+        a.apply(Update {
+            view,
+            payload: Payload::Table(sessions()),
+        });
+        for help in [false, true] {
+            a.help = help;
+            for (w, h) in [(1, 1), (10, 3), (20, 5), (80, 24), (200, 60)] {
+                let _ = render(&a, w, h);
+            }
+        }
+    }
+}
+
+#[test]
+fn help_scrolls_at_80x24_until_the_last_binding_shows() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    let mut a = app();
+    a.handle_key(KeyEvent::from(KeyCode::Char('?')));
+    let first = text(&render(&a, 80, 24));
+    assert!(first.contains("↑↓ scroll"), "{first}");
+    assert!(
+        !first.contains("refresh less often"),
+        "the list is taller than the screen"
+    );
+    for _ in 0..40 {
+        a.handle_key(KeyEvent::from(KeyCode::Down));
+    }
+    let last = text(&render(&a, 80, 24));
+    assert!(last.contains("refresh less often"), "{last}");
+    assert_eq!(
+        a.active,
+        ViewKind::Pgtop,
+        "scrolling did not move anything else"
+    );
+}
+
+#[test]
+fn hint_line_shows_whole_hints_only_and_the_filter_first() {
+    let mut a = app();
+    stacktop::views::View::set_filter(&mut a.pgtop, "orders", &mut stacktop::views::Ctx::default());
+    let buf = render(&a, 80, 24);
+    let hints = line(&buf, 22);
+    assert!(hints.starts_with("[filter: orders]"), "{hints}");
+    let words: Vec<&str> = hints.split_whitespace().collect();
+    let last = words.last().unwrap();
+    let descs = [
+        "idle",
+        "cancel",
+        "terminate",
+        "slow",
+        "quit",
+        "help",
+        "filter",
+        "pause",
+        "details",
+    ];
+    assert!(
+        descs.contains(last),
+        "the line ends with a whole hint, not {last:?}: {hints}"
+    );
+}
+
+#[test]
+fn an_unconfigured_vlog_tab_says_how_to_start_it() {
+    let mut a = app();
+    a.active = ViewKind::Vlog;
+    let all = text(&render(&a, 100, 24));
+    assert!(
+        all.contains("no varnishlog source: run `stacktop vlog`"),
+        "{all}"
+    );
+}

@@ -1,0 +1,680 @@
+//! Replication health against REAL MariaDB servers (tests/support `ReplicationPair`): the
+//! shell's repl source + view fed by live collectors, and the real binary's
+//! `stacktop repl --check --json` / `--nagios` / `--batch` on a temp config pointing at the
+//! test servers. Every scenario is asserted in the view's state and in the binary's output,
+//! then repaired, so scenarios sharing a pair stay independent. Polls with deadlines only.
+
+mod support;
+
+use serde_json::Value;
+use stacktop::collect::{SourceCommand, Update};
+use stacktop::config::Config;
+use stacktop::repl::audit::{CheckResult, Severity};
+use stacktop::repl::{ConnState, Level, ThreadState};
+use stacktop::views::repl::ReplView;
+use stacktop::views::View;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::mariadb::{MariaDb, ReplicationPair, MONITOR_PASSWORD, MONITOR_USER};
+use tokio::sync::mpsc;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+// ------------------------------------------------------------------ harness
+
+/// A temp config file for both the in-process source and the binary.
+struct Cfg {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    text: String,
+}
+
+/// `(name, server, user, password)`.
+fn config(servers: &[(&str, &MariaDb, &str, &str)]) -> Cfg {
+    let mut text =
+        String::from("[repl]\nrefresh = \"200ms\"\nreconnect_max = \"300ms\"\nhistory = 20\n");
+    for (name, db, user, pw) in servers {
+        text.push_str(&format!(
+            "\n[[repl.servers]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             user = \"{user}\"\npassword_command = \"printf %s {pw}\"\n",
+            db.port()
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repl.toml");
+    std::fs::write(&path, &text).unwrap();
+    Cfg {
+        _dir: dir,
+        path,
+        text,
+    }
+}
+
+fn monitor_config(pair: &ReplicationPair) -> Cfg {
+    config(&[
+        ("primary", pair.primary(), MONITOR_USER, MONITOR_PASSWORD),
+        ("replica", pair.replica(), MONITOR_USER, MONITOR_PASSWORD),
+    ])
+}
+
+/// The repl source of the shell, running on its own runtime, feeding a [`ReplView`].
+struct Live {
+    rt: tokio::runtime::Runtime,
+    rx: mpsc::Receiver<Update>,
+    _cmd: Option<mpsc::Sender<SourceCommand>>,
+    view: ReplView,
+}
+
+impl Live {
+    fn start(cfg: &Cfg) -> Live {
+        let c: Config = toml::from_str(&cfg.text).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::channel(256);
+        let cmd = {
+            let _g = rt.enter();
+            stacktop::repl::source::spawn(&c.repl, Duration::from_secs(1), tx)
+        };
+        assert!(cmd.is_some(), "servers are configured");
+        Live {
+            rt,
+            rx,
+            _cmd: cmd,
+            view: ReplView::new(&c.repl),
+        }
+    }
+
+    /// Applies updates until `cond` holds on the view; panics with the view state at the deadline.
+    fn wait(&mut self, what: &str, mut cond: impl FnMut(&ReplView) -> bool) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if cond(&self.view) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!(
+                    "timed out after {DEADLINE:?} waiting for {what}\n{}\n{:#?}",
+                    self.view.batch_text(),
+                    self.view.audit
+                );
+            }
+            let rx = &mut self.rx;
+            match self
+                .rt
+                .block_on(async { tokio::time::timeout(left, rx.recv()).await })
+            {
+                Ok(Some(u)) => self.view.apply(u.payload),
+                Ok(None) => panic!("the repl source ended"),
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+fn chan<'a>(
+    v: &'a ReplView,
+    server: &str,
+    name: &str,
+) -> Option<&'a stacktop::repl::ChannelStatus> {
+    v.server(server)?.channels.iter().find(|c| c.name == name)
+}
+
+fn check<'a>(
+    v: &'a ReplView,
+    id: &str,
+    server: &str,
+    channel: Option<&str>,
+) -> Option<&'a CheckResult> {
+    v.audit.iter().find(|c| {
+        c.id == id && c.server == server && (channel.is_none() || c.channel.as_deref() == channel)
+    })
+}
+
+fn sev(v: &ReplView, id: &str, server: &str, channel: Option<&str>) -> Option<Severity> {
+    check(v, id, server, channel).map(|c| c.severity)
+}
+
+fn healthy(v: &ReplView) -> bool {
+    v.server("primary").is_some_and(|s| s.is_connected())
+        && chan(v, "replica", "").is_some_and(|c| {
+            c.io_running == ThreadState::Yes
+                && c.sql_running == ThreadState::Yes
+                && c.lag_seconds.is_some()
+        })
+}
+
+fn bin(cfg: &Cfg, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stacktop"))
+        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .arg("--no-user-config")
+        .arg("--config")
+        .arg(&cfg.path)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// `stacktop repl --check --json`: the report and the exit code.
+fn check_json(cfg: &Cfg) -> (Value, i32) {
+    let out = bin(cfg, &["repl", "--check", "--json"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code().unwrap_or(-1))
+}
+
+/// Runs `--check --json` until `cond` holds (the servers change asynchronously).
+fn check_json_until(cfg: &Cfg, what: &str, cond: impl Fn(&Value) -> bool) -> (Value, i32) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let (v, code) = check_json(cfg);
+        if cond(&v) {
+            return (v, code);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what} in --check --json:\n{v:#}"
+        );
+    }
+}
+
+fn j_server<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["servers"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("no server {name} in {r:#}"))
+}
+
+fn j_chan<'a>(r: &'a Value, server: &str, name: &str) -> Option<&'a Value> {
+    j_server(r, server)["channels"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)
+}
+
+fn j_check<'a>(r: &'a Value, id: &str, server: &str, channel: Option<&str>) -> Option<&'a Value> {
+    r["checks"].as_array()?.iter().find(|c| {
+        c["id"] == id && c["server"] == server && channel.is_none_or(|ch| c["channel"] == ch)
+    })
+}
+
+fn j_sev(r: &Value, id: &str, server: &str, channel: Option<&str>) -> String {
+    j_check(r, id, server, channel)
+        .map(|c| c["severity"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+// ------------------------------------------------------------------ scenarios
+
+#[test]
+fn healthy_pair_setting_change_io_stop_and_sql_error() {
+    let pair = ReplicationPair::start();
+    let cfg = monitor_config(&pair);
+    let mut live = Live::start(&cfg);
+
+    // Healthy: threads running, lag known, audit matches the servers' real settings.
+    live.wait("a healthy pair", healthy);
+    let v = &live.view;
+    assert_eq!(
+        v.verdict("replica").unwrap().level,
+        Level::Ok,
+        "{}",
+        v.batch_text()
+    );
+    assert_eq!(chan(v, "replica", "").unwrap().lag_seconds, Some(0));
+    let real = |db: &MariaDb, var: &str| db.query_one(&format!("SELECT @@GLOBAL.{var}")).unwrap();
+    assert_eq!(real(pair.primary(), "sync_binlog"), "1");
+    assert_eq!(sev(v, "P2", "primary", None), Some(Severity::Pass));
+    assert_eq!(real(pair.replica(), "relay_log_recovery"), "1");
+    assert_eq!(sev(v, "R4", "replica", None), Some(Severity::Pass));
+    assert_eq!(real(pair.primary(), "binlog_format"), "ROW");
+    assert_eq!(
+        sev(v, "P7", "replica", Some("(default)")),
+        Some(Severity::Pass),
+        "the replica can resume from the primary's oldest binlog"
+    );
+    assert!(
+        v.audit.iter().all(|c| c.missing_grant.is_none()),
+        "the monitor user's minimal grants are enough: {:#?}",
+        v.audit
+    );
+    let text = v.batch_text();
+    assert!(text.contains("replica") && text.contains("Yes"), "{text}");
+    let (r, _) = check_json(&cfg);
+    assert_eq!(j_chan(&r, "replica", "").unwrap()["io_running"], "Yes");
+    assert_eq!(j_chan(&r, "replica", "").unwrap()["sql_running"], "Yes");
+    assert!(j_chan(&r, "replica", "").unwrap()["lag_seconds"].is_u64());
+    assert_eq!(j_server(&r, "replica")["verdict"]["level"], "OK");
+    assert_eq!(j_sev(&r, "P2", "primary", None), "PASS");
+    assert_eq!(j_sev(&r, "R4", "replica", None), "PASS");
+    // --batch --json prints the status table per interval.
+    let out = bin(
+        &cfg,
+        &[
+            "repl",
+            "--batch",
+            "--json",
+            "--count",
+            "2",
+            "--interval",
+            "200ms",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["server"] == "replica" && l["io_running"] == "Yes")
+            .count()
+            == 2,
+        "{lines:#?}"
+    );
+
+    // SET GLOBAL sync_binlog=0 changes the audit at the next refresh.
+    pair.primary().exec("SET GLOBAL sync_binlog=0");
+    live.wait("P2 to turn WARN", |v| {
+        sev(v, "P2", "primary", None) == Some(Severity::Warn)
+    });
+    let p2 = check(&live.view, "P2", "primary", None).unwrap();
+    assert!(p2.fix.iter().any(|l| l.contains("sync_binlog")), "{p2:?}");
+    let (r, _) = check_json(&cfg);
+    assert_eq!(j_sev(&r, "P2", "primary", None), "WARN");
+    pair.primary().exec("SET GLOBAL sync_binlog=1");
+    live.wait("P2 back to PASS", |v| {
+        sev(v, "P2", "primary", None) == Some(Severity::Pass)
+    });
+
+    // IO thread stopped: No (not Connecting), CRIT, lag unknown.
+    pair.replica().exec("STOP SLAVE IO_THREAD");
+    live.wait("IO thread No", |v| {
+        chan(v, "replica", "").is_some_and(|c| c.io_running == ThreadState::No)
+    });
+    let v = &live.view;
+    let c = chan(v, "replica", "").unwrap();
+    assert_eq!(c.sql_running, ThreadState::Yes);
+    assert_eq!(
+        c.lag_seconds, None,
+        "lag is NULL with the IO thread stopped"
+    );
+    assert_eq!(v.verdict("replica").unwrap().level, Level::Crit);
+    let row = v
+        .core
+        .table
+        .data
+        .rows
+        .iter()
+        .find(|r| r.key == "replica\t")
+        .unwrap();
+    assert_eq!(
+        row.cells[5], "unknown",
+        "lag shown as unknown, never 0: {:?}",
+        row.cells
+    );
+    assert_eq!(row.cells[3], "No");
+    let (r, code) = check_json(&cfg);
+    assert_eq!(j_chan(&r, "replica", "").unwrap()["io_running"], "No");
+    assert!(j_chan(&r, "replica", "").unwrap()["lag_seconds"].is_null());
+    assert_eq!(j_server(&r, "replica")["verdict"]["level"], "CRIT");
+    assert_eq!(code, 2);
+    pair.replica().exec("START SLAVE IO_THREAD");
+    pair.wait_replica_caught_up();
+    live.wait("healthy again after START SLAVE IO_THREAD", healthy);
+
+    // SQL thread error: duplicate key on the replica, errno and text shown.
+    pair.primary()
+        .exec("CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY) ENGINE=InnoDB");
+    pair.wait_replica_caught_up();
+    pair.replica()
+        .exec("SET sql_log_bin=0; INSERT INTO app.t VALUES (5); SET sql_log_bin=1");
+    pair.primary().exec("INSERT INTO app.t VALUES (5)");
+    live.wait("SQL thread error 1062", |v| {
+        chan(v, "replica", "").is_some_and(|c| {
+            c.sql_running == ThreadState::No
+                && c.last_sql_error.as_ref().is_some_and(|e| e.errno == 1062)
+        })
+    });
+    let v = &live.view;
+    let e = chan(v, "replica", "")
+        .unwrap()
+        .last_sql_error
+        .clone()
+        .unwrap();
+    assert!(e.message.contains("Duplicate entry"), "{e:?}");
+    assert!(
+        e.first_seen.is_some(),
+        "MariaDB has no timestamp: first seen by stacktop"
+    );
+    let verdict = v.verdict("replica").unwrap();
+    assert_eq!(verdict.level, Level::Crit);
+    assert!(verdict.reason.contains("1062"), "{}", verdict.reason);
+    let row = v
+        .core
+        .table
+        .data
+        .rows
+        .iter()
+        .find(|r| r.key == "replica\t")
+        .unwrap();
+    assert!(row.cells[7].contains("1062"), "{:?}", row.cells);
+    assert_eq!(v.core.table.data.rows[0].key, "replica\t", "broken first");
+    let (r, _) = check_json(&cfg);
+    let jc = j_chan(&r, "replica", "").unwrap();
+    assert_eq!(jc["sql_running"], "No");
+    assert_eq!(jc["last_sql_error"]["errno"], 1062);
+    assert!(jc["last_sql_error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Duplicate entry"));
+    pair.replica().exec(
+        "SET sql_log_bin=0; DELETE FROM app.t WHERE id=5; SET sql_log_bin=1; START SLAVE SQL_THREAD",
+    );
+    pair.wait_replica_caught_up();
+    live.wait("healthy after the repair", |v| {
+        healthy(v) && chan(v, "replica", "").is_some_and(|c| c.last_sql_error.is_none())
+    });
+}
+
+#[test]
+fn primary_killed_connecting_2003_recovery_then_binlogs_purged_1236() {
+    let mut pair = ReplicationPair::start();
+    let cfg = monitor_config(&pair);
+    let mut live = Live::start(&cfg);
+    live.wait("a healthy pair", healthy);
+
+    // Primary killed: the replica's IO thread is Connecting (not No) with error 2003;
+    // the primary itself is a "reconnecting since …" row.
+    pair.primary_mut().kill_hard();
+    live.wait("IO thread Connecting with 2003", |v| {
+        chan(v, "replica", "").is_some_and(|c| {
+            c.io_running == ThreadState::Connecting
+                && c.last_io_error.as_ref().is_some_and(|e| e.errno == 2003)
+        }) && v
+            .server("primary")
+            .is_some_and(|s| matches!(s.state, ConnState::Reconnecting { .. }))
+    });
+    let v = &live.view;
+    assert!(v.verdict("replica").unwrap().level >= Level::Warn);
+    assert_eq!(v.verdict("primary").unwrap().level, Level::Crit);
+    let prow = v
+        .core
+        .table
+        .data
+        .rows
+        .iter()
+        .find(|r| r.key == "primary\t")
+        .unwrap();
+    assert!(
+        prow.cells[7].starts_with("reconnecting since "),
+        "{:?}",
+        prow.cells
+    );
+    assert!(!v.core.health.is_failed(), "one server is still up");
+    let (r, code) = check_json(&cfg);
+    let jc = j_chan(&r, "replica", "").unwrap();
+    assert_eq!(jc["io_running"], "Connecting");
+    assert_eq!(jc["last_io_error"]["errno"], 2003);
+    assert_eq!(
+        j_server(&r, "primary")["connection"]["state"],
+        "reconnecting"
+    );
+    assert_eq!(code, 2);
+    let out = bin(&cfg, &["repl", "--check", "--nagios"]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{line}");
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.starts_with("REPL CRITICAL - "), "{line}");
+
+    // The primary comes back: both sides recover without restarting anything.
+    pair.primary_mut().restart();
+    pair.wait_replica_caught_up();
+    live.wait("recovery after the primary returns", |v| {
+        healthy(v) && v.verdict("replica").is_some_and(|x| x.level == Level::Ok)
+    });
+    let (r, _) = check_json_until(&cfg, "recovery", |r| {
+        j_chan(r, "replica", "").is_some_and(|c| c["io_running"] == "Yes")
+    });
+    assert_eq!(j_server(&r, "primary")["connection"]["state"], "connected");
+
+    // Binlogs purged past the replica: IO error 1236 and P7 CRIT.
+    pair.replica().exec("STOP SLAVE");
+    pair.primary().exec(
+        "CREATE DATABASE p; CREATE TABLE p.t (id INT PRIMARY KEY); INSERT INTO p.t VALUES (1);
+         FLUSH BINARY LOGS; INSERT INTO p.t VALUES (2); FLUSH BINARY LOGS",
+    );
+    let last = pair
+        .primary()
+        .query("SHOW MASTER STATUS")
+        .first()
+        .and_then(|r| r.get("File").map(str::to_string))
+        .unwrap();
+    pair.primary()
+        .exec(&format!("PURGE BINARY LOGS TO '{last}'"));
+    live.wait("P7 CRIT before the replica even restarts", |v| {
+        sev(v, "P7", "replica", Some("(default)")) == Some(Severity::Crit)
+    });
+    pair.replica().exec("START SLAVE");
+    live.wait("IO error 1236", |v| {
+        chan(v, "replica", "")
+            .is_some_and(|c| c.last_io_error.as_ref().is_some_and(|e| e.errno == 1236))
+    });
+    let v = &live.view;
+    assert_eq!(v.verdict("replica").unwrap().level, Level::Crit);
+    assert_eq!(
+        sev(v, "P7", "replica", Some("(default)")),
+        Some(Severity::Crit)
+    );
+    let (r, code) = check_json(&cfg);
+    assert_eq!(
+        j_chan(&r, "replica", "").unwrap()["last_io_error"]["errno"],
+        1236
+    );
+    assert_eq!(j_sev(&r, "P7", "replica", Some("(default)")), "CRIT");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn broken_named_connection_is_crit_while_default_is_healthy() {
+    let mut pair = ReplicationPair::start();
+    pair.add_named_connection("src2");
+    let cfg = monitor_config(&pair);
+    let mut live = Live::start(&cfg);
+    live.wait("both connections running", |v| {
+        healthy(v) && chan(v, "replica", "src2").is_some_and(|c| c.io_running == ThreadState::Yes)
+    });
+    assert_eq!(live.view.verdict("replica").unwrap().level, Level::Ok);
+
+    let src = pair.named_source("src2");
+    src.exec("CREATE DATABASE s2; CREATE TABLE s2.t (id INT PRIMARY KEY)");
+    pair.wait_named_caught_up("src2");
+    pair.replica()
+        .exec("SET sql_log_bin=0; INSERT INTO s2.t VALUES (7); SET sql_log_bin=1");
+    pair.named_source("src2")
+        .exec("INSERT INTO s2.t VALUES (7)");
+    live.wait("src2 SQL error while the default runs", |v| {
+        chan(v, "replica", "src2").is_some_and(|c| c.sql_running == ThreadState::No)
+    });
+    let v = &live.view;
+    let d = chan(v, "replica", "").unwrap();
+    assert_eq!(
+        (d.io_running, d.sql_running),
+        (ThreadState::Yes, ThreadState::Yes)
+    );
+    let verdict = v.verdict("replica").unwrap();
+    assert_eq!(
+        verdict.level,
+        Level::Crit,
+        "never hidden behind the healthy default"
+    );
+    assert!(verdict.reason.contains("src2"), "{}", verdict.reason);
+    let rows: Vec<&str> = v
+        .core
+        .table
+        .data
+        .rows
+        .iter()
+        .map(|r| r.key.as_str())
+        .collect();
+    assert_eq!(
+        rows[0], "replica\tsrc2",
+        "the broken connection is listed first: {rows:?}"
+    );
+    let (r, code) = check_json(&cfg);
+    assert_eq!(j_server(&r, "replica")["verdict"]["level"], "CRIT");
+    assert_eq!(j_chan(&r, "replica", "").unwrap()["sql_running"], "Yes");
+    assert_eq!(j_chan(&r, "replica", "src2").unwrap()["sql_running"], "No");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn minimal_grants_work_and_fewer_grants_are_unknown_naming_the_grant() {
+    let pair = ReplicationPair::start();
+    // The documented minimal grants (tests/support creates `monitor` with them).
+    let cfg = monitor_config(&pair);
+    let (r, _) = check_json(&cfg);
+    assert_eq!(j_chan(&r, "replica", "").unwrap()["io_running"], "Yes");
+    let unknown: Vec<&Value> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["severity"] == "UNKNOWN")
+        .collect();
+    assert!(unknown.is_empty(), "minimal grants suffice: {unknown:#?}");
+
+    // Fewer grants: PROCESS only (no SLAVE MONITOR / BINLOG MONITOR / SELECT on mysql.*).
+    for db in [pair.primary(), pair.replica()] {
+        db.exec(
+            "SET sql_log_bin=0; CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY 'weak-pw';
+             GRANT PROCESS ON *.* TO 'weak'@'127.0.0.1'; SET sql_log_bin=1",
+        );
+    }
+    let weak = config(&[
+        ("primary", pair.primary(), "weak", "weak-pw"),
+        ("replica", pair.replica(), "weak", "weak-pw"),
+    ]);
+    let mut live = Live::start(&weak);
+    live.wait("R0 UNKNOWN naming SLAVE MONITOR", |v| {
+        check(v, "R0", "replica", None).is_some()
+    });
+    let v = &live.view;
+    let r0 = check(v, "R0", "replica", None).unwrap();
+    assert_eq!(r0.severity, Severity::Unknown);
+    assert_eq!(r0.missing_grant.as_deref(), Some("SLAVE MONITOR"), "{r0:?}");
+    assert!(
+        r0.fix.iter().any(|l| l.contains("GRANT SLAVE MONITOR")),
+        "{r0:?}"
+    );
+    let verdict = v.verdict("replica").unwrap();
+    assert_eq!(verdict.level, Level::Warn);
+    assert!(
+        verdict.reason.contains("SLAVE MONITOR"),
+        "{}",
+        verdict.reason
+    );
+    assert!(
+        v.server("replica").unwrap().is_connected(),
+        "no crash, no disconnect"
+    );
+    let (r, code) = check_json(&weak);
+    let j = j_check(&r, "R0", "replica", None).unwrap();
+    assert_eq!(j["severity"], "UNKNOWN");
+    assert_eq!(j["missing_grant"], "SLAVE MONITOR");
+    assert!(code == 1 || code == 3, "WARNING or UNKNOWN, got {code}");
+}
+
+#[test]
+fn server_flags_and_nothing_to_check() {
+    let pair = ReplicationPair::start();
+    let bin = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_stacktop"));
+        c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
+            .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+            .arg("--no-user-config")
+            .stdin(Stdio::null());
+        c
+    };
+    // --server NAME=USER@HOST:PORT and --password-env instead of a config file.
+    let out = bin()
+        .args([
+            "repl",
+            "--check",
+            "--nagios",
+            "--lag-warn",
+            "30s",
+            "--server",
+        ])
+        .arg(format!(
+            "replica={MONITOR_USER}@127.0.0.1:{}",
+            pair.replica().port()
+        ))
+        .args(["--password-env", "STACKTOP_TEST_MONITOR_PW"])
+        .env("STACKTOP_TEST_MONITOR_PW", MONITOR_PASSWORD)
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{line}");
+    assert!(
+        line.starts_with("REPL OK - 1 servers replicating"),
+        "{line}"
+    );
+    assert!(
+        line.contains("servers=1") && line.contains("'lag_replica'=0s"),
+        "{line}"
+    );
+    // A wrong password is data, not a crash: CRITICAL with the server's error.
+    let out = bin()
+        .args(["repl", "--check", "--nagios", "--server"])
+        .arg(format!(
+            "replica={MONITOR_USER}@127.0.0.1:{}",
+            pair.replica().port()
+        ))
+        .args(["--password-env", "STACKTOP_TEST_MONITOR_PW"])
+        .env("STACKTOP_TEST_MONITOR_PW", "wrong")
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{line}");
+    assert!(line.contains("1045") && !line.contains("wrong"), "{line}");
+    // Nothing configured: UNKNOWN (3), in every format.
+    for (args, want) in [
+        (&["repl", "--check"][..], "UNKNOWN"),
+        (&["repl", "--check", "--json"][..], "\"status\":\"UNKNOWN\""),
+        (
+            &["repl", "--check", "--nagios"][..],
+            "REPL UNKNOWN - no servers configured",
+        ),
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(want),
+            "{args:?}"
+        );
+    }
+    // Bad --server syntax is a usage error before anything starts.
+    let out = bin()
+        .args(["repl", "--check", "--server", "nohost"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=[USER@]HOST[:PORT]"));
+}

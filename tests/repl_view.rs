@@ -1,0 +1,354 @@
+//! The replication view inside the app, fed recorded MariaDB snapshots (tests/fixtures):
+//! TestBackend rendering (text and the ok/warn/crit styles), the lag sparkline history,
+//! and keys (audit focus, Enter check detail, y copy effect, Esc back).
+
+#[path = "repl_common/mod.rs"]
+mod common;
+
+use chrono::TimeZone;
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use stacktop::app::{App, Effect};
+use stacktop::collect::{Payload, Update};
+use stacktop::config::{Config, ViewKind};
+use stacktop::repl::{Role, ServerSnapshot};
+use stacktop::theme::Theme;
+use stacktop::views::repl::{Focus, Pane};
+use stacktop::views::View;
+
+fn app() -> App {
+    let mut cfg = Config::default();
+    cfg.repl.history = 5;
+    for n in ["primary", "replica"] {
+        cfg.repl
+            .servers
+            .push(stacktop::repl::ServerConfig::tcp(n, "127.0.0.1", 3306));
+    }
+    let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Repl);
+    a.now = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 12, 3, 4)
+        .unwrap();
+    a
+}
+
+fn feed(a: &mut App, s: ServerSnapshot) {
+    a.apply(Update {
+        view: ViewKind::Repl,
+        payload: Payload::Repl(Box::new(s)),
+    });
+}
+
+fn render(a: &App, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| stacktop::ui::draw(a, f)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn line(buf: &Buffer, y: u16) -> String {
+    (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol().to_string())
+        .collect()
+}
+
+fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
+    for y in 0..buf.area.height {
+        let l = line(buf, y);
+        if let Some(i) = l.find(needle) {
+            let x = l[..i].chars().count() as u16;
+            return (x, y);
+        }
+    }
+    let all: Vec<String> = (0..buf.area.height).map(|y| line(buf, y)).collect();
+    panic!("{needle:?} not on screen:\n{}", all.join("\n"));
+}
+
+fn press(a: &mut App, code: KeyCode) -> Vec<Effect> {
+    a.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// Healthy primary + a replica whose default connection has a duplicate-key SQL error.
+fn broken_app() -> App {
+    let mut a = app();
+    feed(&mut a, maria_primary(""));
+    feed(
+        &mut a,
+        maria_replica(maria_rows("scenario-sql-error.txt", "scenario", true)),
+    );
+    a
+}
+
+#[test]
+fn status_rows_broken_first_with_crit_and_ok_styles() {
+    let a = broken_app();
+    let buf = render(&a, 120, 32);
+    // Broken first: the replica's CRIT row comes before the healthy primary.
+    let (cx, cy) = find(&buf, "CRIT  replica");
+    let (ox, oy) = find(&buf, "OK    primary");
+    assert!(cy < oy, "broken first");
+    assert_eq!(buf[(cx, cy)].fg, Color::Red);
+    assert!(buf[(cx, cy)].modifier.contains(Modifier::BOLD));
+    assert_eq!(buf[(ox, oy)].fg, Color::Green);
+    let row = line(&buf, cy);
+    assert!(row.contains("(default)") && row.contains("1062"), "{row}");
+    // Detail of the selected (CRIT) row: error with first-seen / GTIDs / source.
+    let (_, ey) = find(&buf, "last SQL error 1062");
+    assert_eq!(buf[(0, ey)].fg, Color::Red);
+    find(&buf, "retrieved ");
+    find(&buf, "GTID Slave_Pos");
+    // Audit pane of the selected server with PASS in the ok colour.
+    find(&buf, "audit replica:");
+    let (px, py) = find(&buf, "PASS    P");
+    assert_eq!(buf[(px, py)].fg, Color::Green);
+    // Status line: live.
+    let status = line(&buf, 31);
+    assert!(status.contains("live"), "{status}");
+}
+
+#[test]
+fn null_lag_is_unknown_and_io_states_are_distinct() {
+    let mut a = app();
+    feed(&mut a, maria_primary(""));
+    feed(
+        &mut a,
+        maria_replica(maria_rows("scenario-io-stop.txt", "scenario", true)),
+    );
+    let buf = render(&a, 120, 30);
+    let (_, y) = find(&buf, "CRIT  replica");
+    let row = line(&buf, y);
+    assert!(
+        row.contains("unknown"),
+        "NULL lag is unknown, never 0: {row}"
+    );
+    assert!(row.contains(" No "), "{row}");
+    let mut a = app();
+    feed(
+        &mut a,
+        maria_replica(maria_rows("scenario-primary-kill.txt", "scenario", true)),
+    );
+    feed(&mut a, maria_primary(""));
+    let buf = render(&a, 120, 30);
+    let (_, y) = find(&buf, "(default)");
+    assert!(line(&buf, y).contains("Connecting"), "{}", line(&buf, y));
+}
+
+#[test]
+fn unreachable_server_row_and_status_line_when_all_down() {
+    let mut a = app();
+    let since = at() - chrono::Duration::seconds(30);
+    for n in ["primary", "replica"] {
+        feed(
+            &mut a,
+            ServerSnapshot::unreachable(
+                n,
+                "127.0.0.1:1",
+                Role::Auto,
+                None,
+                since,
+                "connection refused".into(),
+            ),
+        );
+    }
+    let buf = render(&a, 100, 24);
+    let (x, y) = find(&buf, "reconnecting since ");
+    assert!(line(&buf, y).contains("CRIT"), "a row per failed server");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    let (_, dy) = find(&buf, "connection refused");
+    assert!(
+        line(&buf, dy).starts_with("reconnecting since "),
+        "detail line"
+    );
+    let status = line(&buf, 23);
+    assert!(
+        status.contains("reconnecting since") && status.contains("all 2 servers down"),
+        "{status}"
+    );
+    assert!(a.repl.core.health.is_failed());
+    assert!(
+        line(&buf, 0).contains("replication!"),
+        "tab marks the failure"
+    );
+}
+
+#[test]
+fn lag_history_is_bounded_and_drawn_as_a_sparkline() {
+    let mut a = app();
+    feed(&mut a, maria_primary(""));
+    for lag in [0, 5, 10, 20, 40, 80, 160] {
+        let mut rows = healthy_rows();
+        set(
+            &mut rows,
+            "",
+            "Seconds_Behind_Master",
+            Some(&lag.to_string()),
+        );
+        feed(&mut a, maria_replica(rows));
+    }
+    let h = a.repl.lag_history("replica", "").unwrap();
+    assert_eq!(h.len(), 5, "bounded by repl.history");
+    assert_eq!(h.back(), Some(&Some(160.0)));
+    let row = a
+        .repl
+        .core
+        .table
+        .data
+        .rows
+        .iter()
+        .find(|r| r.key == "replica\t")
+        .unwrap();
+    assert!(row.cells[6].ends_with('█'), "{:?}", row.cells);
+    assert_eq!(row.cells[6].chars().count(), 5);
+    // NULL lag enters the history as unknown (·), not as 0.
+    let mut rows = healthy_rows();
+    set(&mut rows, "", "Seconds_Behind_Master", None);
+    feed(&mut a, maria_replica(rows));
+    assert_eq!(
+        a.repl.lag_history("replica", "").unwrap().back(),
+        Some(&None)
+    );
+    let row = a
+        .repl
+        .core
+        .table
+        .data
+        .rows
+        .iter()
+        .find(|r| r.key == "replica\t")
+        .unwrap();
+    assert!(row.cells[6].ends_with('·'), "{:?}", row.cells);
+}
+
+#[test]
+fn enter_opens_check_detail_and_y_copies_its_fix() {
+    let mut a = app();
+    let mut pri = maria_primary("");
+    pri.variables.insert("sync_binlog".into(), "0".into());
+    feed(&mut a, pri);
+    feed(&mut a, maria_replica(healthy_rows()));
+    // Select the primary row, then Enter → audit pane, Enter → detail of its worst check.
+    let idx = a
+        .repl
+        .core
+        .table
+        .visible_rows()
+        .position(|r| r.key.starts_with("primary"))
+        .unwrap();
+    for _ in 0..idx {
+        press(&mut a, KeyCode::Down);
+    }
+    assert_eq!(a.repl.selected_server(), Some("primary"));
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.repl.focus, Focus::Audit);
+    let first = a.repl.selected_check().unwrap().clone();
+    assert_eq!(first.id, "P2", "worst first: {first:?}");
+    press(&mut a, KeyCode::Enter);
+    assert!(matches!(&a.repl.pane, Some(Pane::Check(c)) if c.id == "P2"));
+    let buf = render(&a, 100, 30);
+    find(&buf, "why: sync_binlog=0");
+    find(&buf, "sync_binlog = 1");
+    find(&buf, "SET GLOBAL sync_binlog = 1;");
+    // y inside the detail copies that check's fix lines.
+    let fx = press(&mut a, KeyCode::Char('y'));
+    let Some(Effect::Copy(text)) = fx.first() else {
+        panic!("y must emit a copy effect: {fx:?}");
+    };
+    assert!(text.contains("[mariadbd]\nsync_binlog = 1\n"), "{text}");
+    assert!(a.flash.as_ref().unwrap().text.contains("copied"));
+    // Esc closes the pane, Esc again leaves the audit pane.
+    press(&mut a, KeyCode::Esc);
+    assert!(a.repl.pane.is_none());
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.repl.focus, Focus::Status);
+    assert_eq!(a.active, ViewKind::Repl);
+}
+
+#[test]
+fn y_copies_all_fixes_of_the_selected_server_and_shows_them() {
+    let mut a = app();
+    let mut pri = maria_primary("");
+    pri.variables.insert("sync_binlog".into(), "0".into());
+    pri.variables
+        .insert("innodb_flush_log_at_trx_commit".into(), "2".into());
+    feed(&mut a, pri);
+    while a.repl.selected_server() != Some("primary") {
+        press(&mut a, KeyCode::Down);
+    }
+    let fx = press(&mut a, KeyCode::Char('y'));
+    let Some(Effect::Copy(text)) = fx.first() else {
+        panic!("{fx:?}");
+    };
+    assert!(text.contains("sync_binlog = 1"), "{text}");
+    assert!(
+        text.contains("innodb_flush_log_at_trx_commit = 1"),
+        "{text}"
+    );
+    // Shown in a pane too (terminals / tmux without OSC 52).
+    let buf = render(&a, 100, 30);
+    find(&buf, "fixes for primary");
+    find(&buf, "innodb_flush_log_at_trx_commit = 1");
+    // The pane owns the keyboard: '3' does not switch tabs; Esc closes it.
+    press(&mut a, KeyCode::Char('3'));
+    assert_eq!(a.active, ViewKind::Repl);
+    press(&mut a, KeyCode::Esc);
+    assert!(a.repl.pane.is_none());
+    // A server with nothing to fix: no copy effect, a flash instead.
+    let mut b = app();
+    feed(&mut b, maria_primary(""));
+    let fx = press(&mut b, KeyCode::Char('y'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(b.flash.as_ref().unwrap().text.contains("nothing to fix"));
+}
+
+#[test]
+fn batch_text_and_json_have_every_field() {
+    let a = broken_app();
+    let t = a.repl.batch_text();
+    for col in [
+        "verdict",
+        "retrieved",
+        "executed",
+        "relay",
+        "source",
+        "uptime",
+        "last_error",
+    ] {
+        assert!(t.contains(col), "{col}: {t}");
+    }
+    assert!(t.lines().nth(1).unwrap().starts_with("CRIT"), "{t}");
+    let j = a.repl.batch_json();
+    let r = j.iter().find(|r| r["server"] == "replica").unwrap();
+    assert_eq!(r["sql_running"], "No");
+    assert_eq!(r["last_sql_error"]["errno"], 1062);
+    assert!(r["lag_seconds"].is_null());
+}
+
+#[test]
+fn hint_line_lists_the_repl_keys() {
+    let a = broken_app();
+    let buf = render(&a, 160, 30);
+    let hints = line(&buf, 28);
+    assert!(
+        hints.contains("y copy fixes") && hints.contains("a audit"),
+        "{hints}"
+    );
+}
+
+#[test]
+fn fits_80x24() {
+    let mut a = broken_app();
+    press(&mut a, KeyCode::Char('a'));
+    let buf = render(&a, 80, 24);
+    let all: Vec<String> = (0..24).map(|y| line(&buf, y)).collect();
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", all.join("\n"));
+    }
+    assert!(all[2].starts_with("CRIT  replica"), "{}", all.join("\n"));
+    assert!(all.iter().any(|l| l.contains("audit replica:")));
+    assert!(
+        all.iter().any(|l| l.contains("Enter detail")),
+        "audit focus hint"
+    );
+}

@@ -1,0 +1,115 @@
+//! `stacktop spotify import|ask|sql|questions` as a user runs them (the real binary, a temp
+//! SQLite store): outputs, formats and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/spotify")
+        .join(name)
+}
+
+fn stacktop(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stacktop"))
+        .arg("--no-user-config")
+        .args(args)
+        .arg("--path")
+        .arg(db)
+        .env("XDG_DATA_HOME", db.parent().unwrap())
+        .output()
+        .unwrap()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn import_ask_sql_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("charts.sqlite3");
+    let kaggle = fixture("kaggle_data.csv");
+    let html = fixture("regional-us-daily-2018-07-21.csv");
+
+    let o = stacktop(
+        &db,
+        &[
+            "spotify",
+            "import",
+            kaggle.to_str().unwrap(),
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("rows/s"), "{}", out(&o));
+    assert!(
+        err(&o).contains("kaggle_data.csv:8"),
+        "bad rows with file:line: {}",
+        err(&o)
+    );
+    assert!(err(&o).contains("HTML"), "{}", err(&o));
+
+    // Nothing loadable: exit 1.
+    let o = stacktop(&db, &["spotify", "import", html.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("nothing could be loaded"));
+
+    let o = stacktop(&db, &["spotify", "ask", "artist-entries", "--limit", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("| artist"), "{}", out(&o));
+    assert!(err(&o).contains("2 rows in set"), "{}", err(&o));
+
+    let o = stacktop(
+        &db,
+        &[
+            "--json",
+            "spotify",
+            "ask",
+            "tracks",
+            "--country",
+            "ec",
+            "--from",
+            "2017-01-01",
+            "--to",
+            "2018-01-01",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert!(v[0]["tracks"].as_i64().unwrap() > 0, "{v}");
+
+    let o = stacktop(
+        &db,
+        &[
+            "spotify",
+            "sql",
+            "SELECT country, COUNT(*) AS n FROM top200 GROUP BY country ORDER BY country",
+            "--csv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).starts_with("country,n\n"), "{}", out(&o));
+
+    // Refused statements and bad parameters are usage errors (2).
+    let o = stacktop(&db, &["spotify", "sql", "DELETE FROM top200"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("refused"), "{}", err(&o));
+    let o = stacktop(&db, &["spotify", "ask", "no-such-question"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("artist-streams"),
+        "lists the questions: {}",
+        err(&o)
+    );
+    let o = stacktop(&db, &["spotify", "ask", "rows", "--positions", "9-2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+
+    let o = stacktop(&db, &["spotify", "questions"]);
+    assert!(out(&o).lines().count() >= 8);
+    assert!(out(&o).contains("number-ones"));
+}

@@ -1,0 +1,18 @@
+//! Test support for integration tests that need real servers. Include from a test crate with
+//! `mod support;` (each file in tests/ is its own crate; unused helpers are fine).
+//!
+//! - `proc`    — ports, process guards (kill by PID/process group on Drop), bounded polling,
+//!   temp dirs, "install Debian package X" failures. Used by every helper below.
+//! - `mariadb` — ephemeral mariadbd and a GTID `ReplicationPair`.
+//! - `varnish` — varnishd + an in-process HTTP backend.
+//! - `pg`      — ephemeral PostgreSQL 15 (run as the `postgres` OS user), TLS, roles.
+//! - `webhook` — a local HTTP receiver for Slack-style webhook posts (ok / 500 / hang).
+//!
+//! Missing server binaries: run `bash scripts/setup-test-deps.sh`.
+#![allow(dead_code, unused_imports)]
+
+pub mod mariadb;
+pub mod pg;
+pub mod proc;
+pub mod varnish;
+pub mod webhook;

@@ -1,0 +1,483 @@
+//! Ephemeral PostgreSQL for tests: initdb into a temp dir owned by the `postgres` OS user,
+//! `postgres` started directly as a child (own process group, PID known) on a random free port of
+//! 127.0.0.1 with its Unix socket in the temp dir, fsync off, optional TLS with a CA and a server
+//! certificate generated at test time. `stop()`/`restart()` keep port and data; Drop kills by PID.
+//! Helpers create roles and open client connections that sleep, idle in a transaction, or wait
+//! on a lock.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+use super::proc::{self, ProcessGuard};
+
+pub const MISSING: &str =
+    "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: install Debian package postgresql (bash scripts/setup-test-deps.sh)";
+
+#[derive(Debug, Clone, Default)]
+pub struct PgOpts {
+    /// ssl=on with a generated CA + server certificate (CN/SAN localhost, 127.0.0.1)
+    pub tls: bool,
+    /// default 100
+    pub max_connections: Option<u32>,
+    /// extra postgresql.conf lines
+    pub extra_conf: Vec<String>,
+}
+
+pub struct Pg {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    uid: u32,
+    gid: u32,
+    pub port: u16,
+    /// the postmaster, in its own process group; Drop kills the group by PID
+    guard: Option<ProcessGuard>,
+}
+
+fn postgres_ids() -> (u32, u32) {
+    let name = std::ffi::CString::new("postgres").unwrap();
+    // SAFETY: getpwnam returns a pointer to static storage or null; read immediately.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    assert!(!pw.is_null(), "no `postgres` OS user: {MISSING}");
+    unsafe { ((*pw).pw_uid, (*pw).pw_gid) }
+}
+
+pub fn find_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("STACKTOP_PG_BIN") {
+        return PathBuf::from(p);
+    }
+    // the newest /usr/lib/postgresql/*/bin (a `postgres` on PATH may be a wrapper without
+    // initdb / pg_isready next to it)
+    let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((v, bin))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .map(|x| x.1)
+        .unwrap_or_else(|| panic!("{MISSING}"))
+}
+
+pub fn free_port() -> u16 {
+    proc::free_port()
+}
+
+impl Pg {
+    pub fn start(opts: PgOpts) -> Pg {
+        let bin = find_bin();
+        let (uid, gid) = postgres_ids();
+        let dir = proc::temp_dir("pg");
+        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        let port = free_port();
+        let mut pg = Pg {
+            dir,
+            bin,
+            uid,
+            gid,
+            port,
+            guard: None,
+        };
+        let data = pg.data_dir();
+        let mut initdb = pg.as_postgres(&pg.bin.join("initdb"));
+        initdb
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+            ])
+            .args(["--no-sync", "--no-instructions", "--locale=C"]);
+        let (status, out, err) = proc::run_bounded("initdb", initdb, Duration::from_secs(120));
+        assert!(status.success(), "initdb failed: {out}{err}");
+        let sock = pg.dir.path().join("sock");
+        fs::create_dir(&sock).unwrap();
+        std::os::unix::fs::chown(&sock, Some(uid), Some(gid)).unwrap();
+        let mut conf = vec![
+            "listen_addresses = '127.0.0.1'".to_string(),
+            format!("port = {port}"),
+            format!("unix_socket_directories = '{}'", sock.display()),
+            "fsync = off".into(),
+            "synchronous_commit = off".into(),
+            "full_page_writes = off".into(),
+            "shared_buffers = 16MB".into(),
+            "client_connection_check_interval = 1000".into(),
+            "log_min_messages = warning".into(),
+            format!("max_connections = {}", opts.max_connections.unwrap_or(100)),
+        ];
+        if opts.tls {
+            pg.make_certs();
+            conf.push("ssl = on".into());
+            conf.push("ssl_cert_file = 'server.crt'".into());
+            conf.push("ssl_key_file = 'server.key'".into());
+        }
+        conf.extend(opts.extra_conf.iter().cloned());
+        let mut text = fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        text.push_str("\n# stacktop tests\n");
+        text.push_str(&conf.join("\n"));
+        text.push('\n');
+        fs::write(data.join("postgresql.conf"), text).unwrap();
+        fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\n\
+             host all pwuser 127.0.0.1/32 scram-sha-256\n\
+             host all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        pg.spawn_postgres();
+        pg
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn socket_dir(&self) -> PathBuf {
+        self.dir.path().join("sock")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("postgres.log")
+    }
+
+    /// The test CA certificate (PEM) when started with `tls: true`.
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.guard.as_ref().map(|g| g.pid())
+    }
+
+    /// A command run as the `postgres` OS user (PostgreSQL refuses root).
+    fn as_postgres(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env_remove("PGDATA")
+            .uid(self.uid)
+            .gid(self.gid);
+        c
+    }
+
+    fn make_certs(&self) {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "stacktop test CA");
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let mut srv =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        srv.distinguished_name.push(DnType::CommonName, "127.0.0.1");
+        let srv_key = KeyPair::generate().unwrap();
+        let srv_cert = srv.signed_by(&srv_key, &issuer).unwrap();
+        fs::write(self.ca_path(), ca_cert.pem()).unwrap();
+        let data = self.data_dir();
+        for (name, body) in [
+            ("server.crt", srv_cert.pem()),
+            ("server.key", srv_key.serialize_pem()),
+        ] {
+            let p = data.join(name);
+            fs::write(&p, body).unwrap();
+            std::os::unix::fs::chown(&p, Some(self.uid), Some(self.gid)).unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    fn spawn_postgres(&mut self) {
+        let cmd = {
+            let mut c = self.as_postgres(&self.bin.join("postgres"));
+            c.args(["-D", self.data_dir().to_str().unwrap()]);
+            c
+        };
+        self.guard = Some(ProcessGuard::spawn("postgres", cmd, &self.log_path()));
+        self.wait_ready(Duration::from_secs(30));
+    }
+
+    fn wait_ready(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.guard.as_mut().and_then(|g| g.try_status()) {
+                panic!(
+                    "postgres exited ({st}) during start-up:\n{}",
+                    self.log_tail()
+                );
+            }
+            let ok = Command::new(self.bin.join("pg_isready"))
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-t",
+                    "1",
+                ])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "postgres not ready after {limit:?}:\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        proc::tail(&self.log_path(), 30)
+    }
+
+    /// Fast shutdown (SIGINT: SIGTERM would wait for every client), then the guard's
+    /// bounded stop (SIGKILL to the process group) if it is still there after 15 s.
+    pub fn stop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        proc::signal_pid(guard.pid(), libc::SIGINT);
+        let _ = proc::poll_until(Duration::from_secs(15), || guard.try_status());
+        guard.kill_hard();
+    }
+
+    /// Stop and start again on the same port and data directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn_postgres();
+    }
+
+    pub fn conninfo(&self, user: &str) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={user} dbname=postgres sslmode=disable",
+            self.port
+        )
+    }
+
+    /// A plain (no TLS) client connection; the connection task is spawned on the current runtime.
+    pub async fn client(&self, user: &str) -> Client {
+        self.client_app(user, "stacktop-test").await
+    }
+
+    pub async fn client_app(&self, user: &str, app: &str) -> Client {
+        self.client_with_task(user, app).await.0
+    }
+
+    async fn client_with_task(
+        &self,
+        user: &str,
+        app: &str,
+    ) -> (Client, tokio::task::JoinHandle<()>) {
+        let mut cfg: tokio_postgres::Config = self.conninfo(user).parse().unwrap();
+        cfg.application_name(app);
+        let (client, conn) = cfg.connect(NoTls).await.unwrap();
+        let task = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        (client, task)
+    }
+
+    pub async fn admin(&self) -> Client {
+        self.client("postgres").await
+    }
+
+    pub async fn create_role(&self, name: &str, kind: Role) {
+        let sql = match kind {
+            Role::Superuser => format!("CREATE ROLE {name} LOGIN SUPERUSER"),
+            Role::Monitor => format!("CREATE ROLE {name} LOGIN; GRANT pg_monitor TO {name}"),
+            Role::Plain => format!("CREATE ROLE {name} LOGIN"),
+        };
+        self.admin().await.batch_execute(&sql).await.unwrap();
+    }
+
+    /// A backend running `sql` (e.g. `SELECT pg_sleep(600)`) until it ends or is signalled.
+    pub async fn running(&self, user: &str, app: &str, sql: &str) -> Backend {
+        let (client, conn) = self.client_with_task(user, app).await;
+        let client = Arc::new(client);
+        let pid = backend_pid(&client).await;
+        let c2 = client.clone();
+        let sql = sql.to_string();
+        let task = tokio::spawn(async move { c2.simple_query(&sql).await.map(|_| ()) });
+        Backend {
+            pid,
+            client,
+            task: Some(task),
+            conn,
+        }
+    }
+
+    /// A backend left idle in transaction (BEGIN; SELECT 1).
+    pub async fn idle_in_transaction(&self, user: &str, app: &str) -> Backend {
+        let (client, conn) = self.client_with_task(user, app).await;
+        let client = Arc::new(client);
+        let pid = backend_pid(&client).await;
+        client.batch_execute("BEGIN; SELECT 1").await.unwrap();
+        Backend {
+            pid,
+            client,
+            task: None,
+            conn,
+        }
+    }
+
+    /// (holder idle in transaction with an ACCESS EXCLUSIVE lock on `table`, waiter blocked on it).
+    pub async fn lock_pair(&self, user: &str, table: &str) -> (Backend, Backend) {
+        self.admin()
+            .await
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {table}(i int); GRANT ALL ON {table} TO PUBLIC"
+            ))
+            .await
+            .unwrap();
+        let holder = self.idle_in_transaction(user, "lock-holder").await;
+        holder
+            .client
+            .batch_execute(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            .await
+            .unwrap();
+        let waiter = self
+            .running(
+                user,
+                "lock-waiter",
+                &format!("SELECT count(*) FROM {table}"),
+            )
+            .await;
+        (holder, waiter)
+    }
+
+    /// Polls `sql` (one boolean) until true, panicking after `limit`.
+    pub async fn wait_until(&self, sql: &str, limit: Duration) {
+        let admin = self.admin().await;
+        let deadline = Instant::now() + limit;
+        loop {
+            let rows = admin.simple_query(sql).await.unwrap();
+            let ok = rows.iter().any(|m| match m {
+                SimpleQueryMessage::Row(r) => r.get(0) == Some("t"),
+                _ => false,
+            });
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "condition not met within {limit:?}: {sql}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Is a backend with this pid still there?
+    pub async fn pid_alive(&self, pid: i32) -> bool {
+        let a = self.admin().await;
+        let r = a
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                &[&pid],
+            )
+            .await
+            .unwrap();
+        r.get::<_, i64>(0) == 1
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Role {
+    Superuser,
+    /// member of pg_monitor, no signalling rights
+    Monitor,
+    Plain,
+}
+
+async fn backend_pid(c: &Client) -> i32 {
+    c.query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A client connection made by the test. Dropping it aborts the running query task and closes
+/// the connection.
+pub struct Backend {
+    pub pid: i32,
+    pub client: Arc<Client>,
+    task: Option<tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>>,
+    conn: tokio::task::JoinHandle<()>,
+}
+
+impl Backend {
+    /// Waits for the running statement to end; returns its SQLSTATE (None = success or a
+    /// closed connection without a code).
+    pub async fn ended(&mut self, limit: Duration) -> Result<Option<String>, String> {
+        let Some(task) = self.task.as_mut() else {
+            return Err("no running statement".into());
+        };
+        match tokio::time::timeout(limit, task).await {
+            Err(_) => Err(format!("statement of pid {} still running", self.pid)),
+            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Ok(r)) => {
+                self.task = None;
+                Ok(r.err().map(|e| {
+                    e.code()
+                        .map(|c| c.code().to_string())
+                        .unwrap_or_else(|| format!("closed: {e}"))
+                }))
+            }
+        }
+    }
+
+    /// Starts another statement on the same connection (same pid, new query_start).
+    pub fn run(&mut self, sql: &str) {
+        assert!(!self.is_running(), "pid {} is still busy", self.pid);
+        let c2 = self.client.clone();
+        let sql = sql.to_string();
+        self.task = Some(tokio::spawn(async move {
+            c2.simple_query(&sql).await.map(|_| ())
+        }));
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+        // closes the socket even while a statement is in flight
+        self.conn.abort();
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        if let Some(mut guard) = self.guard.take() {
+            // fast shutdown first; the guard's Drop SIGKILLs the group if it is not enough
+            proc::signal_pid(guard.pid(), libc::SIGINT);
+            let _ = proc::poll_until(Duration::from_secs(5), || guard.try_status());
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The vlogdump view inside the app: TestBackend rendering (row text, slow / 5xx styles,
+//! header figures, dropped / malformed counters) and key sequences (filter prompt with the
+//! vlogdump syntax, pause keeps data, Enter opens the record, find, save writes a file).
+
+use chrono::TimeZone;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use stacktop::app::{App, Level};
+use stacktop::collect::{Payload, Update};
+use stacktop::config::{Config, Dur, ViewKind};
+use stacktop::theme::{Role, Theme};
+use stacktop::views::View;
+use stacktop::vlog::builder::RequestBuilder;
+use stacktop::vlog::{Handling, Request, VlogEvent};
+
+const T0: f64 = 1_795_460_028.25; // 2026-11-23T18:53:48.250Z
+
+fn req(i: u64, url: &str, h: Handling, status: u16, ms: f64) -> Request {
+    let mut b = RequestBuilder {
+        vxid: 100 + i,
+        start: T0 + i as f64 * 0.01,
+        handling: h,
+        status: Some(status),
+        total_ms: Some(ms),
+        bytes: 1000 + i,
+        ..Default::default()
+    };
+    b.ip.extend_from_slice(format!("10.0.0.{}", i % 3 + 1).as_bytes());
+    b.method.extend_from_slice(b"GET");
+    b.url.extend_from_slice(url.as_bytes());
+    b.proto.extend_from_slice(b"HTTP/1.1");
+    b.reason.extend_from_slice(if status == 503 {
+        b"Service Unavailable"
+    } else {
+        b"OK"
+    });
+    if h != Handling::Hit {
+        b.backend.extend_from_slice(b"origin");
+        b.backend_status = Some(status);
+    }
+    RequestBuilder::push_header(
+        &mut b.req_headers,
+        format!("Host: shop{i}.example").as_bytes(),
+    );
+    RequestBuilder::push_header(&mut b.resp_headers, b"X-Cache: test");
+    b.build()
+}
+
+/// 10 requests in one second: 7 HIT, 1 MISS slow (1500 ms), 1 PASS 503, 1 MISS.
+fn traffic() -> Vec<Request> {
+    let mut v: Vec<Request> = (0..7)
+        .map(|i| req(i, &format!("/static/a{i}.css"), Handling::Hit, 200, 0.5))
+        .collect();
+    v.push(req(7, "/slow/report", Handling::Miss, 200, 1500.0));
+    v.push(req(8, "/api/broken", Handling::Pass, 503, 2.0));
+    v.push(req(9, "/static/new.js", Handling::Miss, 200, 3.0));
+    v
+}
+
+fn app_with(mut cfg: Config) -> App {
+    cfg.vlog.pane = false; // the pane repeats URLs; tests that want it press `t`
+    let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Vlog);
+    a.now = chrono::Utc
+        .timestamp_opt(T0 as i64 + 1, 0)
+        .unwrap()
+        .with_timezone(&chrono::Local);
+    a
+}
+
+fn app() -> App {
+    let mut cfg = Config::default();
+    cfg.vlog.slow = Dur::secs(1);
+    app_with(cfg)
+}
+
+fn feed(a: &mut App, reqs: Vec<Request>) {
+    a.apply(Update {
+        view: ViewKind::Vlog,
+        payload: Payload::Vlog(VlogEvent::Requests(reqs)),
+    });
+}
+
+fn render(a: &App, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| stacktop::ui::draw(a, f)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn line(buf: &Buffer, y: u16) -> String {
+    (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol().to_string())
+        .collect()
+}
+
+fn text(buf: &Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| line(buf, y))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The row containing `needle`, and its y.
+fn row_with(buf: &Buffer, needle: &str) -> (u16, String) {
+    (0..buf.area.height)
+        .map(|y| (y, line(buf, y)))
+        .find(|(_, l)| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in\n{}", text(buf)))
+}
+
+fn fg(r: Role) -> ratatui::style::Color {
+    Theme::builtin_default()
+        .style(r)
+        .fg
+        .unwrap_or(ratatui::style::Color::Reset)
+}
+
+fn press(a: &mut App, code: KeyCode) {
+    a.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn chars(a: &mut App, s: &str) {
+    for c in s.chars() {
+        press(a, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn rows_carry_every_field_and_slow_and_5xx_rows_are_styled() {
+    let mut a = app();
+    feed(&mut a, traffic());
+    let buf = render(&a, 200, 40);
+    let (y, slow) = row_with(&buf, "/slow/report");
+    for part in [
+        "10.0.0.2", "GET", "HTTP/1.1", "MISS", "200", "OK", "1500.0", "1007", "origin",
+    ] {
+        assert!(slow.contains(part), "{part:?} missing in {slow:?}");
+    }
+    assert_eq!(buf[(30, y)].fg, fg(Role::Slow), "slow row style");
+    let (y5, err) = row_with(&buf, "/api/broken");
+    assert!(err.contains("PASS") && err.contains("503") && err.contains("Service Unavailable"));
+    assert_eq!(buf[(30, y5)].fg, fg(Role::Crit), "5xx row style");
+    let (yn, normal) = row_with(&buf, "/static/a3.css");
+    assert!(normal.contains("HIT") && normal.contains("0.5"));
+    assert_eq!(buf[(30, yn)].fg, fg(Role::Normal));
+    // newest at the bottom, in arrival order
+    assert!(y < y5 && y5 < row_with(&buf, "/static/new.js").0);
+}
+
+#[test]
+fn header_shows_rate_hit_ratio_5xx_percentiles_and_status_mix() {
+    let mut a = app();
+    feed(&mut a, traffic());
+    press(&mut a, KeyCode::Char('t'));
+    let buf = render(&a, 160, 40);
+    let (_, l10) = row_with(&buf, " 10s ");
+    assert!(l10.contains("req/s"), "{l10}");
+    // 10 requests, all in one second of a 2 s-old stream: 5.0 req/s
+    assert!(l10.contains("5.0 req/s"), "{l10}");
+    // lookups = 7 HIT + 2 MISS + 1 PASS: hit ratio 70 %; one 503 of 10: 10 %
+    assert!(l10.contains("hit  70.0%"), "{l10}");
+    assert!(l10.contains("5xx  10.0%"), "{l10}");
+    assert!(l10.contains("p50 0.5") && l10.contains("p99 1"), "{l10}");
+    assert!(l10.contains("(10 req)"), "{l10}");
+    let (y, _) = row_with(&buf, " 10s ");
+    let x = l10.find("5xx").unwrap() as u16;
+    assert_eq!(buf[(x, y)].fg, fg(Role::Crit), "a 5xx rate is critical");
+    let (_, l1m) = row_with(&buf, " 1m ");
+    assert!(l1m.contains("hit  70.0%"), "{l1m}");
+    let (_, mix) = row_with(&buf, " mix ");
+    assert!(mix.contains("200×9 503×1"), "{mix}");
+    assert!(
+        mix.contains("dropped 0") && mix.contains("malformed 0"),
+        "{mix}"
+    );
+    // the lower pane
+    let all = text(&buf);
+    assert!(
+        all.contains("top URLs (count)") && all.contains("top clients"),
+        "{all}"
+    );
+    assert!(all.contains("slowest URLs (p99 ms)") && all.contains("backends (errors)"));
+    assert!(all.contains("origin 3 req, 1 5xx, 0 fetch errors"), "{all}");
+    press(&mut a, KeyCode::Char('t'));
+    assert!(
+        !text(&render(&a, 160, 40)).contains("top clients"),
+        "t hides the pane"
+    );
+}
+
+#[test]
+fn ring_drops_oldest_and_counters_are_visible() {
+    let mut cfg = Config::default();
+    cfg.vlog.ring_size = 5;
+    let mut a = app_with(cfg);
+    feed(&mut a, traffic());
+    a.apply(Update {
+        view: ViewKind::Vlog,
+        payload: Payload::Vlog(VlogEvent::Malformed(2)),
+    });
+    assert_eq!(a.vlog.ring.len(), 5);
+    let buf = render(&a, 160, 40);
+    let (y, mix) = row_with(&buf, " mix ");
+    assert!(
+        mix.contains("ring 5/5") && mix.contains("dropped 5") && mix.contains("malformed 2"),
+        "{mix}"
+    );
+    let x = mix.find("dropped").unwrap() as u16;
+    assert_eq!(buf[(x, y)].fg, fg(Role::Warn));
+    let all = text(&buf);
+    assert!(!all.contains("/static/a0.css") && all.contains("/static/new.js"));
+    // the statistics still saw every request
+    assert!(row_with(&buf, " 10s ").1.contains("(10 req)"));
+}
+
+#[test]
+fn filter_prompt_takes_vlogdump_syntax_and_flashes_errors() {
+    let mut a = app();
+    feed(&mut a, traffic());
+    press(&mut a, KeyCode::Char('/'));
+    chars(&mut a, "only_status=5xx");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.vlog.filter(), "only_status=5xx");
+    assert_eq!(a.vlog.shown_len(), 1);
+    let buf = render(&a, 160, 40);
+    assert!(text(&buf).contains("/api/broken") && !text(&buf).contains("/slow/report"));
+    assert!(
+        text(&buf).contains("1/10 rows"),
+        "status line counts shown/total"
+    );
+    // a bad regex keeps the old filter and says why
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, "filter url_match=(");
+    press(&mut a, KeyCode::Enter);
+    let f = a.flash.clone().expect("flash");
+    assert_eq!(f.level, Level::Error);
+    assert!(
+        f.text.contains("filter") && f.text.contains("url_match"),
+        "{}",
+        f.text
+    );
+    assert_eq!(a.vlog.shown_len(), 1);
+    // several options AND together; a bare word filters the URL
+    a.handle_action(stacktop::keymap::Action::OpenFilter);
+    a.prompt.as_mut().unwrap().input.clear();
+    chars(&mut a, "only_hits=1 url_match=!a[0-3]");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.vlog.shown_len(), 3, "a4..a6");
+    press(&mut a, KeyCode::Esc); // clears the filter
+    assert_eq!(a.vlog.shown_len(), 10);
+    press(&mut a, KeyCode::Char('/'));
+    chars(&mut a, "slow/");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.vlog.shown_len(), 1);
+}
+
+#[test]
+fn pause_freezes_the_display_but_keeps_recording() {
+    let mut a = app();
+    feed(&mut a, traffic());
+    press(&mut a, KeyCode::Char('p'));
+    assert!(a.vlog.core().paused);
+    feed(
+        &mut a,
+        vec![req(20, "/after/pause", Handling::Miss, 200, 1.0)],
+    );
+    assert_eq!(a.vlog.ring.len(), 11, "the ring keeps filling");
+    assert_eq!(a.vlog.shown_len(), 10, "the display is frozen");
+    let buf = render(&a, 160, 40);
+    assert!(!text(&buf).contains("/after/pause"));
+    assert!(text(&buf).contains("PAUSED"));
+    press(&mut a, KeyCode::Char('p'));
+    assert_eq!(a.vlog.shown_len(), 11);
+    assert!(text(&render(&a, 160, 40)).contains("/after/pause"));
+}
+
+#[test]
+fn scroll_back_enter_opens_the_record_and_find_jumps() {
+    let mut a = app();
+    feed(&mut a, traffic());
+    press(&mut a, KeyCode::Up); // leaves follow mode on the newest row
+    press(&mut a, KeyCode::Up);
+    press(&mut a, KeyCode::Up);
+    assert_eq!(a.vlog.selected_request().unwrap().url(), "/slow/report");
+    // new rows do not move the selection
+    feed(&mut a, vec![req(30, "/later", Handling::Hit, 200, 1.0)]);
+    assert_eq!(a.vlog.selected_request().unwrap().url(), "/slow/report");
+    press(&mut a, KeyCode::Enter);
+    assert!(a.vlog.detail.is_some());
+    let all = text(&render(&a, 160, 40));
+    for part in [
+        "request headers",
+        "Host: shop7.example",
+        "response headers",
+        "X-Cache: test",
+        "backend origin  status 200",
+    ] {
+        assert!(all.contains(part), "{part:?} missing in\n{all}");
+    }
+    press(&mut a, KeyCode::Esc);
+    assert!(a.vlog.detail.is_none());
+    // find: f, a regex, Enter jumps to the newest older match
+    press(&mut a, KeyCode::Char('f'));
+    chars(&mut a, "a[12]\\.css");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.vlog.selected_request().unwrap().url(), "/static/a2.css");
+    press(&mut a, KeyCode::Char('n'));
+    assert_eq!(a.vlog.selected_request().unwrap().url(), "/static/a1.css");
+    press(&mut a, KeyCode::End);
+    assert!(
+        a.vlog.selected_request().is_none(),
+        "End follows the newest again"
+    );
+}
+
+#[test]
+fn w_saves_the_filtered_rows_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::default();
+    cfg.vlog.save_dir = Some(dir.path().to_path_buf());
+    let mut a = app_with(cfg);
+    feed(&mut a, traffic());
+    press(&mut a, KeyCode::Char('/'));
+    chars(&mut a, "handling=miss");
+    press(&mut a, KeyCode::Enter);
+    press(&mut a, KeyCode::Char('w'));
+    assert!(a.vlog.editor.is_some());
+    press(&mut a, KeyCode::Enter);
+    let f = a.flash.clone().expect("flash");
+    assert!(f.text.starts_with("saved 2 rows to "), "{}", f.text);
+    let path = f.text.trim_start_matches("saved 2 rows to ").to_string();
+    assert!(
+        path.starts_with(&dir.path().display().to_string()),
+        "{path}"
+    );
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(saved.lines().count(), 2);
+    assert!(saved.contains("/slow/report") && saved.contains("/static/new.js"));
+    // a .json name writes JSON lines
+    press(&mut a, KeyCode::Char('w'));
+    a.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    let jp = dir.path().join("rows.json");
+    chars(&mut a, &jp.display().to_string());
+    press(&mut a, KeyCode::Enter);
+    let json = std::fs::read_to_string(&jp).unwrap();
+    let v: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0]["url"], "/slow/report");
+    assert_eq!(v[0]["handling"], "MISS");
+}
