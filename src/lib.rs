@@ -17,6 +17,7 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod keymap;
+pub mod panics;
 pub mod pg;
 pub mod repl;
 pub mod run;

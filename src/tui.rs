@@ -1,8 +1,9 @@
 //! The terminal run loop: enter raw mode and the alternate screen, then `select!` over key
 //! events, collector updates, a one-second clock and SIGTERM/SIGHUP. Updates are drained
 //! before drawing (coalescing) and a frame is drawn only when something changed, at most
-//! `ui.fps` times a second. The terminal is restored on every exit path, on panic (ratatui's
-//! hook) and around `Ctrl-Z`.
+//! `ui.fps` times a second. The terminal is restored on every exit path, on a UI panic
+//! (ratatui's hook) and around `Ctrl-Z`; a background task's panic is shown, not fatal
+//! (`crate::panics`).
 
 use crate::app::{App, Effect};
 use crate::collect::{SourceCommand, Update};
@@ -34,8 +35,16 @@ pub async fn run(
             anyhow::bail!("cannot initialise the terminal: {e}");
         }
     };
+    crate::panics::install();
     let result = event_loop(&mut terminal, &mut app, &mut updates, &sources).await;
     ratatui::restore();
+    let background = crate::panics::take_all();
+    for p in &background {
+        eprintln!("stacktop: a background task panicked: {p}");
+    }
+    if result.is_ok() && !background.is_empty() {
+        anyhow::bail!("internal error: see the panic message(s) above; please report it");
+    }
     result
 }
 
@@ -54,6 +63,8 @@ async fn event_loop(
     let mut last_draw = Instant::now() - frame;
     // Test hook: proves that a panic restores the terminal (tests/pty_smoke.rs).
     let panic_after_draw = std::env::var_os("STACKTOP_DEBUG_PANIC_AFTER_DRAW").is_some();
+    // Test hook: a panicking background task must not tear the terminal down.
+    let mut panic_in_task = std::env::var_os("STACKTOP_DEBUG_PANIC_IN_TASK").is_some();
     loop {
         if app.dirty && last_draw.elapsed() >= frame {
             terminal.draw(|f| crate::ui::draw(app, f))?;
@@ -61,6 +72,9 @@ async fn event_loop(
             last_draw = Instant::now();
             if panic_after_draw {
                 panic!("STACKTOP_DEBUG_PANIC_AFTER_DRAW is set");
+            }
+            if std::mem::take(&mut panic_in_task) {
+                tokio::spawn(async { panic!("STACKTOP_DEBUG_PANIC_IN_TASK is set") });
             }
         }
         let until_frame = frame.saturating_sub(last_draw.elapsed());
@@ -80,7 +94,15 @@ async fn event_loop(
                     app.apply(u);
                 }
             }
-            _ = clock.tick() => app.tick(chrono::Local::now()),
+            _ = clock.tick() => {
+                app.tick(chrono::Local::now());
+                for p in crate::panics::take_new() {
+                    app.set_flash(
+                        crate::app::Level::Error,
+                        format!("internal error in a background task ({p}); that view may stop updating: please report it"),
+                    );
+                }
+            }
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
             _ = tokio::time::sleep(until_frame), if app.dirty => {}
@@ -115,6 +137,7 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
     // A fresh terminal has empty buffers, so the next draw repaints everything. No
     // `clear()`: it queries the cursor position, whose reply the event reader would swallow.
     *terminal = ratatui::try_init()?;
+    crate::panics::install();
     Ok(())
 }
 

@@ -195,6 +195,34 @@ fn a_panic_restores_the_terminal_and_prints_the_message() {
 }
 
 #[test]
+fn a_background_task_panic_keeps_the_ui_and_is_reported() {
+    let mut s = Session::start_env(
+        &["--no-user-config"],
+        &[("STACKTOP_DEBUG_PANIC_IN_TASK", "1")],
+    );
+    s.wait_for("internal error in a background task");
+    // The UI is still alive and in charge of the terminal: it switches tabs.
+    assert!(
+        !String::from_utf8_lossy(&s.raw).contains("\u{1b}[?1049l"),
+        "the terminal was restored under a running UI"
+    );
+    s.keys("3");
+    s.wait_for("3 vlogdump");
+    s.keys("q");
+    let st = s.wait_exit();
+    assert!(!st.success(), "an internal error is a failure exit: {st:?}");
+    s.assert_restored();
+    let raw = String::from_utf8_lossy(&s.raw);
+    let leave = raw
+        .rfind("\u{1b}[?1049l")
+        .expect("left the alternate screen");
+    let msg = raw
+        .rfind("a background task panicked: STACKTOP_DEBUG_PANIC_IN_TASK is set")
+        .expect("the panic is printed at exit");
+    assert!(msg > leave, "printed after the terminal is restored");
+}
+
+#[test]
 fn ctrl_z_gives_the_terminal_back_and_takes_it_again() {
     // Under the test the child's process group is orphaned, so the kernel discards the
     // SIGTSTP it raises: what is checked is the restore before it and the re-init after.
