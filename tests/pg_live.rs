@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stacktop::pg::activity::{ActivityReader, PgSnapshot, SessionState};
+use stacktop::pg::activity::{ActivityColumns, ActivityReader, PgSnapshot, SessionState};
 use stacktop::pg::batch::{self, BatchOptions};
 use stacktop::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
 use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
@@ -97,6 +97,7 @@ async fn live_server_scenarios() {
     sessions_slow_log_and_webhook(&pg, dir.path()).await;
     signals(&pg, dir.path()).await;
     monitor_role(&pg).await;
+    older_server_statements(&pg).await;
     webhook_failures_do_not_delay_refreshes(&pg).await;
     batch_mode(&pg).await;
 }
@@ -429,6 +430,69 @@ async fn monitor_role(pg: &Pg) {
     }
     assert!(victim.is_running());
     h.shutdown().await;
+}
+
+/// Only PostgreSQL 15 is packaged here: run the refresh statement built for older servers'
+/// columns (12: no leader_pid/query_id; 13: no query_id) against it, and check that it still
+/// yields the sessions, with the missing columns empty.
+async fn older_server_statements(pg: &Pg) {
+    let sleeper = pg
+        .running("app", "old-shape", "SELECT pg_sleep(600) /* old-shape */")
+        .await;
+    let c = pg.admin().await;
+    let detected = stacktop::pg::activity::detect_columns(&c).await.unwrap();
+    assert_eq!(
+        detected,
+        ActivityColumns {
+            backend_type: true,
+            leader_pid: true,
+            query_id: true
+        },
+        "PostgreSQL 15 has all three columns"
+    );
+    for (version, columns) in [
+        (
+            "12",
+            ActivityColumns {
+                backend_type: true,
+                leader_pid: false,
+                query_id: false,
+            },
+        ),
+        (
+            "13",
+            ActivityColumns {
+                backend_type: true,
+                leader_pid: true,
+                query_id: false,
+            },
+        ),
+    ] {
+        let mut reader = ActivityReader::with_columns(&c, columns)
+            .await
+            .unwrap_or_else(|e| panic!("statement for PostgreSQL {version}: {e}"));
+        // The sleeper's statement starts asynchronously: poll until it is active.
+        let deadline = Instant::now() + 10 * SEC;
+        let (header, s) = loop {
+            let (_, header, sessions) = reader.fetch(&c).await.unwrap();
+            if let Some(s) = sessions
+                .into_iter()
+                .find(|x| x.pid == sleeper.pid && x.state == SessionState::Active)
+            {
+                break (header, s);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{version}: sleeper never listed as active"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(s.query.contains("old-shape"), "{version}");
+        assert_eq!(s.query_id, None, "{version}: no query_id column");
+        assert!(s.is_client_backend(), "{version}: {s:?}");
+        assert!(header.max_connections > 0, "{version}");
+    }
+    drop(c);
 }
 
 async fn webhook_failures_do_not_delay_refreshes(pg: &Pg) {

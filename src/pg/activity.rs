@@ -328,6 +328,15 @@ impl ActivityReader {
     /// Detects columns and prepares the refresh statement on this connection.
     pub async fn new(client: &Client) -> Result<Self, tokio_postgres::Error> {
         let columns = detect_columns(client).await?;
+        Self::with_columns(client, columns).await
+    }
+
+    /// Prepares the refresh statement for a given column set (what [`detect_columns`] found;
+    /// tests use it to run the statement of older servers against the one they have).
+    pub async fn with_columns(
+        client: &Client,
+        columns: ActivityColumns,
+    ) -> Result<Self, tokio_postgres::Error> {
         let stmt = client.prepare(&activity_sql(columns)).await?;
         Ok(ActivityReader {
             stmt,
