@@ -678,3 +678,63 @@ fn server_flags_and_nothing_to_check() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=[USER@]HOST[:PORT]"));
 }
+
+/// pt-heartbeat's table (its default layout; the test writes the rows pt-heartbeat would):
+/// Seconds_Behind_Master says 0 on an idle, caught-up replica, the heartbeat says how old the
+/// newest replicated heartbeat is, and the verdict judges that.
+#[test]
+fn heartbeat_lag_from_a_pt_heartbeat_table() {
+    let pair = ReplicationPair::start();
+    let p = pair.primary();
+    p.exec(
+        "CREATE DATABASE percona; \
+         CREATE TABLE percona.heartbeat (ts varchar(26) NOT NULL, \
+           server_id int unsigned NOT NULL PRIMARY KEY, file varchar(255) DEFAULT NULL, \
+           position bigint unsigned DEFAULT NULL, relay_master_log_file varchar(255) DEFAULT NULL, \
+           exec_master_log_pos bigint unsigned DEFAULT NULL); \
+         GRANT SELECT ON percona.heartbeat TO 'monitor'@'127.0.0.1'",
+    );
+    // The last heartbeat pt-heartbeat wrote was 90 s ago (its writer died, or the data stopped
+    // flowing in a way SHOW SLAVE STATUS does not see).
+    let beat = |ago_secs: u32| {
+        p.exec(&format!(
+            "REPLACE INTO percona.heartbeat (ts, server_id) VALUES \
+             (DATE_FORMAT(NOW(6) - INTERVAL {ago_secs} SECOND, '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)"
+        ))
+    };
+    beat(90);
+    pair.wait_replica_caught_up();
+    let mut cfg = monitor_config(&pair);
+    // The replica is the last server in the file.
+    cfg.text
+        .push_str("heartbeat_table = \"percona.heartbeat\"\n");
+    std::fs::write(&cfg.path, &cfg.text).unwrap();
+    let mut live = Live::start(&cfg);
+    live.wait("heartbeat lag of about 90 s", |v| {
+        chan(v, "replica", "").is_some_and(|c| c.heartbeat_lag.is_some_and(|h| h >= 89.0))
+    });
+    let v = &live.view;
+    let c = chan(v, "replica", "").unwrap();
+    assert_eq!(
+        c.lag_seconds,
+        Some(0),
+        "Seconds_Behind_Master alone sees no lag"
+    );
+    assert!(c.heartbeat_lag.unwrap() < 120.0, "{:?}", c.heartbeat_lag);
+    let verdict = v.verdict("replica").unwrap();
+    assert_eq!(verdict.level, Level::Warn, "{}", v.batch_text());
+    assert!(verdict.reason.contains("(heartbeat)"), "{}", verdict.reason);
+    assert!(v.batch_text().contains("hb"), "{}", v.batch_text());
+
+    // A fresh heartbeat: the lag drops and the verdict is OK again.
+    beat(0);
+    live.wait("a fresh heartbeat", |v| {
+        chan(v, "replica", "").is_some_and(|c| c.heartbeat_lag.is_some_and(|h| h < 30.0))
+            && v.verdict("replica").is_some_and(|x| x.level == Level::Ok)
+    });
+    let (r, _) = check_json(&cfg);
+    let hb = j_chan(&r, "replica", "").unwrap()["heartbeat_lag"]
+        .as_f64()
+        .expect("heartbeat lag in --check --json");
+    assert!(hb < 30.0, "{hb}");
+}
