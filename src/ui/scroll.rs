@@ -56,7 +56,7 @@ fn max_first(total: usize, page: usize) -> usize {
 
 /// `"lines 10-30 of 84"` (1-based, inclusive) when the rows do not fit the page, else `None`.
 pub fn indicator(first: usize, page: usize, total: usize) -> Option<String> {
-    if total <= page {
+    if total <= page || page == 0 {
         return None;
     }
     let last = (first + page).min(total);
@@ -266,6 +266,7 @@ mod tests {
         );
         assert_eq!(s.first(12, 10), 2, "content shrank: clamped when drawn");
         assert_eq!(indicator(0, 10, 10), None);
+        assert_eq!(indicator(0, 0, 10), None, "no room: nothing to point at");
         assert!(!s.apply(Action::Up, 30, 10));
     }
 }
