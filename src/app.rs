@@ -12,6 +12,7 @@ use crate::views::{
 };
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
 use std::time::{Duration, Instant};
 
 /// Severity of a flash message.
@@ -76,6 +77,8 @@ pub struct App {
     /// The app clock, advanced by [`App::tick`]; drawing reads it instead of the system clock.
     pub now: DateTime<Local>,
     pub refresh: Duration,
+    /// The terminal size ([`App::resize`]); views page and scroll by what fits in it.
+    pub screen: Rect,
 }
 
 impl App {
@@ -98,7 +101,14 @@ impl App {
             dirty: true,
             now: Local::now(),
             refresh,
+            screen: Rect::new(0, 0, 80, 24),
         }
+    }
+
+    /// The terminal has this size now (at start and on every resize event).
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.screen = Rect::new(0, 0, width, height);
+        self.dirty = true;
     }
 
     pub fn view(&self, k: ViewKind) -> &dyn View {
@@ -171,6 +181,12 @@ impl App {
         self.dirty = true;
         if self.prompt.is_some() {
             return self.prompt_key(key);
+        }
+        if !self.help && self.active_view().detail_open() {
+            // An open detail pane scrolls with its own keys (j/k would move the list).
+            if let Some(action) = self.keymap.lookup_detail(self.active, &key) {
+                return self.dispatch_to_view(action);
+            }
         }
         if !self.help {
             // A view's dialog or pane (e.g. a kill confirmation) gets the key first.
@@ -248,6 +264,7 @@ impl App {
     fn on_view(&mut self, f: impl FnOnce(&mut dyn View, &mut Ctx) -> bool) -> (bool, Vec<Effect>) {
         let mut ctx = Ctx {
             read_only: self.read_only(),
+            area: crate::ui::body_area(self.screen),
             ..Ctx::default()
         };
         let handled = f(self.view_mut(self.active), &mut ctx);

@@ -1,6 +1,7 @@
 //! Keys → actions, through one table with a description per binding. The same table
 //! drives key handling, the `?` help overlay and the hint line, so they cannot disagree.
-//! Lookup order: the active view's bindings, then global ones.
+//! Lookup order: while a view's scrollable detail pane is open, its detail bindings; then the
+//! active view's bindings, then global ones.
 
 use crate::config::ViewKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -67,6 +68,13 @@ pub enum Action {
     Find,
     FindNext,
     FindPrev,
+    // detail panes (pgtop `Enter`, replication check detail): scroll inside the pane
+    ScrollUp,
+    ScrollDown,
+    ScrollPageUp,
+    ScrollPageDown,
+    ScrollTop,
+    ScrollBottom,
     // confirmations
     Yes,
     No,
@@ -77,6 +85,9 @@ pub enum Action {
 pub enum Scope {
     Global,
     View(ViewKind),
+    /// While the view's scrollable detail pane is open (see `View::detail_open`); shadows
+    /// the view's and the global bindings, so scrolling never moves the list.
+    Detail(ViewKind),
 }
 
 /// One row of the keymap table.
@@ -439,6 +450,76 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
     ),
 ];
 
+/// The scrolling keys of a detail pane, for views that have one.
+pub const fn detail_bindings(v: ViewKind) -> [Binding; 11] {
+    let d = Scope::Detail(v);
+    [
+        b(
+            Char('j'),
+            NONE,
+            d,
+            A::ScrollDown,
+            "detail: scroll down a line",
+            true,
+        ),
+        b(
+            Down,
+            NONE,
+            d,
+            A::ScrollDown,
+            "detail: scroll down a line",
+            false,
+        ),
+        b(
+            Char('k'),
+            NONE,
+            d,
+            A::ScrollUp,
+            "detail: scroll up a line",
+            true,
+        ),
+        b(Up, NONE, d, A::ScrollUp, "detail: scroll up a line", false),
+        b(
+            Char(' '),
+            NONE,
+            d,
+            A::ScrollPageDown,
+            "detail: page down",
+            true,
+        ),
+        b(
+            PageDown,
+            NONE,
+            d,
+            A::ScrollPageDown,
+            "detail: page down",
+            false,
+        ),
+        b(PageUp, NONE, d, A::ScrollPageUp, "detail: page up", false),
+        b(
+            Char('g'),
+            NONE,
+            d,
+            A::ScrollTop,
+            "detail: first line",
+            false,
+        ),
+        b(Home, NONE, d, A::ScrollTop, "detail: first line", false),
+        b(
+            Char('G'),
+            SHIFT,
+            d,
+            A::ScrollBottom,
+            "detail: last line",
+            true,
+        ),
+        b(End, NONE, d, A::ScrollBottom, "detail: last line", false),
+    ]
+}
+
+/// Views whose detail pane scrolls with [`detail_bindings`].
+pub const DETAIL_VIEWS: [ViewKind; 2] = [PG, RP];
+
 /// The keymap: a table of bindings.
 #[derive(Clone, Debug)]
 pub struct Keymap {
@@ -447,9 +528,11 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
-        Keymap {
-            bindings: DEFAULT_BINDINGS.to_vec(),
+        let mut bindings = DEFAULT_BINDINGS.to_vec();
+        for v in DETAIL_VIEWS {
+            bindings.extend(detail_bindings(v));
         }
+        Keymap { bindings }
     }
 }
 
@@ -466,37 +549,53 @@ fn normalize(code: KeyCode, mods: KeyModifiers) -> (KeyCode, KeyModifiers) {
 }
 
 impl Keymap {
-    /// The action for a key in the given view, view bindings first.
-    pub fn lookup(&self, view: ViewKind, key: &KeyEvent) -> Option<Action> {
+    fn find(&self, scope: Scope, key: &KeyEvent) -> Option<&Binding> {
         let want = normalize(key.code, key.modifiers);
-        let matches = |bd: &&Binding| normalize(bd.code, bd.mods) == want;
         self.bindings
             .iter()
-            .filter(|bd| bd.scope == Scope::View(view))
-            .find(matches)
-            .or_else(|| {
-                self.bindings
-                    .iter()
-                    .filter(|bd| bd.scope == Scope::Global)
-                    .find(matches)
-            })
+            .find(|bd| bd.scope == scope && normalize(bd.code, bd.mods) == want)
+    }
+
+    /// The action for a key in the given view, view bindings first.
+    pub fn lookup(&self, view: ViewKind, key: &KeyEvent) -> Option<Action> {
+        self.find(Scope::View(view), key)
+            .or_else(|| self.find(Scope::Global, key))
             .map(|bd| bd.action)
     }
 
-    /// Bindings that apply in `view`, for the help overlay (view first, then global).
-    pub fn for_view(&self, view: ViewKind) -> Vec<&Binding> {
+    /// The action for a key while the view's detail pane is open, if the pane binds it.
+    pub fn lookup_detail(&self, view: ViewKind, key: &KeyEvent) -> Option<Action> {
+        self.find(Scope::Detail(view), key).map(|bd| bd.action)
+    }
+
+    /// The detail-pane bindings of `view` (empty for views without one).
+    pub fn detail(&self, view: ViewKind) -> Vec<&Binding> {
+        self.bindings
+            .iter()
+            .filter(|bd| bd.scope == Scope::Detail(view))
+            .collect()
+    }
+
+    /// Bindings that apply in `view`, for the help overlay: the detail pane's first while it
+    /// is open, then the view's, then global ones.
+    pub fn for_view(&self, view: ViewKind, detail_open: bool) -> Vec<&Binding> {
+        let detail = if detail_open {
+            self.detail(view)
+        } else {
+            Vec::new()
+        };
         let own = self
             .bindings
             .iter()
             .filter(|bd| bd.scope == Scope::View(view));
         let global = self.bindings.iter().filter(|bd| bd.scope == Scope::Global);
-        own.chain(global).collect()
+        detail.into_iter().chain(own).chain(global).collect()
     }
 
     /// `(key, description)` pairs for the hint line of `view`.
-    pub fn hints(&self, view: ViewKind) -> Vec<(String, &'static str)> {
+    pub fn hints(&self, view: ViewKind, detail_open: bool) -> Vec<(String, &'static str)> {
         let mut v: Vec<(String, &'static str)> = self
-            .for_view(view)
+            .for_view(view, detail_open)
             .into_iter()
             .filter(|bd| bd.hint)
             .map(|bd| (key_name(bd.code, bd.mods), short(bd.desc)))
@@ -529,6 +628,10 @@ fn short(desc: &'static str) -> &'static str {
         "export the whole result to CSV" => "export",
         "show / hide the top URLs, clients and backends pane" => "pane",
         "find: search the rows (regex on URL, client, status, backend)" => "find",
+        "detail: scroll down a line" => "down",
+        "detail: scroll up a line" => "up",
+        "detail: page down" => "page",
+        "detail: last line" => "end",
         d => d,
     }
 }
@@ -567,7 +670,7 @@ mod tests {
     #[test]
     fn no_key_is_bound_twice_in_one_scope() {
         let mut seen: HashMap<(String, String), Action> = HashMap::new();
-        for bd in DEFAULT_BINDINGS {
+        for bd in &Keymap::default().bindings {
             let (c, m) = normalize(bd.code, bd.mods);
             let k = (format!("{:?}", bd.scope), format!("{c:?}{m:?}"));
             if let Some(prev) = seen.insert(k.clone(), bd.action) {
@@ -593,6 +696,39 @@ mod tests {
 
     #[test]
     fn every_binding_has_a_description() {
-        assert!(DEFAULT_BINDINGS.iter().all(|bd| !bd.desc.is_empty()));
+        assert!(Keymap::default()
+            .bindings
+            .iter()
+            .all(|bd| !bd.desc.is_empty()));
+    }
+
+    #[test]
+    fn detail_bindings_shadow_the_list_keys_only_while_open() {
+        let km = Keymap::default();
+        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        for v in DETAIL_VIEWS {
+            assert_eq!(
+                km.lookup_detail(v, &key(KeyCode::Char('k'))),
+                Some(Action::ScrollUp)
+            );
+            assert_eq!(
+                km.lookup_detail(v, &key(KeyCode::Char(' '))),
+                Some(Action::ScrollPageDown)
+            );
+            let shift_g = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+            assert_eq!(km.lookup_detail(v, &shift_g), Some(Action::ScrollBottom));
+            assert_eq!(km.lookup_detail(v, &key(KeyCode::Char('e'))), None);
+        }
+        assert_eq!(km.lookup_detail(ViewKind::Vlog, &key(KeyCode::Down)), None);
+        let hints = km.hints(ViewKind::Pgtop, true);
+        assert_eq!(hints[0], ("j".to_string(), "down"));
+        assert!(hints.contains(&("k".to_string(), "up")), "{hints:?}");
+        assert!(
+            !hints.contains(&("k".to_string(), "terminate")),
+            "{hints:?}"
+        );
+        assert!(!km
+            .hints(ViewKind::Pgtop, false)
+            .contains(&("j".to_string(), "down")));
     }
 }

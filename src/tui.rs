@@ -61,6 +61,8 @@ async fn event_loop(
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let frame = Duration::from_millis(1000 / u64::from(app.config.ui.fps.clamp(1, 60)));
     let mut last_draw = Instant::now() - frame;
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
     // Test hook: proves that a panic restores the terminal (tests/pty_smoke.rs).
     let panic_after_draw = std::env::var_os("STACKTOP_DEBUG_PANIC_AFTER_DRAW").is_some();
     // Test hook: a panicking background task must not tear the terminal down.
@@ -82,7 +84,7 @@ async fn event_loop(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(key))) => effects = app.handle_key(key),
-                Some(Ok(Event::Resize(_, _))) => app.dirty = true,
+                Some(Ok(Event::Resize(w, h))) => app.resize(w, h),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),

@@ -3,7 +3,8 @@
 //! like the run loop does (no terminal). pg_sleep sessions appear slow; `K` lists and cancels
 //! exactly the slow ones; a backend whose statement changed between screen and confirm is left
 //! alone; every signal is in the slow log; the binary in batch mode lists the sessions and exits
-//! with the slow code.
+//! with the slow code. The detail pane of a long query with its real EXPLAIN plan scrolls to the
+//! plan's last line at 80x24.
 
 mod support;
 
@@ -49,12 +50,15 @@ impl Ui {
     }
 
     fn key(&mut self, c: char) {
-        let mods = if c.is_ascii_uppercase() {
-            KeyModifiers::SHIFT
-        } else {
-            KeyModifiers::NONE
+        self.press(KeyCode::Char(c));
+    }
+
+    fn press(&mut self, code: KeyCode) {
+        let mods = match code {
+            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+            _ => KeyModifiers::NONE,
         };
-        let e = self.app.handle_key(KeyEvent::new(KeyCode::Char(c), mods));
+        let e = self.app.handle_key(KeyEvent::new(code, mods));
         self.route(e);
     }
 
@@ -317,4 +321,84 @@ async fn test_webhook_flag_posts_once_and_reports_failure() {
         !err.contains("/hook"),
         "the URL (a secret) is not printed: {err}"
     );
+}
+
+/// The screen at `w`x`h`, one string per row.
+fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    term.draw(|f| stacktop::ui::draw(app, f)).unwrap();
+    let buf = term.backend().buffer();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detail_of_a_long_query_scrolls_to_the_end_of_its_plan_at_80x24() {
+    let pg = Pg::start(PgOpts::default());
+    let dir = tempfile::tempdir().unwrap();
+    // one row, so it sleeps; a select list longer than the pane, a plan of several nodes
+    let cols: Vec<String> = (0..12)
+        .map(|i| format!("  c.relname || '_{i}' AS name_{i},"))
+        .collect();
+    let sql = format!(
+        "SELECT\n{}\n  pg_sleep(600)\nFROM pg_class c\n  JOIN pg_namespace n ON n.oid = c.relnamespace\n  \
+         JOIN pg_attribute a ON a.attrelid = c.oid\nWHERE c.relname = 'pg_class' AND n.nspname = 'pg_catalog' AND a.attnum = 1",
+        cols.join("\n")
+    );
+    let backend = pg.running("postgres", "long-query", &sql).await;
+    let pid = backend.pid;
+    let mut ui = Ui::start(config(&pg, dir.path()));
+    ui.app.resize(80, 24);
+    ui.until("the long query listed", Duration::from_secs(15), |app| {
+        app.pgtop.core.table.selected().map(|r| r.key.clone()) == Some(pid.to_string())
+    })
+    .await;
+    ui.press(KeyCode::Enter);
+    ui.key('e');
+    ui.until("its EXPLAIN plan", Duration::from_secs(15), |app| {
+        app.pgtop
+            .detail
+            .as_ref()
+            .is_some_and(|d| matches!(d.explain, Some(Some(_))))
+    })
+    .await;
+    let plan = match &ui.app.pgtop.detail.as_ref().unwrap().explain {
+        Some(Some(Ok(plan))) => plan.clone(),
+        other => panic!("EXPLAIN failed: {other:?}"),
+    };
+    assert!(plan.len() >= 3, "{plan:?}");
+    let last_word = plan
+        .last()
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    let rows = screen(&ui.app, 80, 24);
+    let border = rows
+        .iter()
+        .find(|l| l.contains(&format!("pid {pid} (Enter/Esc closes")))
+        .unwrap_or_else(|| panic!("no detail pane:\n{}", rows.join("\n")));
+    assert!(border.contains(" lines 1-"), "{border}");
+    ui.press(KeyCode::End);
+    for _ in 0..5 {
+        ui.key('j'); // past the end: stays
+    }
+    let rows = screen(&ui.app, 80, 24);
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", rows.join("\n"));
+    }
+    // the pane's last row (above the hint and status lines) ends the plan
+    assert!(
+        rows[21].split_whitespace().last() == Some(last_word.as_str()),
+        "last plan line {:?} not at the bottom:\n{}",
+        plan.last(),
+        rows.join("\n")
+    );
+    assert_eq!(
+        ui.app.pgtop.core.table.selected().map(|r| r.key.clone()),
+        Some(pid.to_string()),
+        "the list did not move"
+    );
+    assert!(ui.app.pgtop.dialog.is_none());
+    assert!(backend.is_running());
 }

@@ -496,3 +496,261 @@ fn batch_json_has_the_slow_flag_and_exit_code_says_slow_or_critical() {
         Some(stacktop::cli::exit::PG_CRITICAL)
     );
 }
+
+// ---- detail pane: wrapping and scrolling at small sizes ----
+
+/// A query longer than the detail pane at 80x24: 30 joins and a last line wider than 80.
+fn long_query() -> String {
+    let mut q = String::from(
+        "select o.id, o.customer_id, o.total, l.sku, l.qty, l.price, c.name, c.email, c.country from orders o",
+    );
+    for i in 0..30 {
+        q.push_str(&format!("\n  join t{i} using (id)"));
+    }
+    q.push_str(
+        "\nwhere o.total > 100 and c.country = 'NZ' and l.sku like 'TAIL-%' order by o.total desc -- query tail marker",
+    );
+    q
+}
+
+/// The fixture app with pid 101 (first in the list) running [`long_query`].
+fn app_long(w: u16, h: u16) -> App {
+    let mut a = app();
+    let mut s = sessions();
+    s.iter_mut().find(|s| s.pid == 101).unwrap().query = long_query();
+    a.apply(Update {
+        view: ViewKind::Pgtop,
+        payload: Payload::Pg(Box::new(snapshot(s))),
+    });
+    a.resize(w, h);
+    a
+}
+
+/// `(first, last, total)` from the "lines A-B of N" indicator, and the row it is on.
+fn indicator(buf: &ratatui::buffer::Buffer) -> Option<((usize, usize, usize), u16)> {
+    (0..buf.area.height).find_map(|y| {
+        let l = line(buf, y);
+        let at = l.find(" lines ")?;
+        let mut it = l[at + 7..].split_whitespace();
+        let (a, b) = it.next()?.split_once('-')?;
+        (it.next()? == "of").then_some(())?;
+        let n = it.next()?.parse().ok()?;
+        Some(((a.parse().ok()?, b.parse().ok()?, n), y))
+    })
+}
+
+fn shown(a: &App, w: u16, h: u16) -> (usize, usize, usize) {
+    let buf = render(a, w, h);
+    indicator(&buf)
+        .unwrap_or_else(|| panic!("no position indicator:\n{}", text(&buf)))
+        .0
+}
+
+fn plan_reply(a: &mut App, pid: i32, plan: Vec<String>) {
+    a.apply(Update {
+        view: ViewKind::Pgtop,
+        payload: Payload::PgReply(Box::new(PgReply::Explain {
+            pid,
+            result: Ok(plan),
+        })),
+    });
+}
+
+#[test]
+fn detail_scrolls_at_80x24_with_indicator_and_clamping_and_the_list_stays() {
+    let mut a = app_long(80, 24);
+    let cursor = a.pgtop.core.table.cursor;
+    press(&mut a, KeyCode::Enter);
+    let buf = render(&a, 80, 24);
+    // the query starts on the first page; its tail does not fit
+    find(&buf, "select o.id, o.customer_id");
+    assert!(!text(&buf).contains("query tail marker"), "{}", text(&buf));
+    let ((first, last, total), y) = indicator(&buf).expect("indicator");
+    let page = last - first + 1;
+    assert_eq!(first, 1);
+    assert!(total > 40 && page >= 8, "{first}-{last} of {total}");
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", text(&buf));
+    }
+    let border = line(&buf, y);
+    assert!(
+        border.contains("pid 101 (Enter/Esc closes")
+            && border.contains(&format!("lines 1-{page} of {total}")),
+        "the indicator is in the pane's top border: {border}"
+    );
+    // a line at a time: j/↓ down, k/↑ up
+    press(&mut a, KeyCode::Char('j'));
+    assert_eq!(shown(&a, 80, 24), (2, page + 1, total));
+    press(&mut a, KeyCode::Down);
+    assert_eq!(shown(&a, 80, 24).0, 3);
+    press(&mut a, KeyCode::Char('k'));
+    press(&mut a, KeyCode::Up);
+    assert_eq!(shown(&a, 80, 24).0, 1);
+    press(&mut a, KeyCode::Up);
+    assert_eq!(shown(&a, 80, 24).0, 1, "clamped at the top");
+    // a page at a time (one row of context)
+    press(&mut a, KeyCode::Char(' '));
+    assert_eq!(shown(&a, 80, 24).0, page);
+    press(&mut a, KeyCode::PageDown);
+    assert_eq!(shown(&a, 80, 24).0, 2 * page - 1);
+    press(&mut a, KeyCode::PageUp);
+    assert_eq!(shown(&a, 80, 24).0, page);
+    // G: the last page, with the query's (wrapped) tail
+    press(&mut a, KeyCode::Char('G'));
+    let buf = render(&a, 80, 24);
+    assert_eq!(indicator(&buf).unwrap().0, (total - page + 1, total, total));
+    find(&buf, "query tail marker");
+    // past the end: the last page stays
+    for _ in 0..20 {
+        press(&mut a, KeyCode::Char('j'));
+    }
+    press(&mut a, KeyCode::PageDown);
+    press(&mut a, KeyCode::End);
+    let buf = render(&a, 80, 24);
+    assert_eq!(indicator(&buf).unwrap().0, (total - page + 1, total, total));
+    find(&buf, "query tail marker");
+    press(&mut a, KeyCode::Char('k'));
+    assert_eq!(
+        shown(&a, 80, 24).0,
+        total - page,
+        "one key back, not twenty"
+    );
+    press(&mut a, KeyCode::Char('g'));
+    assert_eq!(shown(&a, 80, 24).0, 1);
+    press(&mut a, KeyCode::End);
+    press(&mut a, KeyCode::Home);
+    assert_eq!(shown(&a, 80, 24).0, 1);
+    // none of it reached the list: same row, no terminate dialog (k), no tag (Space)
+    assert_eq!(a.pgtop.core.table.cursor, cursor);
+    assert_eq!(a.pgtop.core.table.selected().unwrap().key, "101");
+    assert!(a.pgtop.dialog.is_none() && a.pgtop.tagged.is_empty());
+    assert_eq!(a.pgtop.detail.as_ref().unwrap().pid, 101);
+    // the hint line names the pane's keys while it is open
+    let hints = line(&render(&a, 80, 24), 22);
+    assert!(
+        hints.starts_with("j down  k up  Space page  G end"),
+        "{hints}"
+    );
+    // closed: the keys move the list again
+    press(&mut a, KeyCode::Esc);
+    press(&mut a, KeyCode::Char('j'));
+    assert_eq!(a.pgtop.core.table.selected().unwrap().key, "103");
+}
+
+#[test]
+fn explain_plan_appends_and_its_last_wrapped_line_scrolls_into_view_at_80x24() {
+    let mut a = app_long(80, 24);
+    press(&mut a, KeyCode::Enter);
+    press(&mut a, KeyCode::Char('j'));
+    let e = press(&mut a, KeyCode::Char('e'));
+    assert!(e.iter().any(|e| matches!(
+        e,
+        Effect::ToSource(
+            ViewKind::Pgtop,
+            SourceCommand::Pg(PgRequest::Explain { pid: 101, .. })
+        )
+    )));
+    let before = shown(&a, 80, 24);
+    let mut plan: Vec<String> = (0..30)
+        .map(|i| format!("  ->  Hash Join  (cost={i}.00..{i}.50 rows=1 width=8)"))
+        .collect();
+    plan.push(
+        "        Filter: ((total > '100'::numeric) AND (country = 'NZ'::text) AND (sku ~~ 'TAIL-%'::text)) last plan line"
+            .into(),
+    );
+    plan_reply(&mut a, 101, plan);
+    let (first, last, total) = shown(&a, 80, 24);
+    assert_eq!(first, before.0, "the answer does not move the pane");
+    assert!(total >= before.2 + 32, "{total} vs {before:?}");
+    press(&mut a, KeyCode::End);
+    let buf = render(&a, 80, 24);
+    assert_eq!(
+        indicator(&buf).unwrap().0,
+        (total - (last - first), total, total)
+    );
+    // the plan line is wider than the pane: wrapped, its end on the next row
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", text(&buf));
+    }
+    let (_, y) = find(&buf, "last plan line");
+    assert!(
+        line(&buf, y - 1).contains("Filter: ((total > '100'"),
+        "{}",
+        text(&buf)
+    );
+    assert_eq!(a.pgtop.core.table.selected().unwrap().key, "101");
+}
+
+#[test]
+fn another_backends_detail_starts_at_the_top() {
+    let mut a = app_long(80, 24);
+    press(&mut a, KeyCode::Enter);
+    press(&mut a, KeyCode::Char('G'));
+    assert!(shown(&a, 80, 24).0 > 1);
+    press(&mut a, KeyCode::Esc);
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::Enter);
+    let buf = render(&a, 80, 24);
+    find(&buf, "pid 103 (Enter/Esc closes");
+    assert_eq!(indicator(&buf).unwrap().0 .0, 1, "{}", text(&buf));
+    // and the same backend reopened starts at the top too
+    press(&mut a, KeyCode::Char('G'));
+    press(&mut a, KeyCode::Enter);
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(shown(&a, 80, 24).0, 1);
+}
+
+#[test]
+fn detail_at_200x60_wraps_a_long_line_and_end_shows_the_last_plan_line() {
+    let mut a = app_long(200, 60);
+    let mut s = sessions();
+    let long_line = format!(
+        "select {} from wide_table -- end of a very long line",
+        (0..60)
+            .map(|i| format!("column_{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s.iter_mut().find(|s| s.pid == 101).unwrap().query = long_line;
+    a.apply(Update {
+        view: ViewKind::Pgtop,
+        payload: Payload::Pg(Box::new(snapshot(s))),
+    });
+    press(&mut a, KeyCode::Enter);
+    let buf = render(&a, 200, 60);
+    // wider than the screen: wrapped, its end visible
+    find(&buf, "end of a very long line");
+    assert!(indicator(&buf).is_none(), "everything fits: no indicator");
+    press(&mut a, KeyCode::Char('e'));
+    let plan: Vec<String> = (0..60)
+        .map(|i| format!("  ->  Seq Scan on part_{i}  (cost=0.00..35.50 rows=2550 width=4)"))
+        .collect();
+    plan_reply(&mut a, 101, plan);
+    let buf = render(&a, 200, 60);
+    let ((first, last, total), _) = indicator(&buf).expect("indicator");
+    assert_eq!(first, 1);
+    assert!(last - first + 1 >= 25, "a tall pane at 200x60: {last}");
+    assert!(!text(&buf).contains("part_59 "));
+    press(&mut a, KeyCode::End);
+    let buf = render(&a, 200, 60);
+    find(&buf, "Seq Scan on part_59 ");
+    assert_eq!(indicator(&buf).unwrap().0 .2, total);
+    assert_eq!(indicator(&buf).unwrap().0 .1, total);
+    assert_eq!(a.pgtop.core.table.selected().unwrap().key, "101");
+}
+
+#[test]
+fn help_lists_the_detail_keys() {
+    let mut a = app_long(80, 24);
+    press(&mut a, KeyCode::Char('?'));
+    for _ in 0..60 {
+        press(&mut a, KeyCode::Down);
+    }
+    let all = text(&render(&a, 80, 60));
+    assert!(
+        all.contains("while the detail pane is open")
+            && all.contains("detail: scroll down a line")
+            && all.contains("detail: page down"),
+        "{all}"
+    );
+}

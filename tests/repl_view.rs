@@ -352,3 +352,192 @@ fn fits_80x24() {
         "audit focus hint"
     );
 }
+
+// ---- check-detail / fixes pane: wrapping and scrolling at small sizes ----
+
+/// A MySQL 5.7 replica with many findings (T1 unreadable table with long recovery steps,
+/// FILE repositories, ...), alone in the view.
+fn r57_app(w: u16, h: u16) -> App {
+    let mut cfg = Config::default();
+    cfg.repl
+        .servers
+        .push(stacktop::repl::ServerConfig::tcp("r57", "db57", 3306));
+    let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Repl);
+    a.now = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 12, 3, 4)
+        .unwrap();
+    feed(
+        &mut a,
+        mysql("mysql57-replica.txt", "r57", "db57:3306", Role::Auto),
+    );
+    a.resize(w, h);
+    a
+}
+
+fn text(buf: &Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| line(buf, y))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `(first, last, total)` from the "lines A-B of N" indicator.
+fn indicator(buf: &Buffer) -> Option<(usize, usize, usize)> {
+    (0..buf.area.height).find_map(|y| {
+        let l = line(buf, y);
+        let at = l.find(" lines ")?;
+        let mut it = l[at + 7..].split_whitespace();
+        let (a, b) = it.next()?.split_once('-')?;
+        (it.next()? == "of").then_some(())?;
+        let n = it.next()?.parse().ok()?;
+        Some((a.parse().ok()?, b.parse().ok()?, n))
+    })
+}
+
+fn shown(a: &App, w: u16, h: u16) -> (usize, usize, usize) {
+    let buf = render(a, w, h);
+    indicator(&buf).unwrap_or_else(|| panic!("no position indicator:\n{}", text(&buf)))
+}
+
+#[test]
+fn fixes_pane_wraps_and_scrolls_at_80x24_and_the_table_stays() {
+    let mut a = r57_app(80, 24);
+    let fx = press(&mut a, KeyCode::Char('y'));
+    assert!(matches!(fx.first(), Some(Effect::Copy(_))), "{fx:?}");
+    assert!(matches!(a.repl.pane, Some(Pane::Fixes { .. })));
+    let buf = render(&a, 80, 24);
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", text(&buf));
+    }
+    let (first, last, total) = indicator(&buf).expect("indicator");
+    let page = last - first + 1;
+    assert_eq!(first, 1);
+    assert!(total > page && page >= 15, "{first}-{last} of {total}");
+    let (_, y) = find(&buf, &format!("lines 1-{page} of {total}"));
+    assert!(
+        line(&buf, y).contains("fixes for r57"),
+        "in the pane's border"
+    );
+    assert!(!text(&buf).contains("Esc close"), "the last line is below");
+    // j/k, Space/PgDn/PgUp, clamped at the top
+    press(&mut a, KeyCode::Char('j'));
+    press(&mut a, KeyCode::Down);
+    assert_eq!(shown(&a, 80, 24), (3, page + 2, total));
+    press(&mut a, KeyCode::Char('k'));
+    press(&mut a, KeyCode::Up);
+    press(&mut a, KeyCode::Up);
+    assert_eq!(shown(&a, 80, 24).0, 1);
+    press(&mut a, KeyCode::Char(' '));
+    assert_eq!(shown(&a, 80, 24).0, (page).min(total - page + 1));
+    press(&mut a, KeyCode::PageUp);
+    assert_eq!(shown(&a, 80, 24).0, 1);
+    // a long recovery step wraps instead of being cut: its end shows while scrolling down
+    // (past column 74 of its line: on a wrapped row)
+    let tail = "mysql.innodb_table_stats DISCARD TABLESPACE;";
+    let mut seen = false;
+    for _ in 0..total {
+        if text(&render(&a, 80, 24)).contains(tail) {
+            seen = true;
+            break;
+        }
+        press(&mut a, KeyCode::Char('j'));
+    }
+    assert!(seen, "{tail} never visible");
+    // End, then past the end: the last page stays, with the last (wrapped) line
+    press(&mut a, KeyCode::End);
+    for _ in 0..10 {
+        press(&mut a, KeyCode::Char('j'));
+    }
+    press(&mut a, KeyCode::PageDown);
+    let buf = render(&a, 80, 24);
+    assert_eq!(indicator(&buf), Some((total - page + 1, total, total)));
+    find(&buf, "Esc close");
+    press(&mut a, KeyCode::Char('k'));
+    assert_eq!(shown(&a, 80, 24).0, total - page);
+    press(&mut a, KeyCode::Char('g'));
+    assert_eq!(shown(&a, 80, 24).0, 1);
+    press(&mut a, KeyCode::Char('G'));
+    press(&mut a, KeyCode::Home);
+    assert_eq!(shown(&a, 80, 24).0, 1);
+    // the status table and focus did not move; the pane is still open
+    assert_eq!(a.repl.core.table.cursor, 0);
+    assert_eq!(a.repl.focus, Focus::Status);
+    assert!(a.repl.pane.is_some());
+    let hints = line(&render(&a, 80, 24), 22);
+    assert!(
+        hints.starts_with("j down  k up  Space page  G end"),
+        "{hints}"
+    );
+    // closed and opened again: from the top
+    press(&mut a, KeyCode::Char('G'));
+    press(&mut a, KeyCode::Esc);
+    assert!(a.repl.pane.is_none());
+    press(&mut a, KeyCode::Char('y'));
+    assert_eq!(shown(&a, 80, 24).0, 1);
+}
+
+#[test]
+fn check_detail_wraps_why_and_fix_lines_at_80x24() {
+    let mut a = r57_app(80, 24);
+    press(&mut a, KeyCode::Char('a'));
+    for _ in 0..40 {
+        if a.repl.selected_check().is_some_and(|c| c.id == "T1") {
+            break;
+        }
+        press(&mut a, KeyCode::Down);
+    }
+    assert_eq!(a.repl.selected_check().map(|c| c.id.as_str()), Some("T1"));
+    let cursor = a.repl.audit_cursor;
+    press(&mut a, KeyCode::Enter);
+    assert!(matches!(&a.repl.pane, Some(Pane::Check(c)) if c.id == "T1"));
+    let buf = render(&a, 80, 24);
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", text(&buf));
+    }
+    // the why line is wider than the pane: wrapped, the error text's end is on screen
+    let (_, y) = find(
+        &buf,
+        "why: mysql.innodb_table_stats is listed but cannot be read",
+    );
+    assert!(
+        line(&buf, y + 1).contains("doesn't exist"),
+        "{}",
+        text(&buf)
+    );
+    // it all fits at 80x24: no indicator, and the scroll keys change nothing
+    find(&buf, "mysql_upgrade --force");
+    find(&buf, "y copy these lines");
+    assert_eq!(indicator(&buf), None);
+    for k in [KeyCode::Char('G'), KeyCode::Char('j'), KeyCode::PageDown] {
+        press(&mut a, k);
+    }
+    assert_eq!(text(&render(&a, 80, 24)), text(&buf));
+    // j/k went to the pane, not the audit cursor
+    assert_eq!(a.repl.audit_cursor, cursor);
+    assert!(a.repl.pane.is_some());
+}
+
+#[test]
+fn server_detail_wraps_the_error_text_at_80x24() {
+    let a = broken_app();
+    let buf = render(&a, 80, 24);
+    // the SQL error is longer than the screen: its end is on the next rows, not cut
+    let (_, y) = find(&buf, "last SQL error 1062");
+    let rest: String = (y..y + 4).map(|r| line(&buf, r)).collect();
+    assert!(rest.contains("end_log_pos 825"), "{}", text(&buf));
+    assert!(rest.contains("HA_ERR_FOUND_DUPP_KEY"), "{}", text(&buf));
+}
+
+#[test]
+fn fixes_pane_at_200x60_fits_without_an_indicator() {
+    let mut a = r57_app(200, 60);
+    press(&mut a, KeyCode::Char('y'));
+    let buf = render(&a, 200, 60);
+    find(&buf, "fixes for r57");
+    find(&buf, "DISCARD TABLESPACE;");
+    find(&buf, "Esc close");
+    assert_eq!(indicator(&buf), None, "{}", text(&buf));
+    // nothing to scroll: the keys change nothing
+    press(&mut a, KeyCode::Char('G'));
+    assert_eq!(text(&render(&a, 200, 60)), text(&buf));
+}

@@ -2,6 +2,7 @@
 //! view, the hint line (or the `/` `:` prompt), the status line (source health or a flash
 //! message). The `?` overlay is generated from the keymap.
 
+pub mod scroll;
 pub mod table;
 
 use crate::app::{App, Level, PromptKind};
@@ -19,15 +20,25 @@ pub fn draw(app: &App, frame: &mut Frame) {
     render(app, frame.area(), frame.buffer_mut());
 }
 
-/// Renders into a buffer (also used by tests and benchmarks).
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let [tabs, body, hints, status] = Layout::vertical([
+/// The screen's rows: tab bar, the active view, the hint line, the status line.
+fn screen_areas(area: Rect) -> [Rect; 4] {
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+/// Where the active view is drawn on a screen of `area`.
+pub fn body_area(area: Rect) -> Rect {
+    screen_areas(area)[1]
+}
+
+/// Renders into a buffer (also used by tests and benchmarks).
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let [tabs, body, hints, status] = screen_areas(area);
     render_tabs(app, tabs, buf);
     app.active_view().render(body, buf, &app.theme, app.now);
     render_hints(app, hints, buf);
@@ -101,7 +112,8 @@ fn render_hints(app: &App, area: Rect, buf: &mut Buffer) {
         spans.push(Span::styled(f, t.style(Role::Info)));
     }
     // Whole hints only: a hint that does not fit is left out, not cut.
-    for (key, desc) in app.keymap.hints(app.active) {
+    let detail = app.active_view().detail_open();
+    for (key, desc) in app.keymap.hints(app.active, detail) {
         let d = format!(" {desc}  ");
         let w = key.chars().count() + d.chars().count();
         if w > room {
@@ -142,7 +154,8 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_help(app: &App, body: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let bindings = app.keymap.for_view(app.active);
+    let detail_open = app.active_view().detail_open();
+    let bindings = app.keymap.for_view(app.active, detail_open);
     let mut lines: Vec<Line> = Vec::new();
     let mut seen: Vec<(String, &str)> = Vec::new();
     for bd in bindings {
@@ -152,11 +165,25 @@ fn render_help(app: &App, body: Rect, buf: &mut Buffer) {
         }
         seen.push((key.clone(), bd.desc));
     }
-    for (key, desc) in &seen {
-        lines.push(Line::from(vec![
+    let binding_line = |key: &str, desc: &str| {
+        Line::from(vec![
             Span::styled(format!("{key:>10}  "), t.style(Role::HintKey)),
-            Span::styled((*desc).to_string(), t.style(Role::Overlay)),
-        ]));
+            Span::styled(desc.to_string(), t.style(Role::Overlay)),
+        ])
+    };
+    for (key, desc) in &seen {
+        lines.push(binding_line(key, desc));
+    }
+    let detail = app.keymap.detail(app.active);
+    if !detail_open && !detail.is_empty() {
+        // Keys that apply once the detail pane is open (they shadow the ones above).
+        lines.push(Line::from(Span::styled(
+            "      while the detail pane is open:",
+            t.style(Role::Header),
+        )));
+        for bd in detail {
+            lines.push(binding_line(&key_name(bd.code, bd.mods), bd.desc));
+        }
     }
     lines.push(Line::from(Span::styled(
         "      :cmd  pgtop repl vlog spotify · filter TEXT · refresh DUR · theme NAME · quit",

@@ -22,6 +22,8 @@ use ratatui::layout::Rect;
 #[derive(Debug, Default)]
 pub struct Ctx {
     pub read_only: bool,
+    /// The view's area on screen as it will be drawn (views that page by what fits use it).
+    pub area: Rect,
     pub flash: Option<(Level, String)>,
     pub effects: Vec<Effect>,
 }
@@ -52,6 +54,13 @@ pub trait View {
     /// an editor). Return true when consumed; the keymap is not consulted then.
     fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
         let _ = (key, ctx);
+        false
+    }
+
+    /// A scrollable detail pane is open and on top: the keymap's detail bindings (the
+    /// `Scroll*` actions) are looked up before the view's own, so scrolling never moves the
+    /// list. Views that return true handle those actions.
+    fn detail_open(&self) -> bool {
         false
     }
 

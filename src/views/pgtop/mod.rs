@@ -27,6 +27,7 @@ use crate::pg::classify::{DurationBasis, Thresholds};
 use crate::pg::kill::{select_slow_targets, KillExclusions, SignalKind, SignalTarget};
 use crate::pg::source::{PgReply, PgRequest};
 use crate::theme::Theme;
+use crate::ui::scroll::Scroll;
 use dialogs::{KillDialog, Origin, Stage};
 use rows::{Filter, ListSpec, DURATION_COL};
 
@@ -42,6 +43,20 @@ pub struct Detail {
     pub ended: bool,
     /// `e`: `None` not asked, `Some(None)` waiting, `Some(Some(..))` answered
     pub explain: Option<Option<Result<Vec<String>, String>>>,
+    /// first row shown (j/k, PgUp/PgDn/Space, g/G inside the pane); a new detail starts at 0
+    pub scroll: Scroll,
+}
+
+impl Detail {
+    fn new(s: &Session) -> Detail {
+        Detail {
+            pid: s.pid,
+            last: s.clone(),
+            ended: false,
+            explain: None,
+            scroll: Scroll::default(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -289,12 +304,7 @@ impl PgtopView {
                 datname: s.datname.clone(),
             },
         );
-        let mut d = self.detail.take().unwrap_or(Detail {
-            pid: s.pid,
-            last: s,
-            ended: false,
-            explain: None,
-        });
+        let mut d = self.detail.take().unwrap_or_else(|| Detail::new(&s));
         d.explain = Some(None);
         self.detail = Some(d);
     }
@@ -423,16 +433,26 @@ impl View for PgtopView {
                 }
             }
             Action::ToggleLocks => self.locks = !self.locks,
+            Action::ScrollUp
+            | Action::ScrollDown
+            | Action::ScrollPageUp
+            | Action::ScrollPageDown
+            | Action::ScrollTop
+            | Action::ScrollBottom => {
+                // the pane's rows and height as the next frame draws them
+                let Some((rows, page)) = render::detail_geometry(self, ctx.area) else {
+                    return self.detail.is_some();
+                };
+                match self.detail.as_mut() {
+                    Some(d) => return d.scroll.apply(action, rows, page),
+                    None => return false,
+                }
+            }
             Action::Open => {
                 if self.detail.is_some() {
                     self.detail = None;
                 } else if let Some(s) = self.selected() {
-                    self.detail = Some(Detail {
-                        pid: s.pid,
-                        last: s.clone(),
-                        ended: false,
-                        explain: None,
-                    });
+                    self.detail = Some(Detail::new(s));
                 }
                 self.rebuild();
             }
@@ -488,12 +508,7 @@ impl View for PgtopView {
                             .find(|s| s.pid.to_string() == r.key)
                     }) {
                         if s.pid != d.pid {
-                            *d = Detail {
-                                pid: s.pid,
-                                last: s.clone(),
-                                ended: false,
-                                explain: None,
-                            };
+                            *d = Detail::new(s);
                         }
                     }
                 }
@@ -501,6 +516,10 @@ impl View for PgtopView {
             _ => return false,
         }
         true
+    }
+
+    fn detail_open(&self) -> bool {
+        self.detail.is_some() && self.dialog.is_none()
     }
 
     fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {

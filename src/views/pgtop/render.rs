@@ -6,17 +6,28 @@
 use chrono::{DateTime, Local};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
 use super::{locks, PgtopView};
 use crate::pg::activity::ConnectionStatus;
 use crate::pg::redact::one_line;
 use crate::theme::{Role, Theme};
+use crate::ui::scroll;
 use crate::ui::table::render_empty;
 
-pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
+/// Where the parts of the view go.
+struct Areas {
+    head: Rect,
+    banner: Option<Rect>,
+    body: Rect,
+    list: Rect,
+    detail: Option<Rect>,
+}
+
+fn areas(v: &PgtopView, area: Rect) -> Areas {
     let banner = matches!(v.status, ConnectionStatus::Disconnected { .. });
     let [head, ban, body] = Layout::vertical([
         Constraint::Length(2),
@@ -24,17 +35,34 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
         Constraint::Fill(1),
     ])
     .areas(area);
-    header(v, head, buf, theme);
-    if banner {
-        banner_line(v, ban, buf, theme);
-    }
-    let (list, detail_area) = if v.detail.is_some() && body.height >= 8 {
+    let (list, detail) = if v.detail.is_some() && body.height >= 8 {
         let [a, b] =
             Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
         (a, Some(b))
     } else {
         (body, None)
     };
+    Areas {
+        head,
+        banner: banner.then_some(ban),
+        body,
+        list,
+        detail,
+    }
+}
+
+pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
+    let Areas {
+        head,
+        banner,
+        body,
+        list,
+        detail: detail_area,
+    } = areas(v, area);
+    header(v, head, buf, theme);
+    if let Some(ban) = banner {
+        banner_line(v, ban, buf, theme);
+    }
     if v.locks {
         lock_tree(v, list, buf, theme);
     } else {
@@ -267,8 +295,33 @@ fn lock_tree(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     Paragraph::new(lines).render(inner, buf);
 }
 
-fn detail(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let Some(d) = v.detail.as_ref() else { return };
+fn detail_block(pid: i32, border: Style) -> Block<'static> {
+    Block::default()
+        .borders(Borders::TOP)
+        .title(format!(" pid {pid} (Enter/Esc closes, e explains) "))
+        .border_style(border)
+}
+
+/// `(rows, page height)` of the detail pane drawn in the view's `area`, once wrapped; `None`
+/// when no pane is drawn (closed, or the screen is too small).
+pub fn detail_geometry(v: &PgtopView, area: Rect) -> Option<(usize, usize)> {
+    let d = v.detail.as_ref()?;
+    let pane = areas(v, area).detail?;
+    let inner = detail_block(d.pid, Style::default()).inner(pane);
+    let rows = detail_rows(v, inner.width, &|_| Style::default()).len();
+    Some((rows, usize::from(inner.height)))
+}
+
+/// Rows that wrap hang under the text they continue.
+fn hang(text: &str) -> usize {
+    text.chars().take_while(|c| *c == ' ').count() + 2
+}
+
+/// The detail pane's text wrapped at `width` (`style` gives each role its look).
+fn detail_rows(v: &PgtopView, width: u16, style: &dyn Fn(Role) -> Style) -> Vec<Line<'static>> {
+    let Some(d) = v.detail.as_ref() else {
+        return Vec::new();
+    };
     let s = &d.last;
     let now = v.server_now();
     let ts = |x: Option<chrono::DateTime<chrono::Utc>>| {
@@ -280,11 +333,19 @@ fn detail(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
             )
         })
     };
+    // values wrap under the value column
     let kv = |k: &str, val: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:>15} "), t.style(Role::Header)),
-            Span::styled(val, t.style(Role::Normal)),
-        ])
+        (
+            Line::from(vec![
+                Span::styled(format!("{k:>15} "), style(Role::Header)),
+                Span::styled(val, style(Role::Normal)),
+            ]),
+            16,
+        )
+    };
+    let plain = |text: String, role: Role| {
+        let indent = hang(&text);
+        (Line::from(Span::styled(text, style(role))), indent)
     };
     let blocked_by_this: Vec<String> = v
         .sessions()
@@ -331,10 +392,6 @@ fn detail(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
                 w
             }
         }),
-        kv("backend start", ts(s.backend_start)),
-        kv("xact start", ts(s.xact_start)),
-        kv("query start", ts(s.query_start)),
-        kv("state change", ts(s.state_change)),
         kv("blocked by", pids(&s.blocking_pids)),
         kv(
             "blocking",
@@ -345,49 +402,46 @@ fn detail(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
             },
         ),
     ];
+    // the query before the timings: at 80x24 it shows without scrolling
+    lines.push(plain("query:".into(), Role::Header));
+    for l in s.query.lines() {
+        lines.push(plain(l.to_string(), Role::Normal));
+    }
+    lines.extend([
+        kv("backend start", ts(s.backend_start)),
+        kv("xact start", ts(s.xact_start)),
+        kv("query start", ts(s.query_start)),
+        kv("state change", ts(s.state_change)),
+    ]);
     if let Some(l) = s.leader_pid {
         lines.push(kv("parallel leader", l.to_string()));
     }
     if let Some(q) = s.query_id {
         lines.push(kv("query id", q.to_string()));
     }
-    lines.push(Line::from(Span::styled("query:", t.style(Role::Header))));
-    for l in s.query.lines() {
-        lines.push(Line::from(Span::styled(
-            l.to_string(),
-            t.style(Role::Normal),
-        )));
-    }
     match &d.explain {
-        None => lines.push(Line::from(Span::styled(
-            "e: EXPLAIN (plain, never ANALYZE)",
-            t.style(Role::Hint),
-        ))),
-        Some(None) => lines.push(Line::from(Span::styled(
-            "EXPLAIN: waiting…",
-            t.style(Role::Info),
-        ))),
+        None => lines.push(plain(
+            "e: EXPLAIN (plain, never ANALYZE)".into(),
+            Role::Hint,
+        )),
+        Some(None) => lines.push(plain("EXPLAIN: waiting…".into(), Role::Info)),
         Some(Some(Ok(plan))) => {
-            lines.push(Line::from(Span::styled("EXPLAIN:", t.style(Role::Header))));
+            lines.push(plain("EXPLAIN:".into(), Role::Header));
             for p in plan {
-                lines.push(Line::from(Span::styled(p.clone(), t.style(Role::Normal))));
+                lines.push(plain(p.clone(), Role::Normal));
             }
         }
-        Some(Some(Err(e))) => lines.push(Line::from(Span::styled(
-            format!("EXPLAIN failed: {e}"),
-            t.style(Role::Warn),
-        ))),
+        Some(Some(Err(e))) => lines.push(plain(format!("EXPLAIN failed: {e}"), Role::Warn)),
     }
+    scroll::wrap_all(lines, width)
+}
+
+fn detail(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    let Some(d) = v.detail.as_ref() else { return };
+    let block = detail_block(d.pid, t.style(Role::Border));
+    let rows = detail_rows(v, block.inner(area).width, &|r| t.style(r));
     Clear.render(area, buf);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::default()
-                .borders(Borders::TOP)
-                .title(format!(" pid {} (Enter/Esc closes, e explains) ", s.pid))
-                .border_style(t.style(Role::Border)),
-        )
-        .render(area, buf);
+    scroll::render(&rows, &d.scroll, block, t.style(Role::Info), area, buf);
 }
 
 fn dialog(v: &PgtopView, body: Rect, buf: &mut Buffer, t: &Theme, now: DateTime<Local>) {

@@ -6,13 +6,15 @@
 use chrono::{DateTime, Local};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, key_channel, key_server};
 use super::{Focus, Pane, ReplView};
 use crate::repl::audit::{CheckResult, Severity};
 use crate::theme::{Role, Theme};
+use crate::ui::scroll;
 use crate::ui::table::render_empty;
 
 pub fn severity_role(s: Severity) -> Role {
@@ -32,7 +34,19 @@ pub fn render(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme, now: Da
         return;
     }
     let h = area.height;
-    let detail_h: u16 = if h >= 14 { 6 } else { 0 };
+    // The selected row's detail, wrapped: at least 6 rows (stable layout), at most half.
+    let detail = if h >= 14 {
+        server_rows(v, area.width, theme)
+    } else {
+        Vec::new()
+    };
+    let detail_h: u16 = if h >= 14 {
+        u16::try_from(detail.len() + 1)
+            .unwrap_or(u16::MAX)
+            .clamp(6, h / 2)
+    } else {
+        0
+    };
     let rows = v.core.table.visible_len() as u16 + 1;
     let room = h.saturating_sub(detail_h);
     let table_h = rows.min((room / 2).max(3)).min(room);
@@ -47,30 +61,32 @@ pub fn render(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme, now: Da
         render_empty(table_area, buf, theme, "no row matches the filter");
     }
     if detail_h > 0 {
-        render_detail(v, detail_area, buf, theme);
+        render_detail(&detail, detail_area, buf, theme);
     }
     if audit_h >= 3 {
         render_audit(v, audit_area, buf, theme);
     }
     if let Some(p) = &v.pane {
-        render_pane(p, area, buf, theme);
+        render_pane(v, p, area, buf, theme);
     }
 }
 
-fn render_detail(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme) {
+/// The detail of the selected status row (server, channel, GTIDs, errors, lag history),
+/// wrapped at `width`.
+fn server_rows(v: &ReplView, width: u16, theme: &Theme) -> Vec<Line<'static>> {
     let Some(row) = v.core.table.selected() else {
-        return;
+        return Vec::new();
     };
     let srv = key_server(&row.key);
     let Some(s) = v.server(srv) else {
-        return;
+        return Vec::new();
     };
     let chan = key_channel(&row.key).and_then(|n| s.channels.iter().find(|c| c.name == n));
     let chan = chan.or_else(|| {
         // The default channel's key part is "" (same as a whole-server row).
         s.channels.iter().find(|c| c.name.is_empty())
     });
-    let mut lines: Vec<Line> = Vec::new();
+    let mut lines: Vec<Para> = Vec::new();
     for (i, text) in rows::detail_lines(s, chan).into_iter().enumerate() {
         let role = if i == 0 {
             Role::Title
@@ -81,28 +97,46 @@ fn render_detail(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme) {
         } else {
             Role::Normal
         };
-        lines.push(Line::from(Span::styled(text, theme.style(role))));
+        lines.push((Line::from(Span::styled(text, theme.style(role))), 4));
     }
     if let Some(c) = chan {
         if let Some(h) = v.lag_history(&s.name, &c.name) {
-            let width = area.width.saturating_sub(40) as usize;
+            let spark = width.saturating_sub(40) as usize;
             let max = h.iter().flatten().fold(0.0_f64, |m, &x| m.max(x));
-            lines.push(Line::from(vec![
-                Span::styled("lag history ", theme.style(Role::Muted)),
-                Span::styled(rows::sparkline(h, width), theme.style(Role::Info)),
-                Span::styled(
-                    format!("  {} samples, max {max:.0}s", h.len()),
-                    theme.style(Role::Muted),
-                ),
-            ]));
+            lines.push((
+                Line::from(vec![
+                    Span::styled("lag history ", theme.style(Role::Muted)),
+                    Span::styled(rows::sparkline(h, spark), theme.style(Role::Info)),
+                    Span::styled(
+                        format!("  {} samples, max {max:.0}s", h.len()),
+                        theme.style(Role::Muted),
+                    ),
+                ]),
+                4,
+            ));
         }
     }
-    Paragraph::new(lines)
-        .block(
-            Block::default()
-                .borders(Borders::TOP)
-                .border_style(theme.style(Role::Border)),
-        )
+    scroll::wrap_all(lines, width)
+}
+
+fn render_detail(rows: &[Line<'static>], area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.style(Role::Border));
+    let page = usize::from(block.inner(area).height);
+    // Cut only when the screen is too small for all of it: say so.
+    let block = match rows.len().checked_sub(page).filter(|&n| n > 0) {
+        Some(n) => block.title_top(
+            Line::styled(
+                format!(" +{n} more line{} ", if n == 1 { "" } else { "s" }),
+                theme.style(Role::Info),
+            )
+            .right_aligned(),
+        ),
+        None => block,
+    };
+    Paragraph::new(rows.iter().take(page).cloned().collect::<Vec<_>>())
+        .block(block)
         .render(area, buf);
 }
 
@@ -171,11 +205,23 @@ fn render_audit(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme) {
         .render(area, buf);
 }
 
-fn render_pane(p: &Pane, body: Rect, buf: &mut Buffer, theme: &Theme) {
-    let (title, lines): (String, Vec<Line>) = match p {
+/// A pane line and the indent its wrapped rows hang at.
+type Para = (Line<'static>, usize);
+
+/// Rows that wrap hang under the text they continue.
+fn hang(text: &str) -> usize {
+    text.chars().take_while(|c| *c == ' ').count() + 2
+}
+
+/// The pane's title and lines (`style` gives each role its look).
+fn pane_text(p: &Pane, style: &dyn Fn(Role) -> Style) -> (String, Vec<Para>) {
+    let line = |text: String, role: Role, indent: usize| {
+        (Line::from(Span::styled(text, style(role))), indent)
+    };
+    match p {
         Pane::Check(c) => {
             let mut l = vec![
-                Line::from(Span::styled(
+                line(
                     format!(
                         "{} {} on {}{}",
                         c.severity.label(),
@@ -186,41 +232,31 @@ fn render_pane(p: &Pane, body: Rect, buf: &mut Buffer, theme: &Theme) {
                             .map(|n| format!(" [{n}]"))
                             .unwrap_or_default()
                     ),
-                    theme.style(severity_role(c.severity)),
-                )),
-                Line::from(Span::styled(
-                    format!("why: {}", c.why),
-                    theme.style(Role::Overlay),
-                )),
+                    severity_role(c.severity),
+                    2,
+                ),
+                line(format!("why: {}", c.why), Role::Overlay, 5),
             ];
             if let Some(g) = &c.missing_grant {
-                l.push(Line::from(Span::styled(
-                    format!("missing grant: {g}"),
-                    theme.style(Role::Warn),
-                )));
+                l.push(line(format!("missing grant: {g}"), Role::Warn, 15));
             }
             if c.fix.is_empty() {
-                l.push(Line::from(Span::styled(
-                    "fix: nothing to change",
-                    theme.style(Role::Muted),
-                )));
+                l.push(line("fix: nothing to change".into(), Role::Muted, 2));
             } else {
-                l.push(Line::from(Span::styled("fix:", theme.style(Role::Header))));
+                l.push(line("fix:".into(), Role::Header, 2));
                 for f in &c.fix {
-                    l.push(Line::from(Span::styled(
-                        f.clone(),
-                        theme.style(Role::Normal),
-                    )));
+                    l.push(line(f.clone(), Role::Normal, hang(f)));
                 }
             }
-            l.push(Line::from(Span::styled(
-                "y copy these lines · Esc close",
-                theme.style(Role::Hint),
-            )));
+            l.push(line(
+                "y copy these lines · j/k scroll · Esc close".into(),
+                Role::Hint,
+                2,
+            ));
             (format!(" {} {} ", c.id, c.title), l)
         }
         Pane::Fixes { server, lines } => {
-            let mut l: Vec<Line> = lines
+            let mut l: Vec<Para> = lines
                 .iter()
                 .map(|f| {
                     let role = if f.starts_with('#') {
@@ -228,37 +264,66 @@ fn render_pane(p: &Pane, body: Rect, buf: &mut Buffer, theme: &Theme) {
                     } else {
                         Role::Normal
                     };
-                    Line::from(Span::styled(f.clone(), theme.style(role)))
+                    line(f.clone(), role, hang(f))
                 })
                 .collect();
-            l.push(Line::from(Span::styled(
-                "copied to the clipboard (OSC 52); select with the mouse if your terminal lacks it · Esc close",
-                theme.style(Role::Hint),
-            )));
+            l.push(line(
+                "copied to the clipboard (OSC 52); select with the mouse if your terminal lacks it · Esc close"
+                    .into(),
+                Role::Hint,
+                2,
+            ));
             (format!(" fixes for {server} "), l)
         }
-    };
+    }
+}
+
+/// The pane's area over `body`, its block and its wrapped rows.
+fn pane_layout(
+    p: &Pane,
+    body: Rect,
+    style: &dyn Fn(Role) -> Style,
+) -> (Rect, Block<'static>, Vec<Line<'static>>) {
+    let (title, lines) = pane_text(p, style);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(style(Role::Border));
     let w = body
         .width
         .saturating_sub(4)
         .min(110)
         .max(20.min(body.width));
-    let h = (lines.len() as u16 + 2).min(body.height);
+    let rows = scroll::wrap_all(lines, w.saturating_sub(2));
+    let h = u16::try_from(rows.len().saturating_add(2))
+        .unwrap_or(u16::MAX)
+        .min(body.height);
     let area = Rect::new(
         body.x + (body.width - w) / 2,
         body.y + (body.height - h) / 2,
         w,
         h,
     );
+    (area, block, rows)
+}
+
+/// `(rows, page height)` of the open pane drawn over the view's `area`.
+pub fn pane_geometry(v: &ReplView, area: Rect) -> Option<(usize, usize)> {
+    let p = v.pane.as_ref()?;
+    let (rect, block, rows) = pane_layout(p, area, &|_| Style::default());
+    Some((rows.len(), usize::from(block.inner(rect).height)))
+}
+
+fn render_pane(v: &ReplView, p: &Pane, body: Rect, buf: &mut Buffer, theme: &Theme) {
+    let (area, block, rows) = pane_layout(p, body, &|r| theme.style(r));
     Clear.render(area, buf);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(title)
-                .border_style(theme.style(Role::Border)),
-        )
-        .style(theme.style(Role::Overlay))
-        .render(area, buf);
+    buf.set_style(area, theme.style(Role::Overlay));
+    scroll::render(
+        &rows,
+        &v.pane_scroll,
+        block,
+        theme.style(Role::Info),
+        area,
+        buf,
+    );
 }

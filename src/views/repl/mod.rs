@@ -4,7 +4,8 @@
 //! table has the usual navigation; `Enter` / `a` move into the audit pane of the selected
 //! server, `Enter` there opens the detail of a check (why, fix lines, missing grant), `y`
 //! copies fix lines (OSC 52 via `Effect::Copy`, and shown in a pane for tmux users), `Esc`
-//! goes back. Drawing is in `draw.rs`, row formatting in `rows.rs`.
+//! goes back. The check-detail / fixes pane wraps its lines and scrolls with the keymap's
+//! detail keys (j/k, PgUp/PgDn/Space, g/G). Drawing is in `draw.rs`, row formatting in `rows.rs`.
 
 mod draw;
 pub mod rows;
@@ -25,6 +26,7 @@ use crate::repl::audit::{self, CheckResult};
 use crate::repl::verdict::{judge, ServerVerdict};
 use crate::repl::{ConnState, LagThresholds, ServerSnapshot};
 use crate::theme::Theme;
+use crate::ui::scroll::Scroll;
 use crate::ui::table::TableState;
 
 /// Which part of the view the arrow keys move in.
@@ -64,6 +66,8 @@ pub struct ReplView {
     /// Cursor in the audit list of the selected server.
     pub audit_cursor: usize,
     pub pane: Option<Pane>,
+    /// First row of the pane shown (j/k, PgUp/PgDn/Space, g/G); 0 whenever a pane opens.
+    pub pane_scroll: Scroll,
     /// The user moved the cursor: from then on it follows its row; before, it stays on top
     /// (the worst row).
     moved: bool,
@@ -98,6 +102,7 @@ impl ReplView {
             focus: Focus::Status,
             audit_cursor: 0,
             pane: None,
+            pane_scroll: Scroll::default(),
             moved: false,
             pending: Vec::new(),
         }
@@ -276,7 +281,13 @@ impl ReplView {
                 lines.len()
             ),
         );
-        self.pane = Some(Pane::Fixes { server, lines });
+        self.open_pane(Some(Pane::Fixes { server, lines }));
+    }
+
+    /// Shows `pane` (or closes it) from its first line.
+    fn open_pane(&mut self, pane: Option<Pane>) {
+        self.pane = pane;
+        self.pane_scroll = Scroll::default();
     }
 
     fn move_audit(&mut self, delta: isize) {
@@ -324,10 +335,26 @@ impl View for ReplView {
                 self.focus = Focus::Status
             }
             (Action::Open, Focus::Audit) => {
-                self.pane = self
+                let pane = self
                     .selected_check()
                     .cloned()
                     .map(|c| Pane::Check(Box::new(c)));
+                self.open_pane(pane);
+            }
+            (
+                Action::ScrollUp
+                | Action::ScrollDown
+                | Action::ScrollPageUp
+                | Action::ScrollPageDown
+                | Action::ScrollTop
+                | Action::ScrollBottom,
+                _,
+            ) => {
+                // the pane's rows and height as the next frame draws them
+                let Some((rows, page)) = draw::pane_geometry(self, ctx.area) else {
+                    return false;
+                };
+                return self.pane_scroll.apply(action, rows, page);
             }
             (Action::Up, Focus::Audit) => self.move_audit(-1),
             (Action::Down, Focus::Audit) => self.move_audit(1),
@@ -359,6 +386,10 @@ impl View for ReplView {
         true
     }
 
+    fn detail_open(&self) -> bool {
+        self.pane.is_some()
+    }
+
     fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
         if self.pane.is_none() {
             return false;
@@ -367,7 +398,7 @@ impl View for ReplView {
         match key.code {
             KeyCode::Char('c') if ctrl => return false,
             KeyCode::Char('q') => return false,
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => self.pane = None,
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => self.open_pane(None),
             KeyCode::Char('y') => {
                 if matches!(self.pane, Some(Pane::Check(_))) {
                     self.copy_fixes(ctx);
