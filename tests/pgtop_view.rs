@@ -692,10 +692,17 @@ fn another_backends_detail_starts_at_the_top() {
     press(&mut a, KeyCode::Enter);
     let buf = render(&a, 80, 24);
     find(&buf, "pid 103 (Enter/Esc closes");
-    assert_eq!(indicator(&buf).unwrap().0 .0, 1, "{}", text(&buf));
+    // (no indicator at all when the whole detail fits)
+    assert_eq!(indicator(&buf).map_or(1, |i| i.0 .0), 1, "{}", text(&buf));
     // and the same backend reopened starts at the top too
     press(&mut a, KeyCode::Char('G'));
     press(&mut a, KeyCode::Enter);
+    press(&mut a, KeyCode::Enter);
+    let buf = render(&a, 80, 24);
+    assert_eq!(indicator(&buf).map_or(1, |i| i.0 .0), 1, "{}", text(&buf));
+    // back on the long query, scrolled to its end before: it opens at the top again
+    press(&mut a, KeyCode::Esc);
+    press(&mut a, KeyCode::Up);
     press(&mut a, KeyCode::Enter);
     assert_eq!(shown(&a, 80, 24).0, 1);
 }
@@ -752,5 +759,28 @@ fn help_lists_the_detail_keys() {
             && all.contains("detail: scroll down a line")
             && all.contains("detail: page down"),
         "{all}"
+    );
+}
+
+#[test]
+fn a_short_list_gives_its_spare_rows_to_the_detail_pane() {
+    let mut a = app_long(80, 24);
+    press(&mut a, KeyCode::Enter);
+    let buf = render(&a, 80, 24);
+    let (_, title) = find(&buf, "pid 101 (Enter/Esc closes");
+    let rows = a.pgtop.core.table.visible_len() as u16;
+    assert!(rows >= 2, "fixture has several sessions");
+    // header row + one line per session directly above the pane's title: no blank rows
+    for y in title - rows..title {
+        assert!(
+            !line(&buf, y).trim().is_empty(),
+            "blank row {y} above the detail pane:\n{}",
+            text(&buf)
+        );
+    }
+    assert!(
+        line(&buf, title - rows - 1).contains("pid"),
+        "{}",
+        text(&buf)
     );
 }

@@ -36,8 +36,17 @@ fn areas(v: &PgtopView, area: Rect) -> Areas {
     ])
     .areas(area);
     let (list, detail) = if v.detail.is_some() && body.height >= 8 {
+        // The list gets what its rows need (header + rows, at least 4 lines), at most 45 %; the
+        // detail pane takes the rest, so a short list leaves no empty rows above a cut-off query.
+        let most = body.height * 45 / 100;
+        let need = if v.locks {
+            most
+        } else {
+            u16::try_from(v.core.table.visible_len() + 1).unwrap_or(u16::MAX)
+        };
+        let list_h = need.clamp(4.min(most), most);
         let [a, b] =
-            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+            Layout::vertical([Constraint::Length(list_h), Constraint::Fill(1)]).areas(body);
         (a, Some(b))
     } else {
         (body, None)
