@@ -2,14 +2,17 @@
 //! events, collector updates, a one-second clock and SIGTERM/SIGHUP. Updates are drained
 //! before drawing (coalescing) and a frame is drawn only when something changed, at most
 //! `ui.fps` times a second. The terminal is restored on every exit path, on panic (ratatui's
-//! hook) and around `Ctrl-Z`.
+//! hook) and around `Ctrl-Z`. File writes asked for by views ([`Effect::WriteFile`]) run on
+//! tokio's blocking pool; their outcome comes back through the loop as a flash.
 
 use crate::app::{App, Effect};
-use crate::collect::{SourceCommand, Update};
+use crate::app::Level;
+use crate::collect::{Payload, SourceCommand, Update};
 use crate::config::ViewKind;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -52,6 +55,8 @@ async fn event_loop(
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let frame = Duration::from_millis(1000 / u64::from(app.config.ui.fps.clamp(1, 60)));
     let mut last_draw = Instant::now() - frame;
+    // Outcomes of file writes started by effects (a flash each).
+    let (done_tx, mut done_rx) = mpsc::channel::<Update>(16);
     // Test hook: proves that a panic restores the terminal (tests/pty_smoke.rs).
     let panic_after_draw = std::env::var_os("STACKTOP_DEBUG_PANIC_AFTER_DRAW").is_some();
     loop {
@@ -80,6 +85,7 @@ async fn event_loop(
                     app.apply(u);
                 }
             }
+            Some(u) = done_rx.recv() => app.apply(u),
             _ = clock.tick() => app.tick(chrono::Local::now()),
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
@@ -93,6 +99,17 @@ async fn event_loop(
                     app.dirty = true;
                 }
                 Effect::Copy(text) => copy_osc52(&text)?,
+                Effect::WriteFile {
+                    view,
+                    path,
+                    bytes,
+                    what,
+                } => {
+                    let tx = done_tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(write_file(view, path, bytes, what).await).await;
+                    });
+                }
                 Effect::ToSource(view, cmd) => {
                     if let Some(tx) = sources.get(&view) {
                         // Never block the UI: a full queue drops the request.
@@ -101,6 +118,31 @@ async fn event_loop(
                 }
             }
         }
+    }
+}
+
+/// Performs an [`Effect::WriteFile`] on the blocking pool (parent directories are created)
+/// and returns the flash for `view`: `saved {what} to PATH`, or an error naming the path.
+pub async fn write_file(view: ViewKind, path: PathBuf, bytes: Vec<u8>, what: String) -> Update {
+    let p = path.clone();
+    let res = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&p, &bytes)
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    let (level, text) = match res {
+        Ok(()) => (Level::Info, format!("saved {what} to {}", path.display())),
+        Err(e) => (
+            Level::Error,
+            format!("cannot save to {}: {e}", path.display()),
+        ),
+    };
+    Update {
+        view,
+        payload: Payload::Notice { level, text },
     }
 }
 
