@@ -5,8 +5,8 @@
 //! hook) and around `Ctrl-Z`. File writes asked for by views ([`Effect::WriteFile`]) run on
 //! tokio's blocking pool; their outcome comes back through the loop as a flash.
 
-use crate::app::{App, Effect};
 use crate::app::Level;
+use crate::app::{App, Effect};
 use crate::collect::{Payload, SourceCommand, Update};
 use crate::config::ViewKind;
 use crossterm::event::{Event, EventStream};

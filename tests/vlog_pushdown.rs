@@ -41,8 +41,7 @@ fn replay(query: Option<&str>) -> Vec<Request> {
     if let Some(q) = query {
         cmd.args(["-q", q]);
     }
-    let (st, out, err) =
-        support::proc::run_bounded("varnishlog -r", cmd, Duration::from_secs(30));
+    let (st, out, err) = support::proc::run_bounded("varnishlog -r", cmd, Duration::from_secs(30));
     assert!(st.success(), "varnishlog -q {query:?} failed: {err}");
     assert!(err.trim().is_empty(), "varnishlog -q {query:?}: {err}");
     parse_all(out.as_bytes()).0
@@ -151,7 +150,10 @@ impl Harness {
     fn attached(&mut self, v: &Varnish, prefix: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         for i in 0.. {
-            assert!(Instant::now() < deadline, "no {prefix} request came through");
+            assert!(
+                Instant::now() < deadline,
+                "no {prefix} request came through"
+            );
             let url = format!("{prefix}{i}");
             assert_eq!(v.get(&url, &[]).status, 200, "GET {url}");
             let start = Instant::now();
@@ -274,7 +276,9 @@ fn a_committed_filter_restarts_varnishlog_once_with_the_new_query() {
         !ring.contains(&"/static/during.css".to_string()),
         "the new query is in force: {ring:?}"
     );
-    assert!(shown_urls(&h.app).iter().all(|u| u.starts_with("/nocache/")));
+    assert!(shown_urls(&h.app)
+        .iter()
+        .all(|u| u.starts_with("/nocache/")));
 
     // Committing the same filter again changes nothing.
     h.filter("url=^/nocache/");
@@ -296,7 +300,11 @@ fn a_committed_filter_restarts_varnishlog_once_with_the_new_query() {
         s.contains(&"/static/after.css".to_string()) && s.contains(&"/nocache/after".to_string())
     });
     assert_eq!(
-        (h.app.vlog.starts, h.app.vlog.requeries, h.app.vlog.failed_restarts()),
+        (
+            h.app.vlog.starts,
+            h.app.vlog.requeries,
+            h.app.vlog.failed_restarts()
+        ),
         (3, 2, 0),
         "one restart per changed query, none for the repeated one"
     );

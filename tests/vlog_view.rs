@@ -358,7 +358,10 @@ fn w_saves_the_filtered_rows_and_says_where() {
     // The view wrote nothing itself: it asked the run loop to.
     let f = a.flash.clone().expect("flash");
     assert!(f.text.starts_with("saving 2 rows to "), "{}", f.text);
-    assert!(!dir.path().join("new").exists(), "the view touched the disk");
+    assert!(
+        !dir.path().join("new").exists(),
+        "the view touched the disk"
+    );
     assert_eq!(run_writes(&mut a, fx), 1);
     let f = a.flash.clone().expect("flash");
     assert_eq!(f.level, Level::Info);

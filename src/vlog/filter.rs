@@ -476,7 +476,7 @@ pub fn vsl_regex(re: &str) -> Option<String> {
                 i += 3;
             }
             b'.' => {
-                out.push_str("(?:." );
+                out.push_str("(?:.");
                 out.push_str(WIDE);
                 i += 1;
             }

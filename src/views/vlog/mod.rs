@@ -417,8 +417,10 @@ impl View for VlogView {
         // source restarts only if it changed, and only a live varnishlog does).
         if self.push_down {
             let q = self.filter.vsl_query();
-            ctx.effects
-                .push(Effect::ToSource(ViewKind::Vlog, SourceCommand::VlogQuery(q)));
+            ctx.effects.push(Effect::ToSource(
+                ViewKind::Vlog,
+                SourceCommand::VlogQuery(q),
+            ));
         }
     }
 
