@@ -180,13 +180,24 @@ fn shown_urls(app: &App) -> Vec<String> {
     app.vlog.shown().map(|r| r.url().into_owned()).collect()
 }
 
-/// The arguments of a running process.
+/// The arguments of the varnishlog child `pid` (polled: right after the fork the PID may
+/// still show the parent's image for a moment).
 fn cmdline(pid: u32) -> Vec<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    raw.split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
+    support::proc::wait_until(
+        "the child to exec varnishlog",
+        Duration::from_secs(5),
+        || {
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let args: Vec<String> = raw
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.first()
+                .is_some_and(|a| a.ends_with("varnishlog"))
+                .then_some(args)
+        },
+    )
 }
 
 /// The value after `-q`, if any.

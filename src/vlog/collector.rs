@@ -10,9 +10,7 @@ use chrono::{DateTime, Local};
 use tokio::sync::mpsc;
 
 use super::filter::Filter;
-use super::source::{
-    self, Control, Grouping, SourceConfig, SourceStatus, VarnishlogArgs, VlogEvent,
-};
+use super::source::{self, Grouping, SourceConfig, SourceStatus, VarnishlogArgs, VlogEvent};
 use crate::app::Level;
 use crate::collect::{Payload, SourceCommand, SourceHealth, Update};
 use crate::config::{Config, ViewKind, VlogConfig, VlogGrouping};
@@ -77,7 +75,8 @@ pub fn spawn(cfg: &VlogConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceC
 pub fn spawn_with(sc: SourceConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceCommand> {
     let (ctx, mut crx) = mpsc::channel::<SourceCommand>(8);
     let (itx, mut irx) = mpsc::channel::<VlogEvent>(64);
-    let (ctl_tx, ctl_rx) = mpsc::channel::<Control>(8);
+    // The newest query only: never blocks, and the last filter committed always wins.
+    let (query_tx, query_rx) = tokio::sync::watch::channel::<Option<String>>(None);
     let program = match &sc.input {
         source::Input::Command { program, .. } => program
             .file_name()
@@ -86,7 +85,7 @@ pub fn spawn_with(sc: SourceConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<So
         _ => "input".into(),
     };
     tokio::spawn(async move {
-        let handle = source::spawn_controlled(sc, itx, ctl_rx);
+        let handle = source::spawn_with_query(sc, itx, query_rx);
         let mut fwd = Forwarder {
             tx,
             program,
@@ -107,7 +106,7 @@ pub fn spawn_with(sc: SourceConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<So
                 cmd = crx.recv(), if !crx.is_closed() => {
                     // SetInterval / RefreshNow / Pause do not apply to a stream.
                     if let Some(SourceCommand::VlogQuery(q)) = cmd {
-                        let _ = ctl_tx.send(Control::SetQuery(q)).await;
+                        query_tx.send_replace(q);
                     }
                 }
             }

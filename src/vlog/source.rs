@@ -5,7 +5,7 @@
 //! channel (back-pressure: a slow view slows the reader, memory stays bounded). A dead child is
 //! restarted with exponential backoff; its stderr is forwarded line by line. A live
 //! `varnishlog` whose arguments are known ([`SourceConfig::live_args`]) takes a new `-q` at run
-//! time ([`Control::SetQuery`]): the child is stopped, its output read to the end (nothing
+//! time (a [`QueryWatch`]): the child is stopped, its output read to the end (nothing
 //! parsed is lost) and it is started again at once with the new query.
 
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
 use tokio::process::Command;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::detect::Format;
@@ -60,13 +60,10 @@ pub enum SourceStatus {
     Requery { query: Option<String> },
 }
 
-/// Requests to a running source.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Control {
-    /// Restart the live `varnishlog` with this `-q` (`None` = no query) if it differs from
-    /// the current one. Ignored by stdin, files, replays and other programs.
-    SetQuery(Option<String>),
-}
+/// The `-q` a live `varnishlog` should run with (`None` = no query), newest value only: when
+/// it changes to something other than the current query, the child is restarted with it.
+/// Ignored by stdin, files, replays and other programs.
+pub type QueryWatch = watch::Receiver<Option<String>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Grouping {
@@ -148,7 +145,7 @@ pub struct SourceConfig {
     /// Poll interval for `File { follow: true }` at end of file.
     pub follow_poll: Duration,
     /// The arguments of a live spawned `varnishlog` whose `-q` may change at run time
-    /// ([`Control::SetQuery`] rebuilds the command line from them). `None`: fixed arguments.
+    /// (a [`QueryWatch`] change rebuilds the command line from them). `None`: fixed arguments.
     pub live_args: Option<VarnishlogArgs>,
 }
 
@@ -216,18 +213,18 @@ impl SourceConfig {
 /// Start the collector task. It ends when the input is finished for good or when the
 /// receiver is dropped; aborting the handle kills the child (`kill_on_drop`).
 pub fn spawn(cfg: SourceConfig, tx: mpsc::Sender<VlogEvent>) -> JoinHandle<()> {
-    let (_ctl_tx, ctl) = mpsc::channel(1);
-    spawn_controlled(cfg, tx, ctl)
+    let (_query_tx, query) = watch::channel(None);
+    spawn_with_query(cfg, tx, query)
 }
 
-/// [`spawn`] with a control channel ([`Control`]).
-pub fn spawn_controlled(
+/// [`spawn`] with a query to follow ([`QueryWatch`]).
+pub fn spawn_with_query(
     cfg: SourceConfig,
     tx: mpsc::Sender<VlogEvent>,
-    ctl: mpsc::Receiver<Control>,
+    query: QueryWatch,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let _ = run(cfg, tx, ctl).await;
+        let _ = run(cfg, tx, query).await;
     })
 }
 
@@ -241,7 +238,7 @@ async fn send(tx: &mpsc::Sender<VlogEvent>, ev: VlogEvent) -> Result<(), Closed>
 async fn run(
     cfg: SourceConfig,
     tx: mpsc::Sender<VlogEvent>,
-    ctl: mpsc::Receiver<Control>,
+    query: QueryWatch,
 ) -> Result<(), Closed> {
     match cfg.input.clone() {
         Input::Stdin => {
@@ -268,7 +265,7 @@ async fn run(
             send(&tx, VlogEvent::Status(SourceStatus::Finished)).await
         }
         Input::File { path, follow } => run_file(&cfg, path, follow, &tx).await,
-        Input::Command { program, args } => run_command(&cfg, program, args, &tx, ctl).await,
+        Input::Command { program, args } => run_command(&cfg, program, args, &tx, query).await,
     }
 }
 
@@ -440,10 +437,10 @@ async fn run_command(
     program: PathBuf,
     mut args: Vec<String>,
     tx: &mpsc::Sender<VlogEvent>,
-    mut ctl: mpsc::Receiver<Control>,
+    mut query: QueryWatch,
 ) -> Result<(), Closed> {
     let mut live = cfg.live_args.clone();
-    let mut ctl_open = true;
+    let mut query_open = true;
     let mut backoff = cfg.backoff_initial;
     'run: loop {
         let display = std::iter::once(program.to_string_lossy().into_owned())
@@ -502,8 +499,9 @@ async fn run_command(
                                 r?;
                                 break;
                             }
-                            c = ctl.recv(), if ctl_open && requeried.is_none() => match c {
-                                Some(Control::SetQuery(q)) => {
+                            c = query.changed(), if query_open && requeried.is_none() => match c {
+                                Ok(()) => {
+                                    let q = query.borrow_and_update().clone();
                                     if let Some(a) = requery(&mut live, q.clone()) {
                                         let ev = SourceStatus::Requery { query: q };
                                         send(tx, VlogEvent::Status(ev)).await?;
@@ -512,7 +510,7 @@ async fn run_command(
                                         kill_at = Some(tokio::time::Instant::now() + STOP_GRACE);
                                     }
                                 }
-                                None => ctl_open = false,
+                                Err(_) => query_open = false,
                             },
                             _ = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)), if kill_at.is_some() => {
                                 kill_at = None;
@@ -558,9 +556,10 @@ async fn run_command(
             tokio::select! {
                 _ = &mut sleep => break,
                 _ = tx.closed() => return Err(Closed),
-                c = ctl.recv(), if ctl_open => match c {
+                c = query.changed(), if query_open => match c {
                     // While waiting to restart: start now, with the new query.
-                    Some(Control::SetQuery(q)) => {
+                    Ok(()) => {
+                        let q = query.borrow_and_update().clone();
                         if let Some(a) = requery(&mut live, q.clone()) {
                             send(tx, VlogEvent::Status(SourceStatus::Requery { query: q })).await?;
                             args = a;
@@ -568,7 +567,7 @@ async fn run_command(
                             continue 'run;
                         }
                     }
-                    None => ctl_open = false,
+                    Err(_) => query_open = false,
                 },
             }
         }
