@@ -39,6 +39,15 @@ pub enum Effect {
     ToSource(ViewKind, SourceCommand),
     /// Put text on the terminal's clipboard (OSC 52; works through tmux with set-clipboard).
     Copy(String),
+    /// Write `bytes` to `path` (parent directories created), off the UI thread; the result
+    /// comes back to `view` as a flash: `saved {what} to PATH` or `cannot save to PATH: why`.
+    /// Views render what to save; only the run loop touches the file system.
+    WriteFile {
+        view: ViewKind,
+        path: std::path::PathBuf,
+        bytes: Vec<u8>,
+        what: String,
+    },
 }
 
 /// The `/` filter or `:` command prompt.
@@ -280,6 +289,7 @@ impl App {
             // Esc with nothing to close clears the filter.
             let (_, more) = self.on_view(|v, ctx| {
                 v.set_filter("", ctx);
+                v.commit_filter(ctx);
                 ctx.flash(Level::Info, "filter cleared");
                 true
             });
@@ -288,10 +298,14 @@ impl App {
         effects
     }
 
-    /// Sets the active view's filter (the view decides what the text means).
-    fn set_view_filter(&mut self, text: &str) -> Vec<Effect> {
+    /// Sets the active view's filter (the view decides what the text means); `commit` when
+    /// the edit is done (not while it is typed).
+    fn set_view_filter(&mut self, text: &str, commit: bool) -> Vec<Effect> {
         self.on_view(|v, ctx| {
             v.set_filter(text, ctx);
+            if commit {
+                v.commit_filter(ctx);
+            }
             true
         })
         .1
@@ -339,7 +353,7 @@ impl App {
                     ..
                 }) = p
                 {
-                    return self.set_view_filter(&previous);
+                    return self.set_view_filter(&previous, true);
                 }
             }
             KeyCode::Char('c') if ctrl => {
@@ -353,7 +367,7 @@ impl App {
                 let p = self.prompt.take();
                 if let Some(p) = p {
                     return match p.kind {
-                        PromptKind::Filter => self.set_view_filter(p.input.trim()),
+                        PromptKind::Filter => self.set_view_filter(p.input.trim(), true),
                         PromptKind::Command => self.run_command(p.input.trim()),
                     };
                 }
@@ -380,7 +394,7 @@ impl App {
         }) = &self.prompt
         {
             let f = input.clone();
-            return self.set_view_filter(&f);
+            return self.set_view_filter(&f, false);
         }
         Vec::new()
     }
@@ -397,7 +411,7 @@ impl App {
                 self.help = true;
                 Vec::new()
             }
-            "filter" | "f" => self.set_view_filter(&arg),
+            "filter" | "f" => self.set_view_filter(&arg, true),
             "pause" | "resume" => self.handle_action(Action::TogglePause),
             "refresh" | "interval" | "s" => match arg.parse::<crate::config::Dur>() {
                 Ok(d) if d.get() >= Duration::from_millis(100) => self.set_refresh(d.get()),

@@ -3,14 +3,17 @@
 //! before drawing (coalescing) and a frame is drawn only when something changed, at most
 //! `ui.fps` times a second. The terminal is restored on every exit path, on a UI panic
 //! (ratatui's hook) and around `Ctrl-Z`; a background task's panic is shown, not fatal
-//! (`crate::panics`).
+//! (`crate::panics`). File writes asked for by views ([`Effect::WriteFile`]) run on tokio's
+//! blocking pool; their outcome comes back through the loop as a flash.
 
+use crate::app::Level;
 use crate::app::{App, Effect};
-use crate::collect::{SourceCommand, Update};
+use crate::collect::{Payload, SourceCommand, Update};
 use crate::config::ViewKind;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -63,6 +66,8 @@ async fn event_loop(
     let mut last_draw = Instant::now() - frame;
     let size = terminal.size()?;
     app.resize(size.width, size.height);
+    // Outcomes of file writes started by effects (a flash each).
+    let (done_tx, mut done_rx) = mpsc::channel::<Update>(16);
     // Test hook: proves that a panic restores the terminal (tests/pty_smoke.rs).
     let panic_after_draw = std::env::var_os("STACKTOP_DEBUG_PANIC_AFTER_DRAW").is_some();
     // Test hook: a panicking background task must not tear the terminal down.
@@ -96,6 +101,7 @@ async fn event_loop(
                     app.apply(u);
                 }
             }
+            Some(u) = done_rx.recv() => app.apply(u),
             _ = clock.tick() => {
                 app.tick(chrono::Local::now());
                 for p in crate::panics::take_new() {
@@ -117,6 +123,17 @@ async fn event_loop(
                     app.dirty = true;
                 }
                 Effect::Copy(text) => copy_osc52(&text)?,
+                Effect::WriteFile {
+                    view,
+                    path,
+                    bytes,
+                    what,
+                } => {
+                    let tx = done_tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(write_file(view, path, bytes, what).await).await;
+                    });
+                }
                 Effect::ToSource(view, cmd) => {
                     if let Some(tx) = sources.get(&view) {
                         // Never block the UI: a full queue drops the request.
@@ -125,6 +142,31 @@ async fn event_loop(
                 }
             }
         }
+    }
+}
+
+/// Performs an [`Effect::WriteFile`] on the blocking pool (parent directories are created)
+/// and returns the flash for `view`: `saved {what} to PATH`, or an error naming the path.
+pub async fn write_file(view: ViewKind, path: PathBuf, bytes: Vec<u8>, what: String) -> Update {
+    let p = path.clone();
+    let res = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&p, &bytes)
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    let (level, text) = match res {
+        Ok(()) => (Level::Info, format!("saved {what} to {}", path.display())),
+        Err(e) => (
+            Level::Error,
+            format!("cannot save to {}: {e}", path.display()),
+        ),
+    };
+    Update {
+        view,
+        payload: Payload::Notice { level, text },
     }
 }
 

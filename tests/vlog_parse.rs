@@ -622,3 +622,110 @@ fn filter_syntax() {
         None
     );
 }
+
+/// Varnish 2.1 / 3.0 restarts keep the client's fd and xid: one `ReqStart` … `ReqEnd` with a
+/// second `VCL_call recv` after `restart`. That is already one request (the 4.x fold's job is
+/// done by the log itself): the request line from the client, the outcome, backend and backend
+/// status from the last leg, the restart counted. Grouped (`-o`, 3.0's joined `VCL_call c
+/// fetch restart` form, backend groups first) and interleaved (2.1 default) orders.
+#[test]
+fn legacy_restart_is_one_request_with_the_outcome_of_the_last_leg() {
+    let grouped = "\
+  14 BackendOpen  b default 127.0.0.1 40000 127.0.0.1 8080
+  14 TxRequest    b GET
+  14 TxURL        b /api/item
+  14 RxStatus     b 503
+  14 RxResponse   b Service Unavailable
+  14 BackendClose b default
+
+  15 BackendOpen  b backup 127.0.0.1 40001 127.0.0.1 8081
+  15 TxRequest    b GET
+  15 TxURL        b /api/item
+  15 RxStatus     b 200
+  15 RxResponse   b OK
+  15 BackendReuse b backup
+
+  12 SessionOpen  c 10.1.2.3 5000 :80
+  12 ReqStart     c 10.1.2.3 5000 1001
+  12 RxRequest    c GET
+  12 RxURL        c /api/item
+  12 RxProtocol   c HTTP/1.1
+  12 RxHeader     c Host: shop.example
+  12 VCL_call     c recv lookup
+  12 VCL_call     c hash hash
+  12 VCL_call     c miss fetch
+  12 Backend      c 14 default default
+  12 VCL_call     c fetch restart
+  12 VCL_call     c recv lookup
+  12 VCL_call     c hash hash
+  12 VCL_call     c miss fetch
+  12 Backend      c 15 backup backup
+  12 VCL_call     c fetch deliver
+  12 VCL_call     c deliver deliver
+  12 TxProtocol   c HTTP/1.1
+  12 TxStatus     c 200
+  12 TxResponse   c OK
+  12 Length       c 321
+  12 ReqEnd       c 1001 1365603497.000000000 1365603497.250000000 0.000100000 0.200000000 0.050000000
+";
+    let interleaved = "\
+   12 SessionOpen  c 10.1.2.3 5000 :80
+   12 ReqStart     c 10.1.2.3 5000 1001
+   12 RxRequest    c GET
+   12 RxURL        c /api/item
+   12 RxProtocol   c HTTP/1.1
+   12 VCL_call     c recv
+   12 VCL_return   c lookup
+   12 VCL_call     c miss
+   12 VCL_return   c fetch
+   12 Backend      c 14 default default
+   14 TxRequest    b GET
+   14 RxStatus     b 503
+   14 BackendClose b default
+   12 VCL_call     c fetch
+   12 VCL_return   c restart
+   12 VCL_call     c recv
+   12 VCL_return   c lookup
+   12 VCL_call     c miss
+   12 VCL_return   c fetch
+   12 Backend      c 15 backup backup
+   15 TxRequest    b GET
+   15 RxStatus     b 200
+   15 BackendReuse b backup
+   12 VCL_call     c fetch
+   12 VCL_return   c deliver
+   12 TxStatus     c 200
+   12 TxResponse   c OK
+   12 Length       c 321
+   12 ReqEnd       c 1001 1365603497.000000000 1365603497.250000000 0.000100000 0.200000000 0.050000000
+";
+    for (name, log) in [("grouped", grouped), ("interleaved", interleaved)] {
+        let (reqs, p) = parse_all(log.as_bytes());
+        assert_eq!(p.format(), Some(Format::V2), "{name}");
+        assert_eq!(p.malformed(), 0, "{name}");
+        assert_eq!(reqs.len(), 1, "{name}: one row for the restarted request");
+        let r = &reqs[0];
+        assert_eq!(r.restarts, 1, "{name}");
+        assert_eq!(
+            (
+                r.method().as_ref(),
+                r.url().as_ref(),
+                r.client_ip().as_ref()
+            ),
+            ("GET", "/api/item", "10.1.2.3"),
+            "{name}"
+        );
+        assert_eq!(
+            (r.handling, r.status),
+            (Handling::Miss, Some(200)),
+            "{name}"
+        );
+        assert_eq!(r.backend().as_deref(), Some("backup"), "{name}");
+        assert_eq!(
+            r.backend_status,
+            Some(200),
+            "{name}: the last fetch's status"
+        );
+        assert!((r.total_ms - 250.0).abs() < 1e-3, "{name}: {}", r.total_ms);
+    }
+}

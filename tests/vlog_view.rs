@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use stacktop::app::{App, Level};
+use stacktop::app::{App, Effect, Level};
 use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, Dur, ViewKind};
 use stacktop::theme::{Role, Theme};
@@ -314,11 +314,39 @@ fn scroll_back_enter_opens_the_record_and_find_jumps() {
     );
 }
 
+/// Carries out the file writes among `effects` the way the run loop does
+/// (`stacktop::tui::write_file`) and applies their outcome; returns how many there were.
+fn run_writes(a: &mut App, effects: Vec<Effect>) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut n = 0;
+    for e in effects {
+        if let Effect::WriteFile {
+            view,
+            path,
+            bytes,
+            what,
+        } = e
+        {
+            n += 1;
+            let u = rt.block_on(stacktop::tui::write_file(view, path, bytes, what));
+            a.apply(u);
+        }
+    }
+    n
+}
+
+fn key(a: &mut App, code: KeyCode) -> Vec<Effect> {
+    a.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
 #[test]
 fn w_saves_the_filtered_rows_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config::default();
-    cfg.vlog.save_dir = Some(dir.path().to_path_buf());
+    cfg.vlog.save_dir = Some(dir.path().join("new").join("sub"));
     let mut a = app_with(cfg);
     feed(&mut a, traffic());
     press(&mut a, KeyCode::Char('/'));
@@ -326,23 +354,34 @@ fn w_saves_the_filtered_rows_and_says_where() {
     press(&mut a, KeyCode::Enter);
     press(&mut a, KeyCode::Char('w'));
     assert!(a.vlog.editor.is_some());
-    press(&mut a, KeyCode::Enter);
+    let fx = key(&mut a, KeyCode::Enter);
+    // The view wrote nothing itself: it asked the run loop to.
     let f = a.flash.clone().expect("flash");
+    assert!(f.text.starts_with("saving 2 rows to "), "{}", f.text);
+    assert!(
+        !dir.path().join("new").exists(),
+        "the view touched the disk"
+    );
+    assert_eq!(run_writes(&mut a, fx), 1);
+    let f = a.flash.clone().expect("flash");
+    assert_eq!(f.level, Level::Info);
     assert!(f.text.starts_with("saved 2 rows to "), "{}", f.text);
     let path = f.text.trim_start_matches("saved 2 rows to ").to_string();
     assert!(
-        path.starts_with(&dir.path().display().to_string()),
+        path.starts_with(&dir.path().join("new/sub").display().to_string()),
         "{path}"
     );
     let saved = std::fs::read_to_string(&path).unwrap();
     assert_eq!(saved.lines().count(), 2);
     assert!(saved.contains("/slow/report") && saved.contains("/static/new.js"));
+    assert!(saved.lines().next().unwrap().contains("/slow/report"));
     // a .json name writes JSON lines
     press(&mut a, KeyCode::Char('w'));
     a.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
     let jp = dir.path().join("rows.json");
     chars(&mut a, &jp.display().to_string());
-    press(&mut a, KeyCode::Enter);
+    let fx = key(&mut a, KeyCode::Enter);
+    assert_eq!(run_writes(&mut a, fx), 1);
     let json = std::fs::read_to_string(&jp).unwrap();
     let v: Vec<serde_json::Value> = json
         .lines()
@@ -351,4 +390,83 @@ fn w_saves_the_filtered_rows_and_says_where() {
     assert_eq!(v.len(), 2);
     assert_eq!(v[0]["url"], "/slow/report");
     assert_eq!(v[0]["handling"], "MISS");
+    assert_eq!(
+        a.flash.clone().unwrap().text,
+        format!("saved 2 rows to {}", jp.display())
+    );
+}
+
+#[test]
+fn save_to_an_unwritable_path_flashes_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let mut a = app();
+    feed(&mut a, traffic());
+    // `:save` with a path below a regular file: the directory cannot be created.
+    let bad = file.join("rows.log");
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, &format!("save {}", bad.display()));
+    let fx = key(&mut a, KeyCode::Enter);
+    assert_eq!(run_writes(&mut a, fx), 1);
+    let f = a.flash.clone().expect("flash");
+    assert_eq!(f.level, Level::Error);
+    assert!(
+        f.text
+            .starts_with(&format!("cannot save to {}: ", bad.display())),
+        "{}",
+        f.text
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a directory");
+    // The view still works: the next save goes through.
+    let good = dir.path().join("ok.log");
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, &format!("save {}", good.display()));
+    let fx = key(&mut a, KeyCode::Enter);
+    assert_eq!(run_writes(&mut a, fx), 1);
+    assert_eq!(std::fs::read_to_string(&good).unwrap().lines().count(), 10);
+}
+
+/// The `-q` queries the keys ask the source for.
+fn queries(fx: Vec<Effect>) -> Vec<Option<String>> {
+    fx.into_iter()
+        .filter_map(|e| match e {
+            Effect::ToSource(ViewKind::Vlog, stacktop::collect::SourceCommand::VlogQuery(q)) => {
+                Some(q)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_filter_goes_to_the_source_once_committed_and_only_with_push_down() {
+    let mut cfg = Config::default();
+    cfg.vlog.push_down = true;
+    let mut a = app_with(cfg);
+    feed(&mut a, traffic());
+    let mut fx = key(&mut a, KeyCode::Char('/'));
+    for c in "url=^/api".chars() {
+        fx.extend(key(&mut a, KeyCode::Char(c)));
+    }
+    assert!(queries(fx).is_empty(), "nothing per keystroke");
+    assert_eq!(a.vlog.shown_len(), 1, "the filter applies while typed");
+    assert_eq!(
+        queries(key(&mut a, KeyCode::Enter)),
+        [Some("ReqURL ~ \"^/api\"".to_string())]
+    );
+    // Esc on the view clears the filter: that is a commit too (no query).
+    assert_eq!(queries(key(&mut a, KeyCode::Esc)), [None]);
+    assert_eq!(a.vlog.shown_len(), 10);
+    // A negated regex cannot be pushed down: the query is dropped, the filter applies.
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, "filter url=!^/static");
+    assert_eq!(queries(key(&mut a, KeyCode::Enter)), [None]);
+    assert_eq!(a.vlog.shown_len(), 2);
+
+    // Without push_down the source is never asked.
+    let mut a = app();
+    press(&mut a, KeyCode::Char('/'));
+    chars(&mut a, "url=^/api");
+    assert!(queries(key(&mut a, KeyCode::Enter)).is_empty());
 }

@@ -92,4 +92,7 @@ pub enum SourceCommand {
     Spotify(Box<crate::spotify::source::SpotifyCommand>),
     /// pgtop: thresholds, cancel/terminate, EXPLAIN.
     Pg(crate::pg::source::PgRequest),
+    /// vlogdump: the committed filter's `varnishlog -q` query (`None`: not expressible). A
+    /// live `varnishlog` with `push_down` is restarted when it changes; others ignore it.
+    VlogQuery(Option<String>),
 }

@@ -71,6 +71,13 @@ pub trait View {
         self.core_mut().table.set_filter(text);
     }
 
+    /// The filter was committed (`Enter` at the `/` prompt, `Esc` there or on the view,
+    /// `:filter`). `set_filter` runs on every key; work that must not happen per keystroke
+    /// (vlog: restarting `varnishlog` with a new `-q`) goes here.
+    fn commit_filter(&mut self, ctx: &mut Ctx) {
+        let _ = ctx;
+    }
+
     /// The current filter text, as the `/` prompt should show it.
     fn filter(&self) -> String {
         self.core().table.filter.clone()

@@ -2,7 +2,9 @@
 //! [`source::spawn`] and forwards its [`VlogEvent`]s to the UI loop as
 //! `collect::Update { view: Vlog, payload: Payload::Vlog(..) }`, plus `Payload::Health`
 //! (child started / exited / restarting, with the child's last stderr line) and
-//! `Payload::Notice` (stderr lines, detected format). Called from `sources::spawn`.
+//! `Payload::Notice` (stderr lines, detected format, a restart for a new `-q`). Called from
+//! `sources::spawn`. With `push_down` and a live `varnishlog`, `SourceCommand::VlogQuery`
+//! (sent by the view when a filter is committed) restarts the child with the new `-q`.
 
 use chrono::{DateTime, Local};
 use tokio::sync::mpsc;
@@ -29,7 +31,8 @@ pub fn wanted(config: &Config, only: Option<ViewKind>) -> bool {
     }
 }
 
-/// The source configuration for `[vlog]` (the filter only matters with `push_down`).
+/// The source configuration for `[vlog]` (the filter only matters with `push_down`; then a
+/// live `varnishlog` also takes a new `-q` when the filter changes).
 pub fn source_config(cfg: &VlogConfig, filter: &Filter) -> SourceConfig {
     if cfg.stdin || cfg.file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
         return SourceConfig::stdin();
@@ -52,11 +55,16 @@ pub fn source_config(cfg: &VlogConfig, filter: &Filter) -> SourceConfig {
         read_file: cfg.replay.clone(),
         extra: cfg.args.clone(),
     };
-    SourceConfig::command(&cfg.command, args.to_args(), cfg.replay.is_none())
+    let mut sc = SourceConfig::command(&cfg.command, args.to_args(), cfg.replay.is_none());
+    if cfg.push_down && cfg.replay.is_none() {
+        sc.live_args = Some(args);
+    }
+    sc
 }
 
-/// Starts the collector; returns its command sender (commands are accepted and ignored:
-/// the stream is never paused at the source, pausing only freezes the display).
+/// Starts the collector; returns its command sender. Only `VlogQuery` does something (see
+/// the module doc); the stream is never paused at the source, pausing only freezes the
+/// display.
 pub fn spawn(cfg: &VlogConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceCommand> {
     // A bad filter was rejected at start-up (run.rs); here it only feeds push-down.
     let filter = cfg.parsed_filter().unwrap_or_default();
@@ -67,6 +75,8 @@ pub fn spawn(cfg: &VlogConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceC
 pub fn spawn_with(sc: SourceConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceCommand> {
     let (ctx, mut crx) = mpsc::channel::<SourceCommand>(8);
     let (itx, mut irx) = mpsc::channel::<VlogEvent>(64);
+    // The newest query only: never blocks, and the last filter committed always wins.
+    let (query_tx, query_rx) = tokio::sync::watch::channel::<Option<String>>(None);
     let program = match &sc.input {
         source::Input::Command { program, .. } => program
             .file_name()
@@ -75,12 +85,13 @@ pub fn spawn_with(sc: SourceConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<So
         _ => "input".into(),
     };
     tokio::spawn(async move {
-        let handle = source::spawn(sc, itx);
+        let handle = source::spawn_with_query(sc, itx, query_rx);
         let mut fwd = Forwarder {
             tx,
             program,
             last_stderr: None,
             last_live: None,
+            requery: None,
         };
         loop {
             tokio::select! {
@@ -93,7 +104,10 @@ pub fn spawn_with(sc: SourceConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<So
                     None => break,
                 },
                 cmd = crx.recv(), if !crx.is_closed() => {
-                    let _ = cmd; // SetInterval / RefreshNow / Pause do not apply to a stream
+                    // SetInterval / RefreshNow / Pause do not apply to a stream.
+                    if let Some(SourceCommand::VlogQuery(q)) = cmd {
+                        query_tx.send_replace(q);
+                    }
                 }
             }
         }
@@ -108,6 +122,8 @@ struct Forwarder {
     last_stderr: Option<String>,
     /// Second of the last `Live` health sent (at most one per second).
     last_live: Option<i64>,
+    /// A restart for a new `-q` is under way (announced once the new child runs).
+    requery: Option<Option<String>>,
 }
 
 struct Closed;
@@ -161,8 +177,24 @@ impl Forwarder {
                     })
                     .await?;
                 }
-                if matches!(st, SourceStatus::Started { .. }) {
-                    self.last_stderr = None;
+                match st {
+                    SourceStatus::Requery { query } => self.requery = Some(query.clone()),
+                    SourceStatus::Started { .. } => {
+                        self.last_stderr = None;
+                        if let Some(q) = self.requery.take() {
+                            let text = match q {
+                                Some(q) => format!("{} restarted with -q '{q}'", self.program),
+                                None => format!("{} restarted without -q", self.program),
+                            };
+                            self.send(Payload::Notice {
+                                level: Level::Info,
+                                text,
+                            })
+                            .await?;
+                        }
+                    }
+                    SourceStatus::SpawnFailed { .. } => self.requery = None,
+                    _ => {}
                 }
             }
         }
@@ -204,7 +236,9 @@ impl Forwarder {
                 Some(failed(error.clone(), *restart_in))
             }
             SourceStatus::Error(e) => Some(failed(e.clone(), None)),
-            SourceStatus::Detected(_) | SourceStatus::Finished => None,
+            SourceStatus::Detected(_) | SourceStatus::Finished | SourceStatus::Requery { .. } => {
+                None
+            }
         }
     }
 }

@@ -3,7 +3,10 @@
 //! stdin, or a text file (optionally followed). Bytes go through `parser::Parser`; batches of
 //! [`Request`]s plus status / stderr / malformed events go to the view over a bounded tokio
 //! channel (back-pressure: a slow view slows the reader, memory stays bounded). A dead child is
-//! restarted with exponential backoff; its stderr is forwarded line by line.
+//! restarted with exponential backoff; its stderr is forwarded line by line. A live
+//! `varnishlog` whose arguments are known ([`SourceConfig::live_args`]) takes a new `-q` at run
+//! time (a [`QueryWatch`]): the child is stopped, its output read to the end (nothing
+//! parsed is lost) and it is started again at once with the new query.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -11,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
 use tokio::process::Command;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::detect::Format;
@@ -52,7 +55,15 @@ pub enum SourceStatus {
     Error(String),
     /// The input ended and will not come back (file without follow, stdin, `-r` replay).
     Finished,
+    /// The live `varnishlog` is being restarted for a new `-q` (`None`: no query); a
+    /// `Started` follows (or `SpawnFailed`).
+    Requery { query: Option<String> },
 }
+
+/// The `-q` a live `varnishlog` should run with (`None` = no query), newest value only: when
+/// it changes to something other than the current query, the child is restarted with it.
+/// Ignored by stdin, files, replays and other programs.
+pub type QueryWatch = watch::Receiver<Option<String>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Grouping {
@@ -133,6 +144,9 @@ pub struct SourceConfig {
     pub batch_interval: Duration,
     /// Poll interval for `File { follow: true }` at end of file.
     pub follow_poll: Duration,
+    /// The arguments of a live spawned `varnishlog` whose `-q` may change at run time
+    /// (a [`QueryWatch`] change rebuilds the command line from them). `None`: fixed arguments.
+    pub live_args: Option<VarnishlogArgs>,
 }
 
 impl SourceConfig {
@@ -146,19 +160,28 @@ impl SourceConfig {
             batch_max: 2048,
             batch_interval: Duration::from_millis(100),
             follow_poll: Duration::from_millis(200),
+            live_args: None,
         }
     }
 
     /// Spawn `varnishlog` with these arguments; restarted when it dies unless it replays a file.
     pub fn varnishlog(args: &VarnishlogArgs) -> Self {
-        let restart = args.read_file.is_none();
-        Self::base(
+        Self::varnishlog_program("varnishlog", args)
+    }
+
+    /// Like [`SourceConfig::varnishlog`] with another program name or path. A live one (no
+    /// `-r`) accepts a new `-q` at run time.
+    pub fn varnishlog_program(program: impl Into<PathBuf>, args: &VarnishlogArgs) -> Self {
+        let live = args.read_file.is_none();
+        let mut c = Self::base(
             Input::Command {
-                program: "varnishlog".into(),
+                program: program.into(),
                 args: args.to_args(),
             },
-            restart,
-        )
+            live,
+        );
+        c.live_args = live.then(|| args.clone());
+        c
     }
 
     /// Any program writing varnishlog text (tests, wrappers such as `ssh host varnishlog`).
@@ -190,8 +213,18 @@ impl SourceConfig {
 /// Start the collector task. It ends when the input is finished for good or when the
 /// receiver is dropped; aborting the handle kills the child (`kill_on_drop`).
 pub fn spawn(cfg: SourceConfig, tx: mpsc::Sender<VlogEvent>) -> JoinHandle<()> {
+    let (_query_tx, query) = watch::channel(None);
+    spawn_with_query(cfg, tx, query)
+}
+
+/// [`spawn`] with a query to follow ([`QueryWatch`]).
+pub fn spawn_with_query(
+    cfg: SourceConfig,
+    tx: mpsc::Sender<VlogEvent>,
+    query: QueryWatch,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let _ = run(cfg, tx).await;
+        let _ = run(cfg, tx, query).await;
     })
 }
 
@@ -202,7 +235,11 @@ async fn send(tx: &mpsc::Sender<VlogEvent>, ev: VlogEvent) -> Result<(), Closed>
     tx.send(ev).await.map_err(|_| Closed)
 }
 
-async fn run(cfg: SourceConfig, tx: mpsc::Sender<VlogEvent>) -> Result<(), Closed> {
+async fn run(
+    cfg: SourceConfig,
+    tx: mpsc::Sender<VlogEvent>,
+    query: QueryWatch,
+) -> Result<(), Closed> {
     match cfg.input.clone() {
         Input::Stdin => {
             send(
@@ -228,7 +265,7 @@ async fn run(cfg: SourceConfig, tx: mpsc::Sender<VlogEvent>) -> Result<(), Close
             send(&tx, VlogEvent::Status(SourceStatus::Finished)).await
         }
         Input::File { path, follow } => run_file(&cfg, path, follow, &tx).await,
-        Input::Command { program, args } => run_command(&cfg, program, args, &tx).await,
+        Input::Command { program, args } => run_command(&cfg, program, args, &tx, query).await,
     }
 }
 
@@ -385,18 +422,31 @@ async fn run_file(
     send(tx, VlogEvent::Status(SourceStatus::Finished)).await
 }
 
+/// The live arguments with `query` in place of the current `-q`, when that changes them.
+fn requery(live: &mut Option<VarnishlogArgs>, query: Option<String>) -> Option<Vec<String>> {
+    let a = live.as_mut()?;
+    if a.query == query {
+        return None;
+    }
+    a.query = query;
+    Some(a.to_args())
+}
+
 async fn run_command(
     cfg: &SourceConfig,
     program: PathBuf,
-    args: Vec<String>,
+    mut args: Vec<String>,
     tx: &mpsc::Sender<VlogEvent>,
+    mut query: QueryWatch,
 ) -> Result<(), Closed> {
-    let display = std::iter::once(program.to_string_lossy().into_owned())
-        .chain(args.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let mut live = cfg.live_args.clone();
+    let mut query_open = true;
     let mut backoff = cfg.backoff_initial;
-    loop {
+    'run: loop {
+        let display = std::iter::once(program.to_string_lossy().into_owned())
+            .chain(args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
         let restart_in = cfg.restart.then_some(backoff);
         let mut cmd = Command::new(&program);
         cmd.args(&args)
@@ -405,6 +455,8 @@ async fn run_command(
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
+        // New arguments asked for while this child ran: it was stopped on purpose.
+        let mut requeried: Option<Vec<String>> = None;
         match cmd.spawn() {
             Err(e) => {
                 let hint = if e.kind() == std::io::ErrorKind::NotFound {
@@ -435,7 +487,37 @@ async fn run_command(
                     .map(|e| tokio::spawn(forward_stderr(e, tx.clone())));
                 let mut st = ReadState::new(cfg);
                 if let Some(mut out) = child.stdout.take() {
-                    pump(&mut out, &mut st, tx, None).await?;
+                    // The pump is never cancelled (a batch in flight would be lost): a new
+                    // query kills the child and the pump reads its output to the end.
+                    // SIGTERM lets varnishlog flush; SIGKILL if it is still there after a while.
+                    let pump_fut = pump(&mut out, &mut st, tx, None);
+                    tokio::pin!(pump_fut);
+                    let mut kill_at: Option<tokio::time::Instant> = None;
+                    loop {
+                        tokio::select! {
+                            r = &mut pump_fut => {
+                                r?;
+                                break;
+                            }
+                            c = query.changed(), if query_open && requeried.is_none() => match c {
+                                Ok(()) => {
+                                    let q = query.borrow_and_update().clone();
+                                    if let Some(a) = requery(&mut live, q.clone()) {
+                                        let ev = SourceStatus::Requery { query: q };
+                                        send(tx, VlogEvent::Status(ev)).await?;
+                                        requeried = Some(a);
+                                        terminate(&mut child);
+                                        kill_at = Some(tokio::time::Instant::now() + STOP_GRACE);
+                                    }
+                                }
+                                Err(_) => query_open = false,
+                            },
+                            _ = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)), if kill_at.is_some() => {
+                                kill_at = None;
+                                let _ = child.start_kill();
+                            }
+                        }
+                    }
                 }
                 st.finish(tx).await?;
                 let code = match child.wait().await {
@@ -449,22 +531,64 @@ async fn run_command(
                 if started.elapsed() >= cfg.backoff_reset_after {
                     backoff = cfg.backoff_initial;
                 }
-                let restart_in = cfg.restart.then_some(backoff);
-                send(
-                    tx,
-                    VlogEvent::Status(SourceStatus::Exited { code, restart_in }),
-                )
-                .await?;
+                if requeried.is_none() {
+                    let restart_in = cfg.restart.then_some(backoff);
+                    send(
+                        tx,
+                        VlogEvent::Status(SourceStatus::Exited { code, restart_in }),
+                    )
+                    .await?;
+                }
             }
+        }
+        if let Some(a) = requeried {
+            // Stopped on purpose: start again at once with the new query.
+            args = a;
+            backoff = cfg.backoff_initial;
+            continue 'run;
         }
         let Some(wait) = cfg.restart.then_some(backoff) else {
             return send(tx, VlogEvent::Status(SourceStatus::Finished)).await;
         };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = tx.closed() => return Err(Closed),
+        let sleep = tokio::time::sleep(wait);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                _ = tx.closed() => return Err(Closed),
+                c = query.changed(), if query_open => match c {
+                    // While waiting to restart: start now, with the new query.
+                    Ok(()) => {
+                        let q = query.borrow_and_update().clone();
+                        if let Some(a) = requery(&mut live, q.clone()) {
+                            send(tx, VlogEvent::Status(SourceStatus::Requery { query: q })).await?;
+                            args = a;
+                            backoff = cfg.backoff_initial;
+                            continue 'run;
+                        }
+                    }
+                    Err(_) => query_open = false,
+                },
+            }
         }
         backoff = (backoff * 2).min(cfg.backoff_max);
+    }
+}
+
+/// How long a child stopped for a new query may take to exit after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// SIGTERM to the child (varnishlog flushes and exits); nothing if it has already exited.
+fn terminate(child: &mut tokio::process::Child) {
+    match child.id().and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) on the PID of our own child, which has not been reaped yet
+        // (`id()` is `None` once it has), so the PID cannot have been reused.
+        Some(pid) => unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        },
+        None => {
+            let _ = child.start_kill();
+        }
     }
 }
 

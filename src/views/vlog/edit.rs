@@ -1,10 +1,12 @@
 //! The vlog view's editing side: search (`f`, `n`/`N`, `:search`), the find / save
 //! one-line editors, the detail pane's keys, and saving the filtered rows (`w`, `:save`) as
-//! text or JSON lines. The only file I/O of the view is [`VlogView::save`], run on an
-//! explicit key press.
+//! text or JSON lines. The view only renders the rows ([`VlogView::save_bytes`], bounded by
+//! the ring); the file is written by the run loop ([`Effect::WriteFile`]), whose outcome
+//! comes back as a flash.
 
 use super::{EditorKind, VlogView};
-use crate::app::Level;
+use crate::app::{Effect, Level};
+use crate::config::ViewKind;
 use crate::config::VlogLayout;
 use crate::views::Ctx;
 use crate::vlog::format::{compact_line, json_line, text_block};
@@ -12,7 +14,6 @@ use crate::vlog::Request;
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use regex::bytes::{Regex, RegexBuilder};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 impl VlogView {
@@ -98,32 +99,35 @@ impl VlogView {
         }
     }
 
-    /// Writes the shown (filtered) rows to `path`: JSON lines for `.json`/`.jsonl`/`.ndjson`,
-    /// text otherwise. Returns the number of rows written.
-    pub fn save(&self, path: &Path) -> std::io::Result<usize> {
+    /// The shown (filtered) rows as the file `path` should hold them: JSON lines for
+    /// `.json`/`.jsonl`/`.ndjson`, text otherwise. Returns the bytes and the row count.
+    pub fn save_bytes(&self, path: &Path) -> (Vec<u8>, usize) {
         let json = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| matches!(e, "json" | "jsonl" | "ndjson"));
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut out = Vec::new();
         let mut n = 0;
         for r in self.shown() {
-            writeln!(out, "{}", self.line(r, json))?;
+            out.extend_from_slice(self.line(r, json).as_bytes());
+            out.push(b'\n');
             n += 1;
         }
-        out.flush()?;
-        Ok(n)
+        (out, n)
     }
 
+    /// Asks the run loop to write the shown rows to `path` (`~/` expanded).
     pub(super) fn save_to(&mut self, path: &str, ctx: &mut Ctx) {
-        let p = expand_home(path.trim());
-        match self.save(&p) {
-            Ok(n) => ctx.flash(Level::Info, format!("saved {n} rows to {}", p.display())),
-            Err(e) => ctx.flash(Level::Error, format!("cannot save to {}: {e}", p.display())),
-        }
+        let path = expand_home(path.trim());
+        let (bytes, n) = self.save_bytes(&path);
+        let what = format!("{n} rows");
+        ctx.flash(Level::Info, format!("saving {what} to {}…", path.display()));
+        ctx.effects.push(Effect::WriteFile {
+            view: ViewKind::Vlog,
+            path,
+            bytes,
+            what,
+        });
     }
 
     pub(super) fn editor_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) {

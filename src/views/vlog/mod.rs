@@ -9,8 +9,8 @@ mod edit;
 mod render;
 
 use super::{Ctx, View, ViewCore};
-use crate::app::Level;
-use crate::collect::Payload;
+use crate::app::{Effect, Level};
+use crate::collect::{Payload, SourceCommand};
 use crate::config::{ViewKind, VlogConfig, VlogLayout};
 use crate::keymap::Action;
 use crate::theme::Theme;
@@ -63,6 +63,12 @@ pub struct VlogView {
     pub malformed: u64,
     /// Child processes started (a restart makes it 2+).
     pub starts: u32,
+    /// Of those restarts, the ones for a new pushed-down `-q` (not failures).
+    pub requeries: u32,
+    /// The `-q` of the last restart for a new query (`None`: none, or no query).
+    pub pushed_query: Option<String>,
+    /// `[vlog] push_down`: a committed filter is sent to the source as a `-q` query.
+    push_down: bool,
     pub child_pid: Option<u32>,
     /// The input ended for good (file, stdin, replay).
     pub finished: bool,
@@ -103,6 +109,9 @@ impl VlogView {
             frozen_at: None,
             malformed: 0,
             starts: 0,
+            requeries: 0,
+            pushed_query: None,
+            push_down: cfg.push_down,
             child_pid: None,
             finished: false,
             pane: cfg.pane,
@@ -117,6 +126,11 @@ impl VlogView {
             newest_start: 0.0,
             page: Cell::new(20),
         }
+    }
+
+    /// Child restarts after an exit (restarts for a new `-q` left out).
+    pub fn failed_restarts(&self) -> u32 {
+        self.starts.saturating_sub(1).saturating_sub(self.requeries)
     }
 
     pub fn vlog_filter(&self) -> &Filter {
@@ -318,6 +332,10 @@ impl View for VlogView {
                     self.finished = false;
                 }
                 VlogEvent::Status(SourceStatus::Exited { .. }) => self.child_pid = None,
+                VlogEvent::Status(SourceStatus::Requery { query }) => {
+                    self.requeries += 1;
+                    self.pushed_query = query;
+                }
                 VlogEvent::Status(SourceStatus::Finished) => self.finished = true,
                 VlogEvent::Status(_) | VlogEvent::Stderr(_) => {}
             },
@@ -391,6 +409,18 @@ impl View for VlogView {
                 self.recompute();
             }
             Err(e) => ctx.flash(Level::Error, format!("filter: {e}")),
+        }
+    }
+
+    fn commit_filter(&mut self, ctx: &mut Ctx) {
+        // The client-side filter stays the authority; the query only thins the stream (the
+        // source restarts only if it changed, and only a live varnishlog does).
+        if self.push_down {
+            let q = self.filter.vsl_query();
+            ctx.effects.push(Effect::ToSource(
+                ViewKind::Vlog,
+                SourceCommand::VlogQuery(q),
+            ));
         }
     }
 

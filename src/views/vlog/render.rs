@@ -133,8 +133,8 @@ fn render_header(v: &VlogView, s: &StatsSnapshot, area: Rect, buf: &mut Buffer, 
         ),
         Span::styled(format!("malformed {} ", v.malformed), warn(v.malformed > 0)),
         Span::styled(
-            format!("restarts {}", v.starts.saturating_sub(1)),
-            warn(v.starts > 1),
+            format!("restarts {}", v.failed_restarts()),
+            warn(v.failed_restarts() > 0),
         ),
     ]));
     for (i, l) in lines.into_iter().enumerate() {
