@@ -10,43 +10,21 @@ mod support;
 use std::time::{Duration, Instant};
 
 use stacktop::app::App;
-use stacktop::collect::{SourceHealth, Update};
+use stacktop::collect::SourceHealth;
 use stacktop::config::{Config, ViewKind};
-use stacktop::theme::Theme;
 use stacktop::views::View;
 use stacktop::vlog::{collector, Filter, Handling};
+use support::live::LiveApp;
 use support::varnish::Varnish;
-use tokio::sync::mpsc;
 
-struct Harness {
-    rt: tokio::runtime::Runtime,
-    rx: mpsc::Receiver<Update>,
-    app: App,
-}
+type Harness = LiveApp;
 
-impl Harness {
-    /// Applies updates until `done(app)` holds; panics after `secs` with `what`.
-    fn until(&mut self, what: &str, secs: u64, mut done: impl FnMut(&App) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !done(&self.app) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "timed out waiting for {what}; health: {}; urls: {:?}",
-                self.app.vlog.core().health.describe(),
-                urls(&self.app)
-            );
-            let rx = &mut self.rx;
-            let got = self.rt.block_on(async {
-                tokio::time::timeout(left.min(Duration::from_millis(200)), rx.recv()).await
-            });
-            match got {
-                Ok(Some(u)) => self.app.apply(u),
-                Ok(None) => panic!("the collector stopped while waiting for {what}"),
-                Err(_) => {}
-            }
-        }
-    }
+fn context(app: &App) -> String {
+    format!(
+        "health: {}; urls: {:?}",
+        app.vlog.core().health.describe(),
+        urls(app)
+    )
 }
 
 fn urls(app: &App) -> Vec<String> {
@@ -67,17 +45,8 @@ fn wait_attached(h: &mut Harness, v: &Varnish) {
     loop {
         assert!(Instant::now() < deadline, "varnishlog never showed a probe");
         assert_eq!(v.get("/__stacktop_ready", &[]).status, 200);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_millis(700) {
-            let rx = &mut h.rx;
-            if let Ok(Some(u)) = h.rt.block_on(async {
-                tokio::time::timeout(Duration::from_millis(100), rx.recv()).await
-            }) {
-                h.app.apply(u);
-            }
-            if probes(&h.app) > before {
-                return;
-            }
+        if h.pump_until(Duration::from_millis(700), |a| probes(a) > before) {
+            return;
         }
     }
 }
@@ -113,15 +82,7 @@ fn live_varnishlog_feeds_the_view_and_a_killed_child_comes_back() {
     let mut sc = collector::source_config(&cfg.vlog, &Filter::default());
     sc.backoff_initial = Duration::from_millis(300);
     sc.batch_interval = Duration::from_millis(20);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel(256);
-    let _cmd = rt.block_on(async { collector::spawn_with(sc, tx) });
-    let app = App::new(cfg, Theme::builtin_default(), ViewKind::Vlog);
-    let mut h = Harness { rt, rx, app };
+    let (mut h, _cmd) = LiveApp::vlog(cfg, sc, context);
 
     h.until("varnishlog to start", 10, |a| a.vlog.child_pid.is_some());
     assert!(matches!(

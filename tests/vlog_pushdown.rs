@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use stacktop::app::{App, Effect};
-use stacktop::collect::{SourceCommand, Update};
+use stacktop::collect::SourceCommand;
 use stacktop::config::{Config, ViewKind};
-use stacktop::theme::Theme;
 use stacktop::vlog::{collector, parse_all, Filter, Request};
+use support::live::LiveApp;
 use support::varnish::Varnish;
 use tokio::sync::mpsc;
 
@@ -91,38 +91,34 @@ fn pushed_down_queries_never_drop_a_row_the_filter_keeps() {
 }
 
 struct Harness {
-    rt: tokio::runtime::Runtime,
-    rx: mpsc::Receiver<Update>,
+    live: LiveApp,
     cmd: mpsc::Sender<SourceCommand>,
-    app: App,
     /// Every `SourceCommand::VlogQuery` the keys produced.
     queries: Vec<Option<String>>,
 }
 
-impl Harness {
-    /// Applies updates until `done(app)` holds; panics after `secs` with `what`.
-    fn until(&mut self, what: &str, secs: u64, mut done: impl FnMut(&App) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !done(&self.app) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "timed out waiting for {what}; health: {}; ring: {:?}",
-                self.app.vlog.core.health.describe(),
-                ring_urls(&self.app)
-            );
-            let rx = &mut self.rx;
-            let got = self.rt.block_on(async {
-                tokio::time::timeout(left.min(Duration::from_millis(200)), rx.recv()).await
-            });
-            match got {
-                Ok(Some(u)) => self.app.apply(u),
-                Ok(None) => panic!("the collector stopped while waiting for {what}"),
-                Err(_) => {}
-            }
-        }
+impl std::ops::Deref for Harness {
+    type Target = LiveApp;
+    fn deref(&self) -> &LiveApp {
+        &self.live
     }
+}
 
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut LiveApp {
+        &mut self.live
+    }
+}
+
+fn context(app: &App) -> String {
+    format!(
+        "health: {}; ring: {:?}",
+        app.vlog.core.health.describe(),
+        ring_urls(app)
+    )
+}
+
+impl Harness {
     /// A key, its effects carried out as the run loop does (source commands only).
     fn key(&mut self, code: KeyCode, mods: KeyModifiers) {
         for e in self.app.handle_key(KeyEvent::new(code, mods)) {
@@ -156,17 +152,8 @@ impl Harness {
             );
             let url = format!("{prefix}{i}");
             assert_eq!(v.get(&url, &[]).status, 200, "GET {url}");
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_millis(700) {
-                let rx = &mut self.rx;
-                if let Ok(Some(u)) = self.rt.block_on(async {
-                    tokio::time::timeout(Duration::from_millis(100), rx.recv()).await
-                }) {
-                    self.app.apply(u);
-                }
-                if ring_urls(&self.app).contains(&url) {
-                    return;
-                }
+            if self.pump_until(Duration::from_millis(700), |a| ring_urls(a).contains(&url)) {
+                return;
             }
         }
     }
@@ -218,19 +205,10 @@ fn a_committed_filter_restarts_varnishlog_once_with_the_new_query() {
     let mut sc = collector::source_config(&cfg.vlog, &filter);
     sc.backoff_initial = Duration::from_millis(300);
     sc.batch_interval = Duration::from_millis(20);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel(256);
-    let cmd = rt.block_on(async { collector::spawn_with(sc, tx) });
-    let app = App::new(cfg, Theme::builtin_default(), ViewKind::Vlog);
+    let (live, cmd) = LiveApp::vlog(cfg, sc, context);
     let mut h = Harness {
-        rt,
-        rx,
+        live,
         cmd,
-        app,
         queries: Vec::new(),
     };
 

@@ -7,10 +7,12 @@
 //! - `varnish` — varnishd + an in-process HTTP backend.
 //! - `pg`      — ephemeral PostgreSQL 15 (run as the `postgres` OS user), TLS, roles.
 //! - `webhook` — a local HTTP receiver for Slack-style webhook posts (ok / 500 / hang).
+//! - `live`    — an App fed by a real collector, with bounded waits on its state.
 //!
 //! Missing server binaries: run `bash scripts/setup-test-deps.sh`.
 #![allow(dead_code, unused_imports)]
 
+pub mod live;
 pub mod mariadb;
 pub mod pg;
 pub mod proc;
