@@ -186,3 +186,27 @@ fn s_prefills_the_refresh_command() {
     press(&mut a, KeyCode::Enter);
     assert_eq!(a.refresh, std::time::Duration::from_secs(3));
 }
+
+/// Monkey find: `:refresh 18446744073709551615s` was accepted, then `-` doubled its
+/// milliseconds (truncated to u64) and overflowed. Durations past one year are refused.
+#[test]
+fn an_absurd_refresh_is_refused_and_minus_still_works() {
+    let mut a = app();
+    let before = a.refresh;
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, "refresh 18446744073709551615s");
+    let effects = press(&mut a, KeyCode::Enter);
+    assert!(effects.is_empty(), "nothing reaches the collectors");
+    assert_eq!(a.refresh, before);
+    let flash = a.flash.as_ref().expect("an error flash");
+    assert!(
+        flash.text.contains("refresh: expected a duration"),
+        "{}",
+        flash.text
+    );
+    press(&mut a, KeyCode::Char('-'));
+    assert_eq!(
+        a.refresh,
+        (before * 2).min(std::time::Duration::from_secs(60))
+    );
+}

@@ -29,14 +29,25 @@ impl FromStr for Dur {
         if let Ok(secs) = t.parse::<f64>() {
             return from_secs_f64(secs);
         }
-        humantime::parse_duration(t).map(Dur).map_err(|_| {
-            format!("expected a duration like \"5s\", \"250ms\" or \"1m30s\", got \"{s}\"")
-        })
+        match humantime::parse_duration(t) {
+            // Bounded like the numeric form: refresh intervals, thresholds and timeouts are
+            // doubled, added to instants and converted to milliseconds downstream.
+            Ok(d) if d <= Duration::from_secs(MAX_SECS) => Ok(Dur(d)),
+            Ok(_) => Err(format!(
+                "expected a duration between 0 and one year, got \"{s}\""
+            )),
+            Err(_) => Err(format!(
+                "expected a duration like \"5s\", \"250ms\" or \"1m30s\", got \"{s}\""
+            )),
+        }
     }
 }
 
+/// The longest duration accepted anywhere: one year.
+const MAX_SECS: u64 = 31_536_000;
+
 fn from_secs_f64(secs: f64) -> Result<Dur, String> {
-    if secs.is_finite() && (0.0..=31_536_000.0).contains(&secs) {
+    if secs.is_finite() && (0.0..=MAX_SECS as f64).contains(&secs) {
         Ok(Dur(Duration::from_secs_f64(secs)))
     } else {
         Err(format!(
@@ -94,6 +105,15 @@ mod tests {
         assert_eq!("0.5".parse::<Dur>().unwrap(), Dur::millis(500));
         assert!("abc".parse::<Dur>().is_err());
         assert!("-3".parse::<Dur>().is_err());
+    }
+
+    #[test]
+    fn human_form_is_bounded_like_the_numeric_one() {
+        assert_eq!("365d".parse::<Dur>().unwrap(), Dur::secs(MAX_SECS));
+        for s in ["366d", "500000000000y", "18446744073709551615s"] {
+            let e = s.parse::<Dur>().unwrap_err();
+            assert!(e.contains("between 0 and one year"), "{s}: {e}");
+        }
     }
 
     #[test]
