@@ -20,6 +20,10 @@ impl Dur {
     pub fn get(self) -> Duration {
         self.0
     }
+    /// Seconds as a float (TOML numbers), bounded like the text form.
+    pub fn try_from_secs_f64(secs: f64) -> Result<Self, String> {
+        from_secs_f64(secs)
+    }
 }
 
 impl FromStr for Dur {

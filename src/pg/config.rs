@@ -29,39 +29,10 @@ pub enum PgConfigError {
     PasswordCommand(String),
 }
 
-/// Parses `"500ms"`, `"5s"`, `"2m"`, `"1h"`, `"1m30s"` or a bare number of seconds.
+/// Parses `"500ms"`, `"5s"`, `"2m"`, `"1h"`, `"1m30s"` or a bare number of seconds, up to
+/// one year (the shell's [`Dur`](crate::config::Dur) rules).
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if let Ok(v) = s.parse::<f64>() {
-        return (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v));
-    }
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = s.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let unit = if c == 'm' && chars.peek() == Some(&'s') {
-            chars.next();
-            0.001
-        } else {
-            match c {
-                'h' => 3600.0,
-                'm' => 60.0,
-                's' => 1.0,
-                ' ' if num.is_empty() => continue,
-                _ => return None,
-            }
-        };
-        let v: f64 = num.parse().ok()?;
-        total += v * unit;
-        num.clear();
-        any = true;
-    }
-    (any && num.is_empty()).then(|| Duration::from_secs_f64(total))
+    s.parse::<crate::config::Dur>().ok().map(|d| d.get())
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -73,12 +44,15 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
     let v = V::deserialize(d)?;
     let out = match &v {
-        V::N(n) if n.is_finite() && *n >= 0.0 => Some(Duration::from_secs_f64(*n)),
-        V::N(_) => None,
+        V::N(n) => crate::config::Dur::try_from_secs_f64(*n)
+            .ok()
+            .map(|d| d.get()),
         V::S(s) => parse_duration(s),
     };
     out.ok_or_else(|| {
-        serde::de::Error::custom("expected a duration like \"5s\", \"500ms\", \"2m\" or seconds")
+        serde::de::Error::custom(
+            "expected a duration like \"5s\", \"500ms\", \"2m\" or seconds, at most one year",
+        )
     })
 }
 
@@ -407,6 +381,9 @@ mod tests {
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("5s3"), None);
         assert_eq!(parse_duration("-1"), None);
+        // bounded: no panic converting huge numbers, no overflow downstream
+        assert_eq!(parse_duration("1e30"), None);
+        assert_eq!(parse_duration("18446744073709551615s"), None);
     }
 
     #[test]
