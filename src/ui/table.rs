@@ -211,19 +211,41 @@ impl TableState {
         self.remember();
     }
 
-    /// Renders the table into `area`. `row_style` may override a row's role (e.g. tagged).
+    /// Renders the table into `area`, every column.
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, show_cursor: bool) {
+        self.render_columns(area, buf, theme, show_cursor, None);
+    }
+
+    /// Renders only the columns `only` (indexes into `data.columns`, in that order), e.g. the
+    /// ones that fit a narrow screen; the sort mark stays on its column. Copies nothing.
+    pub fn render_columns(
+        &self,
+        area: Rect,
+        buf: &mut Buffer,
+        theme: &Theme,
+        show_cursor: bool,
+        only: Option<&[usize]>,
+    ) {
         if area.height == 0 {
             return;
         }
+        let every: Vec<usize>;
+        let cols: &[usize] = match only {
+            Some(c) => c,
+            None => {
+                every = (0..self.data.columns.len()).collect();
+                &every
+            }
+        };
         let header_style = theme.style(Role::Header);
-        let header = Row::new(self.data.columns.iter().enumerate().map(|(i, c)| {
+        let header = Row::new(cols.iter().filter_map(|&i| {
+            let c = self.data.columns.get(i)?;
             let mark = match self.sort {
                 Some((s, true)) if s == i => "▼",
                 Some((s, false)) if s == i => "▲",
                 _ => "",
             };
-            Cell::from(format!("{}{mark}", c.title))
+            Some(Cell::from(format!("{}{mark}", c.title)))
         }))
         .style(header_style);
         let body_height = area.height.saturating_sub(1) as usize;
@@ -238,18 +260,24 @@ impl TableState {
             .enumerate()
             .skip(offset)
             .take(body_height)
-            .map(|(pos, &i)| {
-                let r = &self.data.rows[i];
+            .filter_map(|(pos, &i)| {
+                let r = self.data.rows.get(i)?;
                 let mut style = theme.style(r.role);
                 if show_cursor && pos == self.cursor {
                     style = style.patch(theme.style(Role::Selected));
                 }
-                Row::new(r.cells.iter().map(|c| Cell::from(c.as_str()))).style(style)
+                Some(
+                    Row::new(
+                        cols.iter()
+                            .filter_map(|&c| r.cells.get(c))
+                            .map(|c| Cell::from(c.as_str())),
+                    )
+                    .style(style),
+                )
             });
-        let widths: Vec<Constraint> = self
-            .data
-            .columns
+        let widths: Vec<Constraint> = cols
             .iter()
+            .filter_map(|&i| self.data.columns.get(i))
             .map(|c| {
                 if c.width == 0 {
                     Constraint::Fill(1)
@@ -346,6 +374,35 @@ mod tests {
         );
         t.set_data(data());
         assert_eq!(t.selected().unwrap().key, "b");
+    }
+
+    #[test]
+    fn render_columns_draws_only_the_chosen_columns_with_the_sort_mark_on_its_own() {
+        let mut t = TableState::default();
+        t.set_data(data());
+        t.sort_by(1, true);
+        let theme = Theme::builtin_default();
+        let area = Rect::new(0, 0, 20, 4);
+        let line = |b: &Buffer, y: u16| -> String {
+            (0..area.width)
+                .map(|x| b[(x, y)].symbol())
+                .collect::<String>()
+        };
+        let mut only_n = Buffer::empty(area);
+        t.render_columns(area, &mut only_n, &theme, false, Some(&[1]));
+        assert!(line(&only_n, 0).starts_with("n▼"), "{:?}", line(&only_n, 0));
+        assert!(line(&only_n, 1).starts_with("10"), "{:?}", line(&only_n, 1));
+        assert!(!line(&only_n, 1).contains("beta"));
+        let mut only_name = Buffer::empty(area);
+        t.render_columns(area, &mut only_name, &theme, false, Some(&[0]));
+        assert_eq!(
+            line(&only_name, 0).trim_end(),
+            "name",
+            "no mark on an unsorted column"
+        );
+        assert!(line(&only_name, 1).starts_with("beta"));
+        // out-of-range indexes are skipped, not a panic
+        t.render_columns(area, &mut only_name, &theme, false, Some(&[7, 0]));
     }
 
     #[test]

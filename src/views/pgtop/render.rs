@@ -252,9 +252,7 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         return;
     }
     let cols = rows::visible_columns(area.width);
-    let mut shown = table.clone();
-    shown.data = rows::project(&table.data, &cols);
-    shown.render(area, buf, t, true);
+    table.render_columns(area, buf, t, true, Some(&cols));
 }
 
 fn lock_tree(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {

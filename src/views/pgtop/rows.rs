@@ -241,7 +241,7 @@ pub fn visible_columns(width: u16) -> Vec<usize> {
     cols
 }
 
-/// The table for `ui::table` (all columns; `project` picks what fits the screen).
+/// The table for `ui::table` (all columns; `visible_columns` picks what fits the screen).
 pub fn table(
     rows: &[&Session],
     now: DateTime<Utc>,
@@ -292,29 +292,6 @@ pub fn table(
         })
         .collect();
     TableData { columns, rows }
-}
-
-/// `data` reduced to the columns in `cols` (for drawing at a given width).
-pub fn project(data: &TableData, cols: &[usize]) -> TableData {
-    TableData {
-        columns: cols
-            .iter()
-            .filter_map(|&c| data.columns.get(c).cloned())
-            .collect(),
-        rows: data
-            .rows
-            .iter()
-            .map(|r| TableRow {
-                key: r.key.clone(),
-                cells: cols
-                    .iter()
-                    .filter_map(|&c| r.cells.get(c).cloned())
-                    .collect(),
-                sort_keys: Vec::new(),
-                role: r.role,
-            })
-            .collect(),
-    }
 }
 
 #[cfg(test)]
