@@ -176,7 +176,14 @@ impl SpotifyView {
             ctx.flash(Level::Warn, "the editor is empty");
             return;
         }
-        self.editor.push_history(sql);
+        if self.editor.push_history(sql) {
+            Self::send(
+                ctx,
+                SpotifyCommand::AddHistory {
+                    sql: sql.trim().to_string(),
+                },
+            );
+        }
         if let Err(refused) = crate::spotify::readonly::check(sql, self.dialect()) {
             let text = refused.to_string();
             self.message = Some((Level::Error, text.clone()));
@@ -260,6 +267,7 @@ impl SpotifyView {
                     }
                 }
             }
+            SpotifyEvent::History(saved) => self.editor.load_history(saved),
             SpotifyEvent::SavedQueries(s) => {
                 self.saved = s;
                 self.selected = self.selected.min(self.list_len().saturating_sub(1));
