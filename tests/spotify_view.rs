@@ -149,6 +149,28 @@ fn renders_questions_sql_summary_and_bar_chart() {
 }
 
 #[test]
+fn running_query_shows_its_time_on_the_app_clock() {
+    let mut a = app();
+    key(&mut a, KeyCode::Enter); // asks "rows"
+    let r = a.spotify.running.as_mut().expect("a running query");
+    r.started = a.now - chrono::Duration::milliseconds(3200);
+    let screen = render(&a, 140, 40);
+    assert!(
+        screen.contains("running rows … 3.2 s (x to cancel)"),
+        "{screen}"
+    );
+    // The app's one-second tick moves the clock; drawing reads it, nothing else.
+    let later = a.now + chrono::Duration::seconds(2);
+    a.tick(later);
+    assert!(render(&a, 140, 40).contains("running rows … 5.2 s"));
+    a.tick(later + chrono::Duration::seconds(120));
+    assert!(render(&a, 140, 40).contains("running rows … 2m 05s"));
+    // In the editor it is Ctrl-X that cancels.
+    key(&mut a, KeyCode::Char('e'));
+    assert!(render(&a, 140, 40).contains("(Ctrl-X to cancel)"));
+}
+
+#[test]
 fn per_day_series_draws_a_line_chart() {
     let mut a = app();
     for _ in 0..9 {

@@ -46,6 +46,8 @@ pub struct Running {
     /// Question id, or "query".
     pub label: String,
     pub sql: String,
+    /// When it was sent (the status line shows the time since, against the app clock).
+    pub started: DateTime<Local>,
 }
 
 /// An import in progress.
@@ -155,6 +157,7 @@ impl SpotifyView {
                 id,
                 label: q.id.to_string(),
                 sql,
+                started: Local::now(),
             });
             Self::send(
                 ctx,
@@ -195,6 +198,7 @@ impl SpotifyView {
             id,
             label: label.to_string(),
             sql: sql.to_string(),
+            started: Local::now(),
         });
         Self::send(
             ctx,
@@ -401,8 +405,7 @@ impl View for SpotifyView {
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
-        let _ = now;
-        render::render(self, area, buf, theme);
+        render::render(self, area, buf, theme, now);
     }
 
     fn batch_text(&self) -> String {
