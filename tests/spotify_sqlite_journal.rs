@@ -123,6 +123,49 @@ async fn another_reader_keeps_the_load_in_wal_mode() {
     assert_eq!(journal_mode(&db), "wal");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_during_the_empty_table_load_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("charts.sqlite3");
+    let store = sqlite_store(dir.path());
+    let stacktop::spotify::Store::Sqlite(sq) = store.clone() else {
+        unreachable!()
+    };
+    let ds = Dataset::generate(&GenConfig {
+        days: 40,
+        ..Default::default()
+    });
+    let csv = dir.path().join("data.csv");
+    ds.write_kaggle(&csv).unwrap();
+    let s2 = store.clone();
+    let import =
+        tokio::spawn(
+            async move { import_files(&s2, &[csv], &ImportOptions::default(), None).await },
+        );
+    // Wait until the load runs in rollback-journal mode with our reader closed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(journal_file(&db).exists() && sq.is_busy()) {
+        assert!(
+            !import.is_finished(),
+            "the import ended before it could be observed"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the rollback-journal load never started"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // This query neither fails nor holds up the commit: it runs once the load is committed.
+    let rs = store
+        .run_query("SELECT COUNT(*) FROM top200")
+        .await
+        .unwrap();
+    assert_eq!(rs.rows, vec![vec![stacktop::spotify::Cell::Int(160_000)]]);
+    let s = import.await.unwrap().unwrap();
+    assert!(s.method.contains("rollback journal"), "{s}");
+    assert_eq!(journal_mode(&db), "wal");
+}
+
 /// Start `stacktop spotify import` on `csv` and SIGKILL it once the database file has grown
 /// while the journal exists (pages of the open transaction written into the file). Returns
 /// whether the kill hit an open transaction (the journal still exists afterwards).

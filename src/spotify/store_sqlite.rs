@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -217,10 +217,17 @@ impl SqliteStore {
         conn.execute_batch(&sqlite_create_table(t))?;
         let before: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?;
         let before = before as u64;
-        let rollback_journal = before == 0 && self.enter_rollback_journal(&conn)?;
+        let bulk = if before == 0 {
+            self.enter_rollback_journal(&conn)?
+        } else {
+            None
+        };
+        let rollback_journal = bulk.is_some();
         let res = self.load(&mut conn, before, files, opts, progress, start);
-        if rollback_journal {
+        if let Some(mut ro) = bulk {
             leave_rollback_journal(&conn);
+            // If this fails, the next query tries again.
+            *ro = open_ro(&self.path, &self.current).ok();
         }
         let mut s = res?;
         if rollback_journal {
@@ -238,24 +245,34 @@ impl SqliteStore {
     /// crash leaves a hot journal that the next connection rolls back before reading
     /// (`synchronous = FULL`, SQLite's safe setting for this mode). Leaving WAL needs the file
     /// to ourselves: our read connection, which keeps a shared lock while in WAL mode, is
-    /// closed for the switch and reopened; if it is running a query, or another process has
-    /// the file open, the import simply stays in WAL mode. Returns whether it switched.
-    fn enter_rollback_journal(&self, conn: &Connection) -> Result<bool> {
+    /// closed; if it is running a query, or another process has the file open, the import
+    /// simply stays in WAL mode. On success the returned guard keeps the read connection
+    /// closed and this store's queries waiting until the import is over (the table was empty
+    /// anyway), so no reader of ours can hold up the commit, which in this mode needs the
+    /// file to itself; the caller switches back to WAL and reopens it.
+    fn enter_rollback_journal(
+        &self,
+        conn: &Connection,
+    ) -> Result<Option<MutexGuard<'_, Option<Connection>>>> {
         let Ok(mut ro) = self.ro.try_lock() else {
-            return Ok(false);
+            return Ok(None);
         };
         *ro = None;
         conn.busy_timeout(Duration::ZERO)?;
         let mode: rusqlite::Result<String> =
             conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0));
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Idle in rollback mode, a reader holds no lock; if this fails the next query retries.
-        *ro = open_ro(&self.path, &self.current).ok();
         if !mode.is_ok_and(|m| m.eq_ignore_ascii_case("delete")) {
-            return Ok(false);
+            // Still WAL: reopen now (if this fails the next query tries again).
+            *ro = open_ro(&self.path, &self.current).ok();
+            return Ok(None);
         }
-        conn.execute_batch("PRAGMA synchronous = FULL")?;
-        Ok(true)
+        if let Err(e) = conn.execute_batch("PRAGMA synchronous = FULL") {
+            leave_rollback_journal(conn);
+            *ro = open_ro(&self.path, &self.current).ok();
+            return Err(e.into());
+        }
+        Ok(Some(ro))
     }
 
     /// The import transaction: drop the secondary indexes for a big load, upsert every row in
