@@ -1,6 +1,7 @@
 //! The spotify explorer against a real MariaDB started by the test (tests/support/mariadb.rs):
 //! the four-format fixtures with their quirks load exactly as on SQLite (LOAD DATA LOCAL
-//! INFILE and the batched-INSERT fallback), a re-import changes nothing, every ready-made
+//! INFILE, the batched-INSERT fallback forced, and automatic on a server started with
+//! local-infile=0), a re-import changes nothing, every ready-made
 //! question returns the same rows on SQLite and MariaDB for the same data, and a cancelled
 //! query is gone from the server's process list (KILL QUERY, not abandoned).
 
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use stacktop::spotify::gen::{Dataset, GenConfig};
 use stacktop::spotify::runner::{self, Event, Request};
-use stacktop::spotify::{import_files, questions, Backend, ImportOptions, SpotifyConfig, Store};
+use stacktop::spotify::{
+    import_files, questions, Backend, ImportEvent, ImportOptions, SpotifyConfig, Store,
+};
 use support::mariadb::{MariaDb, MariaDbOptions};
 
 fn fixtures() -> Vec<std::path::PathBuf> {
@@ -128,12 +131,81 @@ async fn fixtures_load_like_sqlite_and_reimport_changes_nothing() {
         ..Default::default()
     };
     let s = import_files(&ins, &fixtures(), &opts, None).await.unwrap();
-    assert!(s.method.contains("INSERT"), "{s}");
+    assert!(s.method.contains("INSERT (forced)"), "{s}");
     assert_eq!(dump_table(&ins).await, want_rows);
 
     // A strict import with bad rows fails and leaves the table as it was.
     assert!(import_files(&my, &fixtures(), &strict, None).await.is_err());
     assert_eq!(dump_table(&my).await, want_rows);
+}
+
+/// A server that refuses `LOAD DATA LOCAL INFILE` (started with `local-infile=0`): the import
+/// switches to batched INSERTs by itself, says so (progress phase and summary), and loads the
+/// same rows as SQLite, into the empty table and again through the staging table. Switched
+/// on at run time, the same server gets LOAD DATA again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_refusing_local_infile_gets_batched_inserts_with_the_same_rows() {
+    let db = MariaDb::start(MariaDbOptions::named("spotify-noinfile", 1, 0).cnf("local-infile=0"));
+    assert_eq!(
+        db.query_one("SELECT @@GLOBAL.local_infile").as_deref(),
+        Some("0")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let lite = sqlite_store(dir.path());
+    let want = import_files(&lite, &fixtures(), &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    let want_rows = dump(&lite).await;
+
+    let my = Store::open(&mysql_cfg(&db, "top200")).await.unwrap();
+    let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+    let s = import_files(&my, &fixtures(), &ImportOptions::default(), Some(ptx))
+        .await
+        .unwrap();
+    assert!(
+        s.method.contains("batched 1000-row INSERT") && s.method.contains("local infile refused"),
+        "{s}"
+    );
+    let mut phases = Vec::new();
+    while let Ok(ev) = prx.try_recv() {
+        if let ImportEvent::Phase(p) = ev {
+            phases.push(p);
+        }
+    }
+    assert!(
+        phases
+            .iter()
+            .any(|p| p.contains("batched INSERTs") && p.contains("local infile refused")),
+        "{phases:?}"
+    );
+    assert_eq!(
+        (s.rows_read, s.inserted, s.bad, s.skipped.clone()),
+        (
+            want.rows_read,
+            want.inserted,
+            want.bad,
+            want.skipped.clone()
+        ),
+        "{s}"
+    );
+    assert_eq!(dump_table(&my).await, want_rows, "same rows as SQLite");
+
+    // Re-import (table not empty: staging table, merge): INSERTs again, nothing changes.
+    let again = import_files(&my, &fixtures(), &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    assert!(again.method.contains("local infile refused"), "{again}");
+    assert_eq!((again.inserted, again.updated), (0, 0), "{again}");
+    assert_eq!(dump_table(&my).await, want_rows);
+
+    // The same server with local_infile on: LOAD DATA, same rows.
+    db.exec("SET GLOBAL local_infile = 1");
+    let on = Store::open(&mysql_cfg(&db, "top200_on")).await.unwrap();
+    let s = import_files(&on, &fixtures(), &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    assert!(s.method.contains("LOAD DATA"), "{s}");
+    assert_eq!(dump_table(&on).await, want_rows);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

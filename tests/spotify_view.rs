@@ -149,6 +149,28 @@ fn renders_questions_sql_summary_and_bar_chart() {
 }
 
 #[test]
+fn running_query_shows_its_time_on_the_app_clock() {
+    let mut a = app();
+    key(&mut a, KeyCode::Enter); // asks "rows"
+    let r = a.spotify.running.as_mut().expect("a running query");
+    r.started = a.now - chrono::Duration::milliseconds(3200);
+    let screen = render(&a, 140, 40);
+    assert!(
+        screen.contains("running rows … 3.2 s (x to cancel)"),
+        "{screen}"
+    );
+    // The app's one-second tick moves the clock; drawing reads it, nothing else.
+    let later = a.now + chrono::Duration::seconds(2);
+    a.tick(later);
+    assert!(render(&a, 140, 40).contains("running rows … 5.2 s"));
+    a.tick(later + chrono::Duration::seconds(120));
+    assert!(render(&a, 140, 40).contains("running rows … 2m 05s"));
+    // In the editor it is Ctrl-X that cancels.
+    key(&mut a, KeyCode::Char('e'));
+    assert!(render(&a, 140, 40).contains("(Ctrl-X to cancel)"));
+}
+
+#[test]
 fn per_day_series_draws_a_line_chart() {
     let mut a = app();
     for _ in 0..9 {
@@ -240,11 +262,14 @@ fn editor_typing_runs_sql_and_keeps_history() {
     assert_eq!(a.active, ViewKind::Spotify, "digits do not switch tabs");
     let effects = ctrl(&mut a, 'r');
     match commands(&effects).as_slice() {
-        [SpotifyCommand::Sql { sql, .. }] => assert_eq!(
-            sql,
-            "SELECT artist FROM top200\nLIMIT 2 -- q and 1 are text here"
-        ),
-        other => panic!("expected one Sql, got {other:?}"),
+        [SpotifyCommand::AddHistory { sql: h }, SpotifyCommand::Sql { sql, .. }] => {
+            assert_eq!(
+                sql,
+                "SELECT artist FROM top200\nLIMIT 2 -- q and 1 are text here"
+            );
+            assert_eq!(h, sql, "the collector saves it in the history file");
+        }
+        other => panic!("expected AddHistory and Sql, got {other:?}"),
     }
     assert!(render(&a, 120, 30).contains("running query"));
     // F5 runs too; history brings the text back.
@@ -252,7 +277,12 @@ fn editor_typing_runs_sql_and_keeps_history() {
     assert!(a.spotify.editor.is_empty());
     ctrl(&mut a, 'p');
     assert!(a.spotify.editor.text().starts_with("SELECT artist"));
-    assert_eq!(commands(&key(&mut a, KeyCode::F(5))).len(), 1);
+    // The same statement again: run, but not added to the history twice.
+    match commands(&key(&mut a, KeyCode::F(5))).as_slice() {
+        [SpotifyCommand::Sql { .. }] => {}
+        other => panic!("expected one Sql, got {other:?}"),
+    }
+    assert_eq!(a.spotify.editor.history.len(), 1);
     // Ctrl-C does not quit from the editor; Ctrl-X cancels the running query.
     assert!(ctrl(&mut a, 'c').is_empty());
     assert!(!a.should_quit);
@@ -269,7 +299,12 @@ fn delete_is_refused_with_a_message_and_nothing_is_sent() {
     key(&mut a, KeyCode::Char('e'));
     typ(&mut a, "DELETE FROM top200");
     let effects = ctrl(&mut a, 'r');
-    assert!(commands(&effects).is_empty(), "nothing reaches the store");
+    assert!(
+        commands(&effects)
+            .iter()
+            .all(|c| matches!(c, SpotifyCommand::AddHistory { .. })),
+        "nothing reaches the store (only the history, to fix and rerun it)"
+    );
     let flash = a.flash.clone().expect("a flash");
     assert!(flash.text.contains("refused"), "{}", flash.text);
     let screen = render(&a, 120, 30);
@@ -418,4 +453,77 @@ fn collector_imports_and_answers_on_sqlite() {
             a.apply(u);
         }
     });
+}
+
+/// The editor's history outlives the app: run SQL through the real collector, stop everything,
+/// start a new app and collector on the same data dir, and the statement is in the history.
+#[test]
+fn editor_history_is_saved_in_the_data_dir_and_loaded_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::default();
+    cfg.spotify.path = Some(dir.path().join("charts.sqlite3"));
+    cfg.spotify.data_dir = Some(dir.path().to_path_buf());
+    let first = "SELECT COUNT(*) AS n\n  FROM top200";
+    let second = "SELECT 'é🔥' AS x";
+    for (session, runs) in [(1, vec![first, second, second]), (2, vec![first])] {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+            let handles = stacktop::sources::spawn(&cfg, Some(ViewKind::Spotify), tx);
+            let cmd = handles.get(&ViewKind::Spotify).unwrap().clone();
+            let mut a = App::new(cfg.clone(), Theme::builtin_default(), ViewKind::Spotify);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            if session == 2 {
+                // Loaded at start: both statements of the first session, oldest first.
+                while a.spotify.editor.history.len() < 2 {
+                    let u = tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .expect("the saved history arrives")
+                        .unwrap();
+                    a.apply(u);
+                }
+                assert_eq!(a.spotify.editor.history, [first, second]);
+                key(&mut a, KeyCode::Char('e'));
+                ctrl(&mut a, 'p');
+                assert_eq!(a.spotify.editor.text(), second);
+                ctrl(&mut a, 'p');
+                assert_eq!(a.spotify.editor.text(), first);
+                ctrl(&mut a, 'l');
+                key(&mut a, KeyCode::Esc);
+            }
+            key(&mut a, KeyCode::Char('e'));
+            for sql in runs {
+                ctrl(&mut a, 'l');
+                for line in sql.split('\n').enumerate() {
+                    if line.0 > 0 {
+                        key(&mut a, KeyCode::Enter);
+                    }
+                    typ(&mut a, line.1);
+                }
+                for e in ctrl(&mut a, 'r') {
+                    if let Effect::ToSource(_, c) = e {
+                        cmd.try_send(c).unwrap();
+                    }
+                }
+                // The collector handles commands in order: once the answer is back, the
+                // history file has been written.
+                while a.spotify.running.is_some() {
+                    let u = tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .expect("an answer")
+                        .unwrap();
+                    a.apply(u);
+                }
+                assert!(a.spotify.answer.is_some(), "{:?}", a.spotify.message);
+            }
+        });
+        drop(rt);
+    }
+    let path = stacktop::spotify::history::path(dir.path());
+    let saved = stacktop::spotify::history::load(&path).unwrap();
+    assert_eq!(
+        saved,
+        [first, second, first],
+        "consecutive repeats once, order kept"
+    );
 }

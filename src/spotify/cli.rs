@@ -242,7 +242,7 @@ async fn import(a: &SpotifyImportArgs, cfg: &SpotifyConfig) -> Result<i32> {
     let summary = res?;
     eprint!("{summary}");
     println!(
-        "loaded {} rows ({} new, {} updated, {} duplicates, {} bad, {} skipped) in {:.2} s: {:.0} rows/s ({:.0} rows/s without the {:.2} s index build)",
+        "loaded {} rows ({} new, {} updated, {} duplicates, {} bad, {} skipped) in {:.2} s: {:.0} rows/s ({}; {:.0} rows/s for the load alone)",
         summary.rows_read,
         summary.inserted,
         summary.updated,
@@ -251,8 +251,8 @@ async fn import(a: &SpotifyImportArgs, cfg: &SpotifyConfig) -> Result<i32> {
         summary.skipped.values().sum::<u64>(),
         summary.elapsed.as_secs_f64(),
         summary.rows_per_sec(),
-        summary.load_rows_per_sec(),
-        summary.index_time.as_secs_f64()
+        summary.phases(),
+        summary.load_rows_per_sec()
     );
     Ok(if summary.rows_read == 0 {
         eprintln!("stacktop spotify: nothing could be loaded");

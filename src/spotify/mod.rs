@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod formats;
 pub mod gen;
+pub mod history;
 pub mod import;
 pub mod parse;
 pub mod questions;

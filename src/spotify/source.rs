@@ -2,8 +2,8 @@
 //! opens the store (lazily for a SQLite file that does not exist yet, so merely starting
 //! stacktop creates nothing), reports health and a [`StoreInfo`] (rows, countries, first and
 //! last chart day), runs the [`runner`](super::runner) for queries, questions and imports, and
-//! does the view's file I/O: exports of a whole result to CSV/JSON and saved queries in the
-//! data dir.
+//! does the view's file I/O: exports of a whole result to CSV/JSON, saved queries and the SQL
+//! editor's history in the data dir.
 //!
 //! Data flow: UI `SourceCommand::Spotify(SpotifyCommand)` → this task → runner / files →
 //! `Update { Payload::Spotify(SpotifyEvent) }` → `SpotifyView::apply`.
@@ -15,6 +15,7 @@ use anyhow::{anyhow, Context, Result};
 use chrono::Local;
 use tokio::sync::mpsc;
 
+use super::history;
 use super::import::ImportOptions;
 use super::questions::Params;
 use super::results::{Cell, ResultSet};
@@ -48,6 +49,8 @@ pub enum SpotifyCommand {
     },
     /// Save a query as `<data_dir>/queries/<name>.sql`.
     SaveQuery { name: String, sql: String },
+    /// The editor ran `sql`: add it to the history file (`<data_dir>/sql_history.json`).
+    AddHistory { sql: String },
 }
 
 /// What the store holds, for the parameter pickers and the status line.
@@ -80,6 +83,8 @@ pub enum SpotifyEvent {
         rows: usize,
     },
     SavedQueries(Vec<SavedQuery>),
+    /// The SQL editor's history saved by earlier sessions (oldest first), sent at start.
+    History(Vec<String>),
     /// A failure outside a job (export, save).
     Error(String),
 }
@@ -106,6 +111,10 @@ struct Task {
     tx: mpsc::Sender<Update>,
     runner: Option<runner::RunnerHandle>,
     store: Option<Store>,
+    /// The editor's history as saved in the data dir (kept here so each addition rewrites it).
+    history: Vec<String>,
+    /// A failed history write was reported (once per session, not once per query).
+    history_warned: bool,
 }
 
 impl Task {
@@ -208,6 +217,30 @@ impl Task {
         self.event(SpotifyEvent::Info(info)).await;
     }
 
+    /// Read the saved history and send it to the tab. An unreadable file is reported and
+    /// moved aside (`sql_history.json.bad`), and a new history starts.
+    async fn load_history(&mut self) {
+        let Ok(dir) = data_dir(&self.cfg) else {
+            return;
+        };
+        let path = history::path(&dir);
+        match history::load(&path) {
+            Ok(h) => self.history = h,
+            Err(e) => {
+                let _ = std::fs::rename(&path, path.with_extension("json.bad"));
+                self.notice(
+                    Level::Warn,
+                    format!("SQL history unreadable, starting a new one: {e:#}"),
+                )
+                .await;
+            }
+        }
+        if !self.history.is_empty() {
+            self.event(SpotifyEvent::History(self.history.clone()))
+                .await;
+        }
+    }
+
     fn request(&self, r: Request) {
         if let Some(h) = &self.runner {
             let _ = h.requests.send(r);
@@ -250,6 +283,18 @@ impl Task {
                     }
                 };
                 self.event(ev).await;
+            }
+            SpotifyCommand::AddHistory { sql } => {
+                if history::push(&mut self.history, &sql) {
+                    let saved = data_dir(&self.cfg)
+                        .and_then(|d| history::save(&history::path(&d), &self.history));
+                    if let Err(e) = saved {
+                        if !std::mem::replace(&mut self.history_warned, true) {
+                            self.notice(Level::Warn, format!("SQL history not saved: {e:#}"))
+                                .await;
+                        }
+                    }
+                }
             }
             SpotifyCommand::Cancel { id } => self.request(Request::Cancel { id }),
             other => {
@@ -308,9 +353,12 @@ async fn run(
         tx,
         runner: None,
         store: None,
+        history: Vec::new(),
+        history_warned: false,
     };
     task.event(SpotifyEvent::SavedQueries(load_queries(&task.cfg)))
         .await;
+    task.load_history().await;
     if lazy {
         // Nothing to open yet: the file is created by the first import or query.
         task.refresh_info().await;

@@ -281,27 +281,41 @@ impl MysqlStore {
             }
         };
         send("loading");
+        // Why the rows go in as batched INSERTs instead of LOAD DATA LOCAL INFILE, if they do.
+        let mut fallback = if opts.force_insert {
+            Some("forced")
+        } else if local_infile != 1 {
+            Some("local infile refused: the server has local_infile = OFF")
+        } else {
+            None
+        };
         // Any error below drops `conn` without COMMIT: the server rolls the load back.
         let mut loaded = None;
-        if local_infile == 1 && !opts.force_insert {
+        if fallback.is_none() {
             match load_data(&mut conn, target, files, opts, progress.clone()).await {
-                Ok(r) => loaded = Some((r, "LOAD DATA LOCAL INFILE (streamed TSV)")),
-                Err(LoadError::Refused) if direct => {
-                    conn.query_drop("ROLLBACK").await?;
-                    conn.query_drop("START TRANSACTION").await?;
-                }
+                Ok(r) => loaded = Some((r, "LOAD DATA LOCAL INFILE (streamed TSV)".to_string())),
                 Err(LoadError::Refused) => {
-                    conn.query_drop(format!("TRUNCATE TABLE {STAGE}")).await?;
+                    fallback = Some("local infile refused by the server");
+                    if direct {
+                        conn.query_drop("ROLLBACK").await?;
+                        conn.query_drop("START TRANSACTION").await?;
+                    } else {
+                        conn.query_drop(format!("TRUNCATE TABLE {STAGE}")).await?;
+                    }
                 }
                 Err(LoadError::Other(e)) => return Err(e),
             }
         }
         let ((report, rejected), method) = match loaded {
             Some(x) => x,
-            None => (
-                insert_batches(&mut conn, target, files, opts, progress.clone()).await?,
-                "batched 1000-row INSERT (local infile refused)",
-            ),
+            None => {
+                let why = fallback.unwrap_or("forced");
+                send(&format!("loading with batched INSERTs ({why})"));
+                (
+                    insert_batches(&mut conn, target, files, opts, progress.clone()).await?,
+                    format!("batched 1000-row INSERT ({why})"),
+                )
+            }
         };
         if opts
             .cancel
@@ -363,7 +377,7 @@ impl MysqlStore {
         let mut s = Summary {
             files: files.len(),
             rejected_files: rejected,
-            method: method.into(),
+            method,
             indexes_built: !missing.is_empty(),
             index_time,
             table_rows: after,

@@ -1,10 +1,13 @@
 //! The SQL editor of the spotify tab: multi-line text with a cursor, history (Ctrl-P/Ctrl-N,
-//! or ↑/↓ on the first/last line) and the keys that run or cancel a query. Pure state: key
+//! or ↑/↓ on the first/last line; kept in the data dir by the collector, see
+//! `spotify::history`) and the keys that run or cancel a query. Pure state: key
 //! handling returns an [`EditorOutcome`] and the view decides what to send.
 //!
 //! Data flow: `SpotifyView::modal_key` → [`Editor::key`] → outcome → view → runner request.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::spotify::history;
 
 /// What a key did in the editor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,15 +76,16 @@ impl Editor {
         self.draft = None;
     }
 
-    /// Remember `sql` (consecutive duplicates are kept once).
-    pub fn push_history(&mut self, sql: &str) {
-        let sql = sql.trim();
-        if !sql.is_empty() && self.history.last().map(String::as_str) != Some(sql) {
-            self.history.push(sql.to_string());
-            if self.history.len() > 500 {
-                self.history.remove(0);
-            }
-        }
+    /// Remember `sql` (rules in [`history::push`]); returns whether the history changed.
+    pub fn push_history(&mut self, sql: &str) -> bool {
+        self.hist_pos = None;
+        self.draft = None;
+        history::push(&mut self.history, sql)
+    }
+
+    /// Put the history saved by earlier sessions before this session's statements.
+    pub fn load_history(&mut self, saved: Vec<String>) {
+        self.history = history::merge(saved, &self.history);
         self.hist_pos = None;
         self.draft = None;
     }

@@ -46,6 +46,8 @@ pub struct Running {
     /// Question id, or "query".
     pub label: String,
     pub sql: String,
+    /// When it was sent (the status line shows the time since, against the app clock).
+    pub started: DateTime<Local>,
 }
 
 /// An import in progress.
@@ -155,6 +157,7 @@ impl SpotifyView {
                 id,
                 label: q.id.to_string(),
                 sql,
+                started: Local::now(),
             });
             Self::send(
                 ctx,
@@ -176,7 +179,14 @@ impl SpotifyView {
             ctx.flash(Level::Warn, "the editor is empty");
             return;
         }
-        self.editor.push_history(sql);
+        if self.editor.push_history(sql) {
+            Self::send(
+                ctx,
+                SpotifyCommand::AddHistory {
+                    sql: sql.trim().to_string(),
+                },
+            );
+        }
         if let Err(refused) = crate::spotify::readonly::check(sql, self.dialect()) {
             let text = refused.to_string();
             self.message = Some((Level::Error, text.clone()));
@@ -188,6 +198,7 @@ impl SpotifyView {
             id,
             label: label.to_string(),
             sql: sql.to_string(),
+            started: Local::now(),
         });
         Self::send(
             ctx,
@@ -260,6 +271,7 @@ impl SpotifyView {
                     }
                 }
             }
+            SpotifyEvent::History(saved) => self.editor.load_history(saved),
             SpotifyEvent::SavedQueries(s) => {
                 self.saved = s;
                 self.selected = self.selected.min(self.list_len().saturating_sub(1));
@@ -393,8 +405,7 @@ impl View for SpotifyView {
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
-        let _ = now;
-        render::render(self, area, buf, theme);
+        render::render(self, area, buf, theme, now);
     }
 
     fn batch_text(&self) -> String {

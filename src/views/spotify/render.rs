@@ -5,7 +5,7 @@
 //!
 //! Data flow: `SpotifyView` → [`render`] → buffer.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Local, NaiveDate};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -31,7 +31,14 @@ fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
         .border_style(t.style(role))
 }
 
-pub(super) fn render(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
+/// `now` is the app clock (advanced by its one-second tick), for the running query's time.
+pub(super) fn render(
+    v: &SpotifyView,
+    area: Rect,
+    buf: &mut Buffer,
+    t: &Theme,
+    now: DateTime<Local>,
+) {
     let left_w = if area.width >= 100 { 42 } else { 34 }.min(area.width / 2);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_w), Constraint::Fill(1)]).areas(area);
@@ -48,7 +55,7 @@ pub(super) fn render(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
     ])
     .areas(right);
     render_editor(v, ed, buf, t);
-    render_status(v, status, buf, t);
+    render_status(v, status, buf, t, now);
     render_results(v, results, buf, t);
 }
 
@@ -181,7 +188,19 @@ fn render_editor(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
     }
 }
 
-fn render_status(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
+/// How long a query has been running: `0.4 s`, `12.0 s`, `2m 05s`.
+fn elapsed_text(since: DateTime<Local>, now: DateTime<Local>) -> String {
+    // The clock ticks once a second and the start was taken between ticks: never negative.
+    let ms = (now - since).num_milliseconds().max(0);
+    if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        let secs = ms / 1000;
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    }
+}
+
+fn render_status(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme, now: DateTime<Local>) {
     if let Some(imp) = &v.import {
         let (ratio, label) = match &imp.progress {
             Some(p) => (
@@ -209,7 +228,16 @@ fn render_status(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
     }
     let line = if let Some(r) = &v.running {
         Line::from(Span::styled(
-            format!("running {} … (x cancels)", r.label),
+            format!(
+                "running {} … {} ({} to cancel)",
+                r.label,
+                elapsed_text(r.started, now),
+                if v.focus == Focus::Editor {
+                    "Ctrl-X"
+                } else {
+                    "x"
+                }
+            ),
             t.style(Role::Warn),
         ))
     } else if let Some((level, text)) = &v.message {
