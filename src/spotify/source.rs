@@ -256,7 +256,9 @@ impl Task {
                 json,
             } => {
                 let rows = result.rows.len();
-                let ev = match export(&self.cfg, &result, &name, path, json) {
+                let cfg = self.cfg.clone();
+                let done = blocking(move || export(&cfg, &result, &name, path, json)).await;
+                let ev = match done {
                     Ok(path) => {
                         self.notice(
                             Level::Info,
@@ -274,8 +276,14 @@ impl Task {
                 self.event(ev).await;
             }
             SpotifyCommand::SaveQuery { name, sql } => {
-                let ev = match save_query(&self.cfg, &name, &sql) {
-                    Ok(()) => SpotifyEvent::SavedQueries(load_queries(&self.cfg)),
+                let cfg = self.cfg.clone();
+                let done = blocking(move || {
+                    save_query(&cfg, &name, &sql)?;
+                    Ok(load_queries(&cfg))
+                })
+                .await;
+                let ev = match done {
+                    Ok(saved) => SpotifyEvent::SavedQueries(saved),
                     Err(e) => {
                         let text = format!("save failed: {e:#}");
                         self.notice(Level::Error, text.clone()).await;
@@ -286,8 +294,10 @@ impl Task {
             }
             SpotifyCommand::AddHistory { sql } => {
                 if history::push(&mut self.history, &sql) {
-                    let saved = data_dir(&self.cfg)
-                        .and_then(|d| history::save(&history::path(&d), &self.history));
+                    let (cfg, entries) = (self.cfg.clone(), self.history.clone());
+                    let saved =
+                        blocking(move || history::save(&history::path(&data_dir(&cfg)?), &entries))
+                            .await;
                     if let Err(e) = saved {
                         if !std::mem::replace(&mut self.history_warned, true) {
                             self.notice(Level::Warn, format!("SQL history not saved: {e:#}"))
@@ -426,6 +436,13 @@ fn stem(name: &str) -> String {
 }
 
 /// Write `rs` as CSV or JSON; returns the path written.
+/// Runs file work on tokio's blocking pool, so the collector's worker thread stays free.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(anyhow!("file task failed: {e}")))
+}
+
 pub fn export(
     cfg: &SpotifyConfig,
     rs: &ResultSet,
