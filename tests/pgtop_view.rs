@@ -4,13 +4,16 @@
 //! SourceCommands they produce, read-only refusal, tags, thresholds, filter, frozen order,
 //! detail + EXPLAIN and the lock tree.
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{find, indicator, line, render, text};
+
 use std::time::{Duration, SystemTime};
 
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
-use ratatui::Terminal;
 use stacktop::app::{App, Effect};
 use stacktop::collect::{Payload, SourceCommand, Update};
 use stacktop::config::{Config, ViewKind};
@@ -123,37 +126,6 @@ fn command(a: &mut App, line: &str) -> Vec<Effect> {
         press(a, KeyCode::Char(c));
     }
     press(a, KeyCode::Enter)
-}
-
-fn render(a: &App, w: u16, h: u16) -> ratatui::buffer::Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(a, f)).unwrap();
-    term.backend().buffer().clone()
-}
-
-fn line(buf: &ratatui::buffer::Buffer, y: u16) -> String {
-    (0..buf.area.width)
-        .map(|x| buf[(x, y)].symbol().to_string())
-        .collect()
-}
-
-fn text(buf: &ratatui::buffer::Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| line(buf, y))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// (x, y) of the first cell of `needle` on screen.
-fn find(buf: &ratatui::buffer::Buffer, needle: &str) -> (u16, u16) {
-    for y in 0..buf.area.height {
-        let l = line(buf, y);
-        if let Some(i) = l.find(needle) {
-            let x = l[..i].chars().count() as u16;
-            return (x, y);
-        }
-    }
-    panic!("{needle:?} not on screen:\n{}", text(buf));
 }
 
 fn signal_of(effects: &[Effect]) -> Option<(SignalKind, Vec<i32>)> {
@@ -524,19 +496,6 @@ fn app_long(w: u16, h: u16) -> App {
     });
     a.resize(w, h);
     a
-}
-
-/// `(first, last, total)` from the "lines A-B of N" indicator, and the row it is on.
-fn indicator(buf: &ratatui::buffer::Buffer) -> Option<((usize, usize, usize), u16)> {
-    (0..buf.area.height).find_map(|y| {
-        let l = line(buf, y);
-        let at = l.find(" lines ")?;
-        let mut it = l[at + 7..].split_whitespace();
-        let (a, b) = it.next()?.split_once('-')?;
-        (it.next()? == "of").then_some(())?;
-        let n = it.next()?.parse().ok()?;
-        Some(((a.parse().ok()?, b.parse().ok()?, n), y))
-    })
 }
 
 fn shown(a: &App, w: u16, h: u16) -> (usize, usize, usize) {

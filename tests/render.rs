@@ -1,33 +1,17 @@
 //! Views rendered into a ratatui TestBackend: text and the styles that carry meaning.
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{line, render, text};
+
 use chrono::TimeZone;
-use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
-use ratatui::Terminal;
 use stacktop::app::App;
 use stacktop::collect::{Payload, SourceHealth, Update};
 use stacktop::config::{Config, ViewKind};
 use stacktop::theme::{Role, Theme};
 use stacktop::ui::table::{Column, TableData, TableRow};
-
-fn render(app: &App, w: u16, h: u16) -> ratatui::buffer::Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(app, f)).unwrap();
-    term.backend().buffer().clone()
-}
-
-fn line(buf: &ratatui::buffer::Buffer, y: u16) -> String {
-    (0..buf.area.width)
-        .map(|x| buf[(x, y)].symbol().to_string())
-        .collect()
-}
-
-fn text(buf: &ratatui::buffer::Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| line(buf, y))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 fn app() -> App {
     let mut a = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);

@@ -2,16 +2,23 @@
 //! TestBackend rendering (text and the ok/warn/crit styles), the lag sparkline history,
 //! and keys (audit focus, Enter check detail, y copy effect, Esc back).
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{find, line, render, text};
+
+/// `(first, last, total)` from the "lines A-B of N" indicator.
+fn indicator(buf: &ratatui::buffer::Buffer) -> Option<(usize, usize, usize)> {
+    screen::indicator(buf).map(|(t, _)| t)
+}
+
 #[path = "repl_common/mod.rs"]
 mod common;
 
 use chrono::TimeZone;
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
-use ratatui::Terminal;
 use stacktop::app::{App, Effect};
 use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
@@ -40,30 +47,6 @@ fn feed(a: &mut App, s: ServerSnapshot) {
         view: ViewKind::Repl,
         payload: Payload::Repl(Box::new(s)),
     });
-}
-
-fn render(a: &App, w: u16, h: u16) -> Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(a, f)).unwrap();
-    term.backend().buffer().clone()
-}
-
-fn line(buf: &Buffer, y: u16) -> String {
-    (0..buf.area.width)
-        .map(|x| buf[(x, y)].symbol().to_string())
-        .collect()
-}
-
-fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
-    for y in 0..buf.area.height {
-        let l = line(buf, y);
-        if let Some(i) = l.find(needle) {
-            let x = l[..i].chars().count() as u16;
-            return (x, y);
-        }
-    }
-    let all: Vec<String> = (0..buf.area.height).map(|y| line(buf, y)).collect();
-    panic!("{needle:?} not on screen:\n{}", all.join("\n"));
 }
 
 fn press(a: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -372,26 +355,6 @@ fn r57_app(w: u16, h: u16) -> App {
     );
     a.resize(w, h);
     a
-}
-
-fn text(buf: &Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| line(buf, y))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `(first, last, total)` from the "lines A-B of N" indicator.
-fn indicator(buf: &Buffer) -> Option<(usize, usize, usize)> {
-    (0..buf.area.height).find_map(|y| {
-        let l = line(buf, y);
-        let at = l.find(" lines ")?;
-        let mut it = l[at + 7..].split_whitespace();
-        let (a, b) = it.next()?.split_once('-')?;
-        (it.next()? == "of").then_some(())?;
-        let n = it.next()?.parse().ok()?;
-        Some((a.parse().ok()?, b.parse().ok()?, n))
-    })
 }
 
 fn shown(a: &App, w: u16, h: u16) -> (usize, usize, usize) {

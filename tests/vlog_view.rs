@@ -2,11 +2,14 @@
 //! header figures, dropped / malformed counters) and key sequences (filter prompt with the
 //! vlogdump syntax, pause keeps data, Enter opens the record, find, save writes a file).
 
+#[path = "support/screen.rs"]
+mod screen;
+
+use screen::{line, render, text};
+
 use chrono::TimeZone;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::Terminal;
 use stacktop::app::{App, Effect, Level};
 use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, Dur, ViewKind};
@@ -80,25 +83,6 @@ fn feed(a: &mut App, reqs: Vec<Request>) {
         view: ViewKind::Vlog,
         payload: Payload::Vlog(VlogEvent::Requests(reqs)),
     });
-}
-
-fn render(a: &App, w: u16, h: u16) -> Buffer {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(a, f)).unwrap();
-    term.backend().buffer().clone()
-}
-
-fn line(buf: &Buffer, y: u16) -> String {
-    (0..buf.area.width)
-        .map(|x| buf[(x, y)].symbol().to_string())
-        .collect()
-}
-
-fn text(buf: &Buffer) -> String {
-    (0..buf.area.height)
-        .map(|y| line(buf, y))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The row containing `needle`, and its y.

@@ -9,6 +9,9 @@
 //! - `webhook` — a local HTTP receiver for Slack-style webhook posts (ok / 500 / hang).
 //! - `live`    — an App fed by a real collector, with bounded waits on its state.
 //!
+//! `screen.rs` (render the App into a TestBackend, read rows, find text, the detail-pane
+//! indicator) needs no servers: view tests include it alone with `#[path]`.
+//!
 //! Missing server binaries: run `bash scripts/setup-test-deps.sh`.
 #![allow(dead_code, unused_imports)]
 
