@@ -16,7 +16,7 @@ use common::*;
 use stacktop::spotify::gen::{Dataset, GenConfig};
 use stacktop::spotify::runner::{self, Event, Request};
 use stacktop::spotify::{
-    import_files, questions, Backend, ImportEvent, ImportOptions, SpotifyConfig, Store,
+    import_files, questions, Backend, ImportEvent, ImportOptions, SpotifyConfig, Store, Summary,
 };
 use support::mariadb::{MariaDb, MariaDbOptions};
 
@@ -43,6 +43,17 @@ fn mysql_cfg(db: &MariaDb, table: &str) -> SpotifyConfig {
     }
 }
 
+/// The fixtures imported into a fresh SQLite store: its summary and rows, what MariaDB must
+/// match.
+async fn sqlite_reference() -> (Summary, Vec<Vec<stacktop::spotify::Cell>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = sqlite_store(dir.path());
+    let want = import_files(&lite, &fixtures(), &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    (want, dump(&lite).await)
+}
+
 async fn dump_table(store: &Store) -> Vec<Vec<stacktop::spotify::Cell>> {
     let sql = DUMP.replace("top200", store.table());
     store.run_query(&sql).await.unwrap().rows
@@ -51,12 +62,7 @@ async fn dump_table(store: &Store) -> Vec<Vec<stacktop::spotify::Cell>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixtures_load_like_sqlite_and_reimport_changes_nothing() {
     let db = MariaDb::start(MariaDbOptions::named("spotify-import", 1, 0));
-    let dir = tempfile::tempdir().unwrap();
-    let lite = sqlite_store(dir.path());
-    let want = import_files(&lite, &fixtures(), &ImportOptions::default(), None)
-        .await
-        .unwrap();
-    let want_rows = dump(&lite).await;
+    let (want, want_rows) = sqlite_reference().await;
     assert_eq!(want_rows.len(), 16);
 
     let my = Store::open(&mysql_cfg(&db, "top200")).await.unwrap();
@@ -150,12 +156,7 @@ async fn server_refusing_local_infile_gets_batched_inserts_with_the_same_rows() 
         db.query_one("SELECT @@GLOBAL.local_infile").as_deref(),
         Some("0")
     );
-    let dir = tempfile::tempdir().unwrap();
-    let lite = sqlite_store(dir.path());
-    let want = import_files(&lite, &fixtures(), &ImportOptions::default(), None)
-        .await
-        .unwrap();
-    let want_rows = dump(&lite).await;
+    let (want, want_rows) = sqlite_reference().await;
 
     let my = Store::open(&mysql_cfg(&db, "top200")).await.unwrap();
     let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
