@@ -10,6 +10,18 @@ use tokio::sync::mpsc;
 /// Spawns the collectors for `config`. Views without a configured source stay idle.
 /// Must be called inside a tokio runtime.
 pub fn spawn(config: &Config, only: Option<ViewKind>, tx: mpsc::Sender<Update>) -> SourceHandles {
+    spawn_with_env(config, only, tx, &crate::pg::conninfo::Env::system())
+}
+
+/// [`spawn`] with the libpq environment (`PG*` variables, home for `.pgpass`, OS user) given
+/// instead of read from the process: tests pass an empty one so the developer's settings never
+/// leak in.
+pub fn spawn_with_env(
+    config: &Config,
+    only: Option<ViewKind>,
+    tx: mpsc::Sender<Update>,
+    pg_env: &crate::pg::conninfo::Env,
+) -> SourceHandles {
     let mut handles = SourceHandles::new();
     let wanted = |k: ViewKind| only.is_none_or(|o| o == k);
     // pgtop needs no settings (libpq defaults, PG* variables, .pgpass), so it always runs.
@@ -18,7 +30,7 @@ pub fn spawn(config: &Config, only: Option<ViewKind>, tx: mpsc::Sender<Update>) 
             &config.pgtop,
             config.ui.refresh.get(),
             config.ui.read_only,
-            &crate::pg::conninfo::Env::system(),
+            pg_env,
             tx.clone(),
         );
         handles.insert(ViewKind::Pgtop, cmd);

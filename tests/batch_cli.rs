@@ -1,11 +1,13 @@
 //! Batch mode and non-terminal use of the real binary.
 
+#[path = "support/proc.rs"]
+#[allow(dead_code)]
+mod hermetic;
+
 use std::process::{Command, Stdio};
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stacktop"));
-    c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
+    let mut c = hermetic::hermetic_command(env!("CARGO_BIN_EXE_stacktop"));
     c.arg("--no-user-config").stdin(Stdio::null());
     c
 }

@@ -2,16 +2,16 @@
 //! expected message (file, line, key, value), and a bad file stops stacktop before the
 //! terminal changes mode.
 
+#[path = "support/proc.rs"]
+#[allow(dead_code)]
+mod hermetic;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stacktop"));
-    c.env_remove("NO_COLOR")
-        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
-    c
+    hermetic::hermetic_command(env!("CARGO_BIN_EXE_stacktop"))
 }
 
 fn files(dir: &str) -> Vec<PathBuf> {

@@ -63,19 +63,24 @@ async fn next_where(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn tls_pgpass_and_restart() {
-    let mut pg = Pg::start(PgOpts {
-        tls: true,
-        ..Default::default()
-    });
+pg_matrix!(tls_pgpass_and_restart);
+
+async fn tls_pgpass_and_restart(major: u32) {
+    let mut pg = Pg::start_major(
+        major,
+        PgOpts {
+            tls: true,
+            ..Default::default()
+        },
+    );
     let ca = pg.ca_path();
     let port = pg.port;
+    let pw = pg.password().to_string();
 
     // TLS modes
     for host in ["127.0.0.1", "localhost"] {
         let ci = format!(
-            "host={host} port={port} user=postgres dbname=postgres sslmode=verify-full sslrootcert={}",
+            "host={host} port={port} user=postgres password={pw} dbname=postgres sslmode=verify-full sslrootcert={}",
             ca.display()
         );
         assert_eq!(
@@ -84,10 +89,14 @@ async fn tls_pgpass_and_restart() {
             "verify-full via {host}"
         );
     }
-    let uri = format!("postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=require");
+    let uri = format!("postgresql://postgres:{pw}@127.0.0.1:{port}/postgres?sslmode=require");
     assert_eq!(uses_ssl(&spec(&uri, None)).await, Ok(true), "require");
-    let ci = format!("host=127.0.0.1 port={port} user=postgres sslmode=disable");
+    let ci = format!("host=127.0.0.1 port={port} user=postgres password={pw} sslmode=disable");
     assert_eq!(uses_ssl(&spec(&ci, None)).await, Ok(false), "disable");
+    // hermetic server: no password, no entry over TCP (no `trust` on loopback)
+    let ci = format!("host=127.0.0.1 port={port} user=postgres sslmode=disable");
+    let e = uses_ssl(&spec(&ci, None)).await.unwrap_err();
+    assert!(e.contains("password"), "loopback without a password: {e}");
     // a root that did not sign the server certificate: verify-full and verify-ca refuse
     let other = tempfile::tempdir().unwrap();
     let other_ca = other.path().join("other.crt");
@@ -99,7 +108,7 @@ async fn tls_pgpass_and_restart() {
     }
     for mode in ["verify-full", "verify-ca"] {
         let ci = format!(
-            "host=127.0.0.1 port={port} user=postgres sslmode={mode} sslrootcert={}",
+            "host=127.0.0.1 port={port} user=postgres password={pw} sslmode={mode} sslrootcert={}",
             other_ca.display()
         );
         let e = uses_ssl(&spec(&ci, None)).await.unwrap_err();
@@ -111,7 +120,7 @@ async fn tls_pgpass_and_restart() {
     }
     // verify-ca accepts the right CA even under a name not in the certificate (hostaddr trick)
     let ci = format!(
-        "host=db.invalid hostaddr=127.0.0.1 port={port} user=postgres sslmode=verify-ca sslrootcert={}",
+        "host=db.invalid hostaddr=127.0.0.1 port={port} user=postgres password={pw} sslmode=verify-ca sslrootcert={}",
         ca.display()
     );
     assert_eq!(
@@ -151,7 +160,7 @@ async fn tls_pgpass_and_restart() {
 
     // server stop + restart: the collector (over verify-full TLS) recovers by itself
     let ci = format!(
-        "host=localhost port={port} user=postgres dbname=postgres sslmode=verify-full sslrootcert={}",
+        "host=localhost port={port} user=postgres password={pw} dbname=postgres sslmode=verify-full sslrootcert={}",
         ca.display()
     );
     let mut o = CollectorOptions::new(spec(&ci, None));

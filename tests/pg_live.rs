@@ -87,9 +87,11 @@ fn target(s: &PgSnapshot, pid: i32) -> SignalTarget {
     SignalTarget::from_session(row, s.server_now).expect("signallable")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn live_server_scenarios() {
-    let pg = Pg::start(PgOpts::default());
+pg_matrix!(live_server_scenarios);
+
+/// Every scenario against one server of `major` (one per major per run).
+async fn live_server_scenarios(major: u32) {
+    let pg = Pg::start_major(major, PgOpts::default());
     pg.create_role("app", Role::Plain).await;
     pg.create_role("mon", Role::Monitor).await;
     let dir = tempfile::tempdir().unwrap();
@@ -98,12 +100,14 @@ async fn live_server_scenarios() {
     signals(&pg, dir.path()).await;
     monitor_role(&pg).await;
     older_server_statements(&pg).await;
+    feature_notices_once(&pg).await;
     webhook_failures_do_not_delay_refreshes(&pg).await;
     batch_mode(&pg).await;
 }
 
 async fn sessions_slow_log_and_webhook(pg: &Pg, dir: &Path) {
     let hook = Webhook::start(Mode::Ok).await;
+    let t_start = Instant::now(); // before the sleeper starts: its duration cannot exceed this
     let sleeper = pg
         .running("app", "sleeper", "SELECT pg_sleep(600) /* t-a */")
         .await;
@@ -113,7 +117,6 @@ async fn sessions_slow_log_and_webhook(pg: &Pg, dir: &Path) {
     let mut o = opts(pg, "postgres");
     o.slow_log = Some(log.clone());
     o.slack = Some(SlackOptions::new(Secret::new(hook.url("/hook/T1")), "test"));
-    let t_start = Instant::now();
     let (h, mut rx) = collector::spawn(o);
 
     let s = snapshot_where(&mut rx, 15 * SEC, "sleeper slow and iit long", |s| {
@@ -145,7 +148,14 @@ async fn sessions_slow_log_and_webhook(pg: &Pg, dir: &Path) {
     assert!(hd.server_version_num >= 120000);
     assert_eq!(hd.max_connections, 100);
     assert!(hd.waiting >= 1 && hd.counts.active >= 2 && hd.counts.idle_in_transaction >= 2);
-    assert!(hd.columns.backend_type && hd.columns.leader_pid);
+    assert_eq!(hd.server_version_num / 10000, pg.major() as i32);
+    assert!(hd.columns.backend_type);
+    assert_eq!(
+        hd.columns.leader_pid,
+        pg.major() >= 13,
+        "leader_pid from 13 on"
+    );
+    assert_eq!(hd.columns.query_id, pg.major() >= 14, "query_id from 14 on");
     assert!(hd.longest_transaction.is_some());
     // own session absent
     let own: Vec<i32> = pg
@@ -204,6 +214,9 @@ async fn sessions_slow_log_and_webhook(pg: &Pg, dir: &Path) {
         "idle in transaction is not a slow query"
     );
     h.shutdown().await;
+    // before 14 (no client_connection_check_interval) a sleeping backend outlives its client
+    pg.terminate(&[sleeper.pid, iit.pid, holder.pid, waiter.pid])
+        .await;
     drop((sleeper, iit, holder, waiter));
     pg.wait_until(
         "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name IN ('sleeper','iit','lock-holder','lock-waiter')",
@@ -432,23 +445,24 @@ async fn monitor_role(pg: &Pg) {
     h.shutdown().await;
 }
 
-/// Only PostgreSQL 15 is packaged here: run the refresh statement built for older servers'
-/// columns (12: no leader_pid/query_id; 13: no query_id) against it, and check that it still
-/// yields the sessions, with the missing columns empty.
+/// The columns detected from the catalog match the major, and the refresh statements built
+/// for older servers' columns (12: no leader_pid/query_id; 13: no query_id) still yield the
+/// sessions on this one, with the missing columns empty.
 async fn older_server_statements(pg: &Pg) {
     let sleeper = pg
         .running("app", "old-shape", "SELECT pg_sleep(600) /* old-shape */")
         .await;
     let c = pg.admin().await;
     let detected = stacktop::pg::activity::detect_columns(&c).await.unwrap();
+    let major = pg.major();
     assert_eq!(
         detected,
         ActivityColumns {
             backend_type: true,
-            leader_pid: true,
-            query_id: true
+            leader_pid: major >= 13,
+            query_id: major >= 14,
         },
-        "PostgreSQL 15 has all three columns"
+        "PostgreSQL {major}"
     );
     for (version, columns) in [
         (
@@ -468,6 +482,10 @@ async fn older_server_statements(pg: &Pg) {
             },
         ),
     ] {
+        if (columns.leader_pid && !detected.leader_pid) || (columns.query_id && !detected.query_id)
+        {
+            continue; // a newer shape than this server has
+        }
         let mut reader = ActivityReader::with_columns(&c, columns)
             .await
             .unwrap_or_else(|e| panic!("statement for PostgreSQL {version}: {e}"));
@@ -493,6 +511,37 @@ async fn older_server_statements(pg: &Pg) {
         assert!(header.max_connections > 0, "{version}");
     }
     drop(c);
+}
+
+/// What an older major cannot show is said on the status line, once per feature.
+async fn feature_notices_once(pg: &Pg) {
+    let (h, mut rx) = collector::spawn(opts(pg, "postgres"));
+    let mut notices = Vec::new();
+    let deadline = Instant::now() + 10 * SEC;
+    let mut connected = 0;
+    while connected < 4 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let s = tokio::time::timeout(left, rx.recv())
+            .await
+            .expect("4 refreshes within 10 s")
+            .expect("collector running");
+        notices.extend(s.notices);
+        connected += usize::from(s.header.is_some());
+    }
+    h.shutdown().await;
+    let count = |m: &str| notices.iter().filter(|n| n.contains(m)).count();
+    let major = pg.major();
+    assert_eq!(
+        count("query ids need PostgreSQL 14"),
+        usize::from(major < 14),
+        "{notices:?}"
+    );
+    assert_eq!(
+        count("parallel worker leaders need PostgreSQL 13"),
+        usize::from(major < 13),
+        "{notices:?}"
+    );
+    assert_eq!(count("not supported"), 0, "{notices:?}");
 }
 
 async fn webhook_failures_do_not_delay_refreshes(pg: &Pg) {
@@ -608,4 +657,58 @@ async fn batch_mode(pg: &Pg) {
     b.json = false;
     let (text, _) = batch::run_once(&o, &b).await.unwrap();
     assert!(text.contains(&sl.pid.to_string()) && text.starts_with("PostgreSQL "));
+}
+
+/// PostgreSQL 10 and 11 are out of support: pgtop still connects and lists the sessions, and
+/// says once that it is best effort (and what it cannot show).
+async fn best_effort_old_major(major: u32) {
+    let pg = Pg::start_major(major, PgOpts::default());
+    pg.create_role("app", Role::Plain).await;
+    let sleeper = pg
+        .running("app", "old-major", "SELECT pg_sleep(600) /* old-major */")
+        .await;
+    let (h, mut rx) = collector::spawn(opts(&pg, "postgres"));
+    let mut notices = Vec::new();
+    let deadline = Instant::now() + 15 * SEC;
+    let mut seen = 0;
+    while seen < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let s = tokio::time::timeout(left, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("PostgreSQL {major}: sleeper not listed: {notices:?}"))
+            .expect("collector running");
+        notices.extend(s.notices.iter().cloned());
+        let listed = s.sessions.iter().any(|x| {
+            x.pid == sleeper.pid
+                && x.state == SessionState::Active
+                && x.query.contains("old-major")
+                && x.is_client_backend()
+        });
+        seen += usize::from(listed);
+    }
+    h.shutdown().await;
+    let count = |m: &str| notices.iter().filter(|n| n.contains(m)).count();
+    assert_eq!(
+        count(&format!("PostgreSQL {major}.")),
+        1,
+        "said once: {notices:?}"
+    );
+    assert_eq!(count("is not supported"), 1, "{notices:?}");
+    assert_eq!(count("query ids need PostgreSQL 14"), 1, "{notices:?}");
+}
+
+mod old_majors {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg10_best_effort() {
+        if crate::support::pg::major_selected(10) {
+            super::best_effort_old_major(10).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg11_best_effort() {
+        if crate::support::pg::major_selected(11) {
+            super::best_effort_old_major(11).await;
+        }
+    }
 }

@@ -33,7 +33,13 @@ struct Ui {
 impl Ui {
     fn start(cfg: Config) -> Ui {
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        let handles = stacktop::sources::spawn(&cfg, Some(ViewKind::Pgtop), tx);
+        // no PG* variables, ~/.pgpass or OS user from the developer's environment
+        let env = stacktop::pg::conninfo::Env {
+            vars: Box::new(|_| None),
+            home: None,
+            os_user: Some("stacktop-test".into()),
+        };
+        let handles = stacktop::sources::spawn_with_env(&cfg, Some(ViewKind::Pgtop), tx, &env);
         let app = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
         Ui { app, rx, handles }
     }
@@ -100,9 +106,10 @@ fn config(pg: &Pg, dir: &Path) -> Config {
     cfg
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_slow_end_to_end_and_batch_binary() {
-    let pg = Pg::start(PgOpts::default());
+pg_matrix!(kill_slow_end_to_end_and_batch_binary);
+
+async fn kill_slow_end_to_end_and_batch_binary(major: u32) {
+    let pg = Pg::start_major(major, PgOpts::default());
     let dir = tempfile::tempdir().unwrap();
     let mut a = pg.running("postgres", "sleeper-a", SLEEP).await;
     let mut b = pg.running("postgres", "sleeper-b", SLEEP).await;
@@ -233,15 +240,14 @@ async fn kill_slow_end_to_end_and_batch_binary() {
     ui.until("c slow again", Duration::from_secs(10), |app| slow(app, pc))
         .await;
     drop(ui);
-    let conninfo = pg.conninfo("postgres");
+    // the password in the environment, not on the command line (which other users can read)
+    let conninfo = pg.conninfo_nopw("postgres");
+    let password = pg.password().to_string();
     let home = dir.path().to_path_buf();
     let t0 = Instant::now();
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_stacktop"))
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", &home)
-            .env("XDG_STATE_HOME", &home)
-            .env_remove("STACKTOP_SLACK_WEBHOOK")
+        support::proc::hermetic_command_in(env!("CARGO_BIN_EXE_stacktop"), &home)
+            .env("PGPASSWORD", password)
             .args([
                 "--no-user-config",
                 "pgtop",
@@ -285,9 +291,7 @@ async fn test_webhook_flag_posts_once_and_reports_failure() {
     let home = tempfile::tempdir().unwrap();
     let run = |url: String, home: std::path::PathBuf| {
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_stacktop"))
-                .env("HOME", &home)
-                .env("XDG_CONFIG_HOME", &home)
+            support::proc::hermetic_command_in(env!("CARGO_BIN_EXE_stacktop"), &home)
                 .env("STACKTOP_TEST_HOOK", url)
                 .env("STACKTOP_PGTOP__SLACK__RETRIES", "0")
                 .args(["--no-user-config", "pgtop", "--test-webhook"])
@@ -333,9 +337,10 @@ fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn detail_of_a_long_query_scrolls_to_the_end_of_its_plan_at_80x24() {
-    let pg = Pg::start(PgOpts::default());
+pg_matrix!(detail_of_a_long_query_scrolls_to_the_end_of_its_plan_at_80x24);
+
+async fn detail_of_a_long_query_scrolls_to_the_end_of_its_plan_at_80x24(major: u32) {
+    let pg = Pg::start_major(major, PgOpts::default());
     let dir = tempfile::tempdir().unwrap();
     // one row, so it sleeps; a select list longer than the pane, a plan of several nodes
     let cols: Vec<String> = (0..12)

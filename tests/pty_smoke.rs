@@ -2,6 +2,10 @@
 //! tabs, opens help, quits, and checks that the terminal was restored: alternate screen left,
 //! cursor shown. SIGTERM must restore it too.
 
+#[path = "support/proc.rs"]
+#[allow(dead_code)]
+mod hermetic;
+
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{Read, Write};
 use std::sync::mpsc;
@@ -31,9 +35,11 @@ impl Session {
             .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stacktop"));
         cmd.args(args);
+        cmd.env_clear();
+        for (k, v) in hermetic::hermetic_env_in(hermetic::hermetic_home()) {
+            cmd.env(k, v);
+        }
         cmd.env("TERM", "screen");
-        cmd.env("HOME", env!("CARGO_TARGET_TMPDIR"));
-        cmd.env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
         for (k, v) in env {
             cmd.env(k, v);
         }

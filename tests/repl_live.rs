@@ -53,8 +53,8 @@ fn config(servers: &[(&str, &MariaDb, &str, &str)]) -> Cfg {
 
 fn monitor_config(pair: &ReplicationPair) -> Cfg {
     config(&[
-        ("primary", pair.primary(), MONITOR_USER, MONITOR_PASSWORD),
-        ("replica", pair.replica(), MONITOR_USER, MONITOR_PASSWORD),
+        ("primary", pair.primary(), MONITOR_USER, &MONITOR_PASSWORD),
+        ("replica", pair.replica(), MONITOR_USER, &MONITOR_PASSWORD),
     ])
 }
 
@@ -149,9 +149,7 @@ fn healthy(v: &ReplView) -> bool {
 }
 
 fn bin(cfg: &Cfg, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stacktop"))
-        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+    support::proc::hermetic_command(env!("CARGO_BIN_EXE_stacktop"))
         .arg("--no-user-config")
         .arg("--config")
         .arg(&cfg.path)
@@ -605,11 +603,8 @@ fn minimal_grants_work_and_fewer_grants_are_unknown_naming_the_grant() {
 fn server_flags_and_nothing_to_check() {
     let pair = ReplicationPair::start();
     let bin = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_stacktop"));
-        c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
-            .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
-            .arg("--no-user-config")
-            .stdin(Stdio::null());
+        let mut c = support::proc::hermetic_command(env!("CARGO_BIN_EXE_stacktop"));
+        c.arg("--no-user-config").stdin(Stdio::null());
         c
     };
     // --server NAME=USER@HOST:PORT and --password-env instead of a config file.

@@ -1,6 +1,10 @@
 //! `stacktop spotify import|ask|sql|questions` as a user runs them (the real binary, a temp
 //! SQLite store): outputs, formats and exit codes.
 
+#[path = "support/proc.rs"]
+#[allow(dead_code)]
+mod hermetic;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -11,7 +15,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn stacktop(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stacktop"))
+    hermetic::hermetic_command(env!("CARGO_BIN_EXE_stacktop"))
         .arg("--no-user-config")
         .args(args)
         .arg("--path")

@@ -7,6 +7,10 @@
 #[path = "spotify_common/mod.rs"]
 mod common;
 
+#[path = "support/proc.rs"]
+#[allow(dead_code)]
+mod hermetic;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -170,7 +174,7 @@ async fn a_query_during_the_empty_table_load_waits_for_it() {
 /// while the journal exists (pages of the open transaction written into the file). Returns
 /// whether the kill hit an open transaction (the journal still exists afterwards).
 fn kill_mid_import(db: &Path, csv: &Path) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stacktop"))
+    let mut child = hermetic::hermetic_command(env!("CARGO_BIN_EXE_stacktop"))
         .arg("--no-user-config")
         .args(["spotify", "import"])
         .arg(csv)

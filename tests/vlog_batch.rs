@@ -2,16 +2,18 @@
 //! request, exit 0 at the end of the input, JSON lines, stdin, `--count`, vlogdump filter
 //! words and layout, and the exit codes for a bad filter / missing file.
 
+#[path = "support/proc.rs"]
+#[allow(dead_code)]
+mod hermetic;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 const FIXTURE: &str = "tests/fixtures/varnish/varnish7-request.log";
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stacktop"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
+    let mut c = hermetic::hermetic_command(env!("CARGO_BIN_EXE_stacktop"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
     c.arg("--no-user-config").stdin(Stdio::null());
     c
 }

@@ -1,7 +1,11 @@
 //! The refresh query: ONE statement per refresh that scans `pg_stat_activity` once (own backend
 //! excluded) and carries the header values (version, uptime, recovery, max_connections,
 //! `pg_stat_database` sums) in the same round trip. Columns that differ between PostgreSQL
-//! versions (backend_type, leader_pid, query_id) are detected from the catalog. Rows become the
+//! versions (backend_type, leader_pid, query_id) are detected from the catalog once per
+//! connection, and each feature an older server lacks is said once ([`feature_notices`]):
+//! leader_pid came in 13, query_id in 14; 10 and 11 are out of support and listed best effort;
+//! pg_stat_database (the only stats view the header reads) has the columns used here in every
+//! major from 10 to 18 (the checkpointer/bgwriter split of 17 is not read). Rows become the
 //! owned [`Session`] model; the [`Header`] is computed client-side from the same rows plus deltas
 //! of the previous refresh. Output feeds the collector's [`PgSnapshot`].
 
@@ -263,7 +267,34 @@ struct Counters {
 pub struct ActivityReader {
     stmt: Statement,
     columns: ActivityColumns,
+    /// `server_version_num` seen when connecting (0 if unknown)
+    version_num: i32,
     prev: Option<Counters>,
+}
+
+/// The oldest major pgtop supports (older ones are listed best effort).
+pub const OLDEST_SUPPORTED: i32 = 120000;
+
+/// What this server cannot show, one message per degraded feature, for the status line.
+pub fn feature_notices(version_num: i32, c: ActivityColumns) -> Vec<String> {
+    let mut v = Vec::new();
+    if version_num > 0 && version_num < OLDEST_SUPPORTED {
+        v.push(format!(
+            "PostgreSQL {}.{} is not supported (12 or newer is): sessions listed best effort",
+            version_num / 10000,
+            version_num / 100 % 100
+        ));
+    }
+    if !c.backend_type {
+        v.push("backend types need PostgreSQL 10: background processes guessed".into());
+    }
+    if !c.leader_pid {
+        v.push("parallel worker leaders need PostgreSQL 13".into());
+    }
+    if !c.query_id {
+        v.push("query ids need PostgreSQL 14".into());
+    }
+    v
 }
 
 /// Text of the refresh statement for the detected columns.
@@ -328,7 +359,20 @@ impl ActivityReader {
     /// Detects columns and prepares the refresh statement on this connection.
     pub async fn new(client: &Client) -> Result<Self, tokio_postgres::Error> {
         let columns = detect_columns(client).await?;
-        Self::with_columns(client, columns).await
+        let mut r = Self::with_columns(client, columns).await?;
+        let v = client
+            .query_one(
+                "/* stacktop */ SELECT current_setting('server_version_num')::int4",
+                &[],
+            )
+            .await?;
+        r.version_num = v.try_get(0)?;
+        Ok(r)
+    }
+
+    /// [`feature_notices`] for this connection's server.
+    pub fn notices(&self) -> Vec<String> {
+        feature_notices(self.version_num, self.columns)
     }
 
     /// Prepares the refresh statement for a given column set (what [`detect_columns`] found;
@@ -341,6 +385,7 @@ impl ActivityReader {
         Ok(ActivityReader {
             stmt,
             columns,
+            version_num: 0,
             prev: None,
         })
     }
@@ -504,6 +549,31 @@ mod tests {
         assert_eq!(all.matches("pg_stat_activity").count(), 1, "one scan");
         let none = activity_sql(ActivityColumns::default());
         assert!(none.contains("NULL::int8") && !none.contains("a.query_id"));
+    }
+
+    #[test]
+    fn each_missing_feature_said_once() {
+        let all = ActivityColumns {
+            backend_type: true,
+            leader_pid: true,
+            query_id: true,
+        };
+        assert!(feature_notices(180004, all).is_empty());
+        let v12 = ActivityColumns {
+            leader_pid: false,
+            query_id: false,
+            ..all
+        };
+        assert_eq!(
+            feature_notices(120022, v12),
+            vec![
+                "parallel worker leaders need PostgreSQL 13".to_string(),
+                "query ids need PostgreSQL 14".to_string()
+            ]
+        );
+        let n = feature_notices(110022, v12);
+        assert!(n[0].contains("PostgreSQL 11.0 is not supported"), "{n:?}");
+        assert_eq!(n.len(), 3);
     }
 
     #[test]

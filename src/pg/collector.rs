@@ -181,6 +181,8 @@ struct State {
     slack: Option<SlackNotifier>,
     slack_events: Option<mpsc::Receiver<SlackEvent>>,
     notices: Vec<String>,
+    /// feature notices already shown (each is said once, not at every reconnect)
+    said: std::collections::HashSet<String>,
     out: mpsc::Sender<PgSnapshot>,
     who: String,
 }
@@ -249,6 +251,7 @@ async fn run(
         slack,
         slack_events,
         notices,
+        said: Default::default(),
         out,
         who,
     };
@@ -263,6 +266,11 @@ async fn run(
             Ok((client, conn_task, reader)) => {
                 attempts = 0;
                 down_since = None;
+                for n in reader.notices() {
+                    if st.said.insert(n.clone()) {
+                        st.notices.push(n);
+                    }
+                }
                 let r = connected(&mut st, client, reader, &mut cmd_rx).await;
                 conn_task.abort();
                 match r {

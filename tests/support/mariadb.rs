@@ -14,11 +14,15 @@
 //!   (`mariadb/template.rs`), so a server starts in well under a second.
 //! - Running as root: mariadbd refuses root unless told; we pass `--user=root` (no chown
 //!   needed). As another user the server runs as that user.
-//! - Accounts (created with `sql_log_bin=0`, never replicated): `root` with an empty password
-//!   on localhost (socket) and 127.0.0.1 (real grant tables, no `--skip-grant-tables`);
-//!   [`REPL_USER`]/[`REPL_PASSWORD`] with REPLICATION SLAVE; [`MONITOR_USER`]/
-//!   [`MONITOR_PASSWORD`] with SLAVE MONITOR, BINLOG MONITOR, REPLICATION MASTER ADMIN,
-//!   PROCESS and SELECT on mysql.* / performance_schema.* (a least-privileged monitor).
+//! - Accounts (made by an `--init-file` that runs before the server accepts any connection,
+//!   with `sql_log_bin=0`, never replicated): `root` with a random password per server
+//!   ([`MariaDb::root_password`], in [`MariaDb::url`]) on every host it exists for (no empty
+//!   password anywhere, anonymous accounts dropped); [`REPL_USER`]/[`REPL_PASSWORD`] with
+//!   REPLICATION SLAVE; [`MONITOR_USER`]/[`MONITOR_PASSWORD`] with SLAVE MONITOR, BINLOG
+//!   MONITOR, REPLICATION MASTER ADMIN, PROCESS and SELECT on mysql.* / performance_schema.*
+//!   (a least-privileged monitor). `REPL_PASSWORD` and `MONITOR_PASSWORD` are random per test
+//!   binary ([`TestPassword`]: prints, derefs to `&str`). The temp dir (socket, datadir,
+//!   init file) is 0700 when running as root.
 //! - Every node: log-bin, binlog_format=ROW, sync_binlog=1, innodb_flush_log_at_trx_commit=1,
 //!   log_slave_updates, gtid_strict_mode, relay_log_recovery, small InnoDB sizes.
 //! - SQL helpers are synchronous and safe to call from inside a tokio runtime (each call
@@ -38,9 +42,60 @@ mod template;
 pub use replication::ReplicationPair;
 
 pub const REPL_USER: &str = "repl";
-pub const REPL_PASSWORD: &str = "repl-pw";
+pub const REPL_PASSWORD: TestPassword = TestPassword(0);
 pub const MONITOR_USER: &str = "monitor";
-pub const MONITOR_PASSWORD: &str = "monitor-pw";
+pub const MONITOR_PASSWORD: TestPassword = TestPassword(1);
+
+/// A password made at random once per test binary (the first use draws it): `Display`,
+/// `Deref<Target = str>`, `AsRef<str>`/`AsRef<OsStr>` and `Into<String>`, so it goes wherever
+/// the fixed strings it replaces went (`format!("{MONITOR_PASSWORD}")`, `&MONITOR_PASSWORD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestPassword(usize);
+
+impl TestPassword {
+    pub fn as_str(self) -> &'static str {
+        static PW: [std::sync::OnceLock<String>; 2] =
+            [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+        PW[self.0].get_or_init(proc::random_password)
+    }
+}
+
+impl std::ops::Deref for TestPassword {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for TestPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for TestPassword {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TestPassword {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.as_str().as_ref()
+    }
+}
+
+impl From<TestPassword> for String {
+    fn from(p: TestPassword) -> String {
+        p.as_str().to_string()
+    }
+}
+
+impl PartialEq<&str> for TestPassword {
+    fn eq(&self, o: &&str) -> bool {
+        self.as_str() == *o
+    }
+}
 
 /// How long to wait for a server to accept connections / for replication to converge.
 pub const SERVER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -100,6 +155,7 @@ impl SqlRow {
 pub struct MariaDb {
     name: String,
     port: u16,
+    root_password: String,
     cnf: PathBuf,
     guard: Option<ProcessGuard>,
     dir: tempfile::TempDir, // dropped last (field order): server is stopped first
@@ -119,31 +175,44 @@ impl MariaDb {
         let data = dir.path().join("data");
         let port = proc::free_port();
         let root = is_root();
+        if root {
+            // the server runs as root too: nobody else needs to enter (socket, data, init file)
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))
+                .expect("chmod mariadb dir");
+        }
 
         template::fresh_datadir(&data, root);
 
+        let root_password = proc::random_password();
+        let init = dir.path().join("init.sql");
+        fs::write(&init, init_sql(&root_password)).expect("write init.sql");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&init, fs::Permissions::from_mode(0o600)).expect("chmod init");
+        }
         let cnf = dir.path().join("my.cnf");
-        fs::write(&cnf, cnf_text(&opts, &name, dir.path(), port, root)).expect("write my.cnf");
-        let mut db = MariaDb {
+        let mut text = cnf_text(&opts, &name, dir.path(), port, root);
+        text.push_str(&format!("init-file={}\n", init.display()));
+        fs::write(&cnf, text).expect("write my.cnf");
+        MariaDb::launched(MariaDb {
             name,
             port,
+            root_password,
             cnf,
             guard: None,
             dir,
-        };
+        })
+    }
+
+    fn launched(mut db: MariaDb) -> MariaDb {
         db.launch();
-        db.exec(&format!(
-            "SET sql_log_bin=0;
-             CREATE USER '{REPL_USER}'@'127.0.0.1' IDENTIFIED BY '{REPL_PASSWORD}';
-             GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'127.0.0.1';
-             CREATE USER '{MONITOR_USER}'@'127.0.0.1' IDENTIFIED BY '{MONITOR_PASSWORD}';
-             GRANT SLAVE MONITOR, BINLOG MONITOR, REPLICATION MASTER ADMIN, PROCESS
-               ON *.* TO '{MONITOR_USER}'@'127.0.0.1';
-             GRANT SELECT ON mysql.* TO '{MONITOR_USER}'@'127.0.0.1';
-             GRANT SELECT ON performance_schema.* TO '{MONITOR_USER}'@'127.0.0.1';
-             SET sql_log_bin=1;"
-        ));
         db
+    }
+
+    /// root's random password on this server.
+    pub fn root_password(&self) -> &str {
+        &self.root_password
     }
 
     /// Spawn mariadbd with our my.cnf and wait until it answers.
@@ -184,9 +253,12 @@ impl MariaDb {
     pub fn socket(&self) -> PathBuf {
         self.dir.path().join("mysqld.sock")
     }
-    /// mysql_async URL for root over TCP: `mysql://root@127.0.0.1:<port>/`.
+    /// mysql_async URL for root over TCP: `mysql://root:<password>@127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
-        format!("mysql://root@127.0.0.1:{}/", self.port)
+        format!(
+            "mysql://root:{}@127.0.0.1:{}/",
+            self.root_password, self.port
+        )
     }
     /// mysql_async URL for the least-privileged monitor account (see module docs).
     pub fn monitor_url(&self) -> String {
@@ -294,6 +366,7 @@ impl MariaDb {
             .ip_or_hostname("127.0.0.1")
             .tcp_port(self.port)
             .user(Some("root"))
+            .pass(Some(self.root_password.clone()))
             .prefer_socket(false)
             .into()
     }
@@ -396,6 +469,35 @@ fn cnf_text(o: &MariaDbOptions, name: &str, dir: &Path, port: u16, root: bool) -
         s.push_str("user=root\n");
     }
     s
+}
+
+/// Run by mariadbd (`init-file`) at every start, before it accepts connections: root gets
+/// `root_pw` wherever it exists, anonymous accounts go, the test accounts exist with their
+/// random passwords. Idempotent (restarts run it again). Never binlogged.
+fn init_sql(root_pw: &str) -> String {
+    let r = esc(root_pw);
+    let repl = esc(&REPL_PASSWORD);
+    let mon = esc(&MONITOR_PASSWORD);
+    format!(
+        "SET sql_log_bin=0;
+ALTER USER IF EXISTS 'root'@'localhost' IDENTIFIED BY '{r}';
+ALTER USER IF EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '{r}';
+ALTER USER IF EXISTS 'root'@'::1' IDENTIFIED BY '{r}';
+DROP USER IF EXISTS ''@'localhost';
+DROP USER IF EXISTS ''@'127.0.0.1';
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '{r}';
+GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS '{REPL_USER}'@'127.0.0.1' IDENTIFIED BY '{repl}';
+ALTER USER '{REPL_USER}'@'127.0.0.1' IDENTIFIED BY '{repl}';
+GRANT REPLICATION SLAVE ON *.* TO '{REPL_USER}'@'127.0.0.1';
+CREATE USER IF NOT EXISTS '{MONITOR_USER}'@'127.0.0.1' IDENTIFIED BY '{mon}';
+ALTER USER '{MONITOR_USER}'@'127.0.0.1' IDENTIFIED BY '{mon}';
+GRANT SLAVE MONITOR, BINLOG MONITOR, REPLICATION MASTER ADMIN, PROCESS ON *.* TO '{MONITOR_USER}'@'127.0.0.1';
+GRANT SELECT ON mysql.* TO '{MONITOR_USER}'@'127.0.0.1';
+GRANT SELECT ON performance_schema.* TO '{MONITOR_USER}'@'127.0.0.1';
+FLUSH PRIVILEGES;
+"
+    )
 }
 
 fn esc(s: &str) -> String {

