@@ -14,7 +14,7 @@ use stacktop::repl::{ConnState, Level, ThreadState};
 use stacktop::views::repl::ReplView;
 use stacktop::views::View;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use support::mariadb::{MariaDb, ReplicationPair, MONITOR_PASSWORD, MONITOR_USER};
 use tokio::sync::mpsc;

@@ -12,7 +12,7 @@ mod common;
 mod hermetic;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;

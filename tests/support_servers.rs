@@ -252,3 +252,101 @@ async fn mariadb_helpers_work_inside_tokio_runtime() {
     );
     assert!(db.try_exec("SELECT * FROM nope.nope").is_err());
 }
+
+/// MariaDB takes no one in unasked: root without its random password, root over the socket as
+/// another user, and the old fixed test passwords are all refused; the real ones work.
+#[tokio::test]
+async fn mariadb_accounts_need_their_random_passwords() {
+    use support::mariadb::{MONITOR_PASSWORD, MONITOR_USER, REPL_PASSWORD, REPL_USER};
+    let db = MariaDb::start(MariaDbOptions::named("locked", 7, 0));
+    let try_login = |user: &str, pw: &str| {
+        let opts: mysql_async::Opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(db.port())
+            .user(Some(user))
+            .pass(Some(pw))
+            .prefer_socket(false)
+            .into();
+        async move {
+            let r = mysql_async::Conn::new(opts).await;
+            if let Ok(c) = r {
+                let _ = c.disconnect().await;
+                return Ok(());
+            }
+            r.map(|_| ()).map_err(|e| e.to_string())
+        }
+    };
+    for (user, pw) in [
+        ("root", ""),
+        ("root", "root"),
+        (MONITOR_USER, "monitor-pw"),
+        (REPL_USER, "repl-pw"),
+        ("", ""),
+    ] {
+        let e = try_login(user, pw).await.unwrap_err();
+        assert!(e.contains("1045"), "{user:?}/{pw:?} let in or odd error: {e}");
+    }
+    try_login("root", db.root_password()).await.unwrap();
+    try_login(MONITOR_USER, &MONITOR_PASSWORD).await.unwrap();
+    try_login(REPL_USER, &REPL_PASSWORD).await.unwrap();
+    assert_eq!(MONITOR_PASSWORD.len(), 32);
+    assert_ne!(MONITOR_PASSWORD.as_str(), REPL_PASSWORD.as_str());
+    // the socket, data dir and init file (root's password) are in a dir only root enters
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(db.socket().parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "mariadb dir mode {mode:o}");
+}
+
+/// A stacktop process started through `hermetic_command` sees none of the developer's
+/// PG*/MYSQL_*/STACKTOP_*/XDG_*/HOME variables. Runs itself again as a child with such
+/// variables set (the parent's env cannot be changed safely in a threaded test).
+#[test]
+fn hermetic_command_clears_the_developers_environment() {
+    const CHILD: &str = "STACKTOP_HERMETIC_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let out = proc::hermetic_command("/usr/bin/env").output().unwrap();
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "hermetic_command_clears_the_developers_environment",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("PGHOST", "leak-pghost")
+        .env("PGPASSWORD", "leak-pgpassword")
+        .env("MYSQL_PWD", "leak-mysql")
+        .env("STACKTOP_SLACK_WEBHOOK", "https://hooks.invalid/leak")
+        .env("STACKTOP_PGTOP__CONNINFO", "host=leak")
+        .env("XDG_CONFIG_HOME", "/leak/config")
+        .env("HOME", "/leak/home")
+        .output()
+        .unwrap();
+    let env = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{env}");
+    assert!(env.contains("HOME=/"), "child ran env: {env}");
+    assert!(!env.contains("leak"), "leaked into the child: {env}");
+    for line in env.lines() {
+        let name = line.split('=').next().unwrap_or("");
+        assert!(
+            !(name.starts_with("PG") || name.starts_with("MYSQL") || name.starts_with("STACKTOP_")),
+            "{line}"
+        );
+    }
+    let var = |k: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k} in {env}"))
+            .to_string()
+    };
+    let home = var("HOME");
+    assert!(home.contains("stacktop-home-"), "{home}");
+    assert_eq!(var("XDG_CONFIG_HOME"), format!("{home}/.config"));
+    assert_eq!(var("XDG_STATE_HOME"), format!("{home}/.local/state"));
+}
