@@ -40,6 +40,9 @@ impl Session {
             cmd.env(k, v);
         }
         cmd.env("TERM", "screen");
+        // the vlog tab reads a varnish instance that does not exist, not the system one
+        let home = hermetic::hermetic_home();
+        cmd.env("STACKTOP_VLOG__INSTANCE", home.join("no-varnish-here"));
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -500,10 +500,13 @@ pub fn hermetic_env() -> Vec<(OsString, OsString)> {
         .collect()
 }
 
-/// [`hermetic_env`] plus HOME and XDG_CONFIG/STATE/DATA/CACHE_HOME inside `home` (created).
+/// [`hermetic_env`] plus HOME and XDG_CONFIG/STATE/DATA/CACHE_HOME inside `home` (created),
+/// and `PGHOST` at a socket dir that does not exist, so a pgtop given no conninfo reaches no
+/// server at all (not libpq's default socket or :5432); an explicit conninfo still wins.
 pub fn hermetic_env_in(home: &Path) -> Vec<(OsString, OsString)> {
     let mut v = hermetic_env();
     v.push(("HOME".into(), home.into()));
+    v.push(("PGHOST".into(), home.join("no-postgres-here").into()));
     for (k, sub) in [
         ("XDG_CONFIG_HOME", ".config"),
         ("XDG_STATE_HOME", ".local/state"),
