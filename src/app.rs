@@ -275,7 +275,8 @@ impl App {
             // (the explorer's Enter asks a question; its store starts on the first request)
             Action::Open
                 if self.active != ViewKind::Spotify
-                    && self.view(self.active).core().health == SourceHealth::Idle =>
+                    && self.view(self.active).core().health == SourceHealth::Idle
+                    && self.view(self.active).status_counts().1 == 0 =>
             {
                 return vec![Effect::StartSource(self.active)]
             }

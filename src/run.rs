@@ -117,7 +117,10 @@ pub fn main() -> i32 {
     if batch {
         // one refresh per printed snapshot
         if let Some(d) = cfg.batch.interval {
-            cfg.pgtop.refresh = Some(d.get().max(std::time::Duration::from_millis(100)));
+            let d = config::Dur(d.get().max(std::time::Duration::from_millis(100)));
+            cfg.ui.refresh = d;
+            cfg.pgtop.refresh = Some(d.get());
+            cfg.repl.refresh = Some(d);
         }
     }
     let mut app = App::new(cfg, theme, start);

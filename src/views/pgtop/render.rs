@@ -268,10 +268,10 @@ fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: Date
 fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let table = &v.core.table;
     if table.data.rows.is_empty() {
-        let text = if v.core.health == crate::collect::SourceHealth::Idle {
-            NO_SOURCE_HINT
-        } else if matches!(v.status, ConnectionStatus::Disconnected { .. }) {
+        let text = if matches!(v.status, ConnectionStatus::Disconnected { .. }) {
             "not connected: no current sessions to show"
+        } else if v.core.health == crate::collect::SourceHealth::Idle && v.snap.is_none() {
+            NO_SOURCE_HINT
         } else if v.snap.is_none() {
             "no sessions (waiting for PostgreSQL)"
         } else {
