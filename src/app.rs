@@ -3,7 +3,7 @@
 //! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
 //! synchronous and need no terminal, so tests drive the whole app with key sequences.
 
-use crate::collect::{SourceCommand, Update};
+use crate::collect::{SourceCommand, SourceHealth, Update};
 use crate::config::{Config, ViewKind};
 use crate::keymap::{Action, Keymap};
 use crate::theme::Theme;
@@ -37,6 +37,9 @@ pub enum Effect {
     Quit,
     Suspend,
     ToSource(ViewKind, SourceCommand),
+    /// Start this view's source with the config's settings (libpq / varnishlog / SQLite
+    /// defaults where there are none); asked from a tab that has no source yet.
+    StartSource(ViewKind),
     /// Put text on the terminal's clipboard (OSC 52; works through tmux with set-clipboard).
     Copy(String),
     /// Write `bytes` to `path` (parent directories created), off the UI thread; the result
@@ -176,7 +179,12 @@ impl App {
                 self.set_flash(*level, text.clone());
             }
         }
-        self.view_mut(update.view).apply(update.payload);
+        let view = self.view_mut(update.view);
+        view.apply(update.payload);
+        let core = view.core_mut();
+        if let crate::collect::SourceHealth::Live { at } = core.health {
+            core.last_data = Some(at);
+        }
         if update.view == self.active {
             self.dirty = true;
         }
@@ -263,6 +271,15 @@ impl App {
                 return vec![Effect::ToSource(self.active, SourceCommand::RefreshNow)]
             }
             Action::FasterRefresh | Action::SlowerRefresh => return self.change_refresh(action),
+            // a tab without a source: Enter starts it (the view has nothing to open anyway)
+            // (the explorer's Enter asks a question; its store starts on the first request)
+            Action::Open
+                if self.active != ViewKind::Spotify
+                    && self.view(self.active).core().health == SourceHealth::Idle
+                    && self.view(self.active).status_counts().1 == 0 =>
+            {
+                return vec![Effect::StartSource(self.active)]
+            }
             _ => return self.dispatch_to_view(action),
         }
         Vec::new()
@@ -412,6 +429,7 @@ impl App {
                 Vec::new()
             }
             "filter" | "f" => self.set_view_filter(&arg, true),
+            "connect" => vec![Effect::StartSource(self.active)],
             "pause" | "resume" => self.handle_action(Action::TogglePause),
             "refresh" | "interval" | "s" => match arg.parse::<crate::config::Dur>() {
                 Ok(d) if d.get() >= Duration::from_millis(100) => self.set_refresh(d.get()),

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// Exit codes (documented in README.md).
 pub mod exit {
     pub const OK: i32 = 0;
-    /// Runtime failure: a source could not be reached in batch mode, an I/O error.
+    /// Runtime failure: a batch source stayed unreachable past `--give-up-after` (or was
+    /// unreachable at the last of `--count` snapshots), an I/O error.
     pub const RUNTIME: i32 = 1;
     /// Bad command line or configuration.
     pub const USAGE: i32 = 2;
@@ -76,6 +77,10 @@ pub struct GlobalArgs {
     /// Batch output as NDJSON (one JSON object per line). [batch.json]
     #[arg(long, global = true)]
     pub json: bool,
+    /// Batch: exit 1 once the source has been unreachable this long (default 5m; the UI
+    /// never gives up). [batch.give_up_after]
+    #[arg(long, value_name = "DUR", global = true)]
+    pub give_up_after: Option<Dur>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +126,10 @@ pub struct PgtopArgs {
     /// Environment variable holding the password. [pgtop.password_env]
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+    /// No answer from PostgreSQL within this (connect, a refresh, a kill): the connection is
+    /// dropped and re-opened (default 5s). [pgtop.query_timeout]
+    #[arg(long, value_name = "DUR")]
+    pub query_timeout: Option<Dur>,
     /// Queries running longer than this are slow (bold yellow, logged, alerted). [pgtop.slow_threshold]
     #[arg(long, value_name = "DUR")]
     pub slow_threshold: Option<Dur>,
@@ -417,6 +426,9 @@ impl Cli {
         if g.json {
             set(&mut t, "batch.json", toml::Value::Boolean(true));
         }
+        if let Some(v) = g.give_up_after {
+            set(&mut t, "batch.give_up_after", s(&v.to_string()));
+        }
         match &self.command {
             Some(Command::Pgtop(a)) => {
                 let strs = [
@@ -437,6 +449,7 @@ impl Cli {
                     set(&mut t, "pgtop.port", toml::Value::Integer(i64::from(v)));
                 }
                 let durs = [
+                    ("pgtop.query_timeout", a.query_timeout),
                     ("pgtop.slow_threshold", a.slow_threshold),
                     ("pgtop.critical_threshold", a.critical_threshold),
                     (

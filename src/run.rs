@@ -113,16 +113,32 @@ pub fn main() -> i32 {
         }
     }
     let batch = cfg.batch.enabled;
+    let mut cfg = cfg;
+    if batch {
+        // one refresh per printed snapshot
+        if let Some(d) = cfg.batch.interval {
+            let d = config::Dur(d.get().max(std::time::Duration::from_millis(100)));
+            cfg.ui.refresh = d;
+            cfg.pgtop.refresh = Some(d.get());
+            cfg.repl.refresh = Some(d);
+        }
+    }
     let mut app = App::new(cfg, theme, start);
     for w in loaded.warnings {
         app.set_flash(crate::app::Level::Warn, w);
     }
     runtime.block_on(async move {
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        let only = batch.then_some(start);
-        let sources = crate::sources::spawn(&app.config, only, tx);
+        // only what was asked for: the opened view and (UI) the configured ones
+        let mut sources = crate::sources::Sources::start_for(&app.config, start, batch, tx);
         if batch {
-            crate::batch::run(app, rx).await
+            if let Err(e) = sources.start(start) {
+                eprintln!("stacktop: {e}");
+                return exit::RUNTIME;
+            }
+            let code = crate::batch::run(app, rx).await;
+            drop(sources);
+            code
         } else {
             match crate::tui::run(app, rx, sources).await {
                 Ok(()) => exit::OK,

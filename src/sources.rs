@@ -1,14 +1,129 @@
-//! Starts the collector task of each configured source and returns their command channels.
-//! `only` restricts this to one view (batch mode). Each view's arm is a small function in its
-//! own module.
+//! Starts the collector task of each source that was asked for and keeps their command
+//! channels. A view's source runs only when
+//! - the config or a flag names a target for it ([`configured`]: `[pgtop]` connection keys,
+//!   `[[repl.servers]]`, `[vlog]` file / stdin / replay / instance, any `[spotify]` setting), or
+//! - it is the view the command opens (`stacktop vlog …` starts vlog; plain `stacktop` starts
+//!   its start view), or
+//! - the user asks for it in its tab (`Enter` on an empty tab or `:connect`: the view returns
+//!   `Effect::StartSource`, the run loop calls [`Sources::start`]).
+//!
+//! Batch mode runs the opened view's source only. The pgtop slow log and Slack alerts live in
+//! the pgtop collector, so an instance that does not watch PostgreSQL writes and sends nothing.
 
-use crate::collect::Update;
+use std::collections::HashMap;
+
+use crate::collect::{SourceCommand, Update};
 use crate::config::{Config, ViewKind};
-use crate::tui::SourceHandles;
 use tokio::sync::mpsc;
 
-/// Spawns the collectors for `config`. Views without a configured source stay idle.
-/// Must be called inside a tokio runtime.
+/// Command channels to the running collectors, by view.
+pub type SourceHandles = HashMap<ViewKind, mpsc::Sender<SourceCommand>>;
+
+/// Whether the config (all layers, flags included) names a target for `view`.
+pub fn configured(config: &Config, view: ViewKind) -> bool {
+    match view {
+        ViewKind::Pgtop => config.pgtop.names_target(),
+        ViewKind::Repl => !config.repl.servers.is_empty(),
+        ViewKind::Vlog => {
+            let c = &config.vlog;
+            c.stdin || c.file.is_some() || c.replay.is_some() || c.instance.is_some()
+        }
+        ViewKind::Spotify => config.spotify != crate::spotify::config::SpotifyConfig::default(),
+    }
+}
+
+/// The running sources plus what it takes to start another one later.
+pub struct Sources {
+    handles: SourceHandles,
+    config: Config,
+    tx: mpsc::Sender<Update>,
+}
+
+impl Sources {
+    /// Starts the sources of a run: batch mode the opened view's only; the UI the opened
+    /// view's and every configured one. Must be called inside a tokio runtime.
+    pub fn start_for(
+        config: &Config,
+        open: ViewKind,
+        batch: bool,
+        tx: mpsc::Sender<Update>,
+    ) -> Self {
+        let mut s = Sources {
+            handles: SourceHandles::new(),
+            config: config.clone(),
+            tx,
+        };
+        for view in ViewKind::ALL {
+            let wanted = if batch {
+                view == open
+            } else {
+                view == open || configured(config, view)
+            };
+            if wanted {
+                // a view that cannot start says so in its own tab (it stays "no source")
+                let _ = s.start(view);
+            }
+        }
+        s
+    }
+
+    /// Starts `view`'s source with the config's settings (defaults where it has none).
+    /// Ok(false): it was already running. Err: it cannot run without settings.
+    pub fn start(&mut self, view: ViewKind) -> Result<bool, String> {
+        self.start_with_env(view, &crate::pg::conninfo::Env::system())
+    }
+
+    /// [`Sources::start`] with the libpq environment given (tests pass an empty one).
+    pub fn start_with_env(
+        &mut self,
+        view: ViewKind,
+        pg_env: &crate::pg::conninfo::Env,
+    ) -> Result<bool, String> {
+        if self.handles.contains_key(&view) {
+            return Ok(false);
+        }
+        let c = &self.config;
+        let tx = self.tx.clone();
+        let cmd = match view {
+            ViewKind::Pgtop => crate::pg::source::spawn(
+                &c.pgtop,
+                c.ui.refresh.get(),
+                c.ui.read_only,
+                pg_env,
+                tx,
+            ),
+            // the embedded SQLite file by default
+            ViewKind::Spotify => crate::spotify::source::spawn(c.spotify.clone(), tx),
+            // `varnishlog -g request` on the default instance by default
+            ViewKind::Vlog => crate::vlog::collector::spawn(&c.vlog, tx),
+            ViewKind::Repl => crate::repl::source::spawn(&c.repl, c.ui.refresh.get(), tx)
+                .ok_or_else(|| {
+                    "replication: no server configured: add [[repl.servers]] to the config or \
+                     run stacktop repl --server NAME=[USER@]HOST[:PORT]"
+                        .to_string()
+                })?,
+        };
+        self.handles.insert(view, cmd);
+        Ok(true)
+    }
+
+    /// The command channel of `view`'s source, if it runs.
+    pub fn get(&self, view: &ViewKind) -> Option<&mpsc::Sender<SourceCommand>> {
+        self.handles.get(view)
+    }
+
+    /// Whether `view`'s source runs.
+    pub fn running(&self, view: ViewKind) -> bool {
+        self.handles.contains_key(&view)
+    }
+
+    pub fn into_handles(self) -> SourceHandles {
+        self.handles
+    }
+}
+
+/// Starts the sources for `config`: `only` = that view's source alone (batch mode, tests);
+/// `None` = every configured one. Must be called inside a tokio runtime.
 pub fn spawn(config: &Config, only: Option<ViewKind>, tx: mpsc::Sender<Update>) -> SourceHandles {
     spawn_with_env(config, only, tx, &crate::pg::conninfo::Env::system())
 }
@@ -22,34 +137,19 @@ pub fn spawn_with_env(
     tx: mpsc::Sender<Update>,
     pg_env: &crate::pg::conninfo::Env,
 ) -> SourceHandles {
-    let mut handles = SourceHandles::new();
-    let wanted = |k: ViewKind| only.is_none_or(|o| o == k);
-    // pgtop needs no settings (libpq defaults, PG* variables, .pgpass), so it always runs.
-    if wanted(ViewKind::Pgtop) {
-        let cmd = crate::pg::source::spawn(
-            &config.pgtop,
-            config.ui.refresh.get(),
-            config.ui.read_only,
-            pg_env,
-            tx.clone(),
-        );
-        handles.insert(ViewKind::Pgtop, cmd);
-    }
-    if wanted(ViewKind::Spotify) {
-        // The explorer always has a store: the embedded SQLite file by default.
-        handles.insert(
-            ViewKind::Spotify,
-            crate::spotify::source::spawn(config.spotify.clone(), tx.clone()),
-        );
-    }
-    if crate::vlog::collector::wanted(config, only) {
-        let cmd = crate::vlog::collector::spawn(&config.vlog, tx.clone());
-        handles.insert(ViewKind::Vlog, cmd);
-    }
-    if wanted(ViewKind::Repl) {
-        if let Some(h) = crate::repl::source::spawn(&config.repl, config.ui.refresh.get(), tx) {
-            handles.insert(ViewKind::Repl, h);
+    let mut s = Sources {
+        handles: SourceHandles::new(),
+        config: config.clone(),
+        tx,
+    };
+    for view in ViewKind::ALL {
+        let wanted = match only {
+            Some(v) => v == view,
+            None => configured(config, view),
+        };
+        if wanted {
+            let _ = s.start_with_env(view, pg_env);
         }
     }
-    handles
+    s.into_handles()
 }

@@ -8,24 +8,23 @@
 
 use crate::app::Level;
 use crate::app::{App, Effect};
-use crate::collect::{Payload, SourceCommand, Update};
+use crate::collect::{Payload, Update};
 use crate::config::ViewKind;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-/// Command channels to the collectors, by view.
-pub type SourceHandles = HashMap<ViewKind, mpsc::Sender<SourceCommand>>;
+pub use crate::sources::SourceHandles;
+use crate::sources::Sources;
 
 /// Runs the UI until the user quits or a termination signal arrives.
 pub async fn run(
     mut app: App,
     mut updates: mpsc::Receiver<Update>,
-    sources: SourceHandles,
+    mut sources: Sources,
 ) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -39,7 +38,7 @@ pub async fn run(
         }
     };
     crate::panics::install();
-    let result = event_loop(&mut terminal, &mut app, &mut updates, &sources).await;
+    let result = event_loop(&mut terminal, &mut app, &mut updates, &mut sources).await;
     ratatui::restore();
     let background = crate::panics::take_all();
     for p in &background {
@@ -55,7 +54,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     updates: &mut mpsc::Receiver<Update>,
-    sources: &SourceHandles,
+    sources: &mut Sources,
 ) -> anyhow::Result<()> {
     let mut events = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -134,7 +133,25 @@ async fn event_loop(
                         let _ = tx.send(write_file(view, path, bytes, what).await).await;
                     });
                 }
+                Effect::StartSource(view) => {
+                    let (level, text) = match sources.start(view) {
+                        Ok(true) => (Level::Info, format!("{}: source started", view.name())),
+                        Ok(false) => (
+                            Level::Info,
+                            format!("{}: source already running", view.name()),
+                        ),
+                        Err(e) => (Level::Warn, e),
+                    };
+                    app.apply(Update {
+                        view,
+                        payload: Payload::Notice { level, text },
+                    });
+                }
                 Effect::ToSource(view, cmd) => {
+                    // the explorer's local store starts on its first request
+                    if view == ViewKind::Spotify && !sources.running(view) {
+                        let _ = sources.start(view);
+                    }
                     if let Some(tx) = sources.get(&view) {
                         // Never block the UI: a full queue drops the request.
                         let _ = tx.try_send(cmd);

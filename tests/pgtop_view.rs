@@ -202,7 +202,7 @@ fn row_styles_carry_slow_critical_and_idle_in_transaction() {
 }
 
 #[test]
-fn disconnected_shows_a_banner_and_keeps_the_last_data() {
+fn disconnected_shows_a_banner_and_clears_the_rows() {
     let mut a = app();
     let down = PgSnapshot::status_only(
         9,
@@ -226,10 +226,16 @@ fn disconnected_shows_a_banner_and_keeps_the_last_data() {
         "{l}"
     );
     assert_eq!(buf[(x, y)].bg, Color::Red);
+    assert!(l.contains("last data") && l.contains("rows cleared"), "{l}");
+    // rows from before the disconnect are not presented as current: not drawn, not listed
     assert!(
-        text(&buf).contains("select pg_sleep(60)"),
-        "last data still shown"
+        !text(&buf).contains("select pg_sleep(60)"),
+        "stale rows still shown: {}",
+        text(&buf)
     );
+    assert!(text(&buf).contains("not connected: no current sessions"));
+    assert!(a.pgtop.listed().is_empty());
+    assert!(stacktop::views::View::batch_json(&a.pgtop).is_empty());
 }
 
 #[test]

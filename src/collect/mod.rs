@@ -23,6 +23,11 @@ pub enum SourceHealth {
     Live {
         at: DateTime<Local>,
     },
+    /// Connected, but the last request has had no answer since `since` (the data on screen is
+    /// older than that); past the source's timeout it becomes `Reconnecting`.
+    Stalled {
+        since: DateTime<Local>,
+    },
     /// Lost or never reached; retrying with backoff.
     Reconnecting {
         since: DateTime<Local>,
@@ -40,14 +45,80 @@ impl SourceHealth {
                 format!("connecting since {}", since.format("%H:%M:%S"))
             }
             SourceHealth::Live { at } => format!("live · updated {}", at.format("%H:%M:%S")),
+            SourceHealth::Stalled { since } => {
+                format!("no answer since {}", since.format("%H:%M:%S"))
+            }
             SourceHealth::Reconnecting { since, error, .. } => {
                 format!("reconnecting since {}: {error}", since.format("%H:%M:%S"))
             }
         }
     }
 
+    /// The status line with ages: how old the data on screen is (`last_data`: when the source
+    /// last delivered), e.g. `live · updated 12:00:01 (2 s ago)` or
+    /// `DISCONNECTED since 12:03:04: connection refused · last data 12:03:01 (42 s old)`.
+    pub fn describe_at(&self, now: DateTime<Local>, last_data: Option<DateTime<Local>>) -> String {
+        let ago = |t: DateTime<Local>| fmt_age(now.signed_duration_since(t));
+        let last = || match last_data {
+            Some(t) => format!(
+                " · last data {} ({} old, not current)",
+                t.format("%H:%M:%S"),
+                ago(t)
+            ),
+            None => " · no data yet".into(),
+        };
+        match self {
+            SourceHealth::Live { at } => {
+                format!(
+                    "live · updated {} ({} ago)",
+                    at.format("%H:%M:%S"),
+                    ago(*at)
+                )
+            }
+            SourceHealth::Stalled { since } => format!(
+                "NO ANSWER for {} (since {}){}",
+                ago(*since),
+                since.format("%H:%M:%S"),
+                last()
+            ),
+            SourceHealth::Reconnecting { since, error, .. } => format!(
+                "DISCONNECTED since {}: {error}{}",
+                since.format("%H:%M:%S"),
+                last()
+            ),
+            other => other.describe(),
+        }
+    }
+
     pub fn is_failed(&self) -> bool {
         matches!(self, SourceHealth::Reconnecting { .. })
+    }
+
+    /// Whether the source is answering (the data shown is current).
+    pub fn is_live(&self) -> bool {
+        matches!(self, SourceHealth::Live { .. })
+    }
+
+    /// The state word of batch records: `no_source`, `connecting`, `connected`, `no_answer`
+    /// or `disconnected`.
+    pub fn state_name(&self) -> &'static str {
+        match self {
+            SourceHealth::Idle => "no_source",
+            SourceHealth::Connecting { .. } => "connecting",
+            SourceHealth::Live { .. } => "connected",
+            SourceHealth::Stalled { .. } => "no_answer",
+            SourceHealth::Reconnecting { .. } => "disconnected",
+        }
+    }
+}
+
+/// `0 s`, `42 s`, `3 m 05 s`, `2 h 10 m` (negative ages, from clock steps, are `0 s`).
+pub fn fmt_age(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} m {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} m", s / 3600, (s % 3600) / 60),
     }
 }
 

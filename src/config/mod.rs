@@ -134,6 +134,9 @@ pub struct BatchConfig {
     pub interval: Option<Dur>,
     /// NDJSON instead of text tables.
     pub json: bool,
+    /// Exit 1 after the source has been unreachable this long (unset: 5 minutes; `0s`: at the
+    /// first failure). The UI never gives up.
+    pub give_up_after: Option<Dur>,
 }
 
 /// `[pgtop]`: the PostgreSQL activity view. One definition, owned by the pg core: connection

@@ -208,6 +208,12 @@ pub enum ConnectionStatus {
     Connected {
         since: DateTime<Utc>,
     },
+    /// Connected, but the refresh sent at `waiting_since` has had no answer yet (past
+    /// `query_timeout` the connection is dropped and this becomes `Disconnected`).
+    NoAnswer {
+        connected_since: DateTime<Utc>,
+        waiting_since: DateTime<Utc>,
+    },
     Disconnected {
         since: DateTime<Utc>,
         error: String,

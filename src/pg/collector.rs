@@ -2,7 +2,13 @@
 //! cadence (interval changeable at run time), reconnect with backoff forever with the
 //! disconnection reported as data, owned [`PgSnapshot`]s out on a bounded channel (`try_send`:
 //! a slow consumer loses snapshots, the collector never waits). It also runs the slow tracker
-//! (slow log + Slack) on each snapshot and executes signals / EXPLAIN asked for by the UI.
+//! (slow log + Slack) on each snapshot and executes EXPLAIN asked for by the UI.
+//!
+//! Time limits: the whole connect (TCP, TLS, authentication, session setup) is bounded by
+//! [`CollectorOptions::connect_limit`], each refresh query by `query_timeout`. A refresh with no
+//! answer after a second is reported as [`ConnectionStatus::NoAnswer`] (every second), and past
+//! `query_timeout` the connection is dropped and re-opened. Signals (cancel / terminate) run on
+//! their own connection ([`super::signaller`]), so they never queue behind a stuck refresh.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -30,6 +36,9 @@ pub struct CollectorOptions {
     pub application_name: String,
     pub interval: Duration,
     pub statement_timeout: Duration,
+    /// client-side limit on each refresh query, a kill, and (unless the conninfo has a
+    /// `connect_timeout`) a connection attempt
+    pub query_timeout: Duration,
     pub thresholds: Thresholds,
     pub slow_log: Option<PathBuf>,
     pub slack: Option<SlackOptions>,
@@ -53,6 +62,7 @@ impl CollectorOptions {
             application_name: "stacktop".into(),
             interval: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
             thresholds: Thresholds::default(),
             slow_log: None,
             slack: None,
@@ -61,6 +71,15 @@ impl CollectorOptions {
             backoff_max: Duration::from_secs(10),
             channel_capacity: 4,
         }
+    }
+}
+
+impl CollectorOptions {
+    /// The limit on one whole connection attempt: the conninfo's `connect_timeout` (else
+    /// `query_timeout`) for reaching and authenticating, plus `query_timeout` for the session
+    /// setup statements.
+    pub fn connect_limit(&self) -> Duration {
+        self.spec.connect_timeout.unwrap_or(self.query_timeout) + self.query_timeout
     }
 }
 
@@ -91,6 +110,7 @@ pub enum CollectorCommand {
 pub struct CollectorHandle {
     tx: mpsc::Sender<CollectorCommand>,
     task: tokio::task::JoinHandle<()>,
+    signaller: Signaller,
 }
 
 impl CollectorHandle {
@@ -111,22 +131,20 @@ impl CollectorHandle {
         self.try_send(CollectorCommand::SetThresholds(t))
     }
 
-    /// Signals targets through the collector's connection; results per target.
+    /// Signals targets on a connection of their own (never behind a refresh), within the
+    /// time limit; results per target. Slow-log write failures are dropped here; use
+    /// [`CollectorHandle::signal_with_notices`] to show them.
     pub async fn signal(&self, kind: SignalKind, targets: Vec<SignalTarget>) -> Vec<SignalResult> {
-        let (reply, rx) = oneshot::channel();
-        let fallback = targets.clone();
-        let sent = self
-            .tx
-            .send(CollectorCommand::Signal {
-                kind,
-                targets,
-                reply,
-            })
-            .await;
-        match (sent, rx.await) {
-            (Ok(()), Ok(r)) => r,
-            _ => not_sent(kind, &fallback, "collector stopped"),
-        }
+        self.signaller.signal(kind, targets).await.0
+    }
+
+    /// [`CollectorHandle::signal`] plus the slow-log problems for the status line.
+    pub async fn signal_with_notices(
+        &self,
+        kind: SignalKind,
+        targets: Vec<SignalTarget>,
+    ) -> (Vec<SignalResult>, Vec<String>) {
+        self.signaller.signal(kind, targets).await
     }
 
     pub async fn explain(
@@ -153,24 +171,22 @@ impl CollectorHandle {
     }
 }
 
-fn not_sent(kind: SignalKind, targets: &[SignalTarget], why: &str) -> Vec<SignalResult> {
-    targets
-        .iter()
-        .map(|t| SignalResult {
-            kind,
-            target: t.clone(),
-            outcome: SignalOutcome::Error(why.to_string()),
-            at: Utc::now(),
-        })
-        .collect()
-}
+use super::signaller::{not_sent, Signaller};
 
 /// Starts the collector task.
 pub fn spawn(opts: CollectorOptions) -> (CollectorHandle, mpsc::Receiver<PgSnapshot>) {
     let (tx, cmd_rx) = mpsc::channel(32);
     let (out_tx, out_rx) = mpsc::channel(opts.channel_capacity.max(1));
+    let signaller = Signaller::new(&opts);
     let task = tokio::spawn(run(opts, cmd_rx, out_tx));
-    (CollectorHandle { tx, task }, out_rx)
+    (
+        CollectorHandle {
+            tx,
+            task,
+            signaller,
+        },
+        out_rx,
+    )
 }
 
 struct State {
@@ -315,19 +331,49 @@ async fn run(
     }
 }
 
+/// Opens the connection and prepares the activity query, all within `connect_limit`.
 async fn connect(
     o: &CollectorOptions,
 ) -> Result<(Client, tokio::task::JoinHandle<()>, ActivityReader), String> {
-    let (client, task) = tls::connect(&o.spec, &o.application_name, o.statement_timeout)
-        .await
-        .map_err(|e| e.to_string())?;
-    match ActivityReader::new(&client).await {
-        Ok(r) => Ok((client, task, r)),
-        Err(e) => {
-            task.abort();
-            Err(format!("preparing the activity query failed: {e}"))
+    let limit = o.connect_limit();
+    let work = async {
+        let (client, task) = tls::connect(&o.spec, &o.application_name, o.statement_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        match ActivityReader::new(&client).await {
+            Ok(r) => Ok((client, task, r)),
+            Err(e) => {
+                task.abort();
+                Err(format!("preparing the activity query failed: {e}"))
+            }
         }
+    };
+    // on timeout the future is dropped, and with it the half-open connection
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(format!(
+            "no answer from {} within {} (connect + session setup)",
+            o.spec,
+            fmt_secs(limit)
+        ))
+    })
+}
+
+/// `5 s`, `2.5 s`.
+fn fmt_secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
     }
+}
+
+/// Why a refresh failed.
+enum RefreshError {
+    /// the server answered with an error (or the connection broke)
+    Query(String),
+    /// no answer within `query_timeout`: the connection is presumed dead
+    Timeout(String),
 }
 
 fn ticker(d: Duration) -> tokio::time::Interval {
@@ -351,7 +397,8 @@ async fn connected(
                 match refresh(st, &client, &mut reader, since).await {
                     Ok(true) => failures = 0,
                     Ok(false) => return Exit::Shutdown,
-                    Err(e) => {
+                    Err(RefreshError::Timeout(e)) => return Exit::Lost(e),
+                    Err(RefreshError::Query(e)) => {
                         failures += 1;
                         if client.is_closed() || failures >= 3 {
                             return Exit::Lost(e);
@@ -388,15 +435,45 @@ async fn connected(
     }
 }
 
-/// One refresh. Ok(false) when the consumer is gone.
+/// One refresh within `query_timeout`; after a second without an answer, a
+/// [`ConnectionStatus::NoAnswer`] snapshot goes out every second. Ok(false) when the consumer
+/// is gone.
 async fn refresh(
     st: &mut State,
     client: &Client,
     reader: &mut ActivityReader,
     since: chrono::DateTime<Utc>,
-) -> Result<bool, String> {
+) -> Result<bool, RefreshError> {
     let t0 = Instant::now();
-    let (now, header, sessions) = reader.fetch(client).await.map_err(|e| e.to_string())?;
+    let asked = Utc::now();
+    let limit = st.opts.query_timeout;
+    let deadline = tokio::time::Instant::now() + limit;
+    let first_report = Duration::from_secs(1).min(limit / 2);
+    let mut report = tokio::time::interval_at(
+        tokio::time::Instant::now() + first_report,
+        Duration::from_secs(1),
+    );
+    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let fetch = reader.fetch(client);
+    tokio::pin!(fetch);
+    let (now, header, sessions) = loop {
+        tokio::select! {
+            r = &mut fetch => break r.map_err(|e| RefreshError::Query(e.to_string()))?,
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(RefreshError::Timeout(format!(
+                    "no answer for {} (query_timeout): connection dropped",
+                    fmt_secs(limit)
+                )));
+            }
+            _ = report.tick() => {
+                let seq = st.next_seq();
+                let status = ConnectionStatus::NoAnswer { connected_since: since, waiting_since: asked };
+                if !st.emit(PgSnapshot::status_only(seq, status, st.opts.interval)) {
+                    return Ok(false);
+                }
+            }
+        }
+    };
     let fetch_time = t0.elapsed();
     let th = st.opts.thresholds;
     for ev in st.tracker.update(now, &sessions, &th) {

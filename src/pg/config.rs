@@ -153,6 +153,10 @@ pub struct PgConfig {
     pub refresh: Option<Duration>,
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub statement_timeout: Duration,
+    /// client-side limit on every PostgreSQL call (connect, each refresh query, a kill): no
+    /// answer within it drops the connection and reconnects
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub query_timeout: Duration,
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub slow_threshold: Duration,
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
@@ -190,6 +194,7 @@ impl Default for PgConfig {
             sslrootcert: None,
             refresh: None,
             statement_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
             slow_threshold: t.slow,
             critical_threshold: t.critical,
             idle_in_transaction_threshold: t.idle_in_transaction,
@@ -260,6 +265,11 @@ impl PgConfig {
         if self.statement_timeout.is_zero() {
             return Err(PgConfigError::Invalid(
                 "statement_timeout must be above 0".into(),
+            ));
+        }
+        if self.query_timeout < Duration::from_millis(100) {
+            return Err(PgConfigError::Invalid(
+                "query_timeout must be at least 100ms".into(),
             ));
         }
         Ok(())
@@ -343,6 +353,20 @@ impl PgConfig {
         o
     }
 
+    /// Whether this section names a server to watch (a connection key is set). PG* variables,
+    /// service files and .pgpass alone do not: they only say how to connect once asked.
+    pub fn names_target(&self) -> bool {
+        self.conninfo.is_some()
+            || self.host.is_some()
+            || self.port.is_some()
+            || self.user.is_some()
+            || self.dbname.is_some()
+            || self.password_env.is_some()
+            || self.password_command.is_some()
+            || self.password.is_some()
+            || self.sslrootcert.is_some()
+    }
+
     /// Everything the collector needs (opening the slow log is left to `collector::spawn`).
     pub fn collector_options(&self, env: &Env) -> Result<CollectorOptions, PgConfigError> {
         let spec = self.conn_spec(env)?;
@@ -359,6 +383,7 @@ impl PgConfig {
             o.interval = r;
         }
         o.statement_timeout = self.statement_timeout;
+        o.query_timeout = self.query_timeout;
         o.thresholds = self.thresholds();
         o.slow_log = self.slow_log_path();
         o.slack = slack;

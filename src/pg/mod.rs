@@ -6,7 +6,8 @@
 //! connection; each tick [`activity::ActivityReader::fetch`] runs ONE statement) → owned
 //! [`activity::PgSnapshot`]s on a bounded channel → the UI. On every snapshot the collector runs the
 //! [`tracker::SlowTracker`], which feeds [`slowlog::SlowLog`] and [`slack::SlackNotifier`].
-//! Signals requested by the UI go back through the collector's command channel to [`kill`].
+//! Signals requested by the UI run on their own short-lived connection ([`signaller`], then
+//! [`kill`]), so they never wait behind a refresh.
 //! [`source`] is the glue to the shell: collector ⇄ `collect::Update` / `SourceCommand`.
 
 pub mod activity;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod conninfo;
 pub mod kill;
 pub mod redact;
+pub mod signaller;
 pub mod slack;
 pub mod slowlog;
 pub mod source;

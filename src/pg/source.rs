@@ -58,6 +58,9 @@ pub fn health(status: &ConnectionStatus, now: DateTime<Utc>) -> SourceHealth {
     match status {
         ConnectionStatus::Connecting => SourceHealth::Connecting { since: local(now) },
         ConnectionStatus::Connected { .. } => SourceHealth::Live { at: local(now) },
+        ConnectionStatus::NoAnswer { waiting_since, .. } => SourceHealth::Stalled {
+            since: local(*waiting_since),
+        },
         ConnectionStatus::Disconnected {
             since,
             error,

@@ -257,7 +257,9 @@ pub fn pg_config(spec: &ConnSpec, application_name: &str) -> tokio_postgres::Con
         c.options(o);
     }
     c.connect_timeout(spec.connect_timeout.unwrap_or(Duration::from_secs(10)));
+    // a silent network partition is noticed by the kernel too, not only by our timeouts
     c.keepalives(true);
+    c.keepalives_idle(Duration::from_secs(30));
     let all_sockets = spec.hosts.iter().all(|h| h.is_socket());
     c.ssl_mode(match spec.sslmode {
         _ if all_sockets => TpSsl::Disable,

@@ -138,7 +138,9 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let core = app.active_view().core();
-    let role = if core.health.is_failed() {
+    let role = if core.health.is_failed()
+        || matches!(core.health, crate::collect::SourceHealth::Stalled { .. })
+    {
         Role::Crit
     } else {
         Role::Status
@@ -146,7 +148,7 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let (rows, total) = app.active_view().status_counts();
     let text = format!(
         " {} · {rows}/{total} rows · refresh {}",
-        core.health.describe(),
+        core.health.describe_at(app.now, core.last_data),
         humantime::format_duration(app.refresh)
     );
     Line::from(Span::styled(text, t.style(role))).render(area, buf);

@@ -122,6 +122,17 @@ pub trait View {
         None
     }
 
+    /// Batch mode: the `"type"` of a row record (pgtop: `"session"`).
+    fn batch_row_type(&self) -> &'static str {
+        "row"
+    }
+
+    /// Batch mode: a view-specific name for the row count in the snapshot record (pgtop:
+    /// `"sessions"`), besides `"rows"`.
+    fn batch_count_key(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Batch mode: one JSON object per row.
     fn batch_json(&self) -> Vec<serde_json::Value> {
         let t = &self.core().table;
@@ -150,6 +161,9 @@ pub struct ViewCore {
     pub pending: Option<TableData>,
     /// The detail pane of the selected row is open.
     pub detail: bool,
+    /// When the source last delivered data (the `at` of its last `Live` health; set by
+    /// `App::apply`), kept while it is down so the status line can say how old the data is.
+    pub last_data: Option<DateTime<Local>>,
 }
 
 impl ViewCore {

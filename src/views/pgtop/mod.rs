@@ -62,8 +62,11 @@ impl Detail {
 #[derive(Debug)]
 pub struct PgtopView {
     pub core: ViewCore,
-    /// latest snapshot with data (kept while disconnected)
+    /// latest snapshot with data; dropped when the connection is lost (rows from before a
+    /// disconnect are never shown as current)
     pub snap: Option<Box<PgSnapshot>>,
+    /// when the last snapshot with data was taken (local clock), kept across a disconnect
+    pub last_data: Option<DateTime<Utc>>,
     pub status: ConnectionStatus,
     /// snapshot received while paused, applied on resume
     pending: Option<Box<PgSnapshot>>,
@@ -95,15 +98,10 @@ impl Default for PgtopView {
 impl PgtopView {
     pub fn new(cfg: &PgtopConfig) -> Self {
         PgtopView {
-            // pgtop always has a source (libpq defaults need no settings): batch mode waits
-            // for its first answer instead of reporting "no source"
-            core: ViewCore {
-                health: crate::collect::SourceHealth::Connecting {
-                    since: Local::now(),
-                },
-                ..ViewCore::default()
-            },
+            // no source until `sources` starts one (its first message is "connecting")
+            core: ViewCore::default(),
             snap: None,
+            last_data: None,
             status: ConnectionStatus::Connecting,
             pending: None,
             thresholds: cfg.thresholds(),
@@ -189,8 +187,21 @@ impl PgtopView {
     fn apply_snapshot(&mut self, snap: Box<PgSnapshot>) {
         self.status = snap.status.clone();
         if snap.header.is_none() {
-            return; // status only (connecting / disconnected): keep the last data
+            // status only. No answer yet: the rows stay, marked with their age by the banner.
+            // Disconnected: the rows are cleared (and a snapshot kept while paused dropped), so
+            // nothing from before the disconnect is shown, listed in batch or tagged as current.
+            if matches!(snap.status, ConnectionStatus::Disconnected { .. })
+                && (self.snap.is_some() || self.pending.is_some())
+            {
+                self.snap = None;
+                self.pending = None;
+                self.tagged.clear();
+                self.detail = None;
+                self.rebuild();
+            }
+            return;
         }
+        self.last_data = Some(DateTime::<Utc>::from(snap.taken_at));
         if let Some(d) = self.dialog.as_mut() {
             d.on_snapshot(&snap);
         }
@@ -368,6 +379,7 @@ impl View for PgtopView {
         match payload {
             Payload::Pg(s) if self.core.paused && s.header.is_some() => {
                 self.status = s.status.clone();
+                self.last_data = Some(DateTime::<Utc>::from(s.taken_at));
                 self.pending = Some(s);
             }
             Payload::Pg(s) => self.apply_snapshot(s),
@@ -658,6 +670,14 @@ impl View for PgtopView {
             .into_iter()
             .map(|s| crate::pg::batch::session_json(s, now, &self.thresholds, self.basis))
             .collect()
+    }
+
+    fn batch_row_type(&self) -> &'static str {
+        "session"
+    }
+
+    fn batch_count_key(&self) -> Option<&'static str> {
+        Some("sessions")
     }
 
     fn batch_exit_code(&self) -> Option<i32> {

@@ -18,6 +18,9 @@ use crate::theme::{Role, Theme};
 use crate::ui::scroll;
 use crate::ui::table::render_empty;
 
+/// The one line an unstarted pgtop shows.
+pub const NO_SOURCE_HINT: &str = "no PostgreSQL source: set [pgtop] conninfo or host (or run stacktop pgtop [CONNINFO]); Enter or :connect connects with the libpq defaults (PG* variables, ~/.pgpass)";
+
 /// Where the parts of the view go.
 struct Areas {
     head: Rect,
@@ -28,7 +31,10 @@ struct Areas {
 }
 
 fn areas(v: &PgtopView, area: Rect) -> Areas {
-    let banner = matches!(v.status, ConnectionStatus::Disconnected { .. });
+    let banner = matches!(
+        v.status,
+        ConnectionStatus::Disconnected { .. } | ConnectionStatus::NoAnswer { .. }
+    );
     let [head, ban, body] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(u16::from(banner)),
@@ -70,7 +76,7 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
     } = areas(v, area);
     header(v, head, buf, theme);
     if let Some(ban) = banner {
-        banner_line(v, ban, buf, theme);
+        banner_line(v, ban, buf, theme, now);
     }
     if v.locks {
         lock_tree(v, list, buf, theme);
@@ -88,6 +94,9 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
 fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let Some(snap) = v.snap.as_ref() else {
         let msg = match &v.status {
+            _ if v.core.health == crate::collect::SourceHealth::Idle => {
+                " pgtop: no source started".into()
+            }
             ConnectionStatus::Disconnected { error, .. } => format!(" not connected: {error}"),
             _ => " connecting to PostgreSQL…".into(),
         };
@@ -163,6 +172,7 @@ fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let health = match &v.status {
         ConnectionStatus::Connected { .. } => "connected",
         ConnectionStatus::Connecting => "connecting",
+        ConnectionStatus::NoAnswer { .. } => "NO ANSWER",
         ConnectionStatus::Disconnected { .. } => "DISCONNECTED",
     };
     let th = &v.thresholds;
@@ -215,35 +225,54 @@ fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     }
 }
 
-fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let ConnectionStatus::Disconnected {
-        since,
-        error,
-        attempts,
-        next_attempt_in,
-    } = &v.status
-    else {
-        return;
-    };
-    let data = v.snap.as_ref().map_or(String::new(), |s| {
+/// ` · last data 12:03:01, 42 s old`: the age of what the view last received.
+fn last_data(v: &PgtopView, now: DateTime<Local>) -> String {
+    v.last_data.map_or(" · no data yet".into(), |t| {
+        let t = t.with_timezone(&Local);
         format!(
-            " · showing data from {}",
-            s.server_now.with_timezone(&Local).format("%H:%M:%S")
+            " · last data {}, {} old",
+            t.format("%H:%M:%S"),
+            crate::collect::fmt_age(now.signed_duration_since(t))
         )
-    });
-    let text = format!(
-        " DISCONNECTED since {}: {} · retry in {} (attempt {attempts}){data} ",
-        since.with_timezone(&Local).format("%H:%M:%S"),
-        one_line(error, 200),
-        fmt_dur(*next_attempt_in),
-    );
+    })
+}
+
+fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: DateTime<Local>) {
+    let text = match &v.status {
+        ConnectionStatus::Disconnected {
+            since,
+            error,
+            attempts,
+            next_attempt_in,
+        } => format!(
+            " DISCONNECTED since {}: {} · retry in {} (attempt {attempts}){} · rows cleared ",
+            since.with_timezone(&Local).format("%H:%M:%S"),
+            one_line(error, 200),
+            fmt_dur(*next_attempt_in),
+            last_data(v, now),
+        ),
+        ConnectionStatus::NoAnswer { waiting_since, .. } => {
+            let since = waiting_since.with_timezone(&Local);
+            format!(
+                " NO ANSWER for {} (since {}){} · rows below are NOT current ",
+                crate::collect::fmt_age(now.signed_duration_since(since)),
+                since.format("%H:%M:%S"),
+                last_data(v, now),
+            )
+        }
+        _ => return,
+    };
     Line::from(Span::styled(text, t.style(Role::FlashError))).render(area, buf);
 }
 
 fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let table = &v.core.table;
     if table.data.rows.is_empty() {
-        let text = if v.snap.is_none() {
+        let text = if matches!(v.status, ConnectionStatus::Disconnected { .. }) {
+            "not connected: no current sessions to show"
+        } else if v.core.health == crate::collect::SourceHealth::Idle && v.snap.is_none() {
+            NO_SOURCE_HINT
+        } else if v.snap.is_none() {
             "no sessions (waiting for PostgreSQL)"
         } else {
             crate::views::View::empty_text(v)
