@@ -2,11 +2,13 @@
 //! path: quit, a signal, a vanished terminal, a panic on the UI thread.
 //!
 //! A child is started in its own process group (so a wrapper script's own children go with
-//! it) and [`register`]ed; once its collector has waited for it, [`reaped`] forgets it. At exit
-//! [`Reaper`] (declared before the tokio runtime, so dropped after it — no task can wait for
-//! a child any more) kills the group of every child still registered and waits for it, bounded.
-//! Before touching a pid it checks, without reaping, that it is still an unreaped child of
-//! this process, so a pid reused by another process is never signalled.
+//! it) and [`register`]ed; once its collector has waited for it, [`reaped`] forgets it. When
+//! the UI or batch mode ends (normally or by a panic), [`kill_all`] kills the process group of
+//! every child still registered while the runtime still owns them (not yet reaped, so the
+//! group id cannot have been reused). Then [`Reaper`] (declared before the tokio runtime, so
+//! dropped after it — no task can wait for a child any more) kills and waits for every child
+//! still registered, bounded; it first checks, without reaping, that the pid is still an
+//! unreaped child of this process, so a pid reused by another process is never signalled.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -24,6 +26,23 @@ pub fn register(pid: u32) {
 pub fn reaped(pid: u32) {
     if let Ok(mut v) = CHILDREN.lock() {
         v.retain(|&p| p != pid);
+    }
+}
+
+/// Sends SIGKILL to the process group of every registered child (call it before the runtime
+/// is dropped: the children are still running or unreaped, their tasks are waiting for them).
+pub fn kill_all() {
+    let pids = match CHILDREN.lock() {
+        Ok(v) => v.clone(),
+        Err(_) => return,
+    };
+    for pid in pids {
+        if let Ok(p) = libc::pid_t::try_from(pid) {
+            // SAFETY: `p` leads a process group of ours whose collector has not reaped it yet.
+            unsafe {
+                libc::kill(-p, libc::SIGKILL);
+            }
+        }
     }
 }
 

@@ -136,20 +136,27 @@ pub fn main() -> i32 {
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
         let only = batch.then_some(start);
         let sources = crate::sources::spawn(&app.config, only, tx);
-        if batch {
-            tokio::select! {
-                code = crate::batch::run(app, rx) => code,
-                stop = signals.recv() => stop.exit_code(),
-            }
-        } else {
-            match crate::tui::run(app, rx, sources, &mut signals).await {
-                Ok(end) => end.code(),
-                Err(e) => {
-                    crate::tui::eprint_line(&format!("stacktop: {e}"));
-                    exit::RUNTIME
+        let body = async {
+            if batch {
+                tokio::select! {
+                    code = crate::batch::run(app, rx) => code,
+                    stop = signals.recv() => stop.exit_code(),
+                }
+            } else {
+                match crate::tui::run(app, rx, sources, &mut signals).await {
+                    Ok(end) => end.code(),
+                    Err(e) => {
+                        crate::tui::eprint_line(&format!("stacktop: {e}"));
+                        exit::RUNTIME
+                    }
                 }
             }
-        }
+        };
+        // The children's process groups are killed on every way out, a panic included.
+        use futures::FutureExt;
+        let out = std::panic::AssertUnwindSafe(body).catch_unwind().await;
+        crate::children::kill_all();
+        out.unwrap_or_else(|p| std::panic::resume_unwind(p))
     })
 }
 
