@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod batch;
+pub mod children;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod panics;
 pub mod pg;
 pub mod repl;
 pub mod run;
+pub mod signals;
 pub mod sources;
 pub mod spotify;
 pub mod theme;

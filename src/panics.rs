@@ -1,18 +1,22 @@
 //! Panic policy while the terminal UI runs.
 //!
-//! ratatui's hook restores the terminal on *any* panic. That is right for the UI thread (the
-//! process is going down), but a panic inside a background task (a collector on a tokio worker)
-//! is caught by tokio while the UI keeps running: restoring the terminal then would leave a live
-//! UI drawing into a cooked terminal, and the default hook would print over the screen.
+//! A panic on the UI thread takes the process down: the terminal must be restored first. But a
+//! panic inside a background task (a collector on a tokio worker) is caught by tokio while the
+//! UI keeps running: restoring the terminal then would leave a live UI drawing into a cooked
+//! terminal, and the default hook would print over the screen.
 //!
-//! So, once [`install`] has run: a panic on the UI thread goes to the previous hooks (restore,
-//! then print); a panic on any other thread is only recorded. The UI shows it as an error flash
+//! So, once [`install`] has run: a panic on the UI thread restores the terminal
+//! ([`crate::tui::restore_terminal`], which ignores write errors — a panic inside the hook
+//! would abort the process, and a vanished terminal makes every write fail) and then goes to
+//! the previous hook (which prints, ignoring errors); a panic on any other thread is only
+//! recorded. The UI shows it as an error flash
 //! ([`take_new`]) and prints every recorded panic after the terminal is restored ([`take_all`]).
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, Once, OnceLock};
 use std::thread::ThreadId;
 
 static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
+static INSTALLED: Once = Once::new();
 static RECORDED: Mutex<Recorded> = Mutex::new(Recorded {
     all: Vec::new(),
     shown: 0,
@@ -23,13 +27,18 @@ struct Recorded {
     shown: usize,
 }
 
-/// Makes the calling thread the UI thread and wraps the current panic hook. Call it after
-/// every `ratatui::try_init` (which installs a restoring hook each time, e.g. after `Ctrl-Z`).
+/// Makes the calling thread the UI thread and wraps the current panic hook (once; later calls
+/// do nothing).
 pub fn install() {
     let _ = UI_THREAD.set(std::thread::current().id());
+    INSTALLED.call_once(wrap_hook);
+}
+
+fn wrap_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if UI_THREAD.get() == Some(&std::thread::current().id()) {
+            crate::tui::restore_terminal();
             previous(info);
             return;
         }

@@ -1,5 +1,8 @@
 //! The program: parse the command line, load and validate config and theme (all before the
-//! terminal changes mode), start the collectors, then run the UI or batch mode.
+//! terminal changes mode), start the collectors, then run the UI or batch mode. Core dumps
+//! are off from the start, and both modes end the same way on SIGINT/SIGTERM/SIGHUP/SIGQUIT
+//! (`crate::signals`: exit 128 + the signal), with every child process ended and reaped
+//! (`crate::children::Reaper`).
 
 use crate::app::App;
 use crate::cli::{exit, Cli, Command, ConfigCommand};
@@ -10,6 +13,7 @@ use tokio::sync::mpsc;
 
 /// Runs stacktop with the process arguments; returns the exit code.
 pub fn main() -> i32 {
+    crate::signals::disable_core_dumps();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -90,6 +94,9 @@ pub fn main() -> i32 {
         theme = theme.without_colors();
     }
     let start = cli.view().unwrap_or(cfg.ui.start_view);
+    // Dropped after the runtime (declared before it), also when the UI panics: kills and
+    // reaps the children no collector waited for.
+    let _reaper = crate::children::Reaper;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -128,26 +135,44 @@ pub fn main() -> i32 {
         app.set_flash(crate::app::Level::Warn, w);
     }
     runtime.block_on(async move {
+        // Before anything is started: from here on a signal ends stacktop through its exit path.
+        let mut signals = match crate::signals::Signals::new() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("stacktop: cannot install signal handlers: {e}");
+                return exit::RUNTIME;
+            }
+        };
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
         // only what was asked for: the opened view and (UI) the configured ones
         let mut sources = crate::sources::Sources::start_for(&app.config, start, batch, tx);
-        if batch {
-            if let Err(e) = sources.start(start) {
-                eprintln!("stacktop: {e}");
-                return exit::RUNTIME;
-            }
-            let code = crate::batch::run(app, rx).await;
-            drop(sources);
-            code
-        } else {
-            match crate::tui::run(app, rx, sources).await {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    eprintln!("stacktop: {e}");
-                    exit::RUNTIME
+        let body = async move {
+            if batch {
+                if let Err(e) = sources.start(start) {
+                    crate::tui::eprint_line(&format!("stacktop: {e}"));
+                    return exit::RUNTIME;
+                }
+                let code = tokio::select! {
+                    code = crate::batch::run(app, rx) => code,
+                    stop = signals.recv() => stop.exit_code(),
+                };
+                drop(sources);
+                code
+            } else {
+                match crate::tui::run(app, rx, sources, &mut signals).await {
+                    Ok(end) => end.code(),
+                    Err(e) => {
+                        crate::tui::eprint_line(&format!("stacktop: {e}"));
+                        exit::RUNTIME
+                    }
                 }
             }
-        }
+        };
+        // The children's process groups are killed on every way out, a panic included.
+        use futures::FutureExt;
+        let out = std::panic::AssertUnwindSafe(body).catch_unwind().await;
+        crate::children::kill_all();
+        out.unwrap_or_else(|p| std::panic::resume_unwind(p))
     })
 }
 

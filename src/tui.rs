@@ -1,69 +1,207 @@
 //! The terminal run loop: enter raw mode and the alternate screen, then `select!` over key
-//! events, collector updates, a one-second clock and SIGTERM/SIGHUP. Updates are drained
-//! before drawing (coalescing) and a frame is drawn only when something changed, at most
-//! `ui.fps` times a second. The terminal is restored on every exit path, on a UI panic
-//! (ratatui's hook) and around `Ctrl-Z`; a background task's panic is shown, not fatal
-//! (`crate::panics`). File writes asked for by views ([`Effect::WriteFile`]) run on tokio's
-//! blocking pool; their outcome comes back through the loop as a flash.
+//! events, collector updates, a one-second clock and the stopping signals
+//! ([`crate::signals`]). Updates are drained before drawing (coalescing) and a frame is drawn
+//! only when something changed, at most `ui.fps` times a second. File writes asked for by
+//! views ([`Effect::WriteFile`]) run on tokio's blocking pool; their outcome comes back
+//! through the loop as a flash.
+//!
+//! The terminal is restored on every exit path — quit, SIGINT/SIGTERM/SIGHUP/SIGQUIT, a UI
+//! panic (`crate::panics`), an error — and around `Ctrl-Z`. Restoring never fails or panics:
+//! every terminal write goes through [`TtyOut`], which remembers the first write error (the
+//! terminal is gone: ssh dropped, the pane was killed) and from then on writes nothing. A
+//! vanished terminal — a write error, or `POLLHUP` on stdout checked every second, since
+//! crossterm's reader does not report it — ends the loop with [`Exit::TtyGone`].
 
 use crate::app::Level;
 use crate::app::{App, Effect};
 use crate::collect::{Payload, Update};
 use crate::config::ViewKind;
+use crate::signals::{Signals, Stop};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 pub use crate::sources::SourceHandles;
 use crate::sources::Sources;
 
-/// Runs the UI until the user quits or a termination signal arrives.
+/// The terminal the UI draws on.
+type Term = ratatui::Terminal<CrosstermBackend<TtyOut>>;
+
+/// Why the UI ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// `q`, `Ctrl-C` (a key in raw mode) or `:quit`.
+    Quit,
+    /// A stopping signal.
+    Signal(Stop),
+    /// The terminal went away (writes fail, or it was hung up).
+    TtyGone,
+}
+
+impl Exit {
+    /// The process exit code (README's table): 0, 128 + signal, 129 for a vanished terminal.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Quit => crate::cli::exit::OK,
+            Exit::Signal(s) => s.exit_code(),
+            Exit::TtyGone => Stop::Hangup.exit_code(),
+        }
+    }
+}
+
+/// Set at the first failed terminal write: from then on nothing is written.
+static TTY_GONE: AtomicBool = AtomicBool::new(false);
+
+/// stdout for the terminal: the first write error marks the terminal gone, and later writes
+/// (restoring, showing the cursor when the terminal is dropped) are silently skipped.
+pub struct TtyOut(std::io::Stdout);
+
+impl TtyOut {
+    pub fn new() -> TtyOut {
+        TtyOut(std::io::stdout())
+    }
+
+    fn check<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            if !matches!(
+                e.kind(),
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+            ) {
+                TTY_GONE.store(true, Ordering::SeqCst);
+            }
+        }
+        r
+    }
+}
+
+impl Default for TtyOut {
+    fn default() -> Self {
+        TtyOut::new()
+    }
+}
+
+impl Write for TtyOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if TTY_GONE.load(Ordering::SeqCst) {
+            return Ok(buf.len());
+        }
+        Self::check(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if TTY_GONE.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        Self::check(self.0.flush())
+    }
+}
+
+/// Whether the terminal is gone: a write failed, or stdout reports a hang-up.
+pub fn tty_gone() -> bool {
+    if TTY_GONE.load(Ordering::SeqCst) {
+        return true;
+    }
+    let mut p = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let hung = unsafe { libc::poll(&mut p, 1, 0) } == 1
+        && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0;
+    if hung {
+        TTY_GONE.store(true, Ordering::SeqCst);
+    }
+    hung
+}
+
+/// Raw mode and the alternate screen, and a terminal drawing on them.
+fn enter() -> std::io::Result<Term> {
+    crossterm::terminal::enable_raw_mode()?;
+    let mut out = TtyOut::new();
+    crossterm::execute!(out, crossterm::terminal::EnterAlternateScreen)?;
+    ratatui::Terminal::new(CrosstermBackend::new(out))
+}
+
+/// Leaves raw mode and the alternate screen and shows the cursor. Never fails, never panics,
+/// writes nothing once the terminal is gone: safe in the panic hook and on every exit path.
+pub fn restore_terminal() {
+    let _ = crossterm::terminal::disable_raw_mode();
+    let mut out = TtyOut::new();
+    let _ = crossterm::execute!(
+        out,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Writes a line to stderr, ignoring errors (stderr may be the vanished terminal).
+pub fn eprint_line(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// Runs the UI until the user quits, a stopping signal arrives or the terminal goes away.
 pub async fn run(
     mut app: App,
     mut updates: mpsc::Receiver<Update>,
     mut sources: Sources,
-) -> anyhow::Result<()> {
+    signals: &mut Signals,
+) -> anyhow::Result<Exit> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!("stdin/stdout is not a terminal: use --batch to print snapshots instead");
     }
-    let mut terminal = match ratatui::try_init() {
+    crate::panics::install();
+    let mut terminal = match enter() {
         Ok(t) => t,
         Err(e) => {
-            ratatui::restore();
+            restore_terminal();
             anyhow::bail!("cannot initialise the terminal: {e}");
         }
     };
-    crate::panics::install();
-    let result = event_loop(&mut terminal, &mut app, &mut updates, &mut sources).await;
-    ratatui::restore();
+    let result = event_loop(&mut terminal, &mut app, &mut updates, &mut sources, signals).await;
+    restore_terminal();
+    drop(terminal);
     let background = crate::panics::take_all();
     for p in &background {
-        eprintln!("stacktop: a background task panicked: {p}");
+        eprint_line(&format!("stacktop: a background task panicked: {p}"));
     }
-    if result.is_ok() && !background.is_empty() {
+    if matches!(result, Ok(Exit::Quit)) && !background.is_empty() {
         anyhow::bail!("internal error: see the panic message(s) above; please report it");
     }
     result
 }
 
+/// An I/O error of the loop: the end of the UI when the terminal is gone, else an error.
+fn io_end(e: impl Into<anyhow::Error>) -> anyhow::Result<Exit> {
+    if tty_gone() {
+        Ok(Exit::TtyGone)
+    } else {
+        Err(e.into())
+    }
+}
+
 async fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut Term,
     app: &mut App,
     updates: &mut mpsc::Receiver<Update>,
     sources: &mut Sources,
-) -> anyhow::Result<()> {
+    signals: &mut Signals,
+) -> anyhow::Result<Exit> {
     let mut events = EventStream::new();
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let frame = Duration::from_millis(1000 / u64::from(app.config.ui.fps.clamp(1, 60)));
     let mut last_draw = Instant::now() - frame;
-    let size = terminal.size()?;
+    let size = match terminal.size() {
+        Ok(s) => s,
+        Err(e) => return io_end(e),
+    };
     app.resize(size.width, size.height);
     // Outcomes of file writes started by effects (a flash each).
     let (done_tx, mut done_rx) = mpsc::channel::<Update>(16);
@@ -73,7 +211,9 @@ async fn event_loop(
     let mut panic_in_task = std::env::var_os("STACKTOP_DEBUG_PANIC_IN_TASK").is_some();
     loop {
         if app.dirty && last_draw.elapsed() >= frame {
-            terminal.draw(|f| crate::ui::draw(app, f))?;
+            if let Err(e) = terminal.draw(|f| crate::ui::draw(app, f)) {
+                return io_end(e);
+            }
             app.dirty = false;
             last_draw = Instant::now();
             if panic_after_draw {
@@ -90,8 +230,8 @@ async fn event_loop(
                 Some(Ok(Event::Key(key))) => effects = app.handle_key(key),
                 Some(Ok(Event::Resize(w, h))) => app.resize(w, h),
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
+                Some(Err(e)) => return io_end(e),
+                None => return Ok(Exit::TtyGone),
             },
             Some(u) = updates.recv() => {
                 app.apply(u);
@@ -102,6 +242,10 @@ async fn event_loop(
             }
             Some(u) = done_rx.recv() => app.apply(u),
             _ = clock.tick() => {
+                // crossterm's reader does not report a hung-up terminal: look every second.
+                if tty_gone() {
+                    return Ok(Exit::TtyGone);
+                }
                 app.tick(chrono::Local::now());
                 for p in crate::panics::take_new() {
                     app.set_flash(
@@ -110,18 +254,23 @@ async fn event_loop(
                     );
                 }
             }
-            _ = sigterm.recv() => return Ok(()),
-            _ = sighup.recv() => return Ok(()),
+            stop = signals.recv() => return Ok(Exit::Signal(stop)),
             _ = tokio::time::sleep(until_frame), if app.dirty => {}
         }
         for e in effects {
             match e {
-                Effect::Quit => return Ok(()),
+                Effect::Quit => return Ok(Exit::Quit),
                 Effect::Suspend => {
-                    suspend(terminal)?;
+                    if let Err(e) = suspend(terminal) {
+                        return io_end(e);
+                    }
                     app.dirty = true;
                 }
-                Effect::Copy(text) => copy_osc52(&text)?,
+                Effect::Copy(text) => {
+                    if let Err(e) = copy_osc52(&text) {
+                        return io_end(e);
+                    }
+                }
                 Effect::WriteFile {
                     view,
                     path,
@@ -188,8 +337,8 @@ pub async fn write_file(view: ViewKind, path: PathBuf, bytes: Vec<u8>, what: Str
 }
 
 /// `Ctrl-Z`: restore the terminal, stop the process, and take the terminal back on `fg`.
-fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
-    ratatui::restore();
+fn suspend(terminal: &mut Term) -> std::io::Result<()> {
+    restore_terminal();
     // SAFETY: raise() only sends a signal to this process; SIGTSTP's default action stops it
     // until SIGCONT.
     unsafe {
@@ -197,8 +346,7 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
     }
     // A fresh terminal has empty buffers, so the next draw repaints everything. No
     // `clear()`: it queries the cursor position, whose reply the event reader would swallow.
-    *terminal = ratatui::try_init()?;
-    crate::panics::install();
+    *terminal = enter()?;
     Ok(())
 }
 
@@ -206,9 +354,8 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
 /// `set-clipboard on`). Written between frames, never from draw.
 fn copy_osc52(text: &str) -> std::io::Result<()> {
     use base64::Engine;
-    use std::io::Write;
     let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-    let mut out = std::io::stdout();
+    let mut out = TtyOut::new();
     write!(out, "\x1b]52;c;{encoded}\x07")?;
     out.flush()
 }

@@ -1,6 +1,7 @@
 //! Starts the real binary in a pseudo-terminal (80x24, TERM=screen as inside tmux), switches
 //! tabs, opens help, quits, and checks that the terminal was restored: alternate screen left,
-//! cursor shown. SIGTERM must restore it too.
+//! cursor shown. SIGTERM must restore it too (every signal and a vanished terminal:
+//! `tests/pty_signals.rs`).
 
 #[path = "support/proc.rs"]
 #[allow(dead_code)]
@@ -179,7 +180,12 @@ fn sigterm_restores_the_terminal() {
         libc::kill(pid, libc::SIGTERM);
     }
     let st = s.wait_exit();
-    assert!(st.success(), "{st:?}");
+    assert_eq!(st.signal(), None, "{st:?}");
+    assert_eq!(
+        st.exit_code(),
+        143,
+        "128 + SIGTERM, like batch mode: {st:?}"
+    );
     s.assert_restored();
 }
 

@@ -453,7 +453,9 @@ async fn run_command(
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .kill_on_drop(true)
+            // Its own process group: ended with its children at exit (`crate::children`).
+            .process_group(0);
         let started = Instant::now();
         // New arguments asked for while this child ran: it was stopped on purpose.
         let mut requeried: Option<Vec<String>> = None;
@@ -473,6 +475,9 @@ async fn run_command(
             }
             Ok(mut child) => {
                 let pid = child.id();
+                if let Some(p) = pid {
+                    crate::children::register(p);
+                }
                 send(
                     tx,
                     VlogEvent::Status(SourceStatus::Started {
@@ -521,7 +526,12 @@ async fn run_command(
                 }
                 st.finish(tx).await?;
                 let code = match child.wait().await {
-                    Ok(s) => s.code(),
+                    Ok(s) => {
+                        if let Some(p) = pid {
+                            crate::children::reaped(p);
+                        }
+                        s.code()
+                    }
                     Err(_) => None,
                 };
                 if let Some(t) = err_task {

@@ -75,7 +75,14 @@ pub struct PgtopView {
     pub basis: DurationBasis,
     /// idle sessions and background processes too (`i`)
     pub show_all: bool,
+    /// The filter in effect (while typing at `/`: the text typed, when it parses).
     pub filter: Filter,
+    /// The last filter committed (`Enter`, `:filter`, `Esc`): a refused one falls back to it.
+    committed: Filter,
+    /// Why the text typed at `/` is not a filter: it is not applied, and `Enter` refuses it.
+    filter_error: Option<String>,
+    /// `:min DUR`, kept when the filter text has no `min:`.
+    min_cmd: Option<std::time::Duration>,
     pub sort: (usize, bool),
     /// tagged backends: (pid, backend_start) so a recycled pid is not tagged
     pub tagged: BTreeSet<(i32, Option<DateTime<Utc>>)>,
@@ -109,6 +116,9 @@ impl PgtopView {
             basis: cfg.duration_basis,
             show_all: false,
             filter: Filter::default(),
+            committed: Filter::default(),
+            filter_error: None,
+            min_cmd: None,
             sort: (DURATION_COL, true),
             tagged: BTreeSet::new(),
             dialog: None,
@@ -575,18 +585,42 @@ impl View for PgtopView {
         true
     }
 
+    /// Live, on every key at `/`: a text that parses is applied; one that does not (a
+    /// half-typed `min:`, an unknown key) is never applied — the committed filter stays in
+    /// effect and the reason is flashed.
     fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
         match Filter::parse(text) {
-            Ok(f) => {
-                // keep min duration set by `:min` when the text has none
-                let min = self.filter.min;
-                self.filter = f;
-                if self.filter.min.is_none() && !text.contains("min:") {
-                    self.filter.min = min;
+            Ok(mut f) => {
+                // keep the minimum duration set by `:min` when the text has none
+                if f.min.is_none() && !text.to_lowercase().contains("min:") {
+                    f.min = self.min_cmd;
                 }
-                self.rebuild();
+                self.filter = f;
+                self.filter_error = None;
             }
-            Err(e) => ctx.flash(Level::Error, e),
+            Err(e) => {
+                self.filter = self.committed.clone();
+                ctx.flash(Level::Error, e.clone());
+                self.filter_error = Some(e);
+            }
+        }
+        self.rebuild();
+    }
+
+    /// `Enter`, `:filter`, `Esc`: a filter that parsed becomes the committed one; a bad one is
+    /// refused with its reason and the previous filter stays.
+    fn commit_filter(&mut self, ctx: &mut Ctx) {
+        match self.filter_error.take() {
+            Some(e) => {
+                self.filter = self.committed.clone();
+                self.rebuild();
+                let kept = match self.committed.text.as_str() {
+                    "" => "no filter".to_string(),
+                    t => format!("kept `{t}`"),
+                };
+                ctx.flash(Level::Error, format!("filter refused: {e}; {kept}"));
+            }
+            None => self.committed = self.filter.clone(),
         }
     }
 
@@ -611,13 +645,17 @@ impl View for PgtopView {
             },
             "min" => match arg.trim() {
                 "" | "off" | "0" => {
+                    self.min_cmd = None;
                     self.filter.min = None;
+                    self.committed.min = None;
                     ctx.flash(Level::Info, "no minimum duration");
                     self.rebuild();
                 }
                 _ => match dur() {
                     Ok(d) => {
+                        self.min_cmd = Some(d);
                         self.filter.min = Some(d);
+                        self.committed.min = Some(d);
                         ctx.flash(
                             Level::Info,
                             format!("only sessions running at least {}", rows::fmt_dur(d)),

@@ -47,8 +47,10 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Parses `db:orders user:app state:idle app:psql min:2s select`. Unknown `key:` words are
-    /// free text (queries contain `::int`), but a known key with a bad value is an error.
+    /// Parses `db:orders user:app state:idle app:psql min:2s select`. A `key:` word with an
+    /// unknown key or a bad value is an error (the whole filter is refused, never half
+    /// applied); casts (`x::int`), URLs (`http://…`) and words not starting with letters
+    /// then `:` are free text.
     pub fn parse(text: &str) -> Result<Filter, String> {
         let mut f = Filter {
             text: text.trim().to_string(),
@@ -74,8 +76,14 @@ impl Filter {
                     f.min = Some(d.get()).filter(|d| !d.is_zero());
                     continue;
                 }
-                // free text, and unknown `key:` words (queries contain `::int`)
-                _ => (&mut f.free, lw),
+                "" => (&mut f.free, lw),
+                // `x::int` casts and `http://` URLs are text, not keys
+                _ if val.starts_with(':') || val.starts_with('/') => (&mut f.free, lw),
+                k => {
+                    return Err(format!(
+                        "filter: unknown key `{k}:` (keys: db: user: app: state: min:)"
+                    ))
+                }
             };
             if !v.is_empty() {
                 slot.push(v);
@@ -322,7 +330,14 @@ mod tests {
         assert!(f.matches(&a, a.duration(DurationBasis::Query, now)));
         assert!(!f.matches(&b, None));
         let f = Filter::parse("x::int").unwrap();
-        assert!(f.matches(&a, None), "unknown key: free text");
+        assert!(f.matches(&a, None), "a cast: free text");
+        assert!(Filter::parse("see http://x/y").is_ok(), "a URL: free text");
+        let e = Filter::parse("db:orders usr:app").unwrap_err();
+        assert!(e.contains("unknown key `usr:`"), "{e}");
+        assert!(
+            Filter::parse("min:").is_err(),
+            "a half-typed min: is no filter"
+        );
         let f = Filter::parse("min:5s").unwrap();
         assert!(f.matches(&a, a.duration(DurationBasis::Query, now)));
         assert!(!f.matches(&b, b.duration(DurationBasis::Query, now)));
