@@ -2,7 +2,8 @@
 //! cadence (interval changeable at run time), reconnect with backoff forever with the
 //! disconnection reported as data, owned [`PgSnapshot`]s out on a bounded channel (`try_send`:
 //! a slow consumer loses snapshots, the collector never waits). It also runs the slow tracker
-//! (slow log + Slack) on each snapshot and executes signals / EXPLAIN asked for by the UI.
+//! (slow log + Slack) on each snapshot and executes signals asked for by the UI. EXPLAIN does not
+//! go through it: [`CollectorHandle::explain`] opens its own connection ([`super::explain`]).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ pub use super::activity::ConnectionStatus;
 use super::activity::{ActivityReader, PgSnapshot};
 use super::classify::{is_slow, Thresholds};
 use super::conninfo::ConnSpec;
+use super::explain::Explainer;
 use super::kill::{self, SignalKind, SignalOutcome, SignalResult, SignalTarget};
 use super::slack::{SlackEvent, SlackNotifier, SlackOptions};
 use super::slowlog::SlowLog;
@@ -77,13 +79,6 @@ pub enum CollectorCommand {
         targets: Vec<SignalTarget>,
         reply: oneshot::Sender<Vec<SignalResult>>,
     },
-    /// plain EXPLAIN (never ANALYZE) of a query, in a read-only transaction; only for queries of
-    /// the connected database
-    Explain {
-        query: String,
-        datname: Option<String>,
-        reply: oneshot::Sender<Result<Vec<String>, String>>,
-    },
     Shutdown,
 }
 
@@ -91,6 +86,7 @@ pub enum CollectorCommand {
 pub struct CollectorHandle {
     tx: mpsc::Sender<CollectorCommand>,
     task: tokio::task::JoinHandle<()>,
+    explainer: Explainer,
 }
 
 impl CollectorHandle {
@@ -129,21 +125,17 @@ impl CollectorHandle {
         }
     }
 
+    /// EXPLAIN of a session's query, on its own connection as the session's role (see
+    /// [`super::explain`]); never waits for the refresh loop.
     pub async fn explain(
         &self,
         query: String,
         datname: Option<String>,
+        usename: Option<String>,
     ) -> Result<Vec<String>, String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(CollectorCommand::Explain {
-                query,
-                datname,
-                reply,
-            })
+        self.explainer
+            .explain(&query, datname.as_deref(), usename.as_deref())
             .await
-            .map_err(|_| "collector stopped".to_string())?;
-        rx.await.map_err(|_| "collector stopped".to_string())?
     }
 
     /// Stops the task and waits for it.
@@ -169,8 +161,16 @@ fn not_sent(kind: SignalKind, targets: &[SignalTarget], why: &str) -> Vec<Signal
 pub fn spawn(opts: CollectorOptions) -> (CollectorHandle, mpsc::Receiver<PgSnapshot>) {
     let (tx, cmd_rx) = mpsc::channel(32);
     let (out_tx, out_rx) = mpsc::channel(opts.channel_capacity.max(1));
+    let explainer = Explainer::new(opts.spec.clone(), &opts.application_name);
     let task = tokio::spawn(run(opts, cmd_rx, out_tx));
-    (CollectorHandle { tx, task }, out_rx)
+    (
+        CollectorHandle {
+            tx,
+            task,
+            explainer,
+        },
+        out_rx,
+    )
 }
 
 struct State {
@@ -298,9 +298,6 @@ async fn run(
                     Some(CollectorCommand::Signal { kind, targets, reply }) => {
                         let _ = reply.send(not_sent(kind, &targets, "not connected"));
                     }
-                    Some(CollectorCommand::Explain { reply, .. }) => {
-                        let _ = reply.send(Err("not connected".into()));
-                    }
                 },
             }
         }
@@ -330,7 +327,7 @@ fn ticker(d: Duration) -> tokio::time::Interval {
 
 async fn connected(
     st: &mut State,
-    mut client: Client,
+    client: Client,
     mut reader: ActivityReader,
     cmd_rx: &mut mpsc::Receiver<CollectorCommand>,
 ) -> Exit {
@@ -370,10 +367,6 @@ async fn connected(
                         }
                     }
                     let _ = reply.send(results);
-                }
-                Some(CollectorCommand::Explain { query, datname, reply }) => {
-                    let r = explain(&mut client, &st.opts.spec.dbname, &query, datname.as_deref()).await;
-                    let _ = reply.send(r);
                 }
             },
         }
@@ -416,47 +409,4 @@ async fn refresh(
         slow_count,
     };
     Ok(st.emit(snap))
-}
-
-async fn explain(
-    client: &mut Client,
-    connected_db: &str,
-    query: &str,
-    datname: Option<&str>,
-) -> Result<Vec<String>, String> {
-    if let Some(d) = datname {
-        if d != connected_db {
-            return Err(format!(
-                "EXPLAIN runs only for queries of the connected database ({connected_db}), this one is in {d}"
-            ));
-        }
-    }
-    let first = query
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if first.is_empty() || first == "explain" || first == "analyze" || first == "analyse" {
-        return Err("nothing to EXPLAIN (never runs EXPLAIN ANALYZE)".into());
-    }
-    let tx = client
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    // extended protocol: a single statement only, so "x; drop table y" cannot run
-    let rows = tx
-        .query(&format!("EXPLAIN {query}"), &[])
-        .await
-        .map_err(|e| {
-            e.as_db_error()
-                .map(|d| d.message().to_string())
-                .unwrap_or_else(|| e.to_string())
-        })?;
-    let _ = tx.rollback().await;
-    Ok(rows
-        .iter()
-        .filter_map(|r| r.try_get::<_, String>(0).ok())
-        .collect())
 }

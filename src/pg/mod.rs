@@ -6,7 +6,10 @@
 //! connection; each tick [`activity::ActivityReader::fetch`] runs ONE statement) → owned
 //! [`activity::PgSnapshot`]s on a bounded channel → the UI. On every snapshot the collector runs the
 //! [`tracker::SlowTracker`], which feeds [`slowlog::SlowLog`] and [`slack::SlackNotifier`].
-//! Signals requested by the UI go back through the collector's command channel to [`kill`].
+//! Signals requested by the UI go back through the collector's command channel to [`kill`];
+//! EXPLAIN runs on its own connection as the session's role ([`explain`]). Query texts are
+//! read by the [`sqllex`] lexer ([`stmt`]: `K`'s read-only check, what EXPLAIN accepts;
+//! [`redact`]).
 //! [`source`] is the glue to the shell: collector ⇄ `collect::Update` / `SourceCommand`.
 
 pub mod activity;
@@ -15,11 +18,14 @@ pub mod classify;
 pub mod collector;
 pub mod config;
 pub mod conninfo;
+pub mod explain;
 pub mod kill;
 pub mod redact;
 pub mod slack;
 pub mod slowlog;
 pub mod source;
+pub mod sqllex;
+pub mod stmt;
 pub mod tls;
 pub mod tracker;
 
