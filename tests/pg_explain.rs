@@ -90,6 +90,13 @@ async fn explain_scenarios() {
            BEGIN PERFORM pg_catalog.pg_terminate_backend(victim, 3000); \
            EXCEPTION WHEN others THEN NULL; END; \
            RETURN 1; \
+         END $$; \
+         CREATE SEQUENCE evil.s; \
+         CREATE FUNCTION evil.bump() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$ \
+         BEGIN \
+           BEGIN PERFORM pg_catalog.nextval('evil.s'); \
+           EXCEPTION WHEN others THEN NULL; END; \
+           RETURN 1; \
          END $$;",
     )
     .await
@@ -136,6 +143,26 @@ async fn privilege_escalation_is_confined(
         );
         assert!(attacker.is_running(), "{func}");
     }
+    // the transaction is read-only: even what the role may do that a rollback cannot undo
+    // (advancing a sequence) does not happen
+    let last = || async {
+        let r = pg.admin().await;
+        let r = r
+            .query_one("SELECT last_value FROM evil.s", &[])
+            .await
+            .unwrap();
+        r.get::<_, i64>(0)
+    };
+    let bumper = pg
+        .running("evil", "bumper", "SELECT evil.bump(), pg_sleep(600)")
+        .await;
+    let s = with_session(rx, bumper.pid).await;
+    let before = last().await;
+    let row = s.sessions.iter().find(|x| x.pid == bumper.pid).unwrap();
+    h.explain(row.query.clone(), row.datname.clone(), row.usename.clone())
+        .await
+        .unwrap();
+    assert_eq!(last().await, before, "the planner advanced a sequence");
 }
 
 async fn refusals(pg: &Pg, h: &CollectorHandle) {
