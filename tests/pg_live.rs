@@ -344,34 +344,7 @@ async fn signals(pg: &Pg, dir: &Path) {
         "excluded ones untouched"
     );
 
-    // EXPLAIN (plain, read-only transaction, single statement only)
-    let plan = h
-        .explain(
-            "DELETE FROM lockme WHERE i = 1".into(),
-            Some("postgres".into()),
-        )
-        .await
-        .unwrap();
-    assert!(
-        plan.iter().any(|l| l.contains("Delete on lockme")),
-        "{plan:?}"
-    );
-    let e = h
-        .explain("SELECT 1; DROP TABLE lockme".into(), None)
-        .await
-        .unwrap_err();
-    assert!(e.contains("multiple commands"), "{e}");
-    assert!(h.explain("ANALYZE SELECT 1".into(), None).await.is_err());
-    assert!(h
-        .explain("SELECT 1".into(), Some("otherdb".into()))
-        .await
-        .unwrap_err()
-        .contains("connected database"));
-    pg.wait_until(
-        "SELECT count(*) = 1 FROM pg_class WHERE relname = 'lockme'",
-        2 * SEC,
-    )
-    .await;
+    // EXPLAIN: tests/pg_explain.rs
 
     let lines = log_lines(&log);
     let sig: Vec<_> = lines.iter().filter(|l| l["event"] == "signal").collect();

@@ -2,7 +2,8 @@
 //! cadence (interval changeable at run time), reconnect with backoff forever with the
 //! disconnection reported as data, owned [`PgSnapshot`]s out on a bounded channel (`try_send`:
 //! a slow consumer loses snapshots, the collector never waits). It also runs the slow tracker
-//! (slow log + Slack) on each snapshot and executes EXPLAIN asked for by the UI.
+//! (slow log + Slack) on each snapshot. EXPLAIN does not go through it:
+//! [`CollectorHandle::explain`] opens its own connection ([`super::explain`]).
 //!
 //! Time limits: the whole connect (TCP, TLS, authentication, session setup) is bounded by
 //! [`CollectorOptions::connect_limit`], each refresh query by `query_timeout`. A refresh with no
@@ -21,6 +22,7 @@ pub use super::activity::ConnectionStatus;
 use super::activity::{ActivityReader, PgSnapshot};
 use super::classify::{is_slow, Thresholds};
 use super::conninfo::ConnSpec;
+use super::explain::Explainer;
 use super::kill::{self, SignalKind, SignalOutcome, SignalResult, SignalTarget};
 use super::slack::{SlackEvent, SlackNotifier, SlackOptions};
 use super::slowlog::SlowLog;
@@ -96,13 +98,6 @@ pub enum CollectorCommand {
         targets: Vec<SignalTarget>,
         reply: oneshot::Sender<Vec<SignalResult>>,
     },
-    /// plain EXPLAIN (never ANALYZE) of a query, in a read-only transaction; only for queries of
-    /// the connected database
-    Explain {
-        query: String,
-        datname: Option<String>,
-        reply: oneshot::Sender<Result<Vec<String>, String>>,
-    },
     Shutdown,
 }
 
@@ -111,6 +106,7 @@ pub struct CollectorHandle {
     tx: mpsc::Sender<CollectorCommand>,
     task: tokio::task::JoinHandle<()>,
     signaller: Signaller,
+    explainer: Explainer,
 }
 
 impl CollectorHandle {
@@ -147,21 +143,17 @@ impl CollectorHandle {
         self.signaller.signal(kind, targets).await
     }
 
+    /// EXPLAIN of a session's query, on its own connection as the session's role (see
+    /// [`super::explain`]); never waits for the refresh loop.
     pub async fn explain(
         &self,
         query: String,
         datname: Option<String>,
+        usename: Option<String>,
     ) -> Result<Vec<String>, String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(CollectorCommand::Explain {
-                query,
-                datname,
-                reply,
-            })
+        self.explainer
+            .explain(&query, datname.as_deref(), usename.as_deref())
             .await
-            .map_err(|_| "collector stopped".to_string())?;
-        rx.await.map_err(|_| "collector stopped".to_string())?
     }
 
     /// Stops the task and waits for it.
@@ -178,12 +170,14 @@ pub fn spawn(opts: CollectorOptions) -> (CollectorHandle, mpsc::Receiver<PgSnaps
     let (tx, cmd_rx) = mpsc::channel(32);
     let (out_tx, out_rx) = mpsc::channel(opts.channel_capacity.max(1));
     let signaller = Signaller::new(&opts);
+    let explainer = Explainer::new(opts.spec.clone(), &opts.application_name);
     let task = tokio::spawn(run(opts, cmd_rx, out_tx));
     (
         CollectorHandle {
             tx,
             task,
             signaller,
+            explainer,
         },
         out_rx,
     )
@@ -322,9 +316,6 @@ async fn run(
                     Some(CollectorCommand::Signal { kind, targets, reply }) => {
                         let _ = reply.send(not_sent(kind, &targets, "not connected"));
                     }
-                    Some(CollectorCommand::Explain { reply, .. }) => {
-                        let _ = reply.send(Err("not connected".into()));
-                    }
                 },
             }
         }
@@ -384,7 +375,7 @@ fn ticker(d: Duration) -> tokio::time::Interval {
 
 async fn connected(
     st: &mut State,
-    mut client: Client,
+    client: Client,
     mut reader: ActivityReader,
     cmd_rx: &mut mpsc::Receiver<CollectorCommand>,
 ) -> Exit {
@@ -425,10 +416,6 @@ async fn connected(
                         }
                     }
                     let _ = reply.send(results);
-                }
-                Some(CollectorCommand::Explain { query, datname, reply }) => {
-                    let r = explain(&mut client, &st.opts.spec.dbname, &query, datname.as_deref()).await;
-                    let _ = reply.send(r);
                 }
             },
         }
@@ -501,47 +488,4 @@ async fn refresh(
         slow_count,
     };
     Ok(st.emit(snap))
-}
-
-async fn explain(
-    client: &mut Client,
-    connected_db: &str,
-    query: &str,
-    datname: Option<&str>,
-) -> Result<Vec<String>, String> {
-    if let Some(d) = datname {
-        if d != connected_db {
-            return Err(format!(
-                "EXPLAIN runs only for queries of the connected database ({connected_db}), this one is in {d}"
-            ));
-        }
-    }
-    let first = query
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if first.is_empty() || first == "explain" || first == "analyze" || first == "analyse" {
-        return Err("nothing to EXPLAIN (never runs EXPLAIN ANALYZE)".into());
-    }
-    let tx = client
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    // extended protocol: a single statement only, so "x; drop table y" cannot run
-    let rows = tx
-        .query(&format!("EXPLAIN {query}"), &[])
-        .await
-        .map_err(|e| {
-            e.as_db_error()
-                .map(|d| d.message().to_string())
-                .unwrap_or_else(|| e.to_string())
-        })?;
-    let _ = tx.rollback().await;
-    Ok(rows
-        .iter()
-        .filter_map(|r| r.try_get::<_, String>(0).ok())
-        .collect())
 }

@@ -115,38 +115,7 @@ pub struct KillExclusions {
     pub applications: Vec<String>,
 }
 
-/// True for statements that only read: SELECT / VALUES / TABLE / SHOW, or WITH without DML.
-pub fn is_read_only_statement(query: &str) -> bool {
-    let mut q = query.trim_start();
-    loop {
-        if let Some(r) = q.strip_prefix("--") {
-            q = r.split_once('\n').map(|x| x.1).unwrap_or("").trim_start();
-        } else if let Some(r) = q.strip_prefix("/*") {
-            q = r.split_once("*/").map(|x| x.1).unwrap_or("").trim_start();
-        } else if let Some(r) = q.strip_prefix('(') {
-            q = r.trim_start();
-        } else {
-            break;
-        }
-    }
-    let first: String = q
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    match first.as_str() {
-        "select" => !q.to_ascii_lowercase().contains(" into "),
-        "values" | "table" | "show" => true,
-        "with" => {
-            let l = q.to_ascii_lowercase();
-            !["insert", "update", "delete", "merge"].iter().any(|w| {
-                l.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                    .any(|t| t == *w)
-            })
-        }
-        _ => false,
-    }
-}
+pub use super::stmt::is_read_only_statement;
 
 /// `K`: the slow client backends among the rows on screen, minus configured exclusions.
 pub fn select_slow_targets(
@@ -235,21 +204,6 @@ pub async fn signal(
 mod tests {
     use super::*;
     use crate::pg::activity::SessionState;
-
-    #[test]
-    fn read_only_statement_detection() {
-        assert!(is_read_only_statement("  /* x */ SELECT 1"));
-        assert!(is_read_only_statement("-- c\n(select 1)"));
-        assert!(is_read_only_statement(
-            "WITH a AS (SELECT 1) SELECT * FROM a"
-        ));
-        assert!(!is_read_only_statement(
-            "WITH a AS (DELETE FROM t RETURNING *) SELECT * FROM a"
-        ));
-        assert!(!is_read_only_statement("select * into t2 from t"));
-        assert!(!is_read_only_statement("UPDATE t SET x = 1"));
-        assert!(!is_read_only_statement("vacuum full"));
-    }
 
     #[test]
     fn slow_targets_respect_exclusions_and_backend_type() {

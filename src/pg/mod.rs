@@ -7,7 +7,9 @@
 //! [`activity::PgSnapshot`]s on a bounded channel → the UI. On every snapshot the collector runs the
 //! [`tracker::SlowTracker`], which feeds [`slowlog::SlowLog`] and [`slack::SlackNotifier`].
 //! Signals requested by the UI run on their own short-lived connection ([`signaller`], then
-//! [`kill`]), so they never wait behind a refresh.
+//! [`kill`]), so they never wait behind a refresh. EXPLAIN runs on its own connection as the
+//! session's role ([`explain`]). Query texts are read by the [`sqllex`] lexer ([`stmt`]: `K`'s
+//! read-only check, what EXPLAIN accepts; [`redact`]).
 //! [`source`] is the glue to the shell: collector ⇄ `collect::Update` / `SourceCommand`.
 
 pub mod activity;
@@ -16,12 +18,15 @@ pub mod classify;
 pub mod collector;
 pub mod config;
 pub mod conninfo;
+pub mod explain;
 pub mod kill;
 pub mod redact;
 pub mod signaller;
 pub mod slack;
 pub mod slowlog;
 pub mod source;
+pub mod sqllex;
+pub mod stmt;
 pub mod tls;
 pub mod tracker;
 

@@ -31,11 +31,12 @@ pub enum PgRequest {
         kind: SignalKind,
         targets: Vec<SignalTarget>,
     },
-    /// Plain EXPLAIN (never ANALYZE) of the query shown for `pid`.
+    /// Plain EXPLAIN (never ANALYZE) of the query shown for `pid`, as its role `usename`.
     Explain {
         pid: i32,
         query: String,
         datname: Option<String>,
+        usename: Option<String>,
     },
 }
 
@@ -244,10 +245,11 @@ fn command(handle: &Arc<CollectorHandle>, c: SourceCommand, tx: &mpsc::Sender<Up
             pid,
             query,
             datname,
+            usename,
         }) => {
             let (h, tx) = (handle.clone(), tx.clone());
             tokio::spawn(async move {
-                let result = h.explain(query, datname).await;
+                let result = h.explain(query, datname, usename).await;
                 let _ = tx
                     .send(Update {
                         view: ViewKind::Pgtop,

@@ -323,6 +323,7 @@ impl PgtopView {
                 pid: s.pid,
                 query: s.query.clone(),
                 datname: s.datname.clone(),
+                usename: s.usename.clone(),
             },
         );
         let mut d = self.detail.take().unwrap_or_else(|| Detail::new(&s));

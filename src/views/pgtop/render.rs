@@ -457,17 +457,20 @@ fn detail_rows(v: &PgtopView, width: u16, style: &dyn Fn(Role) -> Style) -> Vec<
     }
     match &d.explain {
         None => lines.push(plain(
-            "e: EXPLAIN (plain, never ANALYZE)".into(),
+            "e: EXPLAIN (plain, never ANALYZE; as the session's role, read-only)".into(),
             Role::Hint,
         )),
-        Some(None) => lines.push(plain("EXPLAIN: waiting…".into(), Role::Info)),
+        Some(None) => lines.push(plain(
+            "EXPLAIN: waiting… (own connection, as the session's role)".into(),
+            Role::Info,
+        )),
         Some(Some(Ok(plan))) => {
             lines.push(plain("EXPLAIN:".into(), Role::Header));
             for p in plan {
                 lines.push(plain(p.clone(), Role::Normal));
             }
         }
-        Some(Some(Err(e))) => lines.push(plain(format!("EXPLAIN failed: {e}"), Role::Warn)),
+        Some(Some(Err(e))) => lines.push(plain(e.clone(), Role::Warn)),
     }
     scroll::wrap_all(lines, width)
 }
