@@ -11,6 +11,9 @@
 //! the previous hook (which prints, ignoring errors); a panic on any other thread is only
 //! recorded. The UI shows it as an error flash
 //! ([`take_new`]) and prints every recorded panic after the terminal is restored ([`take_all`]).
+//!
+//! Panic messages are masked ([`crate::mask::text`]) wherever they go: recorded ones, and the
+//! printed ones through [`install_masking_printer`], which replaces Rust's default printer.
 
 use std::sync::{Mutex, Once, OnceLock};
 use std::thread::ThreadId;
@@ -42,12 +45,7 @@ fn wrap_hook() {
             previous(info);
             return;
         }
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic payload".to_string());
+        let what = payload_text(info);
         let place = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
@@ -57,6 +55,44 @@ fn wrap_hook() {
             .unwrap_or("unnamed thread")
             .to_string();
         record(format!("{what}{place} (thread {thread})"));
+    }));
+}
+
+/// The panic message with every secret masked ([`crate::mask::text`]): a panic while
+/// connecting may carry a conninfo or URI.
+fn payload_text(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_string());
+    crate::mask::text(&what)
+}
+
+/// Replaces Rust's default panic printer by one that masks secrets in the message (same
+/// layout: thread, place, message, backtrace note). Call once at start, before any hook that
+/// restores the terminal wraps it.
+pub fn install_masking_printer() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("<unnamed>")
+            .to_string();
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_default();
+        eprintln!(
+            "\nthread '{thread}' panicked{place}:\n{}",
+            payload_text(info)
+        );
+        match std::env::var("RUST_BACKTRACE").as_deref() {
+            Ok("0") | Err(_) => eprintln!(
+                "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"
+            ),
+            Ok(_) => eprintln!("{}", std::backtrace::Backtrace::force_capture()),
+        }
     }));
 }
 
@@ -89,5 +125,38 @@ pub fn take_all() -> Vec<String> {
             std::mem::take(&mut r.all)
         }
         Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_panic_messages_are_masked() {
+        // The hook is process-wide: put the harness's own back afterwards.
+        let saved = std::panic::take_hook();
+        install();
+        let h = std::thread::Builder::new()
+            .name("collector".into())
+            .spawn(|| {
+                let ci = "host=db password = 'pa ss' user=u";
+                panic!("cannot connect with {ci} or postgres://u:hunter2@db/x");
+            })
+            .unwrap();
+        assert!(h.join().is_err());
+        std::panic::set_hook(saved);
+        let all = take_all();
+        let mine: Vec<&String> = all
+            .iter()
+            .filter(|m| m.contains("cannot connect"))
+            .collect();
+        assert_eq!(mine.len(), 1, "{all:?}");
+        assert!(
+            !mine[0].contains("hunter2") && !mine[0].contains("pa ss"),
+            "{}",
+            mine[0]
+        );
+        assert!(mine[0].contains("(thread collector)"), "{}", mine[0]);
     }
 }

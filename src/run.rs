@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 /// Runs stacktop with the process arguments; returns the exit code.
 pub fn main() -> i32 {
     crate::signals::disable_core_dumps();
+    crate::panics::install_masking_printer();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

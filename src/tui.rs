@@ -311,15 +311,13 @@ async fn event_loop(
     }
 }
 
-/// Performs an [`Effect::WriteFile`] on the blocking pool (parent directories are created)
+/// Performs an [`Effect::WriteFile`] on the blocking pool (the file 0600, missing parent
+/// directories 0700: [`crate::private_fs`])
 /// and returns the flash for `view`: `saved {what} to PATH`, or an error naming the path.
 pub async fn write_file(view: ViewKind, path: PathBuf, bytes: Vec<u8>, what: String) -> Update {
     let p = path.clone();
     let res = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&p, &bytes)
+        crate::private_fs::write(&p, &bytes)
     })
     .await
     .unwrap_or_else(|e| Err(std::io::Error::other(e)));

@@ -147,7 +147,22 @@ fn toml_error(e: &toml::de::Error, text: &str, source: &str, key: Option<String>
         }
         None => (None, None, None),
     };
-    let message = e.message().trim().to_string();
+    // An unknown key's span is the key itself, which is no secret.
+    let secret = !e.message().trim().starts_with("unknown field")
+        && key
+            .as_deref()
+            .is_some_and(|k| secrets::is_secret_key(k.rsplit('.').next().unwrap_or(k)))
+        || e.span()
+            .is_some_and(|sp| line_assigns_secret(text, sp.start));
+    let raw = value.clone().unwrap_or_default();
+    let message = scrub_message(e.message().trim(), &raw, secret && !raw.is_empty());
+    let value = value.map(|v| {
+        if secret {
+            crate::mask::MASK.to_string()
+        } else {
+            v
+        }
+    });
     // For an unknown key the span is the key itself: report it as the key, not the value.
     let unknown = message.starts_with("unknown field");
     let key = match (key, unknown, &value) {
@@ -208,20 +223,68 @@ fn env_table(env: &[(String, String)]) -> Result<toml::Table, ConfigError> {
         if path.len() < 2 || path.iter().any(String::is_empty) {
             continue; // e.g. STACKTOP_LOG: not a config key
         }
-        let value = parse_scalar(raw);
+        // A secret is a string even when it looks like a number (`PASSWORD=123456`).
+        let secret = path.last().is_some_and(|k| secrets::is_secret_key(k));
+        let value = if secret {
+            toml::Value::String(raw.clone())
+        } else {
+            parse_scalar(raw)
+        };
         let mut layer = toml::Table::new();
         set_path(&mut layer, &path, value);
-        // Validate this one variable so an error names it.
+        // Validate this one variable so an error names it (and never shows a secret).
         if let Err(e) = deserialize_table(&layer, "environment") {
             return Err(ConfigError {
                 source: format!("environment variable {name}"),
-                value: Some(format!("\"{raw}\"")),
+                value: Some(shown_value(raw, secret)),
+                message: scrub_message(&e.message, raw, secret),
                 ..e
             });
         }
         merge(&mut table, layer);
     }
     Ok(table)
+}
+
+/// How a bad value is quoted in an error: never a secret's, at most 60 characters of others
+/// (secrets inside them masked).
+fn shown_value(raw: &str, secret: bool) -> String {
+    if secret {
+        return crate::mask::MASK.to_string();
+    }
+    let masked = crate::mask::value(raw);
+    let mut v: String = masked.chars().take(60).collect();
+    if masked.chars().count() > 60 {
+        v.push('…');
+    }
+    format!("\"{v}\"")
+}
+
+/// The deserializer's message without the value it may quote when that value is secret.
+fn scrub_message(message: &str, raw: &str, secret: bool) -> String {
+    let mut m = crate::mask::text(message);
+    if secret {
+        let bare = raw.trim().trim_matches(|c| c == '"' || c == '\'');
+        for v in [raw.trim(), bare] {
+            if !v.is_empty() {
+                m = m.replace(v, crate::mask::MASK);
+            }
+        }
+    }
+    m
+}
+
+/// Whether the TOML line holding byte `offset` assigns a secret key (`password = …`).
+fn line_assigns_secret(text: &str, offset: usize) -> bool {
+    let start = text
+        .get(..offset)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    line.split_once('=').is_some_and(|(k, _)| {
+        let k = k.trim().trim_matches('"');
+        secrets::is_secret_key(k.rsplit('.').next().unwrap_or(k))
+    })
 }
 
 /// Interprets a string as a TOML scalar (number, boolean, array) when it is one, else a string.
@@ -305,6 +368,45 @@ mod tests {
         assert_eq!(loaded.config.ui.fps, 7);
         assert_eq!(loaded.config.ui.theme, "mono");
         assert!(loaded.config.ui.read_only);
+    }
+
+    #[test]
+    fn secret_values_never_in_errors() {
+        // a numeric-looking password from the environment is a string, not an error
+        let opts = LoadOptions {
+            env: vec![("STACKTOP_PGTOP__PASSWORD".into(), "123456".into())],
+            ..Default::default()
+        };
+        let c = load(&opts).unwrap().config;
+        assert_eq!(c.pgtop.password.unwrap().expose(), "123456");
+        // an unknown secret-named key: named, its value not shown
+        let opts = LoadOptions {
+            env: vec![("STACKTOP_PGTOP__SSLPASSWORD".into(), "hunter2".into())],
+            ..Default::default()
+        };
+        let e = load(&opts).unwrap_err().to_string();
+        assert!(
+            e.contains("STACKTOP_PGTOP__SSLPASSWORD") && !e.contains("hunter2"),
+            "{e}"
+        );
+        // other values are shown, masked inside and cut at 60 characters
+        let long = format!("postgres://u:hunter2@h/{}", "x".repeat(100));
+        let opts = LoadOptions {
+            env: vec![("STACKTOP_UI__FPS".into(), long)],
+            ..Default::default()
+        };
+        let e = load(&opts).unwrap_err().to_string();
+        assert!(
+            !e.contains("hunter2") && e.contains("…") && e.len() < 300,
+            "{e}"
+        );
+        // in a file: a wrong type for a secret key, and a TOML syntax error on its line
+        let e = err("[pgtop]\npassword = 123456\n");
+        assert_eq!(e.value.as_deref(), Some("********"));
+        assert!(!e.to_string().contains("123456"), "{e}");
+        let e = err("[pgtop]\npassword = hunter2\n");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert_eq!(e.line, Some(2));
     }
 
     #[test]

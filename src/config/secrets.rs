@@ -3,16 +3,14 @@
 //! hold one and are readable by others. A [`Secret`] never prints its content.
 
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-/// Keys whose values are secrets wherever they appear.
+/// Keys whose values are secrets wherever they appear (see [`crate::mask::is_secret_key`]).
 pub fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    (k.contains("password") && !k.ends_with("_env") && !k.ends_with("_command"))
-        || k.contains("webhook")
-        || k.contains("secret")
-        || k.contains("token")
+    crate::mask::is_secret_key(key)
 }
 
 /// A string that must not be shown: `Debug` and `Display` print `********`.
@@ -57,22 +55,90 @@ pub fn resolve_password(
         };
     }
     if let Some(cmd) = command {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .output()
-            .map_err(|e| format!("password_command could not start: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("password_command exited with {}", out.status));
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let first = text.lines().next().unwrap_or("").to_string();
-        return Ok(Some(Secret(first)));
+        return password_command(cmd, PASSWORD_COMMAND_TIMEOUT)
+            .map(Some)
+            .map_err(|e| e.to_string());
     }
     Ok(literal.map(Secret::new))
 }
 
-const MASK: &str = "********";
+/// How long `password_command` may run before it is killed.
+pub const PASSWORD_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most a `password_command` may print (the first line is the password).
+const MAX_COMMAND_OUTPUT: u64 = 64 * 1024;
+
+/// Why `password_command` gave no password. Names the command (its first word) only: never
+/// its arguments, its output or its error output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordCommandError {
+    #[error("password_command `{0}` could not be started: {1}")]
+    Spawn(String, String),
+    #[error("password_command `{0}` exited with {1}")]
+    Failed(String, String),
+    #[error("password_command `{0}` did not finish within {1}s and was killed")]
+    Timeout(String, u64),
+}
+
+/// The command's name for messages: its first word that is not a `VAR=value` assignment.
+pub fn command_name(cmd: &str) -> String {
+    cmd.split_whitespace()
+        .find(|w| !w.contains('='))
+        .unwrap_or("sh")
+        .chars()
+        .take(64)
+        .collect()
+}
+
+/// Runs `cmd` with `sh -c` (stdin and stderr closed, its own process group) and returns the
+/// first line it prints. Past `timeout` the whole process group is killed (SIGKILL) and the
+/// error says so.
+pub fn password_command(cmd: &str, timeout: Duration) -> Result<Secret, PasswordCommandError> {
+    use std::os::unix::process::CommandExt;
+    let name = command_name(cmd);
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| PasswordCommandError::Spawn(name.clone(), e.kind().to_string()))?;
+    let pgid = child.id() as i32;
+    let stdout = child.stdout.take();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The reader owns the child: it reads stdout to its end, then reaps the process.
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(out) = stdout {
+            let _ = out.take(MAX_COMMAND_OUTPUT).read_to_end(&mut buf);
+        }
+        let status = child.wait();
+        let _ = tx.send((buf, status));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok((buf, Ok(status))) if status.success() => {
+            let text = String::from_utf8_lossy(&buf);
+            Ok(Secret(text.lines().next().unwrap_or("").to_string()))
+        }
+        Ok((_, Ok(status))) => Err(PasswordCommandError::Failed(name, status.to_string())),
+        Ok((_, Err(e))) => Err(PasswordCommandError::Failed(name, e.kind().to_string())),
+        Err(_) => {
+            // SAFETY: kill() only sends a signal; the negative pid is the process group the
+            // child leads (process_group(0) above), so its own children go too.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+            Err(PasswordCommandError::Timeout(
+                name,
+                timeout.as_secs().max(1),
+            ))
+        }
+    }
+}
+
+const MASK: &str = crate::mask::MASK;
 
 /// Returns a copy of `table` with every secret masked, including passwords inside URIs
 /// (`postgres://user:pw@host`) and conninfo strings (`password=pw`).
@@ -95,40 +161,10 @@ fn mask_value(key: &str, v: &toml::Value) -> toml::Value {
     }
 }
 
-/// Masks `user:password@` in URIs and `password=...` in key/value strings.
+/// Masks secrets inside a config string: a URI's or conninfo's password, secret `key=value`
+/// words, SQL password clauses ([`crate::mask::value`]).
 pub fn mask_in_string(s: &str) -> String {
-    let mut out = s.to_string();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| rest_start + i);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                let start = rest_start + colon + 1;
-                out.replace_range(start..rest_start + at, MASK);
-            }
-        }
-    }
-    mask_kv_password(&out)
-}
-
-fn mask_kv_password(s: &str) -> String {
-    let lower = s.to_ascii_lowercase();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(pos) = lower[i..].find("password=") {
-        let start = i + pos + "password=".len();
-        out.push_str(&s[i..start]);
-        let end = s[start..]
-            .find([' ', '&', ';'])
-            .map_or(s.len(), |e| start + e);
-        out.push_str(MASK);
-        i = end;
-    }
-    out.push_str(&s[i..]);
-    out
+    crate::mask::value(s)
 }
 
 fn holds_secret(t: &toml::Table) -> Option<String> {
@@ -219,5 +255,62 @@ mod tests {
         let p = resolve_password(None, None, Some("printf 'abc\\nrest'")).unwrap();
         assert_eq!(p.unwrap().expose(), "abc");
         assert!(resolve_password(None, Some("STACKTOP_SURELY_UNSET_VAR"), None).is_err());
+        let e = resolve_password(None, None, Some("printf 'out-s3cret'; exit 3")).unwrap_err();
+        assert!(
+            e.contains("`printf`") && e.contains("exit status: 3"),
+            "{e}"
+        );
+        assert!(!e.contains("out-s3cret"), "{e}");
+        assert_eq!(command_name("PGPASSWORD=x pass show db"), "pass");
+    }
+
+    /// A command that hangs is killed with its whole process group after the timeout; the
+    /// error names the command, not its arguments or what it printed.
+    #[test]
+    fn password_command_times_out_and_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidf = dir.path().join("grandchild.pid");
+        let cmd = format!(
+            "sleep 30 & echo $! > {}; echo printed-s3cret; wait",
+            pidf.display()
+        );
+        let t0 = std::time::Instant::now();
+        let e = password_command(&cmd, Duration::from_secs(2)).unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+        let msg = e.to_string();
+        assert!(matches!(e, PasswordCommandError::Timeout(..)), "{msg}");
+        assert_eq!(
+            msg,
+            "password_command `sleep` did not finish within 2s and was killed"
+        );
+        let pid: i32 = std::fs::read_to_string(&pidf)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // the grandchild went with the group (gone, or a zombie waiting for its reaper)
+        let dead = (0..500).any(|_| {
+            let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let gone = st.is_empty() || st.split(") ").nth(1).is_some_and(|r| r.starts_with('Z'));
+            if !gone {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            gone
+        });
+        assert!(dead, "sleep {pid} still running");
+    }
+
+    #[test]
+    fn config_strings_are_masked() {
+        for (v, pw) in [
+            ("host=db password = hunter2", "hunter2"),
+            ("host=db password='a b c' user=x", "a b c"),
+            ("postgres://u:pa/ss@h/db", "pa/ss"),
+            ("postgres://h/db?%70assword=zz", "zz"),
+            ("mysql://u:p@w:x@h:3306/db", "p@w:x"),
+        ] {
+            let m = mask_in_string(v);
+            assert!(!m.contains(pw) && m.contains(MASK), "{m}");
+        }
     }
 }

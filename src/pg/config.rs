@@ -25,7 +25,7 @@ pub enum PgConfigError {
     Invalid(String),
     #[error(transparent)]
     Conn(#[from] ConnInfoError),
-    #[error("password_command: {0}")]
+    #[error("{0}")]
     PasswordCommand(String),
 }
 
@@ -293,21 +293,10 @@ impl PgConfig {
             };
         }
         if let Some(cmd) = &self.password_command {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(cmd)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .map_err(|e| PgConfigError::PasswordCommand(e.to_string()))?;
-            if !out.status.success() {
-                return Err(PgConfigError::PasswordCommand(format!(
-                    "exited with {}",
-                    out.status
-                )));
-            }
-            let text = String::from_utf8_lossy(&out.stdout);
-            let pw = text.lines().next().unwrap_or("").to_string();
-            return Ok(Some(Secret::new(pw)));
+            let timeout = crate::config::secrets::PASSWORD_COMMAND_TIMEOUT;
+            return crate::config::secrets::password_command(cmd, timeout)
+                .map(Some)
+                .map_err(|e| PgConfigError::PasswordCommand(e.to_string()));
         }
         Ok(self.password.clone())
     }
@@ -370,12 +359,10 @@ impl PgConfig {
     /// Everything the collector needs (opening the slow log is left to `collector::spawn`).
     pub fn collector_options(&self, env: &Env) -> Result<CollectorOptions, PgConfigError> {
         let spec = self.conn_spec(env)?;
-        let server = self.name.clone().unwrap_or_else(|| {
-            spec.hosts
-                .first()
-                .map(|h| format!("{}:{}/{}", h.host, h.port, spec.dbname))
-                .unwrap_or_default()
-        });
+        let server = self
+            .name
+            .clone()
+            .unwrap_or_else(|| super::conninfo::server_label(&spec));
         let slack = self.webhook(env).map(|u| self.slack_options(u, &server));
         let mut o = CollectorOptions::new(spec);
         o.server = server;

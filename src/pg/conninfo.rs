@@ -69,8 +69,8 @@ impl fmt::Debug for ConnParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut m = f.debug_map();
         for (k, v) in &self.0 {
-            if k == "password" {
-                m.entry(k, &"***");
+            if crate::mask::is_secret_key(k) {
+                m.entry(k, &crate::mask::MASK);
             } else {
                 m.entry(k, v);
             }
@@ -93,7 +93,7 @@ impl ConnParams {
     }
 }
 
-const KNOWN_KEYS: &[&str] = &[
+pub(crate) const KNOWN_KEYS: &[&str] = &[
     "host",
     "hostaddr",
     "port",
@@ -127,178 +127,12 @@ fn check_key(key: &str) -> Result<(), ConnInfoError> {
     }
 }
 
-/// Parses a conninfo: a `postgresql://` / `postgres://` URI or `key=value` pairs.
-pub fn parse_conninfo(s: &str) -> Result<ConnParams, ConnInfoError> {
-    let t = s.trim();
-    if t.starts_with("postgresql://") || t.starts_with("postgres://") {
-        parse_uri(t)
-    } else {
-        parse_kv(t)
-    }
-}
+mod files;
+mod parse;
 
-fn parse_kv(s: &str) -> Result<ConnParams, ConnInfoError> {
-    let mut out = ConnParams::default();
-    let mut it = s.chars().peekable();
-    loop {
-        while it.peek().is_some_and(|c| c.is_whitespace()) {
-            it.next();
-        }
-        if it.peek().is_none() {
-            break;
-        }
-        let mut key = String::new();
-        while let Some(&c) = it.peek() {
-            if c == '=' || c.is_whitespace() {
-                break;
-            }
-            key.push(c);
-            it.next();
-        }
-        while it.peek().is_some_and(|c| c.is_whitespace()) {
-            it.next();
-        }
-        if it.next() != Some('=') {
-            return Err(ConnInfoError::Syntax(format!(
-                "missing \"=\" after \"{key}\""
-            )));
-        }
-        while it.peek().is_some_and(|c| c.is_whitespace()) {
-            it.next();
-        }
-        let mut val = String::new();
-        if it.peek() == Some(&'\'') {
-            it.next();
-            let mut closed = false;
-            while let Some(c) = it.next() {
-                match c {
-                    '\\' => {
-                        if let Some(n) = it.next() {
-                            val.push(n);
-                        }
-                    }
-                    '\'' => {
-                        closed = true;
-                        break;
-                    }
-                    _ => val.push(c),
-                }
-            }
-            if !closed {
-                return Err(ConnInfoError::Syntax(format!(
-                    "unterminated quoted string for \"{key}\""
-                )));
-            }
-        } else {
-            while let Some(&c) = it.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                it.next();
-                if c == '\\' {
-                    if let Some(n) = it.next() {
-                        val.push(n);
-                    }
-                } else {
-                    val.push(c);
-                }
-            }
-        }
-        check_key(&key)?;
-        out.set(&key, val);
-    }
-    Ok(out)
-}
-
-fn pct_decode(s: &str) -> Result<String, ConnInfoError> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| ConnInfoError::Syntax("invalid percent-encoding in URI".into()))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| ConnInfoError::Syntax("URI is not valid UTF-8".into()))
-}
-
-fn parse_uri(s: &str) -> Result<ConnParams, ConnInfoError> {
-    let mut out = ConnParams::default();
-    let rest = s.split_once("://").map(|x| x.1).unwrap_or("");
-    let (main, query) = match rest.split_once('?') {
-        Some((m, q)) => (m, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match main.find('/') {
-        Some(i) => (&main[..i], Some(&main[i + 1..])),
-        None => (main, None),
-    };
-    let hostlist = match authority.rfind('@') {
-        Some(i) => {
-            let userinfo = &authority[..i];
-            match userinfo.split_once(':') {
-                Some((u, p)) => {
-                    if !u.is_empty() {
-                        out.set("user", pct_decode(u)?);
-                    }
-                    out.set("password", pct_decode(p)?);
-                }
-                None if !userinfo.is_empty() => out.set("user", pct_decode(userinfo)?),
-                None => {}
-            }
-            &authority[i + 1..]
-        }
-        None => authority,
-    };
-    if !hostlist.is_empty() {
-        let mut hosts = Vec::new();
-        let mut ports = Vec::new();
-        for part in hostlist.split(',') {
-            let (h, p) = if let Some(r) = part.strip_prefix('[') {
-                let end = r
-                    .find(']')
-                    .ok_or_else(|| ConnInfoError::Syntax("missing \"]\" in IPv6 host".into()))?;
-                let port = r[end + 1..].strip_prefix(':').unwrap_or("");
-                (&r[..end], port)
-            } else {
-                match part.rsplit_once(':') {
-                    Some((h, p)) => (h, p),
-                    None => (part, ""),
-                }
-            };
-            hosts.push(pct_decode(h)?);
-            ports.push(p.to_string());
-        }
-        if hosts.iter().any(|h| !h.is_empty()) {
-            out.set("host", hosts.join(","));
-        }
-        if ports.iter().any(|p| !p.is_empty()) {
-            out.set("port", ports.join(","));
-        }
-    }
-    if let Some(db) = path.filter(|p| !p.is_empty()) {
-        out.set("dbname", pct_decode(db)?);
-    }
-    if let Some(q) = query {
-        for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| ConnInfoError::Syntax(format!("missing \"=\" in \"{pair}\"")))?;
-            let k = pct_decode(k)?;
-            check_key(&k)?;
-            out.set(&k, pct_decode(v)?);
-        }
-    }
-    Ok(out)
-}
+use files::apply_service;
+pub use files::pgpass_lookup;
+pub use parse::{parse_conninfo, scrub};
 
 /// Looks up one environment variable.
 pub type VarLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -425,6 +259,31 @@ pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
 /// Resolves a conninfo (may be empty) with libpq's precedence: overrides, conninfo, service file,
 /// environment, defaults; then `.pgpass` when no password was given.
 pub fn resolve(
+    conninfo: Option<&str>,
+    ov: &ConnOverrides,
+    env: &Env,
+) -> Result<ConnSpec, ConnInfoError> {
+    resolve_inner(conninfo, ov, env).map_err(|e| scrub(e, conninfo.unwrap_or("")))
+}
+
+/// `host:port/dbname` of the first host: the server label on screen, in the slow log and in
+/// Slack. Built from the parsed fields only; should one of them still hold the password (a
+/// URI too odd to split right), it is masked there too.
+pub fn server_label(spec: &ConnSpec) -> String {
+    let label = spec
+        .hosts
+        .first()
+        .map(|h| format!("{}:{}/{}", h.host, h.port, spec.dbname))
+        .unwrap_or_default();
+    match &spec.password {
+        Some(p) if !p.expose().is_empty() && label.contains(p.expose()) => {
+            label.replace(p.expose(), crate::mask::MASK)
+        }
+        _ => label,
+    }
+}
+
+fn resolve_inner(
     conninfo: Option<&str>,
     ov: &ConnOverrides,
     env: &Env,
@@ -569,294 +428,5 @@ pub fn resolve(
     })
 }
 
-fn apply_service(p: &mut ConnParams, name: &str, env: &Env) -> Result<(), ConnInfoError> {
-    let mut files = Vec::new();
-    if let Some(f) = env.var("PGSERVICEFILE") {
-        files.push(PathBuf::from(f));
-    } else if let Some(h) = &env.home {
-        files.push(h.join(".pg_service.conf"));
-    }
-    let sysconf = env
-        .var("PGSYSCONFDIR")
-        .unwrap_or_else(|| "/etc/postgresql-common".to_string());
-    files.push(Path::new(&sysconf).join("pg_service.conf"));
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else {
-            continue;
-        };
-        if let Some(pairs) = service_section(&text, name, &f)? {
-            for (k, v) in pairs {
-                if k == "service" {
-                    return Err(ConnInfoError::Service(format!(
-                        "nested service specifications not supported ({})",
-                        f.display()
-                    )));
-                }
-                check_key(&k)?;
-                p.set_if_absent(&k, &v);
-            }
-            return Ok(());
-        }
-    }
-    Err(ConnInfoError::Service(format!(
-        "definition of service \"{name}\" not found"
-    )))
-}
-
-fn service_section(
-    text: &str,
-    name: &str,
-    file: &Path,
-) -> Result<Option<Vec<(String, String)>>, ConnInfoError> {
-    let mut in_section = false;
-    let mut found = None::<Vec<(String, String)>>;
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(sec) = line.strip_prefix('[') {
-            if found.is_some() && in_section {
-                break;
-            }
-            in_section = sec.trim_end_matches(']').trim() == name;
-            if in_section {
-                found = Some(Vec::new());
-            }
-            continue;
-        }
-        if in_section {
-            let (k, v) = line.split_once('=').ok_or_else(|| {
-                ConnInfoError::Service(format!("syntax error in {} line {}", file.display(), n + 1))
-            })?;
-            if let Some(f) = found.as_mut() {
-                f.push((k.trim().to_string(), v.trim().to_string()));
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// Looks up `.pgpass`; ignored (with a warning) unless it is a regular file without group/other
-/// permissions, as libpq does.
-pub fn pgpass_lookup(
-    file: &Path,
-    host: &HostSpec,
-    dbname: &str,
-    user: &str,
-    warnings: &mut Vec<String>,
-) -> Option<Secret> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(file).ok()?;
-    if !meta.is_file() {
-        warnings.push(format!(
-            "password file \"{}\" is not a plain file",
-            file.display()
-        ));
-        return None;
-    }
-    if meta.permissions().mode() & 0o077 != 0 {
-        warnings.push(format!(
-            "password file \"{}\" has group or world access; permissions should be u=rw (0600) or less",
-            file.display()
-        ));
-        return None;
-    }
-    let text = std::fs::read_to_string(file).ok()?;
-    let hostname = if host.is_socket() && host.host == DEFAULT_SOCKET_DIR {
-        "localhost"
-    } else {
-        host.host.as_str()
-    };
-    let port = host.port.to_string();
-    let want = [hostname, port.as_str(), dbname, user];
-    for line in text.lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let fields = split_pgpass(line);
-        if fields.len() < 5 {
-            continue;
-        }
-        let ok = want
-            .iter()
-            .zip(fields.iter())
-            .all(|(w, f)| f == "*" || f == w);
-        if ok {
-            return Some(Secret::new(fields[4].clone()));
-        }
-    }
-    None
-}
-
-fn split_pgpass(line: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    if let Some(last) = out.last_mut() {
-                        last.push(n);
-                    }
-                }
-            }
-            ':' if out.len() < 5 => out.push(String::new()),
-            _ => {
-                if let Some(last) = out.last_mut() {
-                    last.push(c);
-                }
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn env_with(vars: &[(&str, &str)], home: Option<PathBuf>) -> Env {
-        let m: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Env {
-            vars: Box::new(move |k| m.get(k).cloned()),
-            home,
-            os_user: Some("osuser".into()),
-        }
-    }
-
-    #[test]
-    fn key_value_with_quotes_and_escapes() {
-        let p = parse_conninfo(r"host=db1 port = 5433 password='it''s' user='a b\'c' dbname=x\ y")
-            .unwrap_err();
-        // '' is not an escape in libpq: the first quote ends the value, then "s'" is garbage
-        assert!(matches!(
-            p,
-            ConnInfoError::Syntax(_) | ConnInfoError::UnknownOption(_)
-        ));
-        let p = parse_conninfo(r"host=db1 port = 5433 user='a b\'c' dbname=x\ y").unwrap();
-        assert_eq!(p.get("host"), Some("db1"));
-        assert_eq!(p.get("port"), Some("5433"));
-        assert_eq!(p.get("user"), Some("a b'c"));
-        assert_eq!(p.get("dbname"), Some("x y"));
-        assert!(matches!(
-            parse_conninfo("hots=x"),
-            Err(ConnInfoError::UnknownOption(k)) if k == "hots"
-        ));
-        assert!(parse_conninfo("host").is_err());
-        assert!(parse_conninfo("user='abc").is_err());
-    }
-
-    #[test]
-    fn uri_forms() {
-        let p = parse_conninfo(
-            "postgresql://al%40ice:s%3Acret@h1:5433,[::1]:5434/orders?sslmode=verify-full&application_name=x",
-        )
-        .unwrap();
-        assert_eq!(p.get("user"), Some("al@ice"));
-        assert_eq!(p.get("password"), Some("s:cret"));
-        assert_eq!(p.get("host"), Some("h1,::1"));
-        assert_eq!(p.get("port"), Some("5433,5434"));
-        assert_eq!(p.get("dbname"), Some("orders"));
-        assert_eq!(p.get("sslmode"), Some("verify-full"));
-        let p = parse_conninfo("postgres://%2Ftmp%2Fsock/db").unwrap();
-        assert_eq!(p.get("host"), Some("/tmp/sock"));
-        assert!(parse_conninfo("postgres://h/db?bogus=1").is_err());
-        assert!(!format!("{p:?}").contains("cret"));
-    }
-
-    #[test]
-    fn precedence_overrides_conninfo_env_defaults() {
-        let env = env_with(
-            &[
-                ("PGHOST", "envhost"),
-                ("PGPORT", "6000"),
-                ("PGUSER", "envuser"),
-                ("PGSSLMODE", "require"),
-            ],
-            None,
-        );
-        let ov = ConnOverrides {
-            port: Some(7000),
-            ..Default::default()
-        };
-        let s = resolve(Some("host=cihost dbname=cidb"), &ov, &env).unwrap();
-        assert_eq!(s.hosts[0].host, "cihost");
-        assert_eq!(s.hosts[0].port, 7000);
-        assert_eq!(s.user, "envuser");
-        assert_eq!(s.dbname, "cidb");
-        assert_eq!(s.sslmode, SslMode::Require);
-        let s = resolve(None, &ConnOverrides::default(), &env_with(&[], None)).unwrap();
-        assert_eq!(s.user, "osuser");
-        assert_eq!(s.dbname, "osuser");
-        assert_eq!(s.hosts[0].port, 5432);
-        assert_eq!(s.sslmode, SslMode::Prefer);
-        assert!(resolve(Some("port=1,2"), &ConnOverrides::default(), &env).is_err());
-        assert!(resolve(Some("sslmode=bogus"), &ConnOverrides::default(), &env).is_err());
-    }
-
-    #[test]
-    fn pgpass_requires_0600_and_matches_wildcards() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let pf = dir.path().join(".pgpass");
-        std::fs::write(
-            &pf,
-            "# comment\nother:*:*:*:nope\ndbhost:5432:*:alice:pa\\:ss\n*:*:*:*:fallback\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&pf, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let env = env_with(&[], Some(dir.path().to_path_buf()));
-        let ci = "host=dbhost user=alice dbname=orders";
-        let s = resolve(Some(ci), &ConnOverrides::default(), &env).unwrap();
-        assert!(s.password.is_none());
-        assert!(s.warnings[0].contains("0600"), "{:?}", s.warnings);
-        std::fs::set_permissions(&pf, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let s = resolve(Some(ci), &ConnOverrides::default(), &env).unwrap();
-        assert_eq!(s.password.as_ref().unwrap().expose(), "pa:ss");
-        assert!(!format!("{s:?}").contains("pa:ss"));
-        assert!(!s.to_string().contains("pa:ss"));
-        let s = resolve(Some("host=x user=bob"), &ConnOverrides::default(), &env).unwrap();
-        assert_eq!(s.password.unwrap().expose(), "fallback");
-        // an explicit password wins over .pgpass
-        let ov = ConnOverrides {
-            password: Some(Secret::new("explicit")),
-            ..Default::default()
-        };
-        let s = resolve(Some(ci), &ov, &env).unwrap();
-        assert_eq!(s.password.unwrap().expose(), "explicit");
-    }
-
-    #[test]
-    fn service_file_fills_unset_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let sf = dir.path().join("svc.conf");
-        std::fs::write(
-            &sf,
-            "[other]\nhost=nope\n\n[orders]\n# c\nhost=svchost\nport=6543\ndbname=orders\n",
-        )
-        .unwrap();
-        let env = env_with(
-            &[
-                ("PGSERVICEFILE", sf.to_str().unwrap()),
-                ("PGSYSCONFDIR", "/nonexistent"),
-            ],
-            None,
-        );
-        let s = resolve(
-            Some("service=orders dbname=mine"),
-            &ConnOverrides::default(),
-            &env,
-        )
-        .unwrap();
-        assert_eq!(s.hosts[0].host, "svchost");
-        assert_eq!(s.hosts[0].port, 6543);
-        assert_eq!(s.dbname, "mine");
-        let e = resolve(Some("service=missing"), &ConnOverrides::default(), &env).unwrap_err();
-        assert!(e.to_string().contains("missing"));
-    }
-}
+mod tests;

@@ -1,9 +1,10 @@
 //! Append-only slow-query log: one JSON line per query instance crossing the threshold (and per
 //! critical escalation) and one per signal sent (who / what / when / result). The file is opened
 //! once in append mode and every line is written with a single `write` call. Default path under
-//! the XDG state dir, never the current directory. Written by the collector.
+//! the XDG state dir, never the current directory. Written by the collector. The file is 0600
+//! in a 0700 directory ([`crate::private_fs`]).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -32,12 +33,10 @@ impl std::fmt::Debug for SlowLog {
 }
 
 impl SlowLog {
-    /// Opens (creating parent directories) for appending.
+    /// Opens for appending: created 0600 in 0700 directories, an existing file narrowed to
+    /// 0600 (it holds other users' query texts), whatever the umask.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = crate::private_fs::open_append(path)?;
         Ok(SlowLog {
             path: path.to_path_buf(),
             file,

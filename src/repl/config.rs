@@ -108,9 +108,9 @@ pub use crate::config::secrets::Secret;
 pub enum PasswordError {
     #[error("environment variable {0} is not set")]
     EnvMissing(String),
-    #[error("password_command could not be run: {0}")]
+    #[error("{0}")]
     CommandSpawn(String),
-    #[error("password_command exited with {0}")]
+    #[error("{0}")]
     CommandFailed(String),
     #[error("password_command printed no password")]
     CommandEmpty,
@@ -126,19 +126,17 @@ pub async fn resolve_password(cfg: &ServerConfig) -> Result<Option<Secret>, Pass
         };
     }
     if let Some(cmd) = &cfg.password_command {
-        let out = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
+        use crate::config::secrets::{password_command, PasswordCommandError as E};
+        let cmd = cmd.clone();
+        let timeout = crate::config::secrets::PASSWORD_COMMAND_TIMEOUT;
+        let pw = tokio::task::spawn_blocking(move || password_command(&cmd, timeout))
             .await
-            .map_err(|e| PasswordError::CommandSpawn(e.kind().to_string()))?;
-        if !out.status.success() {
-            return Err(PasswordError::CommandFailed(out.status.to_string()));
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+            .map_err(|e| PasswordError::CommandSpawn(e.to_string()))?
+            .map_err(|e| match e {
+                E::Spawn(..) => PasswordError::CommandSpawn(e.to_string()),
+                E::Failed(..) | E::Timeout(..) => PasswordError::CommandFailed(e.to_string()),
+            })?;
+        let line = pw.expose().trim_end_matches('\r');
         if line.is_empty() {
             return Err(PasswordError::CommandEmpty);
         }

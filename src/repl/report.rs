@@ -1,6 +1,9 @@
 //! Batch output of `stacktop repl --check`: the live verdicts and the audit as plain text,
 //! JSON, or a Nagios one-line summary with the usual exit codes (0 OK, 1 WARNING,
 //! 2 CRITICAL, 3 UNKNOWN). Last stage of the data flow; pure functions over snapshots.
+//!
+//! Server texts (a replica's last SQL error quotes the failed statement, `CREATE USER …
+//! IDENTIFIED BY '…'` included) go out scrubbed by [`crate::mask::text`] in every format.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -91,8 +94,18 @@ fn lag_text(c: &ChannelStatus) -> String {
     }
 }
 
-/// Human-readable report.
+/// Human-readable report (each line scrubbed of secrets).
 pub fn text(r: &Report) -> String {
+    let raw = text_raw(r);
+    let mut out = String::with_capacity(raw.len());
+    for line in raw.lines() {
+        out.push_str(&crate::mask::text(line));
+        out.push('\n');
+    }
+    out
+}
+
+fn text_raw(r: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!("replication check: {}\n\n", r.status));
     for s in &r.servers {
@@ -150,9 +163,24 @@ pub fn text(r: &Report) -> String {
     out
 }
 
-/// Pretty JSON of the whole report.
+/// Pretty JSON of the whole report, every string scrubbed of secrets.
 pub fn json(r: &Report) -> String {
-    serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    match serde_json::to_value(r) {
+        Ok(mut v) => {
+            scrub_json(&mut v);
+            serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        }
+        Err(e) => format!("{{\"error\":\"{e}\"}}"),
+    }
+}
+
+fn scrub_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => *s = crate::mask::text(s),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(scrub_json),
+        serde_json::Value::Object(o) => o.values_mut().for_each(scrub_json),
+        _ => {}
+    }
 }
 
 /// Nagios plugin output: one line (with perfdata) and the exit code.
@@ -184,7 +212,7 @@ pub fn nagios(r: &Report) -> (String, i32) {
     if let Some(w) = worst_check {
         summary.push_str(&format!("; audit {w}"));
     }
-    summary = summary.replace(['\n', '|'], " ");
+    summary = crate::mask::text(&summary).replace(['\n', '|'], " ");
     if summary.chars().count() > 400 {
         summary = summary.chars().take(397).collect::<String>() + "...";
     }

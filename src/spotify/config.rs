@@ -89,24 +89,10 @@ impl std::fmt::Debug for SpotifyConfig {
     }
 }
 
-/// `mysql://u:secret@h/db` → `mysql://u:***@h/db`.
+/// `mysql://u:secret@h/db` → `mysql://u:********@h/db` (the shared masker: a `/`, `@` or `:`
+/// in the password, `?password=` parameters).
 pub fn mask_url_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let Some(at) = rest.find('@') else {
-        return url.to_string();
-    };
-    match rest[..at].find(':') {
-        Some(colon) => format!(
-            "{}{}:***{}",
-            &url[..scheme_end + 3],
-            &rest[..colon],
-            &rest[at..]
-        ),
-        None => url.to_string(),
-    }
+    crate::mask::conninfo(url)
 }
 
 impl SpotifyConfig {
@@ -163,7 +149,7 @@ mod tests {
         assert_eq!(c.database, "spotify");
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
-        assert!(dbg.contains("root:***@"), "{dbg}");
+        assert!(dbg.contains("root:********@"), "{dbg}");
         assert!(toml::from_str::<SpotifyConfig>("bogus = 1").is_err());
         let bad = SpotifyConfig {
             table: "x;drop".into(),

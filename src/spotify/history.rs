@@ -57,14 +57,13 @@ pub fn load(path: &Path) -> Result<Vec<String>> {
     Ok(merge(entries, &[]))
 }
 
-/// Write `history` to `path` (creating the directory), replacing the file atomically.
+/// Write `history` to `path` (0600; a missing directory is created 0700), replacing the file
+/// atomically.
 pub fn save(path: &Path, history: &[String]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
     let tmp = path.with_extension("json.partial");
     let text = serde_json::to_string_pretty(history)?;
-    std::fs::write(&tmp, text).with_context(|| format!("write {}", tmp.display()))?;
+    crate::private_fs::write(&tmp, text.as_bytes())
+        .with_context(|| format!("write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("rename to {}", path.display()))
 }
 

@@ -461,11 +461,9 @@ pub fn export(
             ))
         }
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
     let tmp = path.with_extension("partial");
-    let f = std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+    // 0600 in 0700 directories: an export holds query results.
+    let f = crate::private_fs::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
     let w = std::io::BufWriter::new(f);
     if json {
         rs.write_json(w)?;
@@ -483,9 +481,9 @@ fn queries_dir(cfg: &SpotifyConfig) -> Result<PathBuf> {
 /// Save `sql` as `<data_dir>/queries/<name>.sql`.
 pub fn save_query(cfg: &SpotifyConfig, name: &str, sql: &str) -> Result<()> {
     let dir = queries_dir(cfg)?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let path = dir.join(format!("{}.sql", stem(name)));
-    std::fs::write(&path, sql).with_context(|| format!("write {}", path.display()))
+    crate::private_fs::write(&path, sql.as_bytes())
+        .with_context(|| format!("write {}", path.display()))
 }
 
 /// Saved queries, sorted by name (unreadable files are left out).

@@ -75,7 +75,7 @@ impl SqliteStore {
         check_ident(table)?;
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
+                crate::private_fs::create_dir_all(dir)
                     .with_context(|| format!("create {}", dir.display()))?;
             }
         }

@@ -1,0 +1,131 @@
+//! Files that hold other people's data (the slow log's query texts, saved vlog rows, SQL
+//! history, exports, saved queries) are created 0600, in directories created 0700, whatever
+//! the umask: modes are set explicitly after creation, and an existing file with group or
+//! other access is narrowed to 0600 when it is opened. An existing directory is narrowed to
+//! 0700 only when it is stacktop's own (a path component named `stacktop`), never a
+//! directory the user chose such as `/tmp`.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// Mode of private files.
+pub const FILE_MODE: u32 = 0o600;
+/// Mode of the directories stacktop creates for them.
+pub const DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` and its missing parents with mode 0700 (set explicitly, so the umask does
+/// not matter); narrows an existing stacktop-owned directory to 0700.
+pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    if !missing.is_empty() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(dir)?;
+        for d in &missing {
+            std::fs::set_permissions(d, Permissions::from_mode(DIR_MODE))?;
+        }
+    } else if is_own_dir(dir) {
+        let meta = std::fs::metadata(dir)?;
+        if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 && owned_by_me(&meta) {
+            std::fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))?;
+        }
+    }
+    Ok(())
+}
+
+fn is_own_dir(dir: &Path) -> bool {
+    dir.components().any(|c| c.as_os_str() == "stacktop")
+}
+
+fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid() has no preconditions and cannot fail.
+    meta.uid() == unsafe { libc::geteuid() }
+}
+
+fn parent_of(path: &Path) -> Option<&Path> {
+    path.parent().filter(|d| !d.as_os_str().is_empty())
+}
+
+/// Narrows an open file to 0600 if it has group or other access (it existed before).
+fn fix_mode(f: &File) -> io::Result<()> {
+    let mode = f.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        f.set_permissions(Permissions::from_mode(FILE_MODE))?;
+    }
+    Ok(())
+}
+
+/// Opens `path` for appending (created 0600 in 0700 directories; an existing file is
+/// narrowed to 0600).
+pub fn open_append(path: &Path) -> io::Result<File> {
+    if let Some(dir) = parent_of(path) {
+        create_dir_all(dir)?;
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(FILE_MODE)
+        .open(path)?;
+    fix_mode(&f)?;
+    Ok(f)
+}
+
+/// Creates or truncates `path` for writing, 0600, in 0700 directories.
+pub fn create(path: &Path) -> io::Result<File> {
+    if let Some(dir) = parent_of(path) {
+        create_dir_all(dir)?;
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)?;
+    fix_mode(&f)?;
+    Ok(f)
+}
+
+/// Writes `bytes` to `path` (see [`create`]).
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = create(path)?;
+    f.write_all(bytes)?;
+    f.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn new_files_and_dirs_are_private_and_old_ones_are_narrowed() {
+        let tmp = tempfile::tempdir().unwrap();
+        // a user-chosen directory that exists keeps its mode
+        std::fs::set_permissions(tmp.path(), Permissions::from_mode(0o755)).unwrap();
+        let f = tmp.path().join("a/stacktop/x.log");
+        write(&f, b"1").unwrap();
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(mode(&tmp.path().join("a/stacktop")), 0o700);
+        assert_eq!(mode(&tmp.path().join("a")), 0o700);
+        assert_eq!(mode(tmp.path()), 0o755);
+        // an existing world-readable file and stacktop dir are narrowed on open
+        std::fs::set_permissions(&f, Permissions::from_mode(0o644)).unwrap();
+        let own = tmp.path().join("a/stacktop");
+        std::fs::set_permissions(&own, Permissions::from_mode(0o755)).unwrap();
+        let mut a = open_append(&f).unwrap();
+        a.write_all(b"2").unwrap();
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(mode(&own), 0o700);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "12");
+    }
+}
