@@ -432,6 +432,7 @@ impl PgConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn durations() {
@@ -478,6 +479,35 @@ mod tests {
         assert!(PgConfig::from_toml_str("[kill]\nuser = []").is_err());
         assert!(PgConfig::from_toml_str("slow_threshold = 10\ncritical_threshold = 5").is_err());
         assert!(PgConfig::from_toml_str("refresh = \"soon\"").is_err());
+    }
+
+    #[test]
+    fn slack_defaults_and_outbox_per_server() {
+        let env = Env {
+            vars: Box::new(|_| None),
+            home: None,
+            os_user: Some("me".into()),
+        };
+        let c = PgConfig::from_toml_str("[slack]\noutbox_dir = \"/st\"").unwrap();
+        let o = c.slack_options(Secret::new("http://h/x"), "s");
+        assert!(o.redact_literals, "redaction is the default");
+        let spec = |db: &str| {
+            PgConfig::from_toml_str(&format!("host = \"db1\"\ndbname = \"{db}\""))
+                .unwrap()
+                .conn_spec(&env)
+                .unwrap()
+        };
+        let a = c.outbox_path("../prod/x", &spec("orders")).unwrap();
+        assert!(
+            a.starts_with("/st/") && a.parent() == Some(Path::new("/st")),
+            "{a:?}"
+        );
+        let name = a.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("___prod_x-"), "{name}");
+        assert_eq!(a, c.outbox_path("../prod/x", &spec("orders")).unwrap());
+        assert_ne!(a, c.outbox_path("../prod/x", &spec("billing")).unwrap());
+        assert!(PgConfig::from_toml_str("[slack]\nmax_query_chars = 0").is_err());
+        assert!(PgConfig::from_toml_str("[slack]\noutbox_max = 0").is_err());
     }
 
     #[test]
