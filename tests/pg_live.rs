@@ -1,7 +1,8 @@
 //! pgtop core against a real PostgreSQL started by the test (one server for the whole file):
 //! sessions made here appear with the right state, duration and slow flag; the own session is
 //! absent; cancel/terminate/K hit exactly the intended backends; a changed statement is left
-//! alone; read-only refuses; slow log + webhook once per query instance; a hanging or failing
+//! alone; read-only refuses; slow log + webhook once per query instance, idle-in-transaction
+//! sessions logged and alerted, the lock waiter's alert naming its blocker; a hanging or failing
 //! webhook does not delay refreshes; pg_monitor sees the list and gets a message when signalling.
 
 mod support;
@@ -209,9 +210,32 @@ async fn sessions_slow_log_and_webhook(pg: &Pg, dir: &Path) {
             .count();
         assert_eq!(n, 1, "log lines for pid {pid}: {lines:?}");
     }
+    // idle in transaction over its threshold: logged and alerted once, never as a slow query
+    for pid in [iit.pid, holder.pid] {
+        let kinds: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|l| l["pid"] == pid)
+            .map(|l| &l["event"])
+            .collect();
+        assert_eq!(kinds, vec!["idle_in_transaction"], "pid {pid}: {lines:?}");
+        let n = posts
+            .iter()
+            .flat_map(|p| {
+                p.text()
+                    .split("\n\n")
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|t| t.contains("Idle in transaction") && t.contains(&format!("pid {pid} ")))
+            .count();
+        assert_eq!(n, 1, "idle-in-transaction alerts for pid {pid}: {posts:?}");
+    }
+    // the lock waiter's alert names the session holding the lock
     assert!(
-        lines.iter().all(|l| l["pid"] != iit.pid),
-        "idle in transaction is not a slow query"
+        posts.iter().any(|p| p
+            .text()
+            .contains(&format!("waiting for a lock held by pid {} ", holder.pid))),
+        "{posts:?}"
     );
     h.shutdown().await;
     // before 14 (no client_connection_check_interval) a sleeping backend outlives its client

@@ -241,6 +241,8 @@ pub struct PgSnapshot {
     pub notices: Vec<String>,
     /// `(pid, query_start)` of sessions over the slow threshold in this snapshot
     pub slow_count: usize,
+    /// Slack delivery state when a webhook is configured (the header shows it while failing)
+    pub alerts: Option<super::slack::AlertStatus>,
 }
 
 impl PgSnapshot {
@@ -257,6 +259,7 @@ impl PgSnapshot {
             refresh_interval: interval,
             notices: Vec::new(),
             slow_count: 0,
+            alerts: None,
         }
     }
 }

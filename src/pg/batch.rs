@@ -196,6 +196,7 @@ pub async fn run_once(copts: &CollectorOptions, o: &BatchOptions) -> Result<(Str
         refresh_interval: copts.interval,
         notices: Vec::new(),
         slow_count,
+        alerts: None,
     };
     let text = if o.json {
         render_json_lines(&snap, o)

@@ -212,6 +212,7 @@ impl State {
             }
         }
         snap.notices.append(&mut self.notices);
+        snap.alerts = self.slack.as_ref().map(SlackNotifier::status);
         match self.out.try_send(snap) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => true,
@@ -463,15 +464,17 @@ async fn refresh(
     };
     let fetch_time = t0.elapsed();
     let th = st.opts.thresholds;
-    for ev in st.tracker.update(now, &sessions, &th) {
+    let events = st.tracker.update(now, &sessions, &th);
+    for ev in &events {
         if let Some(log) = st.slowlog.as_mut() {
-            if let Err(e) = log.log_event(&st.opts.server, &ev) {
+            if let Err(e) = log.log_event(&st.opts.server, ev) {
                 st.notices.push(format!("slow log write failed: {e}"));
             }
         }
-        if let Some(s) = st.slack.as_mut() {
-            s.notify(&ev);
-        }
+    }
+    if let Some(s) = st.slack.as_mut() {
+        // formatting, redaction and de-duplication happen in the delivery task
+        s.notify(events, st.tracker.rounds() == 1);
     }
     let slow_count = sessions.iter().filter(|s| is_slow(s, now, &th)).count();
     let seq = st.next_seq();
@@ -486,6 +489,7 @@ async fn refresh(
         refresh_interval: st.opts.interval,
         notices: Vec::new(),
         slow_count,
+        alerts: None,
     };
     Ok(st.emit(snap))
 }

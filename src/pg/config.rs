@@ -89,12 +89,22 @@ fn ser_secret<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S
 pub struct SlackConfig {
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub timeout: Duration,
+    /// extra attempts of `--test-webhook` (alerts retry for as long as they are queued)
     pub retries: u32,
+    /// longest wait between two delivery attempts while the receiver fails
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub backoff_max: Duration,
     pub queue: usize,
     pub resolved: bool,
+    /// literals and comments of query texts become `?` (default true)
     pub redact_literals: bool,
     pub max_query_chars: usize,
+    /// posts per minute at most; later alerts wait and go out as one digest
     pub max_per_minute: u32,
+    /// queued alerts kept at most (oldest dropped and counted beyond)
+    pub outbox_max: usize,
+    /// directory of the per-server outboxes (default `$XDG_STATE_HOME/stacktop/slack`)
+    pub outbox_dir: Option<PathBuf>,
 }
 
 impl Default for SlackConfig {
@@ -103,11 +113,14 @@ impl Default for SlackConfig {
         SlackConfig {
             timeout: d.timeout,
             retries: d.retries,
+            backoff_max: d.backoff_max,
             queue: d.queue,
             resolved: d.resolved,
             redact_literals: d.redact_literals,
             max_query_chars: d.max_query_chars,
             max_per_minute: d.max_per_minute,
+            outbox_max: d.outbox_max,
+            outbox_dir: None,
         }
     }
 }
@@ -119,6 +132,7 @@ impl std::fmt::Debug for SlackConfig {
             .field("retries", &self.retries)
             .field("resolved", &self.resolved)
             .field("redact_literals", &self.redact_literals)
+            .field("outbox_dir", &self.outbox_dir)
             .finish_non_exhaustive()
     }
 }
@@ -262,6 +276,16 @@ impl PgConfig {
                 "critical_threshold must not be below slow_threshold".into(),
             ));
         }
+        if self.slack.max_query_chars == 0 || self.slack.max_query_chars > 10_000 {
+            return Err(PgConfigError::Invalid(
+                "slack.max_query_chars must be between 1 and 10000".into(),
+            ));
+        }
+        if self.slack.outbox_max == 0 || self.slack.timeout.is_zero() {
+            return Err(PgConfigError::Invalid(
+                "slack.outbox_max and slack.timeout must be above 0".into(),
+            ));
+        }
         if self.statement_timeout.is_zero() {
             return Err(PgConfigError::Invalid(
                 "statement_timeout must be above 0".into(),
@@ -330,11 +354,45 @@ impl PgConfig {
         self.slow_log.clone().or_else(super::slowlog::default_path)
     }
 
+    /// The durable outbox of this server: `<outbox_dir>/<label>-<hash of label, host, port,
+    /// database>`, so stacktops watching different databases never share one.
+    pub fn outbox_path(&self, server: &str, spec: &ConnSpec) -> Option<PathBuf> {
+        let base = self.slack.outbox_dir.clone().or_else(|| {
+            dirs::state_dir()
+                .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+                .map(|d| d.join("stacktop").join("slack"))
+        })?;
+        let (host, port) = spec
+            .hosts
+            .first()
+            .map(|h| (h.host.to_string(), h.port))
+            .unwrap_or_default();
+        let identity = format!("{server}\0{host}\0{port}\0{}", spec.dbname);
+        // FNV-1a: stable across builds and Rust versions
+        let hash = identity.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        let slug: String = server
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(40)
+            .collect();
+        Some(base.join(format!("{slug}-{hash:016x}")))
+    }
+
     pub fn slack_options(&self, url: Secret, server: &str) -> SlackOptions {
         let mut o = SlackOptions::new(url, server);
         o.timeout = self.slack.timeout;
         o.retries = self.slack.retries;
+        o.backoff_max = self.slack.backoff_max.max(o.backoff);
         o.queue = self.slack.queue;
+        o.outbox_max = self.slack.outbox_max;
         o.resolved = self.slack.resolved;
         o.redact_literals = self.slack.redact_literals;
         o.max_query_chars = self.slack.max_query_chars;
@@ -363,7 +421,11 @@ impl PgConfig {
             .name
             .clone()
             .unwrap_or_else(|| super::conninfo::server_label(&spec));
-        let slack = self.webhook(env).map(|u| self.slack_options(u, &server));
+        let slack = self.webhook(env).map(|u| {
+            let mut so = self.slack_options(u, &server);
+            so.outbox = self.outbox_path(&server, &spec);
+            so
+        });
         let mut o = CollectorOptions::new(spec);
         o.server = server;
         if let Some(r) = self.refresh {
@@ -382,6 +444,7 @@ impl PgConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn durations() {
@@ -428,6 +491,35 @@ mod tests {
         assert!(PgConfig::from_toml_str("[kill]\nuser = []").is_err());
         assert!(PgConfig::from_toml_str("slow_threshold = 10\ncritical_threshold = 5").is_err());
         assert!(PgConfig::from_toml_str("refresh = \"soon\"").is_err());
+    }
+
+    #[test]
+    fn slack_defaults_and_outbox_per_server() {
+        let env = Env {
+            vars: Box::new(|_| None),
+            home: None,
+            os_user: Some("me".into()),
+        };
+        let c = PgConfig::from_toml_str("[slack]\noutbox_dir = \"/st\"").unwrap();
+        let o = c.slack_options(Secret::new("http://h/x"), "s");
+        assert!(o.redact_literals, "redaction is the default");
+        let spec = |db: &str| {
+            PgConfig::from_toml_str(&format!("host = \"db1\"\ndbname = \"{db}\""))
+                .unwrap()
+                .conn_spec(&env)
+                .unwrap()
+        };
+        let a = c.outbox_path("../prod/x", &spec("orders")).unwrap();
+        assert!(
+            a.starts_with("/st/") && a.parent() == Some(Path::new("/st")),
+            "{a:?}"
+        );
+        let name = a.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("___prod_x-"), "{name}");
+        assert_eq!(a, c.outbox_path("../prod/x", &spec("orders")).unwrap());
+        assert_ne!(a, c.outbox_path("../prod/x", &spec("billing")).unwrap());
+        assert!(PgConfig::from_toml_str("[slack]\nmax_query_chars = 0").is_err());
+        assert!(PgConfig::from_toml_str("[slack]\noutbox_max = 0").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Append-only slow-query log: one JSON line per query instance crossing the threshold (and per
-//! critical escalation) and one per signal sent (who / what / when / result). The file is opened
+//! critical escalation), one per transaction left idle over its threshold
+//! (`idle_in_transaction`, with `xact_start`), and one per signal sent (who / what / when / result). The file is opened
 //! once in append mode and every line is written with a single `write` call. Default path under
 //! the XDG state dir, never the current directory. Written by the collector. The file is 0600
 //! in a 0700 directory ([`crate::private_fs`]).
@@ -60,8 +61,10 @@ impl SlowLog {
                 (if *critical { "critical" } else { "slow" }, info)
             }
             SlowEvent::Critical { info } => ("critical", info),
+            SlowEvent::IdleInTransaction { info } => ("idle_in_transaction", info),
             SlowEvent::Resolved { .. } => return Ok(()),
         };
+        let blocked_by: Vec<i32> = info.blocked_by.iter().map(|b| b.pid).collect();
         self.write_line(json!({
             "ts": Utc::now().to_rfc3339(),
             "event": kind,
@@ -69,6 +72,8 @@ impl SlowLog {
             "pid": info.pid,
             "query_start": info.query_start.to_rfc3339(),
             "backend_start": info.backend_start.map(|t| t.to_rfc3339()),
+            "xact_start": info.xact_start.map(|t| t.to_rfc3339()),
+            "blocked_by": blocked_by,
             "database": info.datname,
             "user": info.usename,
             "application": info.application_name,
@@ -108,17 +113,8 @@ mod tests {
     fn appends_json_lines() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a/b/slow.jsonl");
-        let info = InstanceInfo {
-            pid: 3,
-            query_start: Utc::now(),
-            backend_start: None,
-            datname: Some("d".into()),
-            usename: Some("u".into()),
-            application_name: "app".into(),
-            client_addr: None,
-            query: "select \"x\"\n".into(),
-            duration: std::time::Duration::from_millis(5500),
-        };
+        let mut info = InstanceInfo::for_test(3, "select \"x\"\n");
+        info.duration = std::time::Duration::from_millis(5500);
         {
             let mut l = SlowLog::open(&p).unwrap();
             l.log_event(
@@ -133,16 +129,23 @@ mod tests {
                 .unwrap();
         }
         let mut l = SlowLog::open(&p).unwrap();
-        l.log_event("srv", &SlowEvent::Critical { info }).unwrap();
+        l.log_event("srv", &SlowEvent::Critical { info: info.clone() })
+            .unwrap();
+        info.kind = crate::pg::tracker::InstanceKind::IdleInTransaction;
+        info.xact_start = Some(Utc::now());
+        l.log_event("srv", &SlowEvent::IdleInTransaction { info })
+            .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 3);
         assert_eq!(lines[0]["event"], "slow");
         assert_eq!(lines[0]["duration_s"], 5.5);
         assert_eq!(lines[1]["event"], "critical");
+        assert_eq!(lines[2]["event"], "idle_in_transaction");
+        assert!(lines[2]["xact_start"].is_string());
         assert!(default_path()
             .unwrap()
             .ends_with("stacktop/pgtop-slow.jsonl"));

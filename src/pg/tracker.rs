@@ -1,7 +1,10 @@
-//! Threshold-crossing detection per query instance (pid + query_start), run by the collector on
-//! every snapshot: emits `Crossed` once per instance (also for queries already slow at startup),
-//! `Critical` once when the higher threshold is passed later, and `Resolved` when a reported
-//! instance ends. Memory is bounded by the sessions currently present. Feeds slowlog and slack.
+//! Threshold-crossing detection, run by the collector on every snapshot. Two kinds of instances:
+//! a slow statement (pid + backend_start + query_start) emits `Crossed` once (also for queries
+//! already slow at startup) and `Critical` once when the higher threshold is passed later; an
+//! idle-in-transaction session over its threshold (pid + backend_start + xact_start) emits
+//! `IdleInTransaction` once. A reported instance that ends emits `Resolved`. Lock waiters carry the
+//! sessions blocking them. Memory is bounded by the sessions currently present. Feeds slowlog and
+//! slack (which de-duplicates across restarts with [`SlowEvent::key`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,22 +15,87 @@ use serde::Serialize;
 use super::activity::Session;
 use super::classify::{classify, RowClass, Thresholds};
 
-/// One query instance: a pid and the start of its statement.
-pub type InstanceKey = (i32, DateTime<Utc>);
+/// What an instance is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceKind {
+    /// an active statement over the slow threshold
+    Slow,
+    /// a transaction left idle over the idle-in-transaction threshold
+    IdleInTransaction,
+}
+
+/// One instance: kind, pid and the start of its statement (slow) or transaction (idle in tx).
+pub type InstanceKey = (InstanceKind, i32, DateTime<Utc>);
+
+/// A session holding a lock another one waits for (from `pg_blocking_pids`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Blocker {
+    pub pid: i32,
+    pub usename: Option<String>,
+    pub application_name: String,
+    pub state: String,
+    pub query: String,
+}
 
 /// What the log and the notifier need about an instance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InstanceInfo {
+    pub kind: InstanceKind,
     pub pid: i32,
     pub query_start: DateTime<Utc>,
     pub backend_start: Option<DateTime<Utc>>,
+    pub xact_start: Option<DateTime<Utc>>,
     pub datname: Option<String>,
     pub usename: Option<String>,
     pub application_name: String,
     pub client_addr: Option<String>,
     pub query: String,
-    /// active-for duration when last seen
+    /// active-for (slow) or idle-in-transaction-for duration when last seen
     pub duration: Duration,
+    /// sessions holding the lock this one waits for (empty unless it waits for a lock)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<Blocker>,
+}
+
+impl InstanceInfo {
+    /// A slow-statement instance with the given query, for tests.
+    #[doc(hidden)]
+    pub fn for_test(pid: i32, query: &str) -> Self {
+        InstanceInfo {
+            kind: InstanceKind::Slow,
+            pid,
+            query_start: Utc::now(),
+            backend_start: Some(Utc::now()),
+            xact_start: None,
+            datname: Some("postgres".into()),
+            usename: Some("app".into()),
+            application_name: String::new(),
+            client_addr: None,
+            query: query.into(),
+            duration: Duration::from_secs(10),
+            blocked_by: Vec::new(),
+        }
+    }
+
+    /// Stable identity of the instance across stacktop restarts (server is the outbox's).
+    pub fn key(&self) -> String {
+        let ts = |t: Option<DateTime<Utc>>| t.map_or(0, |t| t.timestamp_micros());
+        match self.kind {
+            InstanceKind::Slow => format!(
+                "q:{}:{}:{}",
+                self.pid,
+                ts(self.backend_start),
+                self.query_start.timestamp_micros()
+            ),
+            InstanceKind::IdleInTransaction => format!(
+                "x:{}:{}:{}",
+                self.pid,
+                ts(self.backend_start),
+                ts(self.xact_start)
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,8 +105,21 @@ pub enum SlowEvent {
     Crossed { info: InstanceInfo, critical: bool },
     /// previously reported slow, now over the critical threshold
     Critical { info: InstanceInfo },
+    /// first seen idle in transaction over its threshold
+    IdleInTransaction { info: InstanceInfo },
     /// a reported instance is no longer running
     Resolved { info: InstanceInfo },
+}
+
+impl SlowEvent {
+    pub fn info(&self) -> &InstanceInfo {
+        match self {
+            SlowEvent::Crossed { info, .. }
+            | SlowEvent::Critical { info }
+            | SlowEvent::IdleInTransaction { info }
+            | SlowEvent::Resolved { info } => info,
+        }
+    }
 }
 
 struct Entry {
@@ -54,6 +135,33 @@ pub struct SlowTracker {
     round: u64,
 }
 
+fn blockers(s: &Session, all: &[Session]) -> Vec<Blocker> {
+    s.blocking_pids
+        .iter()
+        .take(8)
+        .map(|&pid| match all.iter().find(|b| b.pid == pid) {
+            Some(b) => Blocker {
+                pid,
+                usename: b.usename.clone(),
+                application_name: b.application_name.clone(),
+                state: b.state.as_str().to_string(),
+                query: b.query.clone(),
+            },
+            None => Blocker {
+                pid,
+                usename: None,
+                application_name: String::new(),
+                state: String::new(),
+                query: String::new(),
+            },
+        })
+        .collect()
+}
+
+fn since(now: DateTime<Utc>, t: Option<DateTime<Utc>>) -> Duration {
+    t.map_or(Duration::ZERO, |t| (now - t).to_std().unwrap_or_default())
+}
+
 impl SlowTracker {
     pub fn new() -> Self {
         Self::default()
@@ -66,6 +174,11 @@ impl SlowTracker {
 
     pub fn is_empty(&self) -> bool {
         self.reported.is_empty()
+    }
+
+    /// Snapshots compared so far (1 right after the first: its events are the start-up burst).
+    pub fn rounds(&self) -> u64 {
+        self.round
     }
 
     /// Forget everything (e.g. after a reconnect the server may have restarted).
@@ -87,15 +200,59 @@ impl SlowTracker {
                 continue;
             }
             let class = classify(s, now, t);
+            // an open transaction stays the same instance while it runs statements in between
+            if let Some(xs) = s.xact_start.or(s.state_change) {
+                if let Some(e) =
+                    self.reported
+                        .get_mut(&(InstanceKind::IdleInTransaction, s.pid, xs))
+                {
+                    e.seen_in = self.round;
+                }
+            }
+            if class == RowClass::IdleInTransactionLong {
+                let Some(xs) = s.xact_start.or(s.state_change) else {
+                    continue;
+                };
+                let key = (InstanceKind::IdleInTransaction, s.pid, xs);
+                if let Some(e) = self.reported.get_mut(&key) {
+                    e.info.duration = since(now, s.state_change);
+                    continue;
+                }
+                let info = InstanceInfo {
+                    kind: InstanceKind::IdleInTransaction,
+                    pid: s.pid,
+                    query_start: s.query_start.unwrap_or(xs),
+                    backend_start: s.backend_start,
+                    xact_start: s.xact_start,
+                    datname: s.datname.clone(),
+                    usename: s.usename.clone(),
+                    application_name: s.application_name.clone(),
+                    client_addr: s.client_addr.clone(),
+                    query: s.query.clone(),
+                    duration: since(now, s.state_change),
+                    blocked_by: Vec::new(),
+                };
+                events.push(SlowEvent::IdleInTransaction { info: info.clone() });
+                self.reported.insert(
+                    key,
+                    Entry {
+                        info,
+                        critical: false,
+                        seen_in: self.round,
+                    },
+                );
+                continue;
+            }
             let (Some(qs), Some(d)) = (s.query_start, s.active_for(now)) else {
                 continue;
             };
-            let key = (s.pid, qs);
+            let key = (InstanceKind::Slow, s.pid, qs);
             if let Some(e) = self.reported.get_mut(&key) {
                 e.seen_in = self.round;
                 e.info.duration = d;
                 if class == RowClass::Critical && !e.critical {
                     e.critical = true;
+                    e.info.blocked_by = blockers(s, sessions);
                     events.push(SlowEvent::Critical {
                         info: e.info.clone(),
                     });
@@ -106,15 +263,18 @@ impl SlowTracker {
                 continue;
             }
             let info = InstanceInfo {
+                kind: InstanceKind::Slow,
                 pid: s.pid,
                 query_start: qs,
                 backend_start: s.backend_start,
+                xact_start: s.xact_start,
                 datname: s.datname.clone(),
                 usename: s.usename.clone(),
                 application_name: s.application_name.clone(),
                 client_addr: s.client_addr.clone(),
                 query: s.query.clone(),
                 duration: d,
+                blocked_by: blockers(s, sessions),
             };
             let critical = class == RowClass::Critical;
             events.push(SlowEvent::Crossed {
@@ -131,12 +291,13 @@ impl SlowTracker {
             );
         }
         let round = self.round;
-        let gone: Vec<InstanceKey> = self
+        let mut gone: Vec<InstanceKey> = self
             .reported
             .iter()
             .filter(|(_, e)| e.seen_in != round)
             .map(|(k, _)| *k)
             .collect();
+        gone.sort_by_key(|k| (k.2, k.1));
         for k in gone {
             if let Some(e) = self.reported.remove(&k) {
                 events.push(SlowEvent::Resolved { info: e.info });
@@ -151,20 +312,25 @@ mod tests {
     use super::*;
     use crate::pg::activity::SessionState;
 
-    #[test]
-    fn once_per_instance_then_resolved_and_evicted() {
-        let t0 = Utc::now();
-        let th = Thresholds {
+    fn th() -> Thresholds {
+        Thresholds {
             slow: Duration::from_secs(5),
             critical: Duration::from_secs(20),
             idle_in_transaction: Duration::from_secs(5),
-        };
+        }
+    }
+
+    #[test]
+    fn once_per_instance_then_resolved_and_evicted() {
+        let t0 = Utc::now();
+        let th = th();
         let mut s = Session::for_test(7, SessionState::Active, "select pg_sleep(100)");
         s.query_start = Some(t0);
         let mut tr = SlowTracker::new();
         assert!(tr
             .update(t0 + chrono::Duration::seconds(1), &[s.clone()], &th)
             .is_empty());
+        assert_eq!(tr.rounds(), 1);
         let ev = tr.update(t0 + chrono::Duration::seconds(6), &[s.clone()], &th);
         assert!(matches!(
             &ev[..],
@@ -189,5 +355,56 @@ mod tests {
         let ev = tr.update(t0 + chrono::Duration::seconds(31), &[], &th);
         assert!(matches!(&ev[..], [SlowEvent::Resolved { .. }]));
         assert!(tr.is_empty());
+    }
+
+    #[test]
+    fn idle_in_transaction_once_per_transaction_and_lock_blockers_named() {
+        let t0 = Utc::now();
+        let at = |s: i64| t0 + chrono::Duration::seconds(s);
+        let mut iit = Session::for_test(8, SessionState::IdleInTransaction, "update t set x = 1");
+        iit.xact_start = Some(t0);
+        iit.query_start = Some(t0);
+        iit.state_change = Some(t0);
+        let mut waiter = Session::for_test(9, SessionState::Active, "update t set x = 2");
+        waiter.query_start = Some(t0);
+        waiter.wait_event_type = Some("Lock".into());
+        waiter.blocking_pids = vec![8];
+        let mut tr = SlowTracker::new();
+        let ev = tr.update(at(6), &[iit.clone(), waiter.clone()], &th());
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        let SlowEvent::IdleInTransaction { info } = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!((info.pid, info.kind), (8, InstanceKind::IdleInTransaction));
+        assert_eq!(info.duration, Duration::from_secs(6));
+        let b = &ev[1].info().blocked_by;
+        assert_eq!(b.len(), 1);
+        assert_eq!((b[0].pid, b[0].state.as_str()), (8, "idle in transaction"));
+        assert_eq!(b[0].query, "update t set x = 1");
+        // a statement inside the same transaction: not a new alert when it goes idle again
+        let mut busy = iit.clone();
+        busy.state = SessionState::Active;
+        busy.query_start = Some(at(7));
+        busy.state_change = Some(at(7));
+        let ev = tr.update(at(7), &[busy], &th());
+        assert!(
+            matches!(&ev[..], [SlowEvent::Resolved { info }] if info.pid == 9),
+            "{ev:?}"
+        );
+        let mut again = iit.clone();
+        again.query_start = Some(at(7));
+        again.state_change = Some(at(8));
+        assert!(tr.update(at(20), &[again.clone()], &th()).is_empty());
+        // a new transaction is a new instance
+        let mut next = again.clone();
+        next.xact_start = Some(at(21));
+        next.state_change = Some(at(21));
+        let ev = tr.update(at(30), &[next], &th());
+        assert!(
+            matches!(&ev[0], SlowEvent::IdleInTransaction { .. }),
+            "{ev:?}"
+        );
+        assert!(matches!(&ev[1], SlowEvent::Resolved { info } if info.pid == 8));
+        assert_ne!(ev[0].info().key(), ev[1].info().key());
     }
 }

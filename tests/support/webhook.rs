@@ -1,5 +1,6 @@
 //! A local HTTP/1.1 webhook receiver on 127.0.0.1:<free port> for tests: records every request
-//! (method, path, headers, body) and answers 200, answers 500, or hangs (never answers),
+//! (method, path, headers, body, and the mode it was answered in) and answers 200, answers 500,
+//! answers 500 echoing the request path with control characters, or hangs (never answers),
 //! switchable at run time. Stops when dropped.
 #![allow(dead_code)]
 
@@ -15,6 +16,19 @@ pub enum Mode {
     Ok = 0,
     Error500 = 1,
     Hang = 2,
+    /// 500 with a body that repeats the request path (a secret) and a terminal escape
+    Error500Echo = 3,
+}
+
+impl Mode {
+    fn from_u8(m: u8) -> Mode {
+        match m {
+            0 => Mode::Ok,
+            1 => Mode::Error500,
+            3 => Mode::Error500Echo,
+            _ => Mode::Hang,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -24,6 +38,8 @@ pub struct Post {
     pub headers: Vec<(String, String)>,
     pub body: String,
     pub at: Instant,
+    /// how the receiver answered (or did not: `Hang`)
+    pub answered: Mode,
 }
 
 impl Post {
@@ -35,6 +51,10 @@ impl Post {
     }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+    /// The Slack `text` of the post ("" when absent).
+    pub fn text(&self) -> String {
+        self.json()["text"].as_str().unwrap_or("").to_string()
     }
 }
 
@@ -77,6 +97,14 @@ impl Webhook {
 
     pub fn posts(&self) -> Vec<Post> {
         self.posts.lock().unwrap().clone()
+    }
+
+    /// The posts answered with 200, in arrival order.
+    pub fn delivered(&self) -> Vec<Post> {
+        self.posts()
+            .into_iter()
+            .filter(|p| p.answered == Mode::Ok)
+            .collect()
     }
 
     /// Waits until at least `n` requests were recorded; returns them (panics after `limit`).
@@ -143,17 +171,29 @@ async fn serve(mut sock: TcpStream, mode: Arc<AtomicU8>, posts: Arc<Mutex<Vec<Po
         }
         let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
         buf.drain(..head_end + len);
+        let answered = Mode::from_u8(mode.load(Ordering::SeqCst));
+        let echo = format!("no such hook {path}\x1b[2J\r\nbye");
         posts.lock().unwrap().push(Post {
             method,
             path,
             headers,
             body,
             at: Instant::now(),
+            answered,
         });
-        let resp: &[u8] = match mode.load(Ordering::SeqCst) {
-            0 => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok",
-            1 => b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nfail",
-            _ => {
+        let echo_resp = format!(
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Length: {}\r\n\r\n{echo}",
+            echo.len()
+        );
+        let resp: &[u8] = match answered {
+            Mode::Ok => {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+            }
+            Mode::Error500 => {
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nfail"
+            }
+            Mode::Error500Echo => echo_resp.as_bytes(),
+            Mode::Hang => {
                 // hang: hold the connection open, never answer
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 return;

@@ -94,6 +94,8 @@ pub struct PgtopView {
     order: Vec<i32>,
     /// `name` from config, for the header
     pub server: String,
+    /// Slack delivery state from the latest snapshot of any kind (current even while paused)
+    pub alerts: Option<crate::pg::slack::AlertStatus>,
 }
 
 impl Default for PgtopView {
@@ -127,6 +129,7 @@ impl PgtopView {
             nav_at: None,
             order: Vec::new(),
             server: cfg.name.clone().unwrap_or_default(),
+            alerts: None,
         }
     }
 
@@ -387,6 +390,9 @@ impl View for PgtopView {
     }
 
     fn apply(&mut self, payload: Payload) {
+        if let Payload::Pg(s) = &payload {
+            self.alerts.clone_from(&s.alerts);
+        }
         match payload {
             Payload::Pg(s) if self.core.paused && s.header.is_some() => {
                 self.status = s.status.clone();

@@ -91,7 +91,19 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
     }
 }
 
+/// "Slack failing since 12:03:04 (3 queued) · " while alerts cannot be delivered.
+fn alert_span(v: &PgtopView, t: &Theme) -> Option<Span<'static>> {
+    let text = v.alerts.as_ref()?.indicator()?;
+    Some(Span::styled(format!("{text} · "), t.style(Role::Crit)))
+}
+
 fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
+    if area.height > 1 {
+        if let Some(s) = alert_span(v, t) {
+            // shown even before the first data; the full second line overwrites it when there is data
+            Line::from(s).render(Rect::new(area.x, area.y + 1, area.width, 1), buf);
+        }
+    }
     let Some(snap) = v.snap.as_ref() else {
         let msg = match &v.status {
             _ if v.core.health == crate::collect::SourceHealth::Idle => {
@@ -186,7 +198,8 @@ fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     if v.locks {
         flags.push("lock tree");
     }
-    let l2 = vec![
+    let mut l2: Vec<Span> = alert_span(v, t).into_iter().collect();
+    l2.extend([
         Span::styled(
             format!("longest query {}", longest(h.longest_query)),
             t.style(Role::Normal),
@@ -219,7 +232,7 @@ fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
             ),
             t.style(Role::Muted),
         ),
-    ];
+    ]);
     if area.height > 1 {
         Line::from(l2).render(Rect::new(area.x, area.y + 1, area.width, 1), buf);
     }
