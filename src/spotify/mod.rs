@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod csvlimit;
 pub mod formats;
 pub mod gen;
 pub mod history;
@@ -19,6 +20,7 @@ pub mod runner;
 pub mod schema;
 mod sortbuf;
 pub mod source;
+pub mod sqlite_ro;
 pub mod store_mysql;
 pub mod store_sqlite;
 
