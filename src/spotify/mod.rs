@@ -49,6 +49,8 @@ pub struct CancelToken(Arc<TokenInner>);
 #[derive(Debug, Default)]
 struct TokenInner {
     cancelled: Arc<AtomicBool>,
+    /// The query runs on the MySQL SQL editor's connection (its own account).
+    editor: AtomicBool,
     conn_id: Mutex<Option<u32>>,
 }
 
@@ -73,6 +75,12 @@ impl CancelToken {
             *g = None;
         }
     }
+    pub(crate) fn set_editor(&self) {
+        self.0.editor.store(true, Ordering::SeqCst);
+    }
+    pub(crate) fn is_editor(&self) -> bool {
+        self.0.editor.load(Ordering::SeqCst)
+    }
     /// Server connection id running the query (MySQL), while it runs.
     pub fn conn_id(&self) -> Option<u32> {
         self.0.conn_id.lock().ok().and_then(|g| *g)
@@ -94,9 +102,10 @@ impl Store {
             Backend::Sqlite => {
                 let path = cfg.sqlite_path()?;
                 let table = cfg.table.clone();
-                let s = tokio::task::spawn_blocking(move || SqliteStore::open(&path, &table))
+                let mut s = tokio::task::spawn_blocking(move || SqliteStore::open(&path, &table))
                     .await
                     .map_err(|e| anyhow::anyhow!("open task failed: {e}"))??;
+                s.max_rows = cfg.max_rows;
                 Ok(Store::Sqlite(Arc::new(s)))
             }
             Backend::Mysql => Ok(Store::Mysql(Arc::new(MysqlStore::connect(cfg).await?))),
@@ -130,6 +139,21 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.run_query_with(sql, token).await,
             Store::Mysql(m) => m.run_query_with(sql, token).await,
+        }
+    }
+
+    /// Run ad-hoc SQL from the editor or `stacktop spotify sql`: the `readonly` lexer, then
+    /// on SQLite the locked-down query connection (`sqlite_ro`), on MySQL the editor's own
+    /// connection and account with its server-side checks (`store_mysql::editor`).
+    pub async fn run_sql(&self, sql: &str) -> Result<ResultSet> {
+        self.run_sql_with(sql, &CancelToken::default()).await
+    }
+
+    /// Like [`Store::run_sql`], cancellable with [`Store::cancel`] on the same token.
+    pub async fn run_sql_with(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
+        match self {
+            Store::Sqlite(s) => s.run_query_with(sql, token).await,
+            Store::Mysql(m) => m.run_sql_with(sql, token).await,
         }
     }
 

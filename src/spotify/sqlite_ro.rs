@@ -276,7 +276,8 @@ mod tests {
         let e = conn
             .execute_batch(&format!("VACUUM INTO '{}'", other.display()))
             .unwrap_err();
-        assert!(e.to_string().contains("not authorized"), "{e}");
+        // SQLite runs VACUUM INTO as an ATTACH, which the authorizer denies.
+        assert!(e.to_string().contains("authorization denied"), "{e}");
         assert!(!other.exists(), "VACUUM INTO wrote no file");
         assert_eq!(rows(&conn), 1);
         // Reads still work, including the read-only PRAGMAs and a recursive CTE.

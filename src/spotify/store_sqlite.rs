@@ -90,7 +90,7 @@ impl SqliteStore {
             table: table.to_string(),
             ro: Mutex::new(Some(ro)),
             current,
-            max_rows: 1_000_000,
+            max_rows: super::config::DEFAULT_MAX_ROWS,
         })
     }
 
@@ -150,8 +150,9 @@ impl SqliteStore {
         let mut rows_out = Vec::new();
         let mut truncated = false;
         let mut rows = stmt.query([])?;
+        let mut bytes = 0usize;
         while let Some(r) = rows.next()? {
-            if rows_out.len() >= self.max_rows {
+            if rows_out.len() >= self.max_rows || bytes > super::store_mysql::MAX_RESULT_BYTES {
                 truncated = true;
                 break;
             }
@@ -165,6 +166,13 @@ impl SqliteStore {
                     ValueRef::Blob(b) => Cell::Text(String::from_utf8_lossy(b).into_owned()),
                 });
             }
+            bytes += out
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(s) => s.len() + 24,
+                    _ => 16,
+                })
+                .sum::<usize>();
             rows_out.push(out);
         }
         Ok(ResultSet {
