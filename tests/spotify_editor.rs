@@ -182,7 +182,8 @@ async fn row_cap_and_time_limit_and_own_account() {
     assert_eq!(rs.rows.len(), 5);
     assert!(rs.truncated);
     assert!(
-        rs.summary().starts_with("first 5 rows only: more not fetched"),
+        rs.summary()
+            .starts_with("first 5 rows only: more not fetched"),
         "{}",
         rs.summary()
     );

@@ -114,7 +114,10 @@ impl std::fmt::Debug for SpotifyConfig {
                 "sql_password_command",
                 &self.sql_password_command.as_ref().map(|_| "<set>"),
             )
-            .field("sql_password", &self.sql_password.as_ref().map(|_| "********"))
+            .field(
+                "sql_password",
+                &self.sql_password.as_ref().map(|_| "********"),
+            )
             .field("max_rows", &self.max_rows)
             .field("sql_timeout", &self.sql_timeout)
             .finish()

@@ -84,9 +84,9 @@ impl ResultSet {
     pub fn summary(&self) -> String {
         let secs = self.elapsed.as_secs_f64();
         match self.rows.len() {
-            n if self.truncated => format!(
-                "first {n} rows only: more not fetched (spotify.max_rows) ({secs:.2} sec)"
-            ),
+            n if self.truncated => {
+                format!("first {n} rows only: more not fetched (spotify.max_rows) ({secs:.2} sec)")
+            }
             0 => format!("Empty set ({secs:.2} sec)"),
             1 => format!("1 row in set ({secs:.2} sec)"),
             n => format!("{n} rows in set ({secs:.2} sec)"),

@@ -66,7 +66,11 @@ pub fn check(sql: &str) -> Result<(), Refused> {
                 super::super::csvlimit::clip(&w, 30)
             )))
         }
-        _ => return Err(refused("the statement must start with SELECT, WITH, SHOW, EXPLAIN or DESCRIBE")),
+        _ => {
+            return Err(refused(
+                "the statement must start with SELECT, WITH, SHOW, EXPLAIN or DESCRIBE",
+            ))
+        }
     }
     let all: Vec<String> = words(sql).collect();
     let has = |w: &str| all.iter().any(|x| x == w);
