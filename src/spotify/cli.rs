@@ -147,7 +147,7 @@ async fn sql(text: &str, cfg: &SpotifyConfig, out: Output) -> Result<i32> {
     // Refuse before connecting: a refusal is the user's to fix, not the server's.
     super::readonly::check(text, dialect)?;
     let store = open(cfg).await?;
-    let rs = store.run_query(text).await?;
+    let rs = store.run_sql(text).await?;
     print_result(&rs, out)?;
     Ok(exit::OK)
 }
@@ -174,6 +174,9 @@ pub fn print_result(rs: &ResultSet, out: Output) -> Result<()> {
     }
     if out == Output::Text {
         eprintln!("{}", rs.summary());
+    } else if rs.truncated {
+        // CSV / JSON carry no summary line: say on stderr that the rows are not all there.
+        eprintln!("stacktop spotify: {}", rs.summary());
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::schema::check_ident;
+use crate::config::Dur;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,7 +47,23 @@ pub struct SpotifyConfig {
     pub table: String,
     /// Saved queries (`queries/`) and exports (`exports/`); default `$XDG_DATA_HOME/stacktop`.
     pub data_dir: Option<PathBuf>,
+    /// MySQL: the SQL editor's own account (a SELECT-only user); default: `user`.
+    pub sql_user: Option<String>,
+    /// Environment variable holding `sql_user`'s password.
+    pub sql_password_env: Option<String>,
+    /// Shell command printing `sql_user`'s password.
+    pub sql_password_command: Option<String>,
+    /// `sql_user`'s password itself (discouraged, like `password`).
+    pub sql_password: Option<String>,
+    /// Rows fetched at most per query (questions and SQL); the rest is not read.
+    pub max_rows: usize,
+    /// MySQL: server-side time limit of an editor statement (`max_statement_time` on MariaDB,
+    /// `max_execution_time` on MySQL).
+    pub sql_timeout: Dur,
 }
+
+/// Default of `spotify.max_rows`.
+pub const DEFAULT_MAX_ROWS: usize = 10_000;
 
 impl Default for SpotifyConfig {
     fn default() -> Self {
@@ -63,6 +80,12 @@ impl Default for SpotifyConfig {
             database: "spotify".into(),
             table: "top200".into(),
             data_dir: None,
+            sql_user: None,
+            sql_password_env: None,
+            sql_password_command: None,
+            sql_password: None,
+            max_rows: DEFAULT_MAX_ROWS,
+            sql_timeout: Dur::secs(30),
         }
     }
 }
@@ -85,6 +108,18 @@ impl std::fmt::Debug for SpotifyConfig {
             .field("database", &self.database)
             .field("table", &self.table)
             .field("data_dir", &self.data_dir)
+            .field("sql_user", &self.sql_user)
+            .field("sql_password_env", &self.sql_password_env)
+            .field(
+                "sql_password_command",
+                &self.sql_password_command.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "sql_password",
+                &self.sql_password.as_ref().map(|_| "********"),
+            )
+            .field("max_rows", &self.max_rows)
+            .field("sql_timeout", &self.sql_timeout)
             .finish()
     }
 }
@@ -107,6 +142,23 @@ impl SpotifyConfig {
         ];
         if sources.iter().filter(|s| **s).count() > 1 {
             bail!("set only one of password_env, password_command and password");
+        }
+        let sql_sources = [
+            self.sql_password_env.is_some(),
+            self.sql_password_command.is_some(),
+            self.sql_password.is_some(),
+        ];
+        if sql_sources.iter().filter(|s| **s).count() > 1 {
+            bail!("set only one of sql_password_env, sql_password_command and sql_password");
+        }
+        if self.sql_user.is_none() && sql_sources.contains(&true) {
+            bail!("sql_password_env / sql_password_command / sql_password need sql_user");
+        }
+        if self.max_rows == 0 || self.max_rows > 10_000_000 {
+            bail!("max_rows must be 1..=10000000, not {}", self.max_rows);
+        }
+        if self.sql_timeout.get().is_zero() {
+            bail!("sql_timeout must be above 0");
         }
         Ok(())
     }
@@ -132,6 +184,18 @@ impl SpotifyConfig {
         )
         .map(|p| p.map(|s| s.expose().to_string()))
         .map_err(|e| anyhow!(e))
+    }
+
+    /// The SQL editor's password (`sql_password_env`, `sql_password_command`,
+    /// `sql_password`), if configured; errors name the source, never the secret.
+    pub fn resolve_sql_password(&self) -> Result<Option<String>> {
+        crate::config::secrets::resolve_password(
+            self.sql_password.as_deref(),
+            self.sql_password_env.as_deref(),
+            self.sql_password_command.as_deref(),
+        )
+        .map(|p| p.map(|s| s.expose().to_string()))
+        .map_err(|e| anyhow!("sql password: {e}"))
     }
 }
 

@@ -237,7 +237,7 @@ pub fn sniff(head: &[u8], forced: Option<Format>) -> Result<Layout> {
             } else {
                 bail!(
                     "unrecognised header {:?}; use --format kaggle|charts|spotifycharts|chartsapi",
-                    header.join(",")
+                    super::csvlimit::clip(&header.join(","), 200)
                 )
             }
         }

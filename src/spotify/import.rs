@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Result};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::csvlimit::{CsvLimits, LimitError};
 use super::formats::Format;
 use super::parse::{parse_file, BadRow, FileOptions, ParseReport};
 use super::schema::Row;
@@ -36,6 +37,8 @@ pub struct ImportOptions {
     /// MySQL only: skip `LOAD DATA LOCAL INFILE` and use batched INSERTs (the automatic
     /// fallback when the server refuses local infile; forcing it helps tests and benches).
     pub force_insert: bool,
+    /// Record size and field count limits (1 MiB, 64 fields).
+    pub limits: CsvLimits,
 }
 
 impl ImportOptions {
@@ -44,6 +47,7 @@ impl ImportOptions {
             format: self.format,
             country: self.country.clone(),
             date: self.date.clone(),
+            limits: self.limits,
         }
     }
 }
@@ -277,6 +281,8 @@ pub(crate) fn walk_files(
                 total.merge(report);
             }
             Err(e) if e.is::<ImportCancelled>() => return Err(e),
+            // A record over the size limit: nothing after it could be read, so nothing loads.
+            Err(e) if e.is::<LimitError>() => return Err(e),
             Err(e) if rows_in_file > 0 => return Err(e), // failed mid-file: database/IO error
             Err(e) => {
                 if opts.strict {

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod csvlimit;
 pub mod formats;
 pub mod gen;
 pub mod history;
@@ -19,6 +20,7 @@ pub mod runner;
 pub mod schema;
 mod sortbuf;
 pub mod source;
+pub mod sqlite_ro;
 pub mod store_mysql;
 pub mod store_sqlite;
 
@@ -47,6 +49,8 @@ pub struct CancelToken(Arc<TokenInner>);
 #[derive(Debug, Default)]
 struct TokenInner {
     cancelled: Arc<AtomicBool>,
+    /// The query runs on the MySQL SQL editor's connection (its own account).
+    editor: AtomicBool,
     conn_id: Mutex<Option<u32>>,
 }
 
@@ -71,6 +75,12 @@ impl CancelToken {
             *g = None;
         }
     }
+    pub(crate) fn set_editor(&self) {
+        self.0.editor.store(true, Ordering::SeqCst);
+    }
+    pub(crate) fn is_editor(&self) -> bool {
+        self.0.editor.load(Ordering::SeqCst)
+    }
     /// Server connection id running the query (MySQL), while it runs.
     pub fn conn_id(&self) -> Option<u32> {
         self.0.conn_id.lock().ok().and_then(|g| *g)
@@ -92,9 +102,10 @@ impl Store {
             Backend::Sqlite => {
                 let path = cfg.sqlite_path()?;
                 let table = cfg.table.clone();
-                let s = tokio::task::spawn_blocking(move || SqliteStore::open(&path, &table))
+                let mut s = tokio::task::spawn_blocking(move || SqliteStore::open(&path, &table))
                     .await
                     .map_err(|e| anyhow::anyhow!("open task failed: {e}"))??;
+                s.max_rows = cfg.max_rows;
                 Ok(Store::Sqlite(Arc::new(s)))
             }
             Backend::Mysql => Ok(Store::Mysql(Arc::new(MysqlStore::connect(cfg).await?))),
@@ -128,6 +139,21 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.run_query_with(sql, token).await,
             Store::Mysql(m) => m.run_query_with(sql, token).await,
+        }
+    }
+
+    /// Run ad-hoc SQL from the editor or `stacktop spotify sql`: the `readonly` lexer, then
+    /// on SQLite the locked-down query connection (`sqlite_ro`), on MySQL the editor's own
+    /// connection and account with its server-side checks (`store_mysql::editor`).
+    pub async fn run_sql(&self, sql: &str) -> Result<ResultSet> {
+        self.run_sql_with(sql, &CancelToken::default()).await
+    }
+
+    /// Like [`Store::run_sql`], cancellable with [`Store::cancel`] on the same token.
+    pub async fn run_sql_with(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
+        match self {
+            Store::Sqlite(s) => s.run_query_with(sql, token).await,
+            Store::Mysql(m) => m.run_sql_with(sql, token).await,
         }
     }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use super::csvlimit::{clip, limit_error, Bounded, CsvLimits, LimitError};
 use super::formats::{
     chart_from_file_name, country_code_for_name, is_country_code, sniff, valid_date, Format, Layout,
 };
@@ -26,6 +27,8 @@ pub struct FileOptions {
     pub country: Option<String>,
     /// Chart date (`YYYY-MM-DD`) for per-chart files whose name does not carry one.
     pub date: Option<String>,
+    /// Record size and field count limits.
+    pub limits: CsvLimits,
 }
 
 /// A row that was not loaded, with where and why.
@@ -44,6 +47,12 @@ impl std::fmt::Display for BadRow {
 
 /// Keep at most this many bad-row examples (all are counted).
 pub const MAX_BAD_EXAMPLES: usize = 200;
+
+/// Characters of a bad value quoted in a bad-row message.
+const VALUE_CHARS: usize = 60;
+
+/// Distinct "not top200" chart names counted separately; the rest are counted together.
+const MAX_SKIP_KEYS: usize = 32;
 
 /// What happened to the rows of one or more files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,6 +80,17 @@ impl ParseReport {
                 reason: detail,
             });
         }
+    }
+
+    /// Count a row of another chart (viral50, …), keeping the set of reasons small.
+    fn skip_chart(&mut self, chart: &str) {
+        let key = format!("chart {:?} is not top200", clip(chart, 40));
+        let key = if self.skipped.len() >= MAX_SKIP_KEYS && !self.skipped.contains_key(&key) {
+            "other charts (not top200)".to_string()
+        } else {
+            key
+        };
+        *self.skipped.entry(key).or_insert(0) += 1;
     }
 
     /// Fold another report into this one.
@@ -156,11 +176,17 @@ where
     };
     let mut file = File::open(path).with_context(|| format!("open {}", path.display()))?;
     file.seek(SeekFrom::Start(layout.skip_bytes as u64))?;
+    let limits = opts.limits;
+    let bounded = Bounded::new(file, limits.max_record_bytes, lines_skipped + 1);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(file);
+        .buffer_capacity(64 * 1024)
+        .from_reader(bounded);
+    let header_fields = match rdr.byte_headers() {
+        Ok(h) => h.len(),
+        Err(e) => return Err(read_failure(path, e, lines_skipped)),
+    };
     let format = layout.format;
     let source = format.source();
     let min_fields = [
@@ -186,15 +212,15 @@ where
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0) + lines_skipped;
                 if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(anyhow!("{}:{line}: read error: {e}", path.display()));
+                    return Err(read_failure(path, e, lines_skipped));
                 }
+                let line = e.position().map(|p| p.line()).unwrap_or(0) + lines_skipped;
                 report.bad_row(
                     path,
                     line,
                     "unreadable CSV record",
-                    format!("unreadable CSV record: {e}"),
+                    format!("unreadable CSV record: {}", clip(&e.to_string(), 200)),
                 );
                 continue;
             }
@@ -202,6 +228,34 @@ where
         let pos_info = rec.position().cloned().unwrap_or_else(csv::Position::new);
         let line = pos_info.line() + lines_skipped;
         if rec.len() == 1 && rec.get(0).is_some_and(|f| f.is_empty()) {
+            continue;
+        }
+        // A quoted field over several lines: in a chart file that is a stray `"` that swallowed
+        // the rows up to the next one. Report the whole region, so no row goes missing unsaid.
+        if rec.as_slice().contains(&b'\n') {
+            let last = line + rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+            report.bad_row(
+                path,
+                line,
+                "quoted field over several lines",
+                format!(
+                    "lines {line}-{last} not loaded: a quoted field opened on line {line} \
+                     closes only on line {last} (a stray `\"`?)"
+                ),
+            );
+            continue;
+        }
+        if rec.len() > header_fields || rec.len() > limits.max_fields {
+            report.bad_row(
+                path,
+                line,
+                "too many fields",
+                format!(
+                    "too many fields: {} (the header has {header_fields}, the limit is {})",
+                    rec.len(),
+                    limits.max_fields
+                ),
+            );
             continue;
         }
         if rec.len() < min_fields {
@@ -234,8 +288,7 @@ where
         if let Some(ci) = c.chart {
             let chart = get!(ci).trim();
             if !chart.eq_ignore_ascii_case("top200") {
-                let key = format!("chart {chart:?} is not top200");
-                *report.skipped.entry(key).or_insert(0) += 1;
+                report.skip_chart(chart);
                 continue;
             }
         }
@@ -247,7 +300,10 @@ where
                     path,
                     line,
                     "bad position",
-                    format!("position {pos_s:?} is not a number 1..1000"),
+                    format!(
+                        "position {:?} is not a number 1..1000",
+                        clip(pos_s, VALUE_CHARS)
+                    ),
                 );
                 continue;
             }
@@ -258,7 +314,7 @@ where
                 path,
                 line,
                 "no track id",
-                format!("no Spotify track id in {url:?}"),
+                format!("no Spotify track id in {:?}", clip(url, VALUE_CHARS)),
             );
             continue;
         };
@@ -273,7 +329,10 @@ where
                         path,
                         line,
                         "bad streams",
-                        format!("streams {streams_s:?} is not a whole number 0..4294967295"),
+                        format!(
+                            "streams {:?} is not a whole number 0..4294967295",
+                            clip(streams_s, VALUE_CHARS)
+                        ),
                     );
                     continue;
                 }
@@ -288,7 +347,7 @@ where
                         path,
                         line,
                         "bad date",
-                        format!("date {d:?} is not YYYY-MM-DD"),
+                        format!("date {:?} is not YYYY-MM-DD", clip(d, VALUE_CHARS)),
                     );
                     continue;
                 }
@@ -312,7 +371,7 @@ where
                                 path,
                                 line,
                                 "unknown region",
-                                format!("unknown region {r:?}"),
+                                format!("unknown region {:?}", clip(r, VALUE_CHARS)),
                             );
                             continue;
                         }
@@ -365,6 +424,20 @@ where
         report.rows += 1;
     }
     Ok(report)
+}
+
+/// A read error of the CSV reader: a record over the size limit (with the line where it, or
+/// its open quoted field, began) or an I/O error.
+fn read_failure(path: &Path, e: csv::Error, lines_skipped: u64) -> anyhow::Error {
+    if let Some(le) = limit_error(&e) {
+        return LimitError {
+            file: path.to_path_buf(),
+            ..le.clone()
+        }
+        .into();
+    }
+    let line = e.position().map(|p| p.line()).unwrap_or(0) + lines_skipped;
+    anyhow!("{}:{line}: read error: {e}", path.display())
 }
 
 // The layout always has either a fixed value or a column for date and region (checked above),

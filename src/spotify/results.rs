@@ -79,14 +79,17 @@ pub struct ResultSet {
 
 impl ResultSet {
     /// Like the mysql client: `1 row in set (0.16 sec)`, `10 rows in set (0.02 sec)`,
-    /// `Empty set (0.00 sec)`.
+    /// `Empty set (0.00 sec)`; a capped result says `first 10000 rows only: more not fetched
+    /// (spotify.max_rows) (…)`.
     pub fn summary(&self) -> String {
         let secs = self.elapsed.as_secs_f64();
-        let more = if self.truncated { " (truncated)" } else { "" };
         match self.rows.len() {
+            n if self.truncated => {
+                format!("first {n} rows only: more not fetched (spotify.max_rows) ({secs:.2} sec)")
+            }
             0 => format!("Empty set ({secs:.2} sec)"),
-            1 => format!("1 row in set{more} ({secs:.2} sec)"),
-            n => format!("{n} rows in set{more} ({secs:.2} sec)"),
+            1 => format!("1 row in set ({secs:.2} sec)"),
+            n => format!("{n} rows in set ({secs:.2} sec)"),
         }
     }
 
@@ -236,6 +239,14 @@ mod tests {
         assert_eq!(rs(0).summary(), "Empty set (0.16 sec)");
         assert_eq!(rs(1).summary(), "1 row in set (0.16 sec)");
         assert_eq!(rs(12).summary(), "12 rows in set (0.16 sec)");
+        let capped = ResultSet {
+            truncated: true,
+            ..rs(12)
+        };
+        assert_eq!(
+            capped.summary(),
+            "first 12 rows only: more not fetched (spotify.max_rows) (0.16 sec)"
+        );
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub fn spawn(store: Store) -> RunnerHandle {
                         Request::Sql { id, sql } => {
                             let token = CancelToken::default();
                             jobs.insert(id, Job::Query(token.clone()));
-                            spawn_query(store.clone(), id, Ok(sql), token, ev_tx.clone(), done_tx.clone());
+                            spawn_query(store.clone(), id, Ok(sql), Path::Editor, token, ev_tx.clone(), done_tx.clone());
                         }
                         Request::Ask { id, question, params } => {
                             let sql = match questions::find(&question) {
@@ -118,7 +118,7 @@ pub fn spawn(store: Store) -> RunnerHandle {
                             };
                             let token = CancelToken::default();
                             jobs.insert(id, Job::Query(token.clone()));
-                            spawn_query(store.clone(), id, sql, token, ev_tx.clone(), done_tx.clone());
+                            spawn_query(store.clone(), id, sql, Path::Question, token, ev_tx.clone(), done_tx.clone());
                         }
                         Request::Import { id, files, mut opts } => {
                             let flag = opts.cancel.clone().unwrap_or_default();
@@ -164,10 +164,19 @@ pub fn spawn(store: Store) -> RunnerHandle {
     }
 }
 
+/// Which way a statement goes: ad-hoc SQL through the editor's path (`Store::run_sql_with`),
+/// ready-made questions through the store's pool.
+#[derive(Clone, Copy)]
+enum Path {
+    Editor,
+    Question,
+}
+
 fn spawn_query(
     store: Store,
     id: JobId,
     sql: Result<String, String>,
+    path: Path,
     token: CancelToken,
     ev: UnboundedSender<Event>,
     done: UnboundedSender<JobId>,
@@ -180,7 +189,11 @@ fn spawn_query(
                     id,
                     sql: sql.clone(),
                 });
-                match store.run_query_with(&sql, &token).await {
+                let res = match path {
+                    Path::Editor => store.run_sql_with(&sql, &token).await,
+                    Path::Question => store.run_query_with(&sql, &token).await,
+                };
+                match res {
                     Ok(result) => Event::Finished {
                         id,
                         result: Arc::new(result),

@@ -31,7 +31,10 @@ use super::schema::{
 };
 use super::{CancelToken, QueryCancelled};
 
+mod editor;
+mod guard;
 mod load;
+pub use editor::MAX_RESULT_BYTES;
 pub use load::write_tsv;
 use load::{insert_batches, load_data, LoadError};
 
@@ -47,6 +50,8 @@ pub struct MysqlStore {
     collation: &'static str,
     /// Fetch at most this many rows per query.
     pub max_rows: usize,
+    /// The SQL editor's own connection (and account).
+    editor: editor::EditorConn,
 }
 
 impl std::fmt::Debug for MysqlStore {
@@ -89,6 +94,16 @@ impl MysqlStore {
         if let Some(p) = password {
             b = b.pass(Some(p));
         }
+        // The editor: same server and database, its own account if configured, no statement
+        // cache (user statements are prepared once and closed).
+        let mut eb = b
+            .clone()
+            .db_name(Some(cfg.database.clone()))
+            .stmt_cache_size(0);
+        if let Some(u) = &cfg.sql_user {
+            eb = eb.user(Some(u.clone())).pass(cfg.resolve_sql_password()?);
+        }
+        let editor = editor::EditorConn::new(eb.into(), cfg.max_rows, cfg.sql_timeout.get());
         if let Some(c) = PoolConstraints::new(0, 8) {
             b = b.pool_opts(PoolOpts::default().with_constraints(c));
         }
@@ -108,7 +123,8 @@ impl MysqlStore {
             database: cfg.database.clone(),
             table: cfg.table.clone(),
             collation: mysql_binary_collation(&version),
-            max_rows: 1_000_000,
+            max_rows: cfg.max_rows,
+            editor,
         })
     }
 
@@ -125,8 +141,9 @@ impl MysqlStore {
         self.collation
     }
 
-    /// Close pooled connections.
+    /// Close pooled connections and the editor's.
     pub async fn close(&self) -> Result<()> {
+        self.editor.close().await;
         self.pool.clone().disconnect().await?;
         Ok(())
     }
@@ -134,6 +151,20 @@ impl MysqlStore {
     /// Run one guarded statement in a read-only transaction.
     pub async fn run_query(&self, sql: &str) -> Result<ResultSet> {
         self.run_query_with(sql, &CancelToken::default()).await
+    }
+
+    /// Ad-hoc SQL: the `readonly` lexer, then the editor's connection and its server-side
+    /// checks (see `editor.rs`).
+    pub async fn run_sql_with(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
+        let sql = readonly::check(sql, Dialect::Mysql)?;
+        self.editor.run(&sql, token).await
+    }
+
+    /// Test seam: the editor path *without* the `readonly` lexer, so tests can show that the
+    /// server-side layer stands on its own. Not reachable from the binary.
+    #[doc(hidden)]
+    pub async fn run_sql_without_lexer_for_tests(&self, sql: &str) -> Result<ResultSet> {
+        self.editor.run(sql, &CancelToken::default()).await
     }
 
     /// Like [`MysqlStore::run_query`], cancellable through `token` ([`MysqlStore::cancel`]).
@@ -170,19 +201,21 @@ impl MysqlStore {
         let columns: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
         let types: Vec<ColumnType> = cols.iter().map(|c| c.column_type()).collect();
         let mut rows = Vec::new();
+        let mut bytes = 0usize;
         let mut truncated = false;
         while let Some(row) = result.next().await? {
-            if rows.len() >= self.max_rows {
+            if rows.len() >= self.max_rows || bytes > MAX_RESULT_BYTES {
                 truncated = true;
-                continue; // drain the rest so the connection stays usable
+                continue; // drain the rest (not kept) so the connection stays usable
             }
-            let vals = row.unwrap();
-            rows.push(
-                vals.into_iter()
-                    .zip(&types)
-                    .map(|(v, t)| to_cell(v, *t))
-                    .collect(),
-            );
+            let cells: Vec<Cell> = row
+                .unwrap()
+                .into_iter()
+                .zip(&types)
+                .map(|(v, t)| to_cell(v, *t))
+                .collect();
+            bytes += cells.iter().map(editor::cell_bytes).sum::<usize>();
+            rows.push(cells);
         }
         Ok(ResultSet {
             columns,
@@ -198,9 +231,18 @@ impl MysqlStore {
         token.cancel();
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut killer: Option<Conn> = None;
+        // An account may always kill its own queries: the editor's with the editor's account.
+        let opts = if token.is_editor() {
+            self.editor.opts.clone()
+        } else {
+            self.base.clone()
+        };
         while let Some(id) = token.conn_id() {
             if killer.is_none() {
-                killer = Some(Conn::new(self.base.clone()).await?);
+                let c = tokio::time::timeout(Duration::from_secs(10), Conn::new(opts.clone()))
+                    .await
+                    .map_err(|_| anyhow!("connecting to cancel the query: timed out"))??;
+                killer = Some(c);
             }
             if let Some(k) = killer.as_mut() {
                 match k.query_drop(format!("KILL QUERY {id}")).await {
