@@ -3,7 +3,6 @@
 //! cursor shown. SIGTERM must restore it too.
 
 #[path = "support/proc.rs"]
-#[allow(dead_code)]
 mod hermetic;
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
