@@ -1,7 +1,6 @@
 //! Batch mode and non-terminal use of the real binary.
 
 #[path = "support/proc.rs"]
-#[allow(dead_code)]
 mod hermetic;
 
 use std::process::{Command, Stdio};

@@ -3,7 +3,6 @@
 //! terminal changes mode.
 
 #[path = "support/proc.rs"]
-#[allow(dead_code)]
 mod hermetic;
 
 use std::os::unix::fs::PermissionsExt;

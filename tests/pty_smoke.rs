@@ -4,7 +4,6 @@
 //! `tests/pty_signals.rs`).
 
 #[path = "support/proc.rs"]
-#[allow(dead_code)]
 mod hermetic;
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};

@@ -2,7 +2,6 @@
 //! SQLite store): outputs, formats and exit codes.
 
 #[path = "support/proc.rs"]
-#[allow(dead_code)]
 mod hermetic;
 
 use std::path::{Path, PathBuf};

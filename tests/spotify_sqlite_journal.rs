@@ -8,7 +8,6 @@
 mod common;
 
 #[path = "support/proc.rs"]
-#[allow(dead_code)]
 mod hermetic;
 
 use std::path::Path;

@@ -3,7 +3,6 @@
 //! words and layout, and the exit codes for a bad filter / missing file.
 
 #[path = "support/proc.rs"]
-#[allow(dead_code)]
 mod hermetic;
 
 use std::io::Write;

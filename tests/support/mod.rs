@@ -2,10 +2,14 @@
 //! `mod support;` (each file in tests/ is its own crate; unused helpers are fine).
 //!
 //! - `proc`    — ports, process guards (kill by PID/process group on Drop), bounded polling,
-//!   temp dirs, "install Debian package X" failures. Used by every helper below.
+//!   temp dirs, "install Debian package X" failures, `hermetic_command` (run stacktop with
+//!   no PG*/MYSQL_*/STACKTOP_*/XDG_*/HOME from the developer), random passwords. Used by
+//!   every helper below.
 //! - `mariadb` — ephemeral mariadbd and a GTID `ReplicationPair`.
 //! - `varnish` — varnishd + an in-process HTTP backend.
-//! - `pg`      — ephemeral PostgreSQL 15 (run as the `postgres` OS user), TLS, roles.
+//! - `pg`      — ephemeral PostgreSQL (run as the `postgres` OS user): the Debian one or any
+//!   major 10-18 (`Pg::start_major`, `Pg::shared_major`, `pg_matrix!` for per-major tests),
+//!   scram-sha-256 with a random password, TLS, roles.
 //! - `webhook` — a local HTTP receiver for Slack-style webhook posts (ok / 500 / hang).
 //! - `live`    — an App fed by a real collector, with bounded waits on its state.
 //!
