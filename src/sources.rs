@@ -153,3 +153,28 @@ pub fn spawn_with_env(
     }
     s.into_handles()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_named_targets_count_as_configured() {
+        let mut c = Config::default();
+        for v in ViewKind::ALL {
+            assert!(!configured(&c, v), "{v:?} configured by default");
+        }
+        c.pgtop.slow_threshold = std::time::Duration::from_secs(1);
+        assert!(
+            !configured(&c, ViewKind::Pgtop),
+            "a threshold names no server"
+        );
+        c.pgtop.host = Some("db1".into());
+        assert!(configured(&c, ViewKind::Pgtop));
+        c.vlog.file = Some("x.log".into());
+        assert!(configured(&c, ViewKind::Vlog));
+        c.spotify.backend = crate::spotify::config::Backend::Mysql;
+        assert!(configured(&c, ViewKind::Spotify));
+        assert!(!configured(&c, ViewKind::Repl));
+    }
+}

@@ -210,3 +210,40 @@ fn an_absurd_refresh_is_refused_and_minus_still_works() {
         (before * 2).min(std::time::Duration::from_secs(60))
     );
 }
+
+#[test]
+fn a_tab_without_a_source_says_how_to_get_one_and_enter_or_connect_starts_it() {
+    let mut a = app();
+    let area = ratatui::layout::Rect::new(0, 0, 200, 24);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    stacktop::ui::render(&a, area, &mut buf);
+    let text: String = (0..area.height)
+        .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+        .map(|p| buf[p].symbol().to_string())
+        .collect();
+    assert!(
+        text.contains("no PostgreSQL source") && text.contains("Enter or :connect"),
+        "{text}"
+    );
+    // the run loop starts the source; the view does no I/O
+    assert_eq!(
+        press(&mut a, KeyCode::Enter),
+        vec![Effect::StartSource(ViewKind::Pgtop)]
+    );
+    press(&mut a, KeyCode::Char('3'));
+    press(&mut a, KeyCode::Char(':'));
+    chars(&mut a, "connect");
+    assert_eq!(
+        press(&mut a, KeyCode::Enter),
+        vec![Effect::StartSource(ViewKind::Vlog)]
+    );
+    // once the source answers, Enter is the view's own key again
+    press(&mut a, KeyCode::Char('1'));
+    a.apply(Update {
+        view: ViewKind::Pgtop,
+        payload: Payload::Health(stacktop::collect::SourceHealth::Connecting {
+            since: chrono::Local::now(),
+        }),
+    });
+    assert!(!press(&mut a, KeyCode::Enter).contains(&Effect::StartSource(ViewKind::Pgtop)));
+}

@@ -113,11 +113,12 @@ fn failed_source_shows_reconnecting_since() {
     });
     let buf = render(&a, 80, 24);
     let status = line(&buf, 23);
+    // the state, since when, why, and how old the data is (none arrived here)
     assert!(
-        status.contains("reconnecting since 12:03:04: connection refused"),
+        status.contains("DISCONNECTED since 12:03:04: connection refused · no data yet"),
         "{status}"
     );
-    let x = status.find("reconnecting").unwrap() as u16;
+    let x = status.find("DISCONNECTED").unwrap() as u16;
     assert_eq!(buf[(x, 23)].fg, Color::Red);
     assert!(
         line(&buf, 0).contains("1 pgtop!"),

@@ -167,3 +167,38 @@ pub enum SourceCommand {
     /// live `varnishlog` with `push_down` is restarted when it changes; others ignore it.
     VlogQuery(Option<String>),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_status_line_says_how_old_the_data_is() {
+        let t = |s| Local.with_ymd_and_hms(2026, 12, 3, 12, 0, s).unwrap();
+        let live = SourceHealth::Live { at: t(0) };
+        assert_eq!(
+            live.describe_at(t(3), Some(t(0))),
+            "live · updated 12:00:00 (3 s ago)"
+        );
+        let down = SourceHealth::Reconnecting {
+            since: t(10),
+            error: "connection refused".into(),
+            next_try: None,
+        };
+        let d = down.describe_at(t(52), Some(t(10)));
+        assert!(
+            d.starts_with("DISCONNECTED since 12:00:10: connection refused")
+                && d.contains("last data 12:00:10 (42 s old, not current)"),
+            "{d}"
+        );
+        let stalled = SourceHealth::Stalled { since: t(1) };
+        assert!(stalled
+            .describe_at(t(6), Some(t(0)))
+            .starts_with("NO ANSWER for 5 s (since 12:00:01)"));
+        assert_eq!(stalled.state_name(), "no_answer");
+        assert_eq!(down.state_name(), "disconnected");
+        assert_eq!(fmt_age(chrono::Duration::seconds(185)), "3 m 05 s");
+        assert_eq!(fmt_age(chrono::Duration::seconds(-5)), "0 s");
+    }
+}

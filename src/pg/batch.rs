@@ -1,6 +1,7 @@
-//! `stacktop pgtop --batch [--json]`: one refresh, printed as a text table or JSON lines (one
-//! session per line with its class and slow flag), and an exit code that says whether any query
-//! is over the threshold. Uses the same reader and classification as the live view.
+//! pgtop's batch output: the text table and the JSON object of a session (with its class and
+//! slow flag), and the exit code that says whether any query is over the threshold. The batch
+//! loop (`crate::batch`) prints them after each snapshot record; [`run_once`] takes one
+//! snapshot on its own connection. Uses the same reader and classification as the live view.
 
 use std::fmt::Write as _;
 
@@ -165,8 +166,19 @@ pub fn render_json_lines(snap: &PgSnapshot, o: &BatchOptions) -> String {
     out
 }
 
-/// Connects, takes one snapshot, renders it. Returns (output, exit code) or an error message.
+/// Connects, takes one snapshot, renders it, all within the collector's time limits
+/// (`connect_limit` + `query_timeout`). Returns (output, exit code) or an error message.
 pub async fn run_once(copts: &CollectorOptions, o: &BatchOptions) -> Result<(String, i32), String> {
+    let limit = copts.connect_limit() + copts.query_timeout;
+    tokio::time::timeout(limit, run_once_unbounded(copts, o))
+        .await
+        .map_err(|_| format!("no answer within {} s", limit.as_secs()))?
+}
+
+async fn run_once_unbounded(
+    copts: &CollectorOptions,
+    o: &BatchOptions,
+) -> Result<(String, i32), String> {
     let (client, task) = tls::connect(
         &copts.spec,
         &copts.application_name,

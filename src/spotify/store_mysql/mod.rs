@@ -72,6 +72,24 @@ fn server_code(e: &anyhow::Error) -> Option<u16> {
     }
 }
 
+/// Limit on opening a connection (TCP, TLS, authentication) and on the probe query. The
+/// statements the user runs have no fixed limit (imports and analytics can take minutes): the
+/// tab shows their running time and `x` cancels them (`KILL QUERY`).
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens one connection within [`CONNECT_TIMEOUT`].
+async fn connect(opts: &Opts) -> Result<Conn> {
+    tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts.clone()))
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "no answer from MySQL/MariaDB within {} s (connect)",
+                CONNECT_TIMEOUT.as_secs()
+            )
+        })?
+        .map_err(Into::into)
+}
+
 impl MysqlStore {
     /// Build options from the config and check the server answers.
     pub async fn connect(cfg: &SpotifyConfig) -> Result<MysqlStore> {
@@ -94,6 +112,8 @@ impl MysqlStore {
         if let Some(p) = password {
             b = b.pass(Some(p));
         }
+        // a silent network partition is noticed by the kernel, not only by our timeouts
+        b = b.tcp_keepalive(Some(std::time::Duration::from_secs(30)));
         // The editor: same server and database, its own account if configured, no statement
         // cache (user statements are prepared once and closed).
         let mut eb = b
@@ -109,13 +129,19 @@ impl MysqlStore {
         }
         let base: Opts = b.clone().db_name(None::<String>).into();
         let pool = Pool::new(b.db_name(Some(cfg.database.clone())));
-        let mut probe = Conn::new(base.clone())
+        let mut probe = connect(&base)
             .await
             .context("connecting to MySQL/MariaDB")?;
-        let version: String = probe
-            .query_first("SELECT VERSION()")
-            .await?
-            .unwrap_or_default();
+        let version: String =
+            tokio::time::timeout(CONNECT_TIMEOUT, probe.query_first("SELECT VERSION()"))
+                .await
+                .map_err(|_| {
+                    anyhow!(
+                        "no answer from MySQL/MariaDB within {} s",
+                        CONNECT_TIMEOUT.as_secs()
+                    )
+                })??
+                .unwrap_or_default();
         let _ = probe.disconnect().await;
         Ok(MysqlStore {
             base,
@@ -170,7 +196,14 @@ impl MysqlStore {
     /// Like [`MysqlStore::run_query`], cancellable through `token` ([`MysqlStore::cancel`]).
     pub async fn run_query_with(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
         let sql = readonly::check(sql, Dialect::Mysql)?;
-        let mut conn = self.pool.get_conn().await?;
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, self.pool.get_conn())
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "no connection to MySQL/MariaDB within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )
+            })??;
         token.set_conn_id(conn.id());
         if token.is_cancelled() {
             return Err(QueryCancelled.into());
@@ -239,10 +272,7 @@ impl MysqlStore {
         };
         while let Some(id) = token.conn_id() {
             if killer.is_none() {
-                let c = tokio::time::timeout(Duration::from_secs(10), Conn::new(opts.clone()))
-                    .await
-                    .map_err(|_| anyhow!("connecting to cancel the query: timed out"))??;
-                killer = Some(c);
+                killer = Some(connect(&opts).await?);
             }
             if let Some(k) = killer.as_mut() {
                 match k.query_drop(format!("KILL QUERY {id}")).await {
@@ -273,7 +303,7 @@ impl MysqlStore {
         let (db, t, coll) = (&self.database, &self.table, self.collation);
         check_ident(db)?;
         check_ident(t)?;
-        let mut conn = Conn::new(self.base.clone()).await?;
+        let mut conn = connect(&self.base).await?;
         conn.query_drop(format!(
             "CREATE DATABASE IF NOT EXISTS {db} CHARACTER SET utf8mb4 COLLATE {coll}"
         ))
