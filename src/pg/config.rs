@@ -246,23 +246,34 @@ impl PgConfig {
         Ok(c)
     }
 
+    /// The first of [`PgConfig::problems`], as an error.
     pub fn validate(&self) -> Result<(), PgConfigError> {
+        match self.problems().into_iter().next() {
+            Some((_, msg)) => Err(PgConfigError::Invalid(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every cross-field problem, as (key, message); empty when the settings are usable.
+    /// Start-up and `stacktop config check` both report these (`config::check::validate`).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
         if self.refresh.is_some_and(|r| r < Duration::from_millis(100)) {
-            return Err(PgConfigError::Invalid(
-                "refresh must be at least 100ms".into(),
-            ));
+            v.push(("refresh", "refresh must be at least 100ms".into()));
         }
         if self.critical_threshold < self.slow_threshold {
-            return Err(PgConfigError::Invalid(
+            v.push((
+                "critical_threshold",
                 "critical_threshold must not be below slow_threshold".into(),
             ));
         }
         if self.statement_timeout.is_zero() {
-            return Err(PgConfigError::Invalid(
+            v.push((
+                "statement_timeout",
                 "statement_timeout must be above 0".into(),
             ));
         }
-        Ok(())
+        v
     }
 
     pub fn thresholds(&self) -> Thresholds {
