@@ -132,7 +132,6 @@ fn enter() -> std::io::Result<Term> {
 /// Leaves raw mode and the alternate screen and shows the cursor. Never fails, never panics,
 /// writes nothing once the terminal is gone: safe in the panic hook and on every exit path.
 pub fn restore_terminal() {
-    ratatui::restore();
     let _ = crossterm::terminal::disable_raw_mode();
     let mut out = TtyOut::new();
     let _ = crossterm::execute!(
