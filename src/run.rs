@@ -70,12 +70,13 @@ pub fn main() -> i32 {
             }
         };
     }
-    if let Err(e) = cfg.vlog.parsed_filter() {
-        eprintln!("stacktop: vlog filter: {e}");
-        return exit::USAGE;
+    // The same rules as `config check`, all reported at once.
+    let user_themes = config::config_dir().map(|d| d.join("themes"));
+    let invalid = config::check::validate(&cfg, user_themes.as_deref());
+    for i in &invalid {
+        eprintln!("stacktop: {i}");
     }
-    if let Err(e) = cfg.pgtop.validate() {
-        eprintln!("stacktop: [pgtop] {e}");
+    if !invalid.is_empty() {
         return exit::USAGE;
     }
     if let Some(Command::Pgtop(a)) = &cli.command {
@@ -83,7 +84,6 @@ pub fn main() -> i32 {
             return test_webhook(&cfg.pgtop);
         }
     }
-    let user_themes = config::config_dir().map(|d| d.join("themes"));
     let mut theme = match crate::theme::load(&cfg.ui.theme, user_themes.as_deref()) {
         Ok(t) => t,
         Err(e) => {
@@ -202,20 +202,22 @@ fn test_webhook(cfg: &config::PgtopConfig) -> i32 {
     }
 }
 
+/// `stacktop config check FILE...`: every problem of every file, exit 2 when there is one.
 fn check(files: &[std::path::PathBuf]) -> i32 {
+    let themes = config::config_dir().map(|d| d.join("themes"));
     let mut code = exit::OK;
     for f in files {
-        match config::check_file(f) {
-            Ok(warnings) => {
-                println!("{}: ok", f.display());
-                for w in warnings {
-                    println!("{}: warning: {w}", f.display());
-                }
-            }
-            Err(e) => {
+        let report = config::check::check_file(f, themes.as_deref());
+        if report.problems.is_empty() {
+            println!("{}: ok", f.display());
+        } else {
+            code = exit::USAGE;
+            for e in &report.problems {
                 println!("{e}");
-                code = exit::USAGE;
             }
+        }
+        for w in report.warnings {
+            println!("{}: warning: {w}", f.display());
         }
     }
     code

@@ -104,9 +104,15 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigError> {
     })
 }
 
-/// Validates one file on its own (`stacktop config check`). Returns its warnings.
+/// Validates one file on its own, to the end (see [`super::check`]): its warnings, or its
+/// first problem.
 pub fn check_file(path: &Path) -> Result<Vec<String>, ConfigError> {
-    read_file(path).map(|(_, w)| w)
+    let themes = super::config_dir().map(|d| d.join("themes"));
+    let report = super::check::check_file(path, themes.as_deref());
+    match report.problems.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(report.warnings),
+    }
 }
 
 fn read_file(path: &Path) -> Result<(toml::Table, Vec<String>), ConfigError> {
@@ -137,7 +143,12 @@ fn path_string(p: &serde_path_to_error::Path) -> Option<String> {
     (s != "." && !s.is_empty()).then_some(s)
 }
 
-fn toml_error(e: &toml::de::Error, text: &str, source: &str, key: Option<String>) -> ConfigError {
+pub(crate) fn toml_error(
+    e: &toml::de::Error,
+    text: &str,
+    source: &str,
+    key: Option<String>,
+) -> ConfigError {
     let (line, column, value) = match e.span() {
         Some(span) => {
             let (l, c) = line_col(text, span.start);

@@ -4,6 +4,7 @@
 //! (see [`load`]). Loading happens before the terminal changes mode, so a bad file is
 //! reported on a normal terminal with file, line, key and value.
 
+pub mod check;
 mod duration;
 pub mod load;
 pub mod secrets;

@@ -265,38 +265,49 @@ impl PgConfig {
         Ok(c)
     }
 
+    /// The first of [`PgConfig::problems`], as an error.
     pub fn validate(&self) -> Result<(), PgConfigError> {
+        match self.problems().into_iter().next() {
+            Some((_, msg)) => Err(PgConfigError::Invalid(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every cross-field problem, as (key, message); empty when the settings are usable.
+    /// Start-up and `stacktop config check` both report these (`config::check::validate`).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
         if self.refresh.is_some_and(|r| r < Duration::from_millis(100)) {
-            return Err(PgConfigError::Invalid(
-                "refresh must be at least 100ms".into(),
-            ));
+            v.push(("refresh", "refresh must be at least 100ms".into()));
         }
         if self.critical_threshold < self.slow_threshold {
-            return Err(PgConfigError::Invalid(
+            v.push((
+                "critical_threshold",
                 "critical_threshold must not be below slow_threshold".into(),
             ));
         }
         if self.slack.max_query_chars == 0 || self.slack.max_query_chars > 10_000 {
-            return Err(PgConfigError::Invalid(
+            v.push((
+                "slack.max_query_chars",
                 "slack.max_query_chars must be between 1 and 10000".into(),
             ));
         }
         if self.slack.outbox_max == 0 || self.slack.timeout.is_zero() {
-            return Err(PgConfigError::Invalid(
+            v.push((
+                "slack.outbox_max",
                 "slack.outbox_max and slack.timeout must be above 0".into(),
             ));
         }
         if self.statement_timeout.is_zero() {
-            return Err(PgConfigError::Invalid(
+            v.push((
+                "statement_timeout",
                 "statement_timeout must be above 0".into(),
             ));
         }
         if self.query_timeout < Duration::from_millis(100) {
-            return Err(PgConfigError::Invalid(
-                "query_timeout must be at least 100ms".into(),
-            ));
+            v.push(("query_timeout", "query_timeout must be at least 100ms".into()));
         }
-        Ok(())
+        v
     }
 
     pub fn thresholds(&self) -> Thresholds {

@@ -5,6 +5,7 @@
 //! `Payload::PgReply`. Nothing here does I/O.
 
 pub mod dialogs;
+pub mod filter_edit;
 pub mod locks;
 pub mod render;
 pub mod rows;
@@ -29,7 +30,8 @@ use crate::pg::source::{PgReply, PgRequest};
 use crate::theme::Theme;
 use crate::ui::scroll::Scroll;
 use dialogs::{KillDialog, Origin, Stage};
-use rows::{Filter, ListSpec, DURATION_COL};
+use filter_edit::FilterEdit;
+use rows::{ListSpec, DURATION_COL};
 
 /// How long the order stays frozen after the cursor moved.
 pub const FREEZE_AFTER_NAV: Duration = Duration::from_secs(3);
@@ -75,14 +77,8 @@ pub struct PgtopView {
     pub basis: DurationBasis,
     /// idle sessions and background processes too (`i`)
     pub show_all: bool,
-    /// The filter in effect (while typing at `/`: the text typed, when it parses).
-    pub filter: Filter,
-    /// The last filter committed (`Enter`, `:filter`, `Esc`): a refused one falls back to it.
-    committed: Filter,
-    /// Why the text typed at `/` is not a filter: it is not applied, and `Enter` refuses it.
-    filter_error: Option<String>,
-    /// `:min DUR`, kept when the filter text has no `min:`.
-    min_cmd: Option<std::time::Duration>,
+    /// The `/` filter (derefs to the one in effect; a bad one is never applied).
+    pub filter: FilterEdit,
     pub sort: (usize, bool),
     /// tagged backends: (pid, backend_start) so a recycled pid is not tagged
     pub tagged: BTreeSet<(i32, Option<DateTime<Utc>>)>,
@@ -117,10 +113,7 @@ impl PgtopView {
             exclusions: cfg.kill.clone(),
             basis: cfg.duration_basis,
             show_all: false,
-            filter: Filter::default(),
-            committed: Filter::default(),
-            filter_error: None,
-            min_cmd: None,
+            filter: FilterEdit::default(),
             sort: (DURATION_COL, true),
             tagged: BTreeSet::new(),
             dialog: None,
@@ -592,42 +585,19 @@ impl View for PgtopView {
         true
     }
 
-    /// Live, on every key at `/`: a text that parses is applied; one that does not (a
-    /// half-typed `min:`, an unknown key) is never applied — the committed filter stays in
-    /// effect and the reason is flashed.
+    /// Live, on every key at `/` (see [`filter_edit`]): a bad text is never applied.
     fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
-        match Filter::parse(text) {
-            Ok(mut f) => {
-                // keep the minimum duration set by `:min` when the text has none
-                if f.min.is_none() && !text.to_lowercase().contains("min:") {
-                    f.min = self.min_cmd;
-                }
-                self.filter = f;
-                self.filter_error = None;
-            }
-            Err(e) => {
-                self.filter = self.committed.clone();
-                ctx.flash(Level::Error, e.clone());
-                self.filter_error = Some(e);
-            }
+        if let Err(e) = self.filter.type_text(text) {
+            ctx.flash(Level::Error, e);
         }
         self.rebuild();
     }
 
-    /// `Enter`, `:filter`, `Esc`: a filter that parsed becomes the committed one; a bad one is
-    /// refused with its reason and the previous filter stays.
+    /// `Enter`, `:filter`, `Esc`: a bad filter is refused with the reason; the previous stays.
     fn commit_filter(&mut self, ctx: &mut Ctx) {
-        match self.filter_error.take() {
-            Some(e) => {
-                self.filter = self.committed.clone();
-                self.rebuild();
-                let kept = match self.committed.text.as_str() {
-                    "" => "no filter".to_string(),
-                    t => format!("kept `{t}`"),
-                };
-                ctx.flash(Level::Error, format!("filter refused: {e}; {kept}"));
-            }
-            None => self.committed = self.filter.clone(),
+        if let Err(e) = self.filter.commit() {
+            self.rebuild();
+            ctx.flash(Level::Error, e);
         }
     }
 
@@ -652,17 +622,13 @@ impl View for PgtopView {
             },
             "min" => match arg.trim() {
                 "" | "off" | "0" => {
-                    self.min_cmd = None;
-                    self.filter.min = None;
-                    self.committed.min = None;
+                    self.filter.set_min(None);
                     ctx.flash(Level::Info, "no minimum duration");
                     self.rebuild();
                 }
                 _ => match dur() {
                     Ok(d) => {
-                        self.min_cmd = Some(d);
-                        self.filter.min = Some(d);
-                        self.committed.min = Some(d);
+                        self.filter.set_min(Some(d));
                         ctx.flash(
                             Level::Info,
                             format!("only sessions running at least {}", rows::fmt_dur(d)),
