@@ -107,7 +107,8 @@ pub const PRIVILEGE_HINT: &str =
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KillExclusions {
-    /// only read-only statements (SELECT ...) are targets; DML/DDL are left alone
+    /// only statements that cannot write or lock rows are targets (decided by the lexer:
+    /// [`is_read_only_statement`]); DML/DDL, `FOR UPDATE`, volatile calls are left alone
     pub only_select: bool,
     /// users never targeted by `K`
     pub users: Vec<String>,

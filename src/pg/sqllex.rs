@@ -164,16 +164,15 @@ impl Lexer<'_> {
         let s = self.s;
         while i < s.len() {
             let b = s[i];
-            if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
-                i += 1;
-            } else if (b == b'+' || b == b'-')
+            let part = b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+            // an exponent sign: 1.5e-3
+            let sign = (b == b'+' || b == b'-')
                 && matches!(s[i - 1], b'e' | b'E')
-                && s.get(i + 1).is_some_and(|d| d.is_ascii_digit())
-            {
-                i += 1;
-            } else {
+                && s.get(i + 1).is_some_and(|d| d.is_ascii_digit());
+            if !(part || sign) {
                 break;
             }
+            i += 1;
         }
         i
     }
