@@ -109,6 +109,13 @@ fn raw_forms(pw: &str) -> Vec<String> {
     ]
 }
 
+/// Whether `out` shows the password or any 5-character piece of it (a partial leak).
+fn leaks(out: &str, pw: &str) -> bool {
+    let c: Vec<char> = pw.chars().collect();
+    c.windows(5.min(c.len()))
+        .any(|w| out.contains(&w.iter().collect::<String>()))
+}
+
 fn no_env() -> Env {
     Env {
         vars: Box::new(|_| None),
@@ -129,7 +136,7 @@ fn generated_passwords_never_leave_the_masker_or_the_label() {
         for (i, s) in valid.iter().chain(raw_forms(&pw).iter()).enumerate() {
             let ctx = format!("case {case} form {i}: {s:?} (password {pw:?})");
             for out in [mask::conninfo(s), mask_in_string(s)] {
-                assert!(!out.contains(&pw), "{ctx} → {out:?}");
+                assert!(!leaks(&out, &pw), "{ctx} → {out:?}");
             }
             // in free text a URI ends at whitespace: a raw space in one is beyond reach
             if i < valid.len() || !pw.contains(' ') {
@@ -137,7 +144,7 @@ fn generated_passwords_never_leave_the_masker_or_the_label() {
                     mask::text(s),
                     mask::text(&format!("could not connect with {s} (timeout)")),
                 ] {
-                    assert!(!out.contains(&pw), "{ctx} → {out:?}");
+                    assert!(!leaks(&out, &pw), "{ctx} → {out:?}");
                 }
             }
             if i >= valid.len() {
@@ -149,7 +156,7 @@ fn generated_passwords_never_leave_the_masker_or_the_label() {
             // … and the label shown on screen, in the slow log and in Slack is host:port/db
             let spec = conninfo::resolve(Some(s), &ConnOverrides::default(), &no_env()).unwrap();
             assert_eq!(conninfo::server_label(&spec), "db1:5433/orders", "{ctx}");
-            assert!(!format!("{spec:?} {spec}").contains(&pw), "{ctx}");
+            assert!(!leaks(&format!("{spec:?} {spec}"), &pw), "{ctx}");
         }
     }
 }
