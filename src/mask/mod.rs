@@ -81,6 +81,21 @@ pub fn text(s: &str) -> String {
     apply(s, &spans)
 }
 
+/// `message` (e.g. a driver's error about `source`, a conninfo or URI) masked by [`text`] and
+/// without any secret of `source`, as written or percent-decoded.
+pub fn without_secrets_of(message: &str, source: &str) -> String {
+    let mut m = text(message);
+    for r in secret_spans(source) {
+        let raw = source.get(r).unwrap_or("");
+        for v in [raw.to_string(), pct_decode_lossy(raw)] {
+            if !v.is_empty() {
+                m = m.replace(&v, MASK);
+            }
+        }
+    }
+    m
+}
+
 /// Masks a config value that may be a conninfo, a URI or free text: the union of
 /// [`conninfo`] and [`text`].
 pub fn value(s: &str) -> String {

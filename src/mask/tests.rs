@@ -188,6 +188,13 @@ fn sql_password_clauses() {
 }
 
 #[test]
+fn driver_errors_lose_the_secrets_of_their_source() {
+    let url = "mysql://u:p%40ss%3Ax@h/db?password=zz%26y";
+    let m = without_secrets_of("Invalid value `p@ss:x' for URL parameter; got zz&y", url);
+    assert!(!m.contains("p@ss:x") && !m.contains("zz&y"), "{m}");
+}
+
+#[test]
 fn labels_never_hold_the_password() {
     assert_eq!(
         uri_label("postgres://u:pa/ss@db:5433/orders?password=x").as_deref(),

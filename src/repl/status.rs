@@ -110,7 +110,8 @@ fn error(row: &Row, errno: &str, msg: &str, ts: &str) -> Option<ReplError> {
     }
     Some(ReplError {
         errno: n,
-        message: row.get(msg).unwrap_or("").to_string(),
+        // A failed statement is quoted verbatim (`IDENTIFIED BY '…'`): scrubbed on arrival.
+        message: crate::mask::text(row.get(msg).unwrap_or("")),
         timestamp: text(row.get(ts)),
         first_seen: None,
     })

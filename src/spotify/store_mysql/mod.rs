@@ -96,9 +96,10 @@ impl MysqlStore {
         cfg.validate()?;
         let password = cfg.resolve_password()?;
         let mut b = match &cfg.url {
-            Some(url) => OptsBuilder::from_opts(
-                Opts::from_url(url).map_err(|e| anyhow!("invalid MySQL url: {e}"))?,
-            ),
+            Some(url) => OptsBuilder::from_opts(Opts::from_url(url).map_err(|e| {
+                let e = crate::mask::without_secrets_of(&e.to_string(), url);
+                anyhow!("invalid MySQL url: {e}")
+            })?),
             None => OptsBuilder::default()
                 .ip_or_hostname(cfg.host.clone().unwrap_or_else(|| "127.0.0.1".into()))
                 .tcp_port(cfg.port.unwrap_or(3306))
