@@ -116,3 +116,74 @@ fn import_ask_sql_and_exit_codes() {
     assert!(out(&o).lines().count() >= 8);
     assert!(out(&o).contains("number-ones"));
 }
+
+/// Like a user with a config: cleared environment, HOME in the temp dir, settings from
+/// `STACKTOP_SPOTIFY__*` variables.
+fn stacktop_env(db: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let home = db.parent().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_stacktop"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .envs(vars.iter().copied())
+        .arg("--no-user-config")
+        .args(args)
+        .arg("--path")
+        .arg(db)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn row_cap_is_said_in_cli_output_and_bad_csv_stops_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("charts.sqlite3");
+    let kaggle = fixture("kaggle_data.csv");
+    let o = stacktop_env(&db, &[], &["spotify", "import", kaggle.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+
+    // 7 rows, max_rows = 2: two rows printed, and stderr says they are the first two only.
+    let cap = [("STACKTOP_SPOTIFY__MAX_ROWS", "2")];
+    let sql = "SELECT pos FROM top200 ORDER BY country, pos";
+    let o = stacktop_env(&db, &cap, &["spotify", "sql", sql, "--csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(out(&o).lines().count(), 3, "{}", out(&o));
+    assert!(
+        err(&o).contains("first 2 rows only: more not fetched (spotify.max_rows)"),
+        "{}",
+        err(&o)
+    );
+    let o = stacktop_env(&db, &cap, &["spotify", "sql", sql]);
+    assert!(err(&o).contains("first 2 rows only"), "{}", err(&o));
+    let o = stacktop_env(&db, &[], &["spotify", "sql", sql, "--csv"]);
+    assert_eq!(out(&o).lines().count(), 8, "{}", out(&o));
+    assert!(err(&o).is_empty(), "{}", err(&o));
+
+    // A stray quote with 2 MB after it: exit 1, the line named, the table unchanged.
+    let bad = dir.path().join("stray.csv");
+    let mut text = std::fs::read_to_string(&kaggle).unwrap();
+    text.push_str("9,\"stray,A,1,https://open.spotify.com/track/x,2017-01-02,ec\n");
+    let line = text.lines().count();
+    for i in 0..30_000 {
+        text.push_str(&format!(
+            "{},S,A,1,https://open.spotify.com/track/{i:022},2017-01-03,ec\n",
+            i % 200 + 1
+        ));
+    }
+    std::fs::write(&bad, text).unwrap();
+    let o = stacktop_env(&db, &[], &["spotify", "import", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains(&format!(
+            "stray.csv:{line}: a quoted field opened on line {line} is still open after 1 MiB"
+        )),
+        "{}",
+        err(&o)
+    );
+    let o = stacktop_env(
+        &db,
+        &[],
+        &["spotify", "sql", "SELECT COUNT(*) FROM top200", "--csv"],
+    );
+    assert_eq!(out(&o).lines().nth(1), Some("7"), "{}", out(&o));
+}

@@ -141,6 +141,56 @@ async fn server_side_layer_alone_refuses_every_kind_and_nothing_happens() {
     }
 }
 
+/// Without the lexer *and* without the raw-text check, the server alone (prepare: one
+/// statement; no result set: refused unexecuted; read-only transaction) still stops every
+/// statement that writes or sets something. (LOAD_FILE and locking reads return rows: for those
+/// the raw-text check and a SELECT-only `sql_user` are the layers.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_checks_alone_stop_writes_files_and_settings() {
+    let db = MariaDb::start(MariaDbOptions::named("spotify-editor-srv", 1, 0));
+    let store = loaded(&db, &mysql_cfg(&db)).await;
+    let Store::Mysql(my) = &store else {
+        unreachable!()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.txt");
+    let dump = dir.path().join("dump.bin");
+    let global = db.query_one("SELECT @@GLOBAL.max_connections").unwrap();
+    for sql in [
+        format!("SELECT * FROM top200 INTO OUTFILE '{}'", out.display()),
+        format!("SELECT 'x' INTO DUMPFILE '{}'", dump.display()),
+        "SELECT pos INTO @stolen FROM top200 LIMIT 1".to_string(),
+        "SET GLOBAL max_connections = 7".to_string(),
+        "SET SESSION TRANSACTION READ WRITE".to_string(),
+        "CREATE TABLE made_by_editor (a INT)".to_string(),
+        "DROP TABLE victim".to_string(),
+        "DELETE FROM top200".to_string(),
+        "SELECT 1; DROP TABLE victim".to_string(),
+        "SELECT 1 /*!, 2; DROP TABLE victim */".to_string(),
+    ] {
+        let r = my.run_sql_server_checks_only_for_tests(&sql).await;
+        assert!(r.is_err(), "{sql}: ran: {r:?}");
+    }
+    assert!(!out.exists() && !dump.exists(), "no file written");
+    assert_eq!(
+        db.query_one("SELECT @@GLOBAL.max_connections"),
+        Some(global)
+    );
+    assert_eq!(
+        db.query_one(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'spotify' \
+             AND table_name IN ('victim', 'made_by_editor')"
+        )
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        db.query_one("SELECT COUNT(*) FROM spotify.top200")
+            .as_deref(),
+        Some("7")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_cap_and_time_limit_and_own_account() {
     let db = MariaDb::start(MariaDbOptions::named("spotify-editor-acct", 1, 0));

@@ -81,6 +81,12 @@ impl EditorConn {
     /// (see the module docs). The `readonly` lexer is the caller's job.
     pub async fn run(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
         guard::check(sql)?;
+        self.run_on_server(sql, token).await
+    }
+
+    /// The server-side part alone: prepare, check, execute (tests call it without
+    /// [`guard::check`] to show what the server refuses by itself).
+    pub(super) async fn run_on_server(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
         let mut slot = self.conn.lock().await;
         let mut conn = match slot.take() {
             Some(c) => c,

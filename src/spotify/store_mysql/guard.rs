@@ -2,7 +2,8 @@
 //! trust the `readonly` lexer and shares no code with it. It reads the raw text (strings and
 //! comments included, so no quoting trick can hide a word from it) and refuses:
 //!
-//! - executable comments (`/*!`, `/*M!`), which the server runs as code;
+//! - executable comments (`/*!`, `/*M!`), which the server runs as code, and optimizer hints
+//!   (`/*+`), which could lift the time limit (`MAX_EXECUTION_TIME`);
 //! - `OUTFILE`, `DUMPFILE`, `LOAD_FILE` anywhere;
 //! - locking reads: the words `FOR` and `UPDATE`, `FOR` and `SHARE`, or `LOCK` and `SHARE`
 //!   in the same text;
@@ -57,6 +58,9 @@ fn first_word(sql: &str) -> Option<String> {
 pub fn check(sql: &str) -> Result<(), Refused> {
     if sql.contains("/*!") || sql.to_ascii_uppercase().contains("/*M!") {
         return Err(refused("executable comments /*! … */ are not allowed"));
+    }
+    if sql.contains("/*+") {
+        return Err(refused("optimizer hints /*+ … */ are not allowed"));
     }
     match first_word(sql) {
         Some(w) if FIRST_WORDS.contains(&w.as_str()) => {}
@@ -118,6 +122,7 @@ mod tests {
             "SELECT * FROM t LOCK IN SHARE MODE",
             "SELECT * FROM t FOR SHARE",
             "SELECT 1 /*!50000 , LOAD_FILE('/etc/passwd') */",
+            "SELECT /*+ MAX_EXECUTION_TIME(100000000) */ SLEEP(1000)",
             "SET GLOBAL max_connections = 1",
             "CREATE TABLE x (a INT)",
             "OPTIMIZE TABLE top200",

@@ -194,6 +194,15 @@ impl MysqlStore {
         self.editor.run(sql, &CancelToken::default()).await
     }
 
+    /// Test seam: only the server-side part of the editor's checks (no lexer, no raw-text
+    /// check). Not reachable from the binary.
+    #[doc(hidden)]
+    pub async fn run_sql_server_checks_only_for_tests(&self, sql: &str) -> Result<ResultSet> {
+        self.editor
+            .run_on_server(sql, &CancelToken::default())
+            .await
+    }
+
     /// Like [`MysqlStore::run_query`], cancellable through `token` ([`MysqlStore::cancel`]).
     pub async fn run_query_with(&self, sql: &str, token: &CancelToken) -> Result<ResultSet> {
         let sql = readonly::check(sql, Dialect::Mysql)?;
