@@ -121,10 +121,7 @@ fn import_ask_sql_and_exit_codes() {
 /// `STACKTOP_SPOTIFY__*` variables.
 fn stacktop_env(db: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
     let home = db.parent().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_stacktop"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
+    hermetic::hermetic_command_in(env!("CARGO_BIN_EXE_stacktop"), home)
         .envs(vars.iter().copied())
         .arg("--no-user-config")
         .args(args)
