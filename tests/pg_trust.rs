@@ -486,6 +486,7 @@ fn vlog_in_a_terminal_starts_no_postgres_collector() {
         ("PGHOST", "127.0.0.1".into()),
         ("PGPORT", pg.port.to_string()),
         ("PGUSER", "postgres".into()),
+        ("PGPASSWORD", pg.password().to_string()),
         ("PGDATABASE", "postgres".into()),
         ("PGSSLMODE", "disable".into()),
     ];
