@@ -45,8 +45,11 @@ async fn uses_ssl(spec: &ConnSpec) -> Result<bool, String> {
     Ok(ssl)
 }
 
+/// The next snapshot satisfying `pred`; every status-line notice sent meanwhile goes into
+/// `notices` (to check what is said once).
 async fn next_where(
     rx: &mut Receiver<PgSnapshot>,
+    notices: &mut Vec<String>,
     limit: Duration,
     what: &str,
     pred: impl Fn(&PgSnapshot) -> bool,
@@ -54,7 +57,11 @@ async fn next_where(
     let deadline = Instant::now() + limit;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
+        let got = tokio::time::timeout(left, rx.recv()).await;
+        if let Ok(Some(s)) = &got {
+            notices.extend(s.notices.iter().cloned());
+        }
+        match got {
             Ok(Some(s)) if pred(&s) => return s,
             Ok(Some(_)) => continue,
             Ok(None) => panic!("collector ended while waiting for: {what}"),
@@ -168,12 +175,16 @@ async fn tls_pgpass_and_restart(major: u32) {
     o.backoff_min = Duration::from_millis(200);
     o.backoff_max = Duration::from_secs(1);
     let (h, mut rx) = collector::spawn(o);
-    let first = next_where(&mut rx, 10 * SEC, "connected", |s| s.header.is_some()).await;
+    let mut notices = Vec::new();
+    let first = next_where(&mut rx, &mut notices, 10 * SEC, "connected", |s| {
+        s.header.is_some()
+    })
+    .await;
     let ConnectionStatus::Connected { since: since1 } = first.status else {
         panic!("{:?}", first.status)
     };
     tokio::task::block_in_place(|| pg.stop());
-    let down = next_where(&mut rx, 10 * SEC, "disconnected", |s| {
+    let down = next_where(&mut rx, &mut notices, 10 * SEC, "disconnected", |s| {
         matches!(s.status, ConnectionStatus::Disconnected { .. })
     })
     .await;
@@ -181,21 +192,31 @@ async fn tls_pgpass_and_restart(major: u32) {
     // a few failed attempts while the server is down, reported as data
     next_where(
         &mut rx,
+        &mut notices,
         10 * SEC,
         "2 attempts",
         |s| matches!(s.status, ConnectionStatus::Disconnected { attempts, .. } if attempts >= 2),
     )
     .await;
     tokio::task::block_in_place(|| pg.restart());
-    let back = next_where(&mut rx, 15 * SEC, "reconnected", |s| s.header.is_some()).await;
+    let back = next_where(&mut rx, &mut notices, 15 * SEC, "reconnected", |s| {
+        s.header.is_some()
+    })
+    .await;
     match back.status {
         ConnectionStatus::Connected { since } => assert!(since > since1),
         s => panic!("{s:?}"),
     }
     let seq = back.seq;
-    next_where(&mut rx, 5 * SEC, "refreshing again", |s| {
+    next_where(&mut rx, &mut notices, 5 * SEC, "refreshing again", |s| {
         s.seq >= seq + 3 && s.header.is_some()
     })
     .await;
+    // what this major cannot show was said once, not again at the reconnect
+    let said = notices
+        .iter()
+        .filter(|n| n.contains("query ids need PostgreSQL 14"))
+        .count();
+    assert_eq!(said, usize::from(major < 14), "{notices:?}");
     h.shutdown().await;
 }

@@ -34,14 +34,18 @@ struct Cfg {
 fn config(servers: &[(&str, &MariaDb, &str, &str)]) -> Cfg {
     let mut text =
         String::from("[repl]\nrefresh = \"200ms\"\nreconnect_max = \"300ms\"\nhistory = 20\n");
+    // tempdir() is 0700: the password files are not on a command line other users can read
+    let dir = tempfile::tempdir().unwrap();
     for (name, db, user, pw) in servers {
+        let pw_file = dir.path().join(format!("{name}.pw"));
+        std::fs::write(&pw_file, pw).unwrap();
         text.push_str(&format!(
             "\n[[repl.servers]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {}\n\
-             user = \"{user}\"\npassword_command = \"printf %s {pw}\"\n",
-            db.port()
+             user = \"{user}\"\npassword_command = \"cat '{}'\"\n",
+            db.port(),
+            pw_file.display()
         ));
     }
-    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("repl.toml");
     std::fs::write(&path, &text).unwrap();
     Cfg {
@@ -559,15 +563,16 @@ fn minimal_grants_work_and_fewer_grants_are_unknown_naming_the_grant() {
     assert!(unknown.is_empty(), "minimal grants suffice: {unknown:#?}");
 
     // Fewer grants: PROCESS only (no SLAVE MONITOR / BINLOG MONITOR / SELECT on mysql.*).
+    let weak_pw = support::proc::random_password();
     for db in [pair.primary(), pair.replica()] {
-        db.exec(
-            "SET sql_log_bin=0; CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY 'weak-pw';
-             GRANT PROCESS ON *.* TO 'weak'@'127.0.0.1'; SET sql_log_bin=1",
-        );
+        db.exec(&format!(
+            "SET sql_log_bin=0; CREATE USER 'weak'@'127.0.0.1' IDENTIFIED BY '{weak_pw}';
+             GRANT PROCESS ON *.* TO 'weak'@'127.0.0.1'; SET sql_log_bin=1"
+        ));
     }
     let weak = config(&[
-        ("primary", pair.primary(), "weak", "weak-pw"),
-        ("replica", pair.replica(), "weak", "weak-pw"),
+        ("primary", pair.primary(), "weak", &weak_pw),
+        ("replica", pair.replica(), "weak", &weak_pw),
     ]);
     let mut live = Live::start(&weak);
     live.wait("R0 UNKNOWN naming SLAVE MONITOR", |v| {
