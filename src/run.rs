@@ -136,8 +136,11 @@ pub fn main() -> i32 {
                 eprintln!("stacktop: {e}");
                 return exit::RUNTIME;
             }
+            // nothing starts later in batch mode: keep only the command channels, so the
+            // update channel closes when the source's task ends (e.g. a missing file)
+            let handles = sources.into_handles();
             let code = crate::batch::run(app, rx).await;
-            drop(sources);
+            drop(handles);
             code
         } else {
             match crate::tui::run(app, rx, sources).await {
