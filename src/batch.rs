@@ -99,7 +99,7 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
         loop {
             if watch.gave_up() {
                 eprintln!(
-                    "stacktop: {}: giving up: no answer for {} (--give-up-after)",
+                    "stacktop: {}: giving up: unreachable for {} (--give-up-after)",
                     view.name(),
                     humantime::format_duration(give_up)
                 );
@@ -154,11 +154,14 @@ impl Watch {
         let h = &app.view(self.view).core().health;
         let state = h.state_name();
         if state != self.state {
-            // "connecting" at start is not news; everything after it is
-            if !(self.state.is_empty() && state == "connecting") {
+            // news: losing the source, and getting it back; not the start-up states
+            let first_connect = state == "connected" && self.state.is_empty();
+            if !matches!(state, "no_source" | "connecting") && !first_connect {
                 eprintln!("stacktop: {}: {}", self.view.name(), h.describe());
             }
-            self.state = state;
+            if state != "no_source" && state != "connecting" {
+                self.state = state;
+            }
         }
         match h {
             SourceHealth::Reconnecting { .. } | SourceHealth::Stalled { .. } => {

@@ -153,11 +153,14 @@ pub fn main() -> i32 {
                     crate::tui::eprint_line(&format!("stacktop: {e}"));
                     return exit::RUNTIME;
                 }
+                // nothing starts later in batch mode: keep only the command channels, so the
+                // update channel closes when the source's task ends (e.g. a missing file)
+                let handles = sources.into_handles();
                 let code = tokio::select! {
                     code = crate::batch::run(app, rx) => code,
                     stop = signals.recv() => stop.exit_code(),
                 };
-                drop(sources);
+                drop(handles);
                 code
             } else {
                 match crate::tui::run(app, rx, sources, &mut signals).await {

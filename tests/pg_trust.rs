@@ -398,8 +398,9 @@ async fn a_silent_server_is_reported_and_kills_do_not_wait_for_it() {
     .await;
 }
 
-/// Runs the binary in a pseudo-terminal with `env` until `ready` shows on screen, then `q`.
-fn run_in_pty(args: &[&str], env: &[(&str, String)], ready: &str) {
+/// Runs the binary in a pseudo-terminal with `env`; for each step types its keys and waits
+/// until its text shows on screen; then `q`.
+fn run_in_pty(args: &[&str], env: &[(&str, String)], steps: &[(&str, &str)]) {
     use portable_pty::{native_pty_system, CommandBuilder, PtySize};
     use std::io::Write;
     let pty = native_pty_system()
@@ -434,15 +435,19 @@ fn run_in_pty(args: &[&str], env: &[(&str, String)], ready: &str) {
         }
     });
     let mut parser = vt100::Parser::new(24, 100, 0);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !parser.screen().contents().contains(ready) {
-        assert!(
-            Instant::now() < deadline,
-            "{ready:?} not on screen:\n{}",
-            parser.screen().contents()
-        );
-        if let Ok(b) = rx.recv_timeout(Duration::from_millis(200)) {
-            parser.process(&b);
+    for (keys, ready) in steps {
+        writer.write_all(keys.as_bytes()).unwrap();
+        writer.flush().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !parser.screen().contents().contains(ready) {
+            assert!(
+                Instant::now() < deadline,
+                "{ready:?} not on screen:\n{}",
+                parser.screen().contents()
+            );
+            if let Ok(b) = rx.recv_timeout(Duration::from_millis(200)) {
+                parser.process(&b);
+            }
         }
     }
     writer.write_all(b"q").unwrap();
@@ -494,14 +499,19 @@ fn vlog_in_a_terminal_starts_no_postgres_collector() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/varnish/varnish7-request.log"
     );
-    run_in_pty(&["vlog", "--file", fixture], &env, "req/s");
+    // the vlog tab reads the file; the pgtop tab has no source at all (not even "connecting")
+    run_in_pty(
+        &["vlog", "--file", fixture],
+        &env,
+        &[("", "req/s"), ("1", "no PostgreSQL source")],
+    );
     let slow_log = state.join("stacktop/pgtop-slow.jsonl");
     assert!(!slow_log.exists(), "vlog wrote a pgtop slow log");
     assert_eq!(stacktop_connections(&pg), 0, "{}", pg.log_tail());
 
     // the same environment with `stacktop pgtop` does connect and open its slow log, so the
     // checks above can see a collector when there is one
-    run_in_pty(&["pgtop"], &env, "sessions");
+    run_in_pty(&["pgtop"], &env, &[("", "sessions")]);
     assert!(slow_log.exists(), "pgtop opened no slow log");
     let deadline = Instant::now() + Duration::from_secs(5);
     while stacktop_connections(&pg) == 0 {

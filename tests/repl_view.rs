@@ -146,7 +146,7 @@ fn unreachable_server_row_and_status_line_when_all_down() {
     );
     let status = line(&buf, 23);
     assert!(
-        status.contains("reconnecting since") && status.contains("all 2 servers down"),
+        status.contains("DISCONNECTED since") && status.contains("all 2 servers down"),
         "{status}"
     );
     assert!(a.repl.core.health.is_failed());

@@ -86,6 +86,7 @@ impl SourceHealth {
                 since.format("%H:%M:%S"),
                 last()
             ),
+            SourceHealth::Idle => "no source (Enter or :connect starts one)".into(),
             other => other.describe(),
         }
     }
