@@ -81,12 +81,18 @@ pub fn validate(cfg: &Config, user_themes: Option<&Path>) -> Vec<Invalid> {
         if let Err(e) = crate::vlog::Filter::parse_args(std::slice::from_ref(w)) {
             word_failed = true;
             let key = format!("vlog.filter[{i}]");
-            v.push(invalid(&key, Some(format!("\"{w}\"")), e.to_string(), &[]));
+            let msg = format!("vlog filter: {e}");
+            v.push(invalid(&key, Some(format!("\"{w}\"")), msg, &[]));
         }
     }
     if !word_failed {
         if let Err(e) = cfg.vlog.parsed_filter() {
-            v.push(invalid("vlog.filter", None, e.to_string(), &[]));
+            v.push(invalid(
+                "vlog.filter",
+                None,
+                format!("vlog filter: {e}"),
+                &[],
+            ));
         }
     }
     if let Err(e) = cfg.spotify.validate() {
