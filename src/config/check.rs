@@ -16,7 +16,8 @@ use std::path::Path;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-/// At most this many schema problems per file (each one is removed and the rest re-checked).
+/// At most this many syntax and this many schema problems per file (each schema problem is
+/// left out and the rest re-checked).
 const MAX_SCHEMA_PROBLEMS: usize = 100;
 
 /// Everything wrong with one file, in file order, plus its warnings (permissions).
@@ -81,12 +82,18 @@ pub fn validate(cfg: &Config, user_themes: Option<&Path>) -> Vec<Invalid> {
         if let Err(e) = crate::vlog::Filter::parse_args(std::slice::from_ref(w)) {
             word_failed = true;
             let key = format!("vlog.filter[{i}]");
-            v.push(invalid(&key, Some(format!("\"{w}\"")), e.to_string(), &[]));
+            let msg = format!("vlog filter: {e}");
+            v.push(invalid(&key, Some(format!("\"{w}\"")), msg, &[]));
         }
     }
     if !word_failed {
         if let Err(e) = cfg.vlog.parsed_filter() {
-            v.push(invalid("vlog.filter", None, e.to_string(), &[]));
+            v.push(invalid(
+                "vlog.filter",
+                None,
+                format!("vlog filter: {e}"),
+                &[],
+            ));
         }
     }
     if let Err(e) = cfg.spotify.validate() {
@@ -128,8 +135,13 @@ pub fn check_bytes(
     let mut problems = utf8_problems(bytes, source);
     let text = String::from_utf8_lossy(bytes).into_owned();
     let (mut doc, syntax) = DeTable::parse_recoverable(&text);
-    for e in &syntax {
+    for e in syntax.iter().take(MAX_SCHEMA_PROBLEMS) {
         problems.push(syntax_error(e, &text, source));
+    }
+    if syntax.len() > MAX_SCHEMA_PROBLEMS {
+        let more = syntax.len() - MAX_SCHEMA_PROBLEMS;
+        let msg = format!("{more} more syntax errors not shown (is this a TOML file?)");
+        problems.push(ConfigError::plain(source, &msg));
     }
     let mut config = None;
     for _ in 0..MAX_SCHEMA_PROBLEMS {
