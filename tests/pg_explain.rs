@@ -1,6 +1,7 @@
 //! EXPLAIN (`e`) against a real PostgreSQL started by the test: another role's query is planned
 //! with that role's rights only (an IMMUTABLE function folded by the planner cannot terminate a
-//! superuser's session, not even after `set_config('role', 'none')`), texts that could add
+//! superuser's session, not even after `set_config('role', 'none')` or from inside a view, and
+//! cannot advance a sequence), texts that could add
 //! EXPLAIN options or a second statement are refused, refusals say why (not a member, superuser
 //! target, role gone, parameters before 16), INSERT/DELETE plans work in the read-only
 //! transaction, and a lock-waiting EXPLAIN gives up by itself while refreshes go on.
@@ -118,17 +119,26 @@ async fn privilege_escalation_is_confined(
     h: &CollectorHandle,
     rx: &mut Receiver<PgSnapshot>,
 ) {
-    for func in ["fold", "reset_then_fold"] {
+    // the call in the query text, after trying to switch the role back, or hidden in a view
+    for func in ["fold", "reset_then_fold", "view"] {
         let victim = pg
             .running("postgres", "victim", "SELECT pg_sleep(600)")
             .await;
-        let attacker = pg
-            .running(
-                "evil",
-                "attacker",
-                &format!("SELECT evil.{func}({}), pg_sleep(600)", victim.pid),
-            )
-            .await;
+        let sql = if func == "view" {
+            let v = format!("evil.v{}", victim.pid);
+            pg.client("evil")
+                .await
+                .batch_execute(&format!(
+                    "CREATE VIEW {v} AS SELECT evil.fold({}) AS x",
+                    victim.pid
+                ))
+                .await
+                .unwrap();
+            format!("SELECT x, pg_sleep(600) FROM {v}")
+        } else {
+            format!("SELECT evil.{func}({}), pg_sleep(600)", victim.pid)
+        };
+        let attacker = pg.running("evil", "attacker", &sql).await;
         let plan = explain_row(h, rx, attacker.pid).await;
         let plan = plan.unwrap_or_else(|e| panic!("{func}: EXPLAIN as evil failed: {e}"));
         assert!(

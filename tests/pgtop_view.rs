@@ -436,13 +436,16 @@ fn detail_pane_explain_and_lock_tree() {
         "{all}"
     );
     let e = press(&mut a, KeyCode::Char('e'));
-    assert!(e.iter().any(|e| matches!(
-        e,
-        Effect::ToSource(
-            ViewKind::Pgtop,
-            SourceCommand::Pg(PgRequest::Explain { pid: 101, .. })
-        )
-    )));
+    assert!(
+        e.iter().any(|e| matches!(
+            e,
+            Effect::ToSource(
+                ViewKind::Pgtop,
+                SourceCommand::Pg(PgRequest::Explain { pid: 101, usename: Some(u), .. })
+            ) if u == "report"
+        )),
+        "EXPLAIN names the session's role (it runs as that role)"
+    );
     a.apply(Update {
         view: ViewKind::Pgtop,
         payload: Payload::PgReply(Box::new(PgReply::Explain {

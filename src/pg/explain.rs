@@ -172,7 +172,9 @@ impl Explainer {
         if !member {
             return Err(format!(
                 "not explained: stacktop's role {me:?} is not a member of {role:?}; EXPLAIN runs \
-                 only with the rights of the query's author (GRANT {role} TO {me} allows it)"
+                 only with the rights of the query's author (GRANT {} TO {} allows it)",
+                quote_ident(role),
+                quote_ident(&me)
             ));
         }
         if stmt.has_params && version < 160000 {
