@@ -132,6 +132,35 @@ pub fn take_all() -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The printer, seen from outside: this test runs itself again as a child process that
+    /// installs the printer and panics with a conninfo and a URI in the message.
+    #[test]
+    fn printed_panic_messages_are_masked() {
+        const CHILD: &str = "STACKTOP_TEST_PANIC_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            install_masking_printer();
+            panic!("connect failed: host=db password = 'pa ss' / mysql://u:hunter2@h/db");
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "panics::tests::printed_panic_messages_are_masked",
+            ])
+            .args(["--nocapture", "--test-threads=1"])
+            .env_clear()
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains("panicked at src/panics.rs"), "{err}");
+        assert!(
+            err.contains("connect failed: host=db password = ********"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2") && !err.contains("pa ss"), "{err}");
+    }
+
     #[test]
     fn background_panic_messages_are_masked() {
         // The hook is process-wide: put the harness's own back afterwards.

@@ -2,8 +2,8 @@
 //! history, exports, saved queries) are created 0600, in directories created 0700, whatever
 //! the umask: modes are set explicitly after creation, and an existing file with group or
 //! other access is narrowed to 0600 when it is opened. An existing directory is narrowed to
-//! 0700 only when it is stacktop's own (a path component named `stacktop`), never a
-//! directory the user chose such as `/tmp`.
+//! 0700 only when it is stacktop's own (under `$XDG_STATE_HOME/stacktop` or
+//! `$XDG_DATA_HOME/stacktop`), never a directory the user chose such as `/tmp`.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -18,6 +18,10 @@ pub const DIR_MODE: u32 = 0o700;
 /// Creates `dir` and its missing parents with mode 0700 (set explicitly, so the umask does
 /// not matter); narrows an existing stacktop-owned directory to 0700.
 pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    create_dir_all_with(dir, is_own_dir(dir))
+}
+
+fn create_dir_all_with(dir: &Path, own: bool) -> io::Result<()> {
     if dir.as_os_str().is_empty() {
         return Ok(());
     }
@@ -30,7 +34,7 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
         for d in &missing {
             std::fs::set_permissions(d, Permissions::from_mode(DIR_MODE))?;
         }
-    } else if is_own_dir(dir) {
+    } else if own {
         let meta = std::fs::metadata(dir)?;
         if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 && owned_by_me(&meta) {
             std::fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))?;
@@ -39,8 +43,19 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Under stacktop's own state or data directory (`$XDG_STATE_HOME/stacktop`,
+/// `$XDG_DATA_HOME/stacktop`, or their `~/.local/...` defaults).
 fn is_own_dir(dir: &Path) -> bool {
-    dir.components().any(|c| c.as_os_str() == "stacktop")
+    let home_state = dirs::home_dir().map(|h| h.join(".local/state"));
+    [
+        dirs::state_dir(),
+        home_state,
+        dirs::data_dir(),
+        dirs::data_local_dir(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|base| dir.starts_with(base.join("stacktop")))
 }
 
 fn owned_by_me(meta: &std::fs::Metadata) -> bool {
@@ -118,14 +133,23 @@ mod tests {
         assert_eq!(mode(&tmp.path().join("a/stacktop")), 0o700);
         assert_eq!(mode(&tmp.path().join("a")), 0o700);
         assert_eq!(mode(tmp.path()), 0o755);
-        // an existing world-readable file and stacktop dir are narrowed on open
+        // an existing world-readable file is narrowed on open
         std::fs::set_permissions(&f, Permissions::from_mode(0o644)).unwrap();
-        let own = tmp.path().join("a/stacktop");
-        std::fs::set_permissions(&own, Permissions::from_mode(0o755)).unwrap();
         let mut a = open_append(&f).unwrap();
         a.write_all(b"2").unwrap();
         assert_eq!(mode(&f), 0o600);
-        assert_eq!(mode(&own), 0o700);
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "12");
+        // an existing directory: narrowed only when it is stacktop's own
+        let dir = tmp.path().join("a/stacktop");
+        std::fs::set_permissions(&dir, Permissions::from_mode(0o755)).unwrap();
+        create_dir_all_with(&dir, false).unwrap();
+        assert_eq!(mode(&dir), 0o755);
+        create_dir_all_with(&dir, true).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        if let Some(state) = dirs::state_dir() {
+            assert!(is_own_dir(&state.join("stacktop/exports")));
+            assert!(!is_own_dir(&state.join("other")));
+        }
+        assert!(!is_own_dir(Path::new("/tmp/stacktop")));
     }
 }
