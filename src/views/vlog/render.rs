@@ -267,7 +267,7 @@ fn render_rows(v: &VlogView, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let msg = if v.finished {
             "no requests in the input"
         } else if v.core.health == crate::collect::SourceHealth::Idle {
-            "no varnishlog source: run `stacktop vlog` (or set [vlog] file / instance)"
+            "no varnishlog source: run `stacktop vlog` (or set [vlog] file / instance); Enter or :connect spawns varnishlog -g request"
         } else {
             "no requests yet (waiting for varnishlog)"
         };
