@@ -20,7 +20,7 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
         .max(Duration::from_millis(10));
     let view = app.active;
     if view == crate::config::ViewKind::Vlog {
-        return stream_vlog(app, updates).await;
+        return crate::vlog::batch::stream(app, updates).await;
     }
     // The first snapshot waits for the source to answer (or fail), bounded.
     let first_deadline = tokio::time::Instant::now() + interval.max(Duration::from_secs(10));
@@ -79,64 +79,6 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
             app.apply(u);
         }
         app.tick(chrono::Local::now());
-    }
-}
-
-/// vlog batch: a stream, not snapshots. Each request that passes the filter is printed as it
-/// arrives (compact text, vlogdump's layout, or JSON lines); `--count N` stops after N
-/// requests. A file, stdin or replay exits 0 when the input ends; a live varnishlog runs until
-/// interrupted. The child's stderr and restarts go to stderr. Exit 1 when the input failed.
-async fn stream_vlog(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
-    use crate::collect::Payload;
-    use crate::vlog::{SourceStatus, VlogEvent};
-    let json = app.config.batch.json;
-    let count = app.config.batch.count;
-    let mut printed: u64 = 0;
-    let mut stdout = std::io::stdout();
-    while let Some(u) = updates.recv().await {
-        match &u.payload {
-            Payload::Vlog(VlogEvent::Requests(reqs)) => {
-                let v = &app.vlog;
-                let mut out = String::new();
-                let mut done = false;
-                for r in reqs.iter().filter(|r| v.vlog_filter().matches(r)) {
-                    out.push_str(&v.line(r, json));
-                    out.push('\n');
-                    printed += 1;
-                    if count.is_some_and(|c| printed >= c) {
-                        done = true;
-                        break;
-                    }
-                }
-                if stdout
-                    .write_all(out.as_bytes())
-                    .and_then(|_| stdout.flush())
-                    .is_err()
-                    || done
-                {
-                    return exit::OK; // stdout closed (e.g. piped into head) or count reached
-                }
-                continue; // the ring and statistics are not needed here
-            }
-            Payload::Notice { level, text } if *level != crate::app::Level::Info => {
-                eprintln!("stacktop: {text}");
-            }
-            Payload::Health(h) if h.is_failed() => eprintln!("stacktop: {}", h.describe()),
-            _ => {}
-        }
-        let finished = matches!(
-            u.payload,
-            Payload::Vlog(VlogEvent::Status(SourceStatus::Finished))
-        );
-        app.apply(u);
-        if finished {
-            break;
-        }
-    }
-    if app.vlog.core().health.is_failed() {
-        exit::RUNTIME
-    } else {
-        exit::OK
     }
 }
 

@@ -33,6 +33,9 @@ pub fn spawn(config: &Config, only: Option<ViewKind>, tx: mpsc::Sender<Update>) 
     if crate::vlog::collector::wanted(config, only) {
         let cmd = crate::vlog::collector::spawn(&config.vlog, tx.clone());
         handles.insert(ViewKind::Vlog, cmd);
+    } else if only.is_none() {
+        // The tab says whether varnishd runs and how to point at it.
+        crate::vlog::collector::spawn_hint(&config.vlog, tx.clone());
     }
     if wanted(ViewKind::Repl) {
         if let Some(h) = crate::repl::source::spawn(&config.repl, config.ui.refresh.get(), tx) {

@@ -21,6 +21,12 @@ pub enum FilterError {
     BadRegex { name: String, msg: String },
     #[error("bad value for {name}: `{value}`")]
     BadValue { name: String, value: String },
+    #[error("bad value for {name}: `{value}`: {why}")]
+    Refused {
+        name: String,
+        value: String,
+        why: &'static str,
+    },
     #[error("unbalanced quote in filter")]
     UnbalancedQuote,
 }
@@ -107,6 +113,24 @@ impl StatusFilter {
             None => (false, v),
         };
         let mut items = Vec::new();
+        let bad = |why: &'static str| FilterError::Refused {
+            name: name.to_string(),
+            value: v.to_string(),
+            why,
+        };
+        // Codes, classes and `-` only: anything else is vlogdump's regex form.
+        let shaped = body.split(',').map(str::trim).all(|p| {
+            let b = p.as_bytes();
+            p == "-"
+                || (b.len() == 3
+                    && b[0].is_ascii_digit()
+                    && b[1..]
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || c.eq_ignore_ascii_case(&b'x')))
+        });
+        if !shaped {
+            return Ok(StatusFilter::Regex(Pattern::parse(name, v, false)?));
+        }
         for part in body.split(',').map(str::trim) {
             let b = part.as_bytes();
             let item = match b {
@@ -116,11 +140,14 @@ impl StatusFilter {
                 {
                     StatusItem::Class((d - b'0') as u16)
                 }
-                [b'1'..=b'9', b'0'..=b'9', b'0'..=b'9'] => match part.parse() {
+                [_, x, y] if x.eq_ignore_ascii_case(&b'x') && y.eq_ignore_ascii_case(&b'x') => {
+                    return Err(bad("status classes are 1xx to 5xx"))
+                }
+                [b'1'..=b'5', b'0'..=b'9', b'0'..=b'9'] => match part.parse() {
                     Ok(c) => StatusItem::Code(c),
-                    Err(_) => return Ok(StatusFilter::Regex(Pattern::parse(name, v, false)?)),
+                    Err(_) => return Err(bad("not a status code")),
                 },
-                _ => return Ok(StatusFilter::Regex(Pattern::parse(name, v, false)?)),
+                _ => return Err(bad("status codes are 100 to 599, classes 1xx to 5xx")),
             };
             items.push(item);
         }
@@ -293,6 +320,32 @@ impl Filter {
         };
         let name_l = name.to_ascii_lowercase().replace('-', "_");
         let opt = |p: Result<Pattern, FilterError>| p.map(Some);
+        let regex_opt = matches!(
+            name_l.as_str(),
+            "url_match"
+                | "url"
+                | "req_method"
+                | "method"
+                | "client_match"
+                | "client"
+                | "backend"
+                | "req_headers_match"
+                | "req_headers"
+                | "req_header"
+                | "resp_headers_match"
+                | "resp_headers"
+                | "resp_header"
+                | "only_status"
+                | "status"
+                | "handling"
+        );
+        if regex_opt && value.trim_start_matches('!').is_empty() && arg.contains('=') {
+            return Err(FilterError::Refused {
+                name: name.into(),
+                value: value.into(),
+                why: "empty (give a value, or leave the option out)",
+            });
+        }
         match name_l.as_str() {
             "only_hits" | "hits" => self.only_hits = parse_bool(name, value)?,
             "only_misses" | "misses" => self.only_misses = parse_bool(name, value)?,
@@ -357,7 +410,9 @@ impl Filter {
             }
         }
         let hit = r.hit_record || r.handling.is_hit();
-        if (self.only_hits && !hit) || (self.only_misses && hit) {
+        // vlogdump's only_misses: MISS only (a PASS is not a miss).
+        let miss = matches!(r.handling, Handling::Miss | Handling::HitForMiss);
+        if (self.only_hits && !hit) || (self.only_misses && !miss) {
             return false;
         }
         if let Some(ms) = self.slow_ms {
