@@ -83,10 +83,10 @@ pub async fn stream(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
             Payload::Vlog(VlogEvent::Status(st)) => match st {
                 SourceStatus::Attached => failures = 0,
                 SourceStatus::Gone { .. } | SourceStatus::SpawnFailed { .. } => failures += 1,
-                SourceStatus::Exited { restart_in, code } => {
-                    if restart_in.is_some() || *code != Some(0) {
-                        failures += 1;
-                    }
+                SourceStatus::Exited { restart_in, code }
+                    if restart_in.is_some() || *code != Some(0) =>
+                {
+                    failures += 1
                 }
                 SourceStatus::Error(e) => last_error = Some(e.clone()),
                 _ => {}

@@ -24,6 +24,7 @@ pub mod scan;
 pub mod sketch;
 pub mod source;
 pub mod stats;
+pub mod vsl;
 
 pub use detect::Format;
 pub use filter::Filter;

@@ -9,8 +9,8 @@ mod edit;
 mod render;
 
 use super::{Ctx, View, ViewCore};
-use crate::app::{Effect, Level};
-use crate::collect::{Payload, SourceCommand};
+use crate::app::Level;
+use crate::collect::Payload;
 use crate::config::{ViewKind, VlogConfig, VlogLayout};
 use crate::keymap::Action;
 use crate::theme::Theme;
@@ -438,49 +438,12 @@ impl View for VlogView {
         self.detail_key(key)
     }
 
-    fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
-        // A preview while typed; a value that does not parse shows the committed filter again.
-        match parse_filter(text) {
-            Ok(f) => {
-                self.preview_error = None;
-                self.filter = f;
-                self.filter_text = text.trim().to_string();
-                self.recompute();
-            }
-            Err(e) => {
-                self.preview_error = Some(e.to_string());
-                if self.is_preview() {
-                    self.filter = self.committed.clone();
-                    self.filter_text = self.committed_text.clone();
-                    self.recompute();
-                }
-                // Shown in the header while typed; `Enter` says it is refused.
-                let _ = ctx;
-            }
-        }
+    fn set_filter(&mut self, text: &str, _ctx: &mut Ctx) {
+        self.preview_filter(text);
     }
 
     fn commit_filter(&mut self, ctx: &mut Ctx) {
-        if let Some(e) = self.preview_error.take() {
-            let keep = if self.committed_text.is_empty() {
-                "no filter".to_string()
-            } else {
-                format!("'{}'", self.committed_text)
-            };
-            ctx.flash(Level::Error, format!("filter refused: {e}; keeping {keep}"));
-            return;
-        }
-        self.committed = self.filter.clone();
-        self.committed_text = self.filter_text.clone();
-        // The client-side filter stays the authority; the query only thins the stream (the
-        // source restarts only if it changed, and only a live varnishlog does).
-        if self.push_down {
-            let q = self.filter.vsl_query();
-            ctx.effects.push(Effect::ToSource(
-                ViewKind::Vlog,
-                SourceCommand::VlogQuery(q),
-            ));
-        }
+        self.commit(ctx);
     }
 
     fn filter(&self) -> String {
