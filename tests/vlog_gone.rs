@@ -117,13 +117,13 @@ fn batch_with_no_varnishd_exits_1_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let absent = dir.path().join("absent");
     let t0 = Instant::now();
-    let o = stacktop()
-        .args(["vlog", "--batch", "-n", absent.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let mut cmd = stacktop();
+    cmd.args(["vlog", "--batch", "-n", absent.to_str().unwrap()]);
+    // Bounded: without the give-up rule it would retry forever (and fail here).
+    let (status, _out, err) =
+        support::proc::run_bounded("vlog --batch", cmd, Duration::from_secs(30));
     let took = t0.elapsed();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
     assert!(took < Duration::from_secs(20), "took {took:?}");
     assert!(
         err.contains("varnishd not running since")
@@ -212,5 +212,42 @@ fn vlog_n_is_the_instance_q_the_query_and_count_stays_long() {
     assert_eq!(
         collector::combine_query(Some("ReqURL ~ x"), Some("RespStatus == 503".into())).as_deref(),
         Some("(ReqURL ~ x) and (RespStatus == 503)")
+    );
+}
+
+/// Without the instance probe (a plain command), the real varnishlog failing to attach again
+/// and again: "not running since" with the first failure's time on every retry, never "live"
+/// when the next child starts.
+#[test]
+fn retries_without_a_probe_never_flip_back_to_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let absent = dir.path().join("absent").display().to_string();
+    let varnishlog = support::proc::require_binary("varnishlog", "varnish");
+    let args = vec!["-n".into(), absent, "-t".into(), "0".into()];
+    let mut sc = stacktop::vlog::SourceConfig::command(varnishlog, args, true);
+    sc.backoff_initial = Duration::from_millis(100);
+    sc.backoff_max = Duration::from_millis(200);
+    let mut cfg = Config::default();
+    cfg.ui.start_view = ViewKind::Vlog;
+    let mut h = LiveApp::vlog(cfg, sc, context).0;
+    h.until("varnishd not running", 10, |a| down_since(a).is_some());
+    let since = down_since(&h.app).unwrap();
+    let starts = h.app.vlog.starts;
+    let mut flipped = false;
+    h.until("four more starts", 15, |a| {
+        flipped |= !a.vlog.core.health.is_failed();
+        a.vlog.starts >= starts + 4
+    });
+    assert!(!flipped, "the status left 'not running' between retries");
+    assert_eq!(down_since(&h.app).as_deref(), Some(since.as_str()));
+    assert!(
+        h.app
+            .vlog
+            .core
+            .health
+            .describe()
+            .contains("Could not get hold of varnishd"),
+        "{}",
+        context(&h.app)
     );
 }
