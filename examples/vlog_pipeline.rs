@@ -37,6 +37,7 @@ async fn main() {
             VlogEvent::Stderr(s) => eprintln!("stderr: {s}"),
             VlogEvent::Status(SourceStatus::Finished) => break,
             VlogEvent::Status(s) => eprintln!("status: {s:?}"),
+            VlogEvent::Summary(_) | VlogEvent::Hint(_) => {}
         }
     }
     let secs = start.elapsed().as_secs_f64();

@@ -31,7 +31,7 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
     let give_up = cfg.give_up_after.map_or(DEFAULT_GIVE_UP, |d| d.get());
     let view = app.active;
     if view == crate::config::ViewKind::Vlog {
-        return stream_vlog(app, updates, give_up).await;
+        return crate::vlog::batch::stream(app, updates, cfg.give_up_after.map(|d| d.get())).await;
     }
     let mut watch = Watch::new(view, give_up);
     // The first record waits for the source's first answer (or failure), bounded.
@@ -180,85 +180,6 @@ impl Watch {
     fn gave_up(&self) -> bool {
         self.give_up_at()
             .is_some_and(|g| tokio::time::Instant::now() >= g)
-    }
-}
-
-/// vlog batch: a stream, not snapshots. Each request that passes the filter is printed as it
-/// arrives (compact text, vlogdump's layout, or JSON lines); `--count N` stops after N
-/// requests. A file, stdin or replay exits 0 when the input ends; a live varnishlog runs until
-/// interrupted. The child's stderr and restarts go to stderr. Exit 1 when the input failed, or
-/// when varnishlog kept failing for `give_up` (`--give-up-after`).
-async fn stream_vlog(mut app: App, mut updates: mpsc::Receiver<Update>, give_up: Duration) -> i32 {
-    use crate::collect::Payload;
-    use crate::vlog::{SourceStatus, VlogEvent};
-    let json = app.config.batch.json;
-    let count = app.config.batch.count;
-    let mut printed: u64 = 0;
-    let mut stdout = std::io::stdout();
-    let mut down_since: Option<tokio::time::Instant> = None;
-    loop {
-        let next = match down_since {
-            Some(d) => match tokio::time::timeout_at(d + give_up, updates.recv()).await {
-                Ok(n) => n,
-                Err(_) => {
-                    eprintln!(
-                        "stacktop: vlog: giving up: the input has been failing for {} (--give-up-after)",
-                        humantime::format_duration(give_up)
-                    );
-                    return exit::RUNTIME;
-                }
-            },
-            None => updates.recv().await,
-        };
-        let Some(u) = next else { break };
-        match &u.payload {
-            Payload::Vlog(VlogEvent::Requests(reqs)) => {
-                let v = &app.vlog;
-                let mut out = String::new();
-                let mut done = false;
-                for r in reqs.iter().filter(|r| v.vlog_filter().matches(r)) {
-                    out.push_str(&v.line(r, json));
-                    out.push('\n');
-                    printed += 1;
-                    if count.is_some_and(|c| printed >= c) {
-                        done = true;
-                        break;
-                    }
-                }
-                if stdout
-                    .write_all(out.as_bytes())
-                    .and_then(|_| stdout.flush())
-                    .is_err()
-                    || done
-                {
-                    return exit::OK; // stdout closed (e.g. piped into head) or count reached
-                }
-                continue; // the ring and statistics are not needed here
-            }
-            Payload::Notice { level, text } if *level != crate::app::Level::Info => {
-                eprintln!("stacktop: {text}");
-            }
-            Payload::Health(h) if h.is_failed() => eprintln!("stacktop: {}", h.describe()),
-            _ => {}
-        }
-        let finished = matches!(
-            u.payload,
-            Payload::Vlog(VlogEvent::Status(SourceStatus::Finished))
-        );
-        app.apply(u);
-        if app.vlog.core().health.is_failed() {
-            down_since.get_or_insert_with(tokio::time::Instant::now);
-        } else {
-            down_since = None;
-        }
-        if finished {
-            break;
-        }
-    }
-    if app.vlog.core().health.is_failed() {
-        exit::RUNTIME
-    } else {
-        exit::OK
     }
 }
 

@@ -217,9 +217,16 @@ pub struct VlogArgs {
     /// Keep reading the file as it grows. [vlog.follow]
     #[arg(long)]
     pub follow: bool,
-    /// varnishd instance name (varnishlog -n). [vlog.instance]
-    #[arg(long, value_name = "NAME")]
+    /// varnishd / vinyld instance, name or work directory, as for varnishlog -n (default:
+    /// VINYL_DEFAULT_N or VARNISH_DEFAULT_N). [vlog.instance]
+    #[arg(short = 'n', long, value_name = "NAME")]
     pub instance: Option<String>,
+    /// VSL query passed to varnishlog -q as is (ANDed with a pushed-down filter). [vlog.query]
+    #[arg(short = 'q', long, value_name = "QUERY")]
+    pub query: Option<String>,
+    /// Batch: stop after N requests (here -n is the instance). [batch.count]
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
     /// Requests kept in memory. [vlog.ring_size]
     #[arg(long, value_name = "N")]
     pub ring_size: Option<usize>,
@@ -483,6 +490,16 @@ impl Cli {
                 }
                 if let Some(v) = &a.instance {
                     set(&mut t, "vlog.instance", s(v));
+                }
+                if let Some(v) = &a.query {
+                    set(&mut t, "vlog.query", s(v));
+                }
+                if let Some(v) = a.count {
+                    set(
+                        &mut t,
+                        "batch.count",
+                        toml::Value::Integer(v.min(i64::MAX as u64) as i64),
+                    );
                 }
                 if let Some(v) = a.ring_size {
                     set(

@@ -64,6 +64,10 @@ impl Sources {
                 let _ = s.start(view);
             }
         }
+        if !batch && !s.running(ViewKind::Vlog) {
+            // The tab says whether varnishd runs and how to point at it.
+            crate::vlog::collector::spawn_hint(&config.vlog, s.tx.clone());
+        }
         s
     }
 

@@ -229,7 +229,16 @@ fn an_unconfigured_vlog_tab_says_how_to_start_it() {
     a.active = ViewKind::Vlog;
     let all = text(&render(&a, 100, 24));
     assert!(
-        all.contains("no varnishlog source: run `stacktop vlog`"),
+        all.contains("no varnishlog source: start `stacktop vlog -n NAME`"),
         "{all}"
     );
+    // The collector's first-run hint (does varnishd run here) replaces it.
+    a.apply(stacktop::collect::Update {
+        view: ViewKind::Vlog,
+        payload: stacktop::collect::Payload::Vlog(stacktop::vlog::VlogEvent::Hint(
+            "varnishd is not running (no varnishd instance at /x)".into(),
+        )),
+    });
+    let all = text(&render(&a, 120, 24));
+    assert!(all.contains("varnishd is not running"), "{all}");
 }

@@ -85,10 +85,10 @@ fn live_varnishlog_feeds_the_view_and_a_killed_child_comes_back() {
     let (mut h, _cmd) = LiveApp::vlog(cfg, sc, context);
 
     h.until("varnishlog to start", 10, |a| a.vlog.child_pid.is_some());
-    assert!(matches!(
-        h.app.vlog.core().health,
-        SourceHealth::Live { .. }
-    ));
+    // Live once the instance is seen attached (not merely because a child was spawned).
+    h.until("live", 10, |a| {
+        matches!(a.vlog.core().health, SourceHealth::Live { .. })
+    });
     wait_attached(&mut h, &v);
 
     let sent = [
@@ -147,10 +147,9 @@ fn live_varnishlog_feeds_the_view_and_a_killed_child_comes_back() {
     h.until("the restart", 10, |a| {
         a.vlog.starts == 2 && a.vlog.child_pid.is_some_and(|p| p != pid)
     });
-    assert!(matches!(
-        h.app.vlog.core().health,
-        SourceHealth::Live { .. }
-    ));
+    h.until("live again", 10, |a| {
+        matches!(a.vlog.core().health, SourceHealth::Live { .. })
+    });
     wait_attached(&mut h, &v);
     assert_eq!(v.get("/static/after-restart.css", &[]).status, 200);
     h.until("a request after the restart", 10, |a| {

@@ -454,3 +454,56 @@ fn a_filter_goes_to_the_source_once_committed_and_only_with_push_down() {
     chars(&mut a, "url=^/api");
     assert!(queries(key(&mut a, KeyCode::Enter)).is_empty());
 }
+
+/// A bad filter is refused whole (live `/` + Enter, `:filter`), the committed one stays; a
+/// half-typed value is only a visible preview and reverts on a bad value.
+#[test]
+fn a_bad_filter_is_refused_and_the_committed_one_stays() {
+    let mut a = app();
+    feed(&mut a, traffic());
+    press(&mut a, KeyCode::Char('/'));
+    chars(&mut a, "only_status=5xx");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.vlog.shown_len(), 1);
+    // Typing `only_slow=abc`: the prefix `only_slo` is a preview (URL filter), shown as such,
+    // and the bad value reverts to the committed filter; Enter refuses it.
+    press(&mut a, KeyCode::Char('/'));
+    a.prompt.as_mut().unwrap().input.clear();
+    chars(&mut a, "only_slo");
+    assert!(a.vlog.is_preview());
+    assert!(text(&render(&a, 160, 40)).contains("preview: only_slo"));
+    chars(&mut a, "w=abc");
+    assert!(
+        !a.vlog.is_preview(),
+        "a bad value shows the committed filter"
+    );
+    assert!(text(&render(&a, 200, 40)).contains("not applied: bad value for only_slow"));
+    assert_eq!(a.vlog.shown_len(), 1);
+    press(&mut a, KeyCode::Enter);
+    let f = a.flash.clone().expect("flash");
+    assert!(
+        f.level == Level::Error && f.text.contains("refused") && f.text.contains("only_slow"),
+        "{}",
+        f.text
+    );
+    assert_eq!(a.vlog.filter(), "only_status=5xx");
+    assert_eq!(a.vlog.committed_filter(), "only_status=5xx");
+    assert_eq!(a.vlog.shown_len(), 1);
+    // `:filter` with a regex that does not compile, an out-of-range status, an empty regex.
+    for bad in [
+        "url_match=(",
+        "only_status=6xx",
+        "only_status=700",
+        "url_match=",
+    ] {
+        a.run_command(&format!("filter {bad}"));
+        let f = a.flash.clone().expect("flash");
+        assert_eq!(f.level, Level::Error, "{bad}");
+        assert!(f.text.contains("refused"), "{bad}: {}", f.text);
+        assert_eq!(a.vlog.filter(), "only_status=5xx", "{bad}");
+        assert_eq!(a.vlog.shown_len(), 1, "{bad}");
+    }
+    // A good one replaces it.
+    a.run_command("filter only_status=2xx");
+    assert_eq!(a.vlog.committed_filter(), "only_status=2xx");
+}

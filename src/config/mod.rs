@@ -200,8 +200,10 @@ pub struct VlogConfig {
     pub command: String,
     /// Extra arguments appended to the varnishlog command line.
     pub args: Vec<String>,
-    /// `-n` instance name (or work directory).
+    /// `-n` instance name (or work directory); unset: `VINYL_DEFAULT_N` / `VARNISH_DEFAULT_N`.
     pub instance: Option<String>,
+    /// `-q` VSL query passed to varnishlog as is (ANDed with a pushed-down filter).
+    pub query: Option<String>,
     /// `-g` grouping: request (default), vxid or session.
     pub grouping: VlogGrouping,
     /// Push the filter down to `varnishlog -q` when it can be expressed as a VSL query (less
@@ -235,6 +237,7 @@ impl Default for VlogConfig {
             command: "varnishlog".into(),
             args: Vec::new(),
             instance: None,
+            query: None,
             grouping: VlogGrouping::Request,
             push_down: false,
             file: None,

@@ -10,6 +10,7 @@ use std::fmt;
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::record::{Handling, Request};
+pub use super::vsl::vsl_regex;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FilterError {
@@ -21,6 +22,12 @@ pub enum FilterError {
     BadRegex { name: String, msg: String },
     #[error("bad value for {name}: `{value}`")]
     BadValue { name: String, value: String },
+    #[error("bad value for {name}: `{value}`: {why}")]
+    Refused {
+        name: String,
+        value: String,
+        why: &'static str,
+    },
     #[error("unbalanced quote in filter")]
     UnbalancedQuote,
 }
@@ -107,6 +114,24 @@ impl StatusFilter {
             None => (false, v),
         };
         let mut items = Vec::new();
+        let bad = |why: &'static str| FilterError::Refused {
+            name: name.to_string(),
+            value: v.to_string(),
+            why,
+        };
+        // Codes, classes and `-` only: anything else is vlogdump's regex form.
+        let shaped = body.split(',').map(str::trim).all(|p| {
+            let b = p.as_bytes();
+            p == "-"
+                || (b.len() == 3
+                    && b[0].is_ascii_digit()
+                    && b[1..]
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || c.eq_ignore_ascii_case(&b'x')))
+        });
+        if !shaped {
+            return Ok(StatusFilter::Regex(Pattern::parse(name, v, false)?));
+        }
         for part in body.split(',').map(str::trim) {
             let b = part.as_bytes();
             let item = match b {
@@ -116,11 +141,14 @@ impl StatusFilter {
                 {
                     StatusItem::Class((d - b'0') as u16)
                 }
-                [b'1'..=b'9', b'0'..=b'9', b'0'..=b'9'] => match part.parse() {
+                [_, x, y] if x.eq_ignore_ascii_case(&b'x') && y.eq_ignore_ascii_case(&b'x') => {
+                    return Err(bad("status classes are 1xx to 5xx"))
+                }
+                [b'1'..=b'5', b'0'..=b'9', b'0'..=b'9'] => match part.parse() {
                     Ok(c) => StatusItem::Code(c),
-                    Err(_) => return Ok(StatusFilter::Regex(Pattern::parse(name, v, false)?)),
+                    Err(_) => return Err(bad("not a status code")),
                 },
-                _ => return Ok(StatusFilter::Regex(Pattern::parse(name, v, false)?)),
+                _ => return Err(bad("status codes are 100 to 599, classes 1xx to 5xx")),
             };
             items.push(item);
         }
@@ -293,6 +321,32 @@ impl Filter {
         };
         let name_l = name.to_ascii_lowercase().replace('-', "_");
         let opt = |p: Result<Pattern, FilterError>| p.map(Some);
+        let regex_opt = matches!(
+            name_l.as_str(),
+            "url_match"
+                | "url"
+                | "req_method"
+                | "method"
+                | "client_match"
+                | "client"
+                | "backend"
+                | "req_headers_match"
+                | "req_headers"
+                | "req_header"
+                | "resp_headers_match"
+                | "resp_headers"
+                | "resp_header"
+                | "only_status"
+                | "status"
+                | "handling"
+        );
+        if regex_opt && value.trim_start_matches('!').is_empty() && arg.contains('=') {
+            return Err(FilterError::Refused {
+                name: name.into(),
+                value: value.into(),
+                why: "empty (give a value, or leave the option out)",
+            });
+        }
         match name_l.as_str() {
             "only_hits" | "hits" => self.only_hits = parse_bool(name, value)?,
             "only_misses" | "misses" => self.only_misses = parse_bool(name, value)?,
@@ -357,7 +411,9 @@ impl Filter {
             }
         }
         let hit = r.hit_record || r.handling.is_hit();
-        if (self.only_hits && !hit) || (self.only_misses && hit) {
+        // vlogdump's only_misses: MISS only (a PASS is not a miss).
+        let miss = matches!(r.handling, Handling::Miss | Handling::HitForMiss);
+        if (self.only_hits && !hit) || (self.only_misses && !miss) {
             return false;
         }
         if let Some(ms) = self.slow_ms {
@@ -433,91 +489,6 @@ impl Filter {
     }
 }
 
-/// A regex of the filter as a VSL query string (quoted, backslashes escaped for the query
-/// lexer), or `None` when varnishlog's PCRE might match less than Rust's `regex` does.
-///
-/// The two dialects agree on ASCII literals, groups, alternation, repetition and anchors
-/// (PCRE's `$` also matches before a final newline: more, which is fine). They differ on
-/// what one "character" is: Rust matches one UTF-8 character where PCRE (no UTF mode) matches
-/// one byte. So every one-character atom — `.`, `\d \w \s` and their negations, a bracket
-/// class — becomes `(?:ATOM|[\x80-\xff]+)`, which also takes any run of non-ASCII bytes.
-/// Anything else (flags such as `(?i)`, which fold Unicode, `\b`, `\p{..}`, `\x..`, nested
-/// classes, set operations, non-ASCII text) is not pushed down.
-pub fn vsl_regex(re: &str) -> Option<String> {
-    const WIDE: &str = "|[\\x80-\\xff]+)";
-    let b = re.as_bytes();
-    if b.iter().any(|&c| !(0x20..=0x7e).contains(&c) || c == b'"') {
-        return None;
-    }
-    let class_escape = |c: u8| matches!(c, b'd' | b'D' | b'w' | b'W' | b's' | b'S');
-    let mut out = String::with_capacity(re.len() * 2);
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => {
-                let c = *b.get(i + 1)?;
-                if class_escape(c) {
-                    out.push_str("(?:\\");
-                    out.push(c as char);
-                    out.push_str(WIDE);
-                } else if c.is_ascii_punctuation() && c != b'<' && c != b'>' {
-                    out.push('\\');
-                    out.push(c as char);
-                } else {
-                    return None;
-                }
-                i += 2;
-            }
-            b'(' if b.get(i + 1) == Some(&b'?') => {
-                if b.get(i + 2) != Some(&b':') {
-                    return None;
-                }
-                out.push_str("(?:");
-                i += 3;
-            }
-            b'.' => {
-                out.push_str("(?:.");
-                out.push_str(WIDE);
-                i += 1;
-            }
-            b'[' => {
-                let mut j = i + 1;
-                if b.get(j) == Some(&b'^') {
-                    j += 1;
-                }
-                if b.get(j) == Some(&b']') {
-                    j += 1; // a leading `]` is literal
-                }
-                loop {
-                    match *b.get(j)? {
-                        b']' => break,
-                        b'[' => return None, // nested or POSIX classes
-                        b'\\' => {
-                            let c = *b.get(j + 1)?;
-                            if !(class_escape(c) || c.is_ascii_punctuation()) {
-                                return None;
-                            }
-                            j += 2;
-                        }
-                        c @ (b'&' | b'-' | b'~') if b.get(j + 1) == Some(&c) => return None,
-                        _ => j += 1,
-                    }
-                }
-                out.push_str("(?:");
-                out.push_str(&re[i..=j]);
-                out.push_str(WIDE);
-                i = j + 1;
-            }
-            c => {
-                out.push(c as char);
-                i += 1;
-            }
-        }
-    }
-    // The query lexer takes `\\` for one backslash (a lone `\d` would become `d`).
-    Some(format!("\"{}\"", out.replace('\\', "\\\\")))
-}
-
 impl fmt::Display for Filter {
     /// Canonical `name=value` words (round-trips through [`Filter::parse`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -569,47 +540,5 @@ impl fmt::Display for Filter {
             push("show_resp_headers", "1");
         }
         write!(f, "{}", words.join(" "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::vsl_regex;
-
-    #[test]
-    fn vsl_regex_escapes_for_the_lexer_and_widens_one_character_atoms() {
-        assert_eq!(vsl_regex("^/api").as_deref(), Some(r#""^/api""#));
-        // The query lexer eats one backslash: `\.` must travel as `\\.`.
-        assert_eq!(vsl_regex(r"\.css$").as_deref(), Some(r#""\\.css$""#));
-        assert_eq!(
-            vsl_regex(r"^/p/\d+").as_deref(),
-            Some(r#""^/p/(?:\\d|[\\x80-\\xff]+)+""#)
-        );
-        assert_eq!(
-            vsl_regex("^/a.b[^/]*$").as_deref(),
-            Some(r#""^/a(?:.|[\\x80-\\xff]+)b(?:[^/]|[\\x80-\\xff]+)*$""#)
-        );
-        assert_eq!(
-            vsl_regex("^/(?:a|b)[]x-]").as_deref(),
-            Some(r#""^/(?:a|b)(?:[]x-]|[\\x80-\\xff]+)""#)
-        );
-        // Not pushed: Unicode case folding, word boundaries, hex bytes, nested classes and
-        // set operations, non-ASCII text, quotes, a trailing backslash.
-        for re in [
-            "(?i)^/api",
-            r"\bapi",
-            r"\<api",
-            r"\x41",
-            r"\p{L}",
-            "[[:alpha:]]",
-            "[a-z&&[^x]]",
-            "[a--b]",
-            "/café",
-            "a\"b",
-            "a\\",
-            "[abc",
-        ] {
-            assert_eq!(vsl_regex(re), None, "{re}");
-        }
     }
 }

@@ -106,6 +106,9 @@ pub struct Folder {
     orphans: HashMap<u64, BackendInfo>,
     orphan_order: VecDeque<(u64, u64)>,
     pool: Vec<Leg>,
+    /// Continuation legs (`Link req N restart`) of requests dropped as malformed: skipped
+    /// when they arrive (bounded, oldest forgotten first).
+    lost: VecDeque<u64>,
     seq: u64,
     /// Nested groups were seen (`-g request` / `-g session`): a group end means everything of
     /// the group has arrived.
@@ -136,8 +139,53 @@ impl Folder {
         self.recycle(leg);
     }
 
+    /// The restart continuation `child` belongs to a request dropped as malformed.
+    pub fn lose(&mut self, child: u64) {
+        if self.lost.len() >= MAX_PENDING {
+            self.lost.pop_front();
+        }
+        self.lost.push_back(child);
+    }
+
+    /// Is `vxid` the continuation of a request already dropped as malformed?
+    pub fn is_lost(&self, vxid: u64) -> bool {
+        self.lost.contains(&vxid)
+    }
+
+    /// `vxid` arrived (damaged itself): no need to wait for it any more.
+    pub fn forget_lost(&mut self, vxid: u64) {
+        self.lost.retain(|&v| v != vxid);
+    }
+
+    /// Drop the pending leg `vxid` (its request was damaged); its continuation is lost too.
+    pub fn forget(&mut self, vxid: u64) {
+        if let Some(i) = self.pending.iter().position(|p| p.b.vxid == vxid) {
+            if let Some(leg) = self.pending.remove(i) {
+                if let Some(c) = leg.restart_child {
+                    self.lose(c);
+                }
+                self.recycle(leg);
+            }
+        }
+    }
+
     /// A finished client leg.
     pub fn client_leg(&mut self, mut leg: Leg, out: &mut Vec<Request>) {
+        // Only restart legs: vxids repeat (varnishd restarts), a new request is never skipped.
+        let lost = leg.restart_parent.and_then(|parent| {
+            self.lost
+                .iter()
+                .position(|&v| v == leg.b.vxid || v == parent)
+        });
+        if let Some(i) = lost {
+            // The rest of a request already dropped as malformed.
+            self.lost.remove(i);
+            if let Some(c) = leg.restart_child {
+                self.lose(c);
+            }
+            self.recycle(leg);
+            return;
+        }
         self.seq += 1;
         leg.seq = self.seq;
         if let Some(parent) = leg.restart_parent {

@@ -6,12 +6,15 @@
 //! `parse_v4` + `fold` | `parse_v2`) → `VlogEvent::Requests` over a bounded channel → the view
 //! (`ring`, `stats`, `filter`, `format`).
 
+pub mod batch;
 pub mod builder;
+pub mod child;
 pub mod collector;
 pub mod detect;
 pub mod filter;
 pub mod fold;
 pub mod format;
+pub mod instance;
 pub mod parse_v2;
 pub mod parse_v4;
 pub mod parser;
@@ -21,6 +24,7 @@ pub mod scan;
 pub mod sketch;
 pub mod source;
 pub mod stats;
+pub mod vsl;
 
 pub use detect::Format;
 pub use filter::Filter;

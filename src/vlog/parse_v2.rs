@@ -44,6 +44,11 @@ pub struct V2Parser {
 }
 
 impl V2Parser {
+    /// A line was lost (too long to keep); its transaction cannot be told, count it.
+    pub fn taint(&mut self) {
+        self.malformed += 1;
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

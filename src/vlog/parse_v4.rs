@@ -32,6 +32,25 @@ pub struct V4Parser {
     bad: bool,
     in_group: bool,
     group_orphan_records: bool,
+    /// Level of the current transaction's header (`*` = 1, `**` = 2…): its records must
+    /// carry the same prefix (`-`, `--`…), else a header was lost and the records would land
+    /// on the wrong transaction.
+    level: u8,
+    /// A transaction of the current top-level group was damaged: the whole group (one client
+    /// request with its fetches and restarts in `-g request`) is dropped and counted once.
+    group_bad: bool,
+    /// What the folder emitted during the current group, held until the group is known good.
+    group_out: Vec<Request>,
+    /// Records of the current group (a group of nothing but a broken header is garbage).
+    group_records: u64,
+    /// vxids of the client transactions of the current group.
+    group_vxids: Vec<u64>,
+    /// The current group continues a request already counted as malformed.
+    group_lost: bool,
+    /// Client legs handed to the folder during the current group (dropped with it).
+    group_legs: Vec<u64>,
+    /// The current group holds a client request (a damaged background fetch is not one).
+    group_client: bool,
     /// Groups or transactions that were truncated or malformed and skipped.
     pub malformed: u64,
     /// Lines that were neither a header, a record nor blank.
@@ -56,6 +75,14 @@ impl V4Parser {
             bad: false,
             in_group: false,
             group_orphan_records: false,
+            level: 0,
+            group_bad: false,
+            group_out: Vec::new(),
+            group_records: 0,
+            group_client: false,
+            group_legs: Vec::new(),
+            group_lost: false,
+            group_vxids: Vec::new(),
             malformed: 0,
             garbage_lines: 0,
         }
@@ -83,6 +110,21 @@ impl V4Parser {
         }
     }
 
+    /// A line was lost (too long to keep): the transaction it belonged to is damaged.
+    pub fn taint(&mut self) {
+        self.damage();
+    }
+
+    /// The current transaction (or, between transactions, the group) lost something.
+    fn damage(&mut self) {
+        if self.kind != Kind::None {
+            self.bad = true;
+        }
+        if self.in_group {
+            self.group_bad = true;
+        }
+    }
+
     /// End of input.
     pub fn finish(&mut self, out: &mut Vec<Request>) {
         self.finish_tx(out);
@@ -94,8 +136,9 @@ impl V4Parser {
 
     fn garbage(&mut self) {
         self.garbage_lines += 1;
-        if self.kind != Kind::None {
-            self.bad = true;
+        // After `End` the transaction is complete: a stray line does not damage it.
+        if !(self.kind != Kind::None && self.ended) {
+            self.damage();
         }
     }
 
@@ -108,26 +151,64 @@ impl V4Parser {
 
     fn end_group(&mut self, out: &mut Vec<Request>) {
         if self.group_orphan_records {
+            // Records without a header: a request whose header line was lost.
             self.malformed += 1;
             self.group_orphan_records = false;
         }
         self.in_group = false;
-        self.folder.group_end(out);
+        let mut held = std::mem::take(&mut self.group_out);
+        self.folder.group_end(&mut held);
+        if self.group_bad && self.group_records == 0 && held.is_empty() {
+            // A stray broken header line and nothing else: garbage, not a lost request.
+            self.garbage_lines += 1;
+        } else if self.group_bad && (!self.group_client || self.group_lost) {
+            // A damaged group without a client request (a background fetch): dropped, but
+            // no request was lost.
+        } else if self.group_bad {
+            // Nothing of a damaged request group is shown (no half-joined backend side).
+            self.malformed += 1;
+            if self.folder.grouped {
+                held.clear();
+                for v in std::mem::take(&mut self.group_legs) {
+                    self.folder.forget(v);
+                }
+                // A later restart leg (`Begin req P restart`) of these is dropped too.
+                for v in std::mem::take(&mut self.group_vxids) {
+                    self.folder.lose(v);
+                }
+            }
+        }
+        self.group_bad = false;
+        self.group_records = 0;
+        self.group_client = false;
+        self.group_legs.clear();
+        self.group_lost = false;
+        self.group_vxids.clear();
+        out.append(&mut held);
+        self.group_out = held;
     }
 
     fn header(&mut self, line: &[u8], out: &mut Vec<Request>) {
         self.finish_tx(out);
         let (prefix, rest) = token(line);
-        let level = match prefix {
+        let level: u8 = match prefix {
             b"*" => 1,
             b"**" => 2,
             b"***" => 3,
+            [b'*', mid @ .., b'*'] if !mid.is_empty() => parse_u64(mid)
+                .and_then(|v| u8::try_from(v).ok())
+                .unwrap_or(4),
             _ => 4,
         };
         if level == 1 && self.in_group {
             // Missing blank line between groups: treat as a group end.
             self.end_group(out);
         }
+        if level > 1 && !self.in_group {
+            // A nested transaction without its group header: something was lost.
+            self.group_bad = true;
+        }
+        self.level = level;
         if level >= 2 {
             self.folder.grouped = true;
         }
@@ -138,8 +219,8 @@ impl V4Parser {
         let (close, rest) = token(rest);
         let vxid = parse_u64(token(rest).0);
         let (Some(vxid), true) = (vxid, open == b"<<" && close == b">>") else {
-            self.malformed += 1;
             self.kind = Kind::Skip;
+            self.group_bad = true;
             return;
         };
         self.began = false;
@@ -147,6 +228,8 @@ impl V4Parser {
         self.bad = false;
         match typ {
             b"Request" => {
+                self.group_client = true;
+                self.group_vxids.push(vxid);
                 self.kind = Kind::Client;
                 self.leg.clear();
                 self.leg.b.vxid = vxid;
@@ -165,21 +248,56 @@ impl V4Parser {
         match kind {
             Kind::Client => {
                 if self.ended && self.began && !self.bad {
+                    if self.in_group {
+                        self.group_legs.push(self.leg.b.vxid);
+                    }
                     let fresh = self.folder.take_leg();
                     let leg = std::mem::replace(&mut self.leg, fresh);
-                    self.folder.client_leg(leg, out);
+                    let dst = if self.in_group {
+                        &mut self.group_out
+                    } else {
+                        out
+                    };
+                    self.folder.client_leg(leg, dst);
                 } else {
-                    self.malformed += 1;
+                    self.tx_bad(true);
                 }
             }
             Kind::Backend => {
                 if self.ended && !self.bad {
-                    self.folder.backend(&self.be, out);
+                    let dst = if self.in_group {
+                        &mut self.group_out
+                    } else {
+                        out
+                    };
+                    self.folder.backend(&self.be, dst);
                 } else {
-                    self.malformed += 1;
+                    self.tx_bad(false);
                 }
             }
             Kind::None | Kind::Skip => {}
+        }
+    }
+
+    /// A damaged transaction: counted once with its group (or alone outside a group).
+    fn tx_bad(&mut self, client: bool) {
+        if client {
+            // The other legs of a restarted request go with it.
+            if let Some(c) = self.leg.restart_child {
+                self.folder.lose(c);
+            }
+            if let Some(p) = self.leg.restart_parent {
+                self.folder.forget(p);
+            }
+            if self.folder.is_lost(self.leg.b.vxid) {
+                // Drop the marker (the good path drops it in the folder).
+                self.folder.forget_lost(self.leg.b.vxid);
+            }
+        }
+        if self.in_group {
+            self.group_bad = true;
+        } else {
+            self.malformed += 1;
         }
     }
 
@@ -189,6 +307,14 @@ impl V4Parser {
         let Some(sp) = memchr::memchr(b' ', line) else {
             return self.garbage();
         };
+        if self.in_group {
+            self.group_records += 1;
+        }
+        if self.kind != Kind::None && record_level(&line[..sp]) != Some(self.level) {
+            // A record of another transaction level: its header was lost.
+            self.garbage_lines += 1;
+            return self.damage();
+        }
         let mut t = sp;
         while t < line.len() && line[t] == b' ' {
             t += 1;
@@ -251,7 +377,18 @@ impl V4Parser {
                 }
                 match reason {
                     b"esi" => self.kind = Kind::Skip,
-                    b"restart" => self.leg.restart_parent = parse_u64(parent),
+                    b"restart" => {
+                        self.leg.restart_parent = parse_u64(parent);
+                        let own = self.leg.b.vxid;
+                        if self.folder.is_lost(own)
+                            || self
+                                .leg
+                                .restart_parent
+                                .is_some_and(|p| self.folder.is_lost(p))
+                        {
+                            self.group_lost = true;
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -331,6 +468,20 @@ impl V4Parser {
             b"End" => self.ended = true,
             _ => {}
         }
+    }
+}
+
+/// The level a record prefix stands for: `-` 1, `--` 2, `---` 3, `-4-` 4…
+#[inline]
+fn record_level(prefix: &[u8]) -> Option<u8> {
+    match prefix {
+        b"-" => Some(1),
+        b"--" => Some(2),
+        b"---" => Some(3),
+        [b'-', mid @ .., b'-'] if !mid.is_empty() => {
+            parse_u64(mid).and_then(|v| u8::try_from(v).ok())
+        }
+        _ => None,
     }
 }
 

@@ -7,8 +7,23 @@ use super::parse_v2::V2Parser;
 use super::parse_v4::V4Parser;
 use super::record::Request;
 
-/// Longest line kept when a line spans chunks; longer lines are cut (and counted).
+/// Longest line parsed; a longer one is dropped whole (never parsed cut), counted, and the
+/// transaction it belonged to is counted as malformed.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// What a parser went through, for the end-of-input summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseSummary {
+    pub lines: u64,
+    /// Malformed or truncated transactions / request groups skipped.
+    pub malformed: u64,
+    /// Lines that were not understood.
+    pub garbage_lines: u64,
+    /// Lines of `MAX_LINE` bytes or more, dropped.
+    pub long_lines: u64,
+    /// Requests emitted without their backend fetch or restart continuation.
+    pub incomplete: u64,
+}
 
 #[derive(Debug)]
 enum Inner {
@@ -16,6 +31,8 @@ enum Inner {
     V4(Box<V4Parser>),
     V2(Box<V2Parser>),
     Unsupported(Format),
+    /// Not text: a binary capture (`varnishlog -w`) or other binary data.
+    Binary,
 }
 
 /// Auto-detecting, streaming `varnishlog` text parser.
@@ -23,6 +40,8 @@ enum Inner {
 pub struct Parser {
     inner: Inner,
     partial: Vec<u8>,
+    /// The line being carried over is already longer than `MAX_LINE` (it will be dropped).
+    overflow: bool,
     lines: u64,
     long_lines: u64,
 }
@@ -38,6 +57,7 @@ impl Parser {
         Parser {
             inner: Inner::Undetected,
             partial: Vec::new(),
+            overflow: false,
             lines: 0,
             long_lines: 0,
         }
@@ -57,6 +77,23 @@ impl Parser {
             Inner::V4(_) => Some(Format::V4),
             Inner::V2(_) => Some(Format::V2),
             Inner::Unsupported(f) => Some(*f),
+            Inner::Binary => None,
+        }
+    }
+
+    /// The input is binary (a `varnishlog -w` capture or anything with NUL bytes).
+    pub fn is_binary(&self) -> bool {
+        matches!(self.inner, Inner::Binary)
+    }
+
+    /// Counters for the end-of-input summary.
+    pub fn summary(&self) -> ParseSummary {
+        ParseSummary {
+            lines: self.lines,
+            malformed: self.malformed(),
+            garbage_lines: self.garbage_lines(),
+            long_lines: self.long_lines,
+            incomplete: self.incomplete(),
         }
     }
 
@@ -80,7 +117,7 @@ impl Parser {
             + match &self.inner {
                 Inner::V4(p) => p.garbage_lines,
                 Inner::V2(p) => p.garbage_lines,
-                Inner::Unsupported(_) => self.lines,
+                Inner::Unsupported(_) | Inner::Binary => self.lines,
                 Inner::Undetected => 0,
             }
     }
@@ -95,51 +132,79 @@ impl Parser {
 
     /// Feed a chunk of bytes; finished requests are appended to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Request>) {
+        if self.is_binary() {
+            return;
+        }
+        if self.lines == 0 && self.partial.is_empty() && chunk.starts_with(b"VSL\0") {
+            self.inner = Inner::Binary;
+            return;
+        }
         let mut rest = chunk;
-        if !self.partial.is_empty() {
+        if !self.partial.is_empty() || self.overflow {
             match memchr::memchr(b'\n', rest) {
                 Some(i) => {
-                    let mut line = std::mem::take(&mut self.partial);
-                    self.append_partial(&mut line, &rest[..i]);
-                    self.line(&line, out);
-                    line.clear();
+                    self.append_partial(&rest[..i]);
+                    let line = std::mem::take(&mut self.partial);
+                    self.complete(&line, out);
                     self.partial = line;
+                    self.partial.clear();
                     rest = &rest[i + 1..];
                 }
                 None => {
-                    let mut p = std::mem::take(&mut self.partial);
-                    self.append_partial(&mut p, rest);
-                    self.partial = p;
+                    self.append_partial(rest);
                     return;
                 }
             }
         }
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', rest) {
-            self.line(&rest[start..nl], out);
+            if nl - start >= MAX_LINE {
+                self.long_line();
+            } else {
+                self.line(&rest[start..nl], out);
+            }
             start = nl + 1;
         }
-        let tail = &rest[start..];
-        if !tail.is_empty() {
-            let mut p = std::mem::take(&mut self.partial);
-            self.append_partial(&mut p, tail);
-            self.partial = p;
+        self.append_partial(&rest[start..]);
+    }
+
+    /// A carried-over line is complete: parse it, or drop it when it overflowed.
+    fn complete(&mut self, line: &[u8], out: &mut Vec<Request>) {
+        if std::mem::take(&mut self.overflow) {
+            self.long_line();
+        } else {
+            self.line(line, out);
         }
     }
 
-    fn append_partial(&mut self, buf: &mut Vec<u8>, more: &[u8]) {
-        let room = MAX_LINE.saturating_sub(buf.len());
-        if more.len() > room {
-            self.long_lines += 1;
+    fn append_partial(&mut self, more: &[u8]) {
+        if self.overflow || more.is_empty() {
+            return;
         }
-        buf.extend_from_slice(&more[..more.len().min(room)]);
+        if self.partial.len() + more.len() >= MAX_LINE {
+            self.overflow = true;
+            self.partial = Vec::new(); // give the memory back
+        } else {
+            self.partial.extend_from_slice(more);
+        }
+    }
+
+    /// A line of `MAX_LINE` bytes or more: never parsed; its transaction is damaged.
+    fn long_line(&mut self) {
+        self.lines += 1;
+        self.long_lines += 1;
+        match &mut self.inner {
+            Inner::V4(p) => p.taint(),
+            Inner::V2(p) => p.taint(),
+            _ => {}
+        }
     }
 
     /// End of input: flush the last line and everything pending.
     pub fn finish(&mut self, out: &mut Vec<Request>) {
-        if !self.partial.is_empty() {
+        if !self.partial.is_empty() || self.overflow {
             let line = std::mem::take(&mut self.partial);
-            self.line(&line, out);
+            self.complete(&line, out);
         }
         match &mut self.inner {
             Inner::V4(p) => p.finish(out),
@@ -156,9 +221,11 @@ impl Parser {
         match &mut self.inner {
             Inner::V4(p) => p.line(line, out),
             Inner::V2(p) => p.line(line, out),
-            Inner::Unsupported(_) => {}
+            Inner::Unsupported(_) | Inner::Binary => {}
             Inner::Undetected => {
-                if let Some(f) = detect_line(line) {
+                if memchr::memchr(0, line).is_some() {
+                    self.inner = Inner::Binary;
+                } else if let Some(f) = detect_line(line) {
                     self.inner = make(f);
                     self.lines -= 1;
                     self.line(line, out);

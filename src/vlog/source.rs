@@ -9,16 +9,14 @@
 //! parsed is lost) and it is started again at once with the new query.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeekExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::detect::Format;
-use super::parser::Parser;
+use super::parser::{ParseSummary, Parser};
 use super::record::Request;
 
 /// What the collector tells the view.
@@ -29,8 +27,12 @@ pub enum VlogEvent {
     /// This many more malformed / truncated groups were skipped.
     Malformed(u64),
     Status(SourceStatus),
-    /// One line the child wrote on stderr.
+    /// One line the child wrote on stderr (at most `STDERR_LINE_MAX` bytes).
     Stderr(String),
+    /// End of one input stream (a file, stdin, one run of a child): what the parser saw.
+    Summary(ParseSummary),
+    /// No vlog source runs: whether varnishd runs here and how to point at it.
+    Hint(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +60,27 @@ pub enum SourceStatus {
     /// The live `varnishlog` is being restarted for a new `-q` (`None`: no query); a
     /// `Started` follows (or `SpawnFailed`).
     Requery { query: Option<String> },
+    /// The child runs and the instance is there (its shared memory names live processes).
+    Attached,
+    /// The daemon (varnishd / vinyld) does not run: the child was not started or was stopped;
+    /// retried after `restart_in` if set.
+    Gone {
+        reason: String,
+        restart_in: Option<Duration>,
+    },
 }
+
+/// Watch an instance's work directory while a live child runs ([`instance::probe`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub dir: PathBuf,
+    /// `varnishd` or `vinyld`, for messages.
+    pub daemon: String,
+}
+
+/// Longest stderr line forwarded (longer ones are cut); stderr is read in pieces of at
+/// most this size, so a child cannot make us buffer more.
+pub const STDERR_LINE_MAX: usize = 1024;
 
 /// The `-q` a live `varnishlog` should run with (`None` = no query), newest value only: when
 /// it changes to something other than the current query, the child is restarted with it.
@@ -147,6 +169,10 @@ pub struct SourceConfig {
     /// The arguments of a live spawned `varnishlog` whose `-q` may change at run time
     /// (a [`QueryWatch`] change rebuilds the command line from them). `None`: fixed arguments.
     pub live_args: Option<VarnishlogArgs>,
+    /// The instance a live child reads: checked before each start and every
+    /// `probe_interval` while it runs (not running: `Gone`, the child is stopped).
+    pub probe: Option<Probe>,
+    pub probe_interval: Duration,
 }
 
 impl SourceConfig {
@@ -161,6 +187,8 @@ impl SourceConfig {
             batch_interval: Duration::from_millis(100),
             follow_poll: Duration::from_millis(200),
             live_args: None,
+            probe: None,
+            probe_interval: Duration::from_secs(1),
         }
     }
 
@@ -229,9 +257,9 @@ pub fn spawn_with_query(
 }
 
 /// The receiver went away.
-struct Closed;
+pub(super) struct Closed;
 
-async fn send(tx: &mpsc::Sender<VlogEvent>, ev: VlogEvent) -> Result<(), Closed> {
+pub(super) async fn send(tx: &mpsc::Sender<VlogEvent>, ev: VlogEvent) -> Result<(), Closed> {
     tx.send(ev).await.map_err(|_| Closed)
 }
 
@@ -249,7 +277,7 @@ async fn run(
                 }),
             )
             .await?;
-            let mut st = ReadState::new(&cfg);
+            let mut st = ReadState::new(&cfg, "stdin");
             // A duplicate of fd 0 read through tokio's blocking file pool (no `io-std` feature).
             use std::os::fd::AsFd;
             let dup = std::io::stdin().as_fd().try_clone_to_owned();
@@ -265,12 +293,14 @@ async fn run(
             send(&tx, VlogEvent::Status(SourceStatus::Finished)).await
         }
         Input::File { path, follow } => run_file(&cfg, path, follow, &tx).await,
-        Input::Command { program, args } => run_command(&cfg, program, args, &tx, query).await,
+        Input::Command { program, args } => {
+            super::child::run_command(&cfg, program, args, &tx, query).await
+        }
     }
 }
 
 /// Parser + pending batch + counters for one input stream.
-struct ReadState {
+pub(super) struct ReadState {
     parser: Parser,
     batch: Vec<Request>,
     batch_started: Option<Instant>,
@@ -278,10 +308,14 @@ struct ReadState {
     interval: Duration,
     malformed_sent: u64,
     format_sent: bool,
+    /// What is read (`stdin`, a path, a command), for messages.
+    what: String,
+    /// The input was found to be binary and reported: stop reading.
+    binary_sent: bool,
 }
 
 impl ReadState {
-    fn new(cfg: &SourceConfig) -> Self {
+    pub(super) fn new(cfg: &SourceConfig, what: &str) -> Self {
         ReadState {
             parser: Parser::new(),
             batch: Vec::new(),
@@ -290,16 +324,31 @@ impl ReadState {
             interval: cfg.batch_interval,
             malformed_sent: 0,
             format_sent: false,
+            what: what.to_string(),
+            binary_sent: false,
         }
     }
 
-    async fn feed(&mut self, data: &[u8], tx: &mpsc::Sender<VlogEvent>) -> Result<(), Closed> {
+    /// Parses a chunk; `Ok(true)` when the input turned out not to be text (reported).
+    async fn feed(&mut self, data: &[u8], tx: &mpsc::Sender<VlogEvent>) -> Result<bool, Closed> {
         let before = self.batch.len();
         self.parser.feed(data, &mut self.batch);
         if self.batch.len() > before && self.batch_started.is_none() {
             self.batch_started = Some(Instant::now());
         }
-        self.after_parse(tx, false).await
+        if self.parser.is_binary() {
+            if !self.binary_sent {
+                self.binary_sent = true;
+                let msg = format!(
+                    "{} looks like a binary capture (varnishlog -w), not varnishlog text: use --replay",
+                    self.what
+                );
+                send(tx, VlogEvent::Status(SourceStatus::Error(msg))).await?;
+            }
+            return Ok(true);
+        }
+        self.after_parse(tx, false).await?;
+        Ok(false)
     }
 
     async fn after_parse(
@@ -340,14 +389,23 @@ impl ReadState {
         Ok(())
     }
 
-    async fn finish(&mut self, tx: &mpsc::Sender<VlogEvent>) -> Result<(), Closed> {
+    pub(super) async fn finish(&mut self, tx: &mpsc::Sender<VlogEvent>) -> Result<(), Closed> {
         self.parser.finish(&mut self.batch);
-        self.after_parse(tx, true).await
+        self.after_parse(tx, true).await?;
+        let sum = self.parser.summary();
+        if self.parser.format().is_none() && !self.binary_sent && sum.lines > 0 {
+            let msg = format!(
+                "{} is not varnishlog text: no record or group header in {} lines",
+                self.what, sum.lines
+            );
+            send(tx, VlogEvent::Status(SourceStatus::Error(msg))).await?;
+        }
+        send(tx, VlogEvent::Summary(sum)).await
     }
 }
 
 /// Read until EOF (or a read error, reported), flushing batches on time.
-async fn pump<R: AsyncRead + Unpin>(
+pub(super) async fn pump<R: AsyncRead + Unpin>(
     r: &mut R,
     st: &mut ReadState,
     tx: &mpsc::Sender<VlogEvent>,
@@ -364,7 +422,9 @@ async fn pump<R: AsyncRead + Unpin>(
                     if let Some(t) = read_total.as_deref_mut() {
                         *t += n as u64;
                     }
-                    st.feed(&buf[..n], tx).await?
+                    if st.feed(&buf[..n], tx).await? {
+                        return Ok(());
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -396,11 +456,11 @@ async fn run_file(
         VlogEvent::Status(SourceStatus::Reading { what: what.clone() }),
     )
     .await?;
-    let mut st = ReadState::new(cfg);
+    let mut st = ReadState::new(cfg, &what);
     let mut pos = 0u64;
     loop {
         pump(&mut file, &mut st, tx, Some(&mut pos)).await?;
-        if !follow {
+        if !follow || st.binary_sent {
             break;
         }
         st.after_parse(tx, true).await?;
@@ -409,7 +469,7 @@ async fn run_file(
         if let Ok(meta) = tokio::fs::metadata(&path).await {
             if meta.len() < pos {
                 st.finish(tx).await?;
-                st = ReadState::new(cfg);
+                st = ReadState::new(cfg, &what);
                 pos = 0;
                 if let Err(e) = file.seek(std::io::SeekFrom::Start(0)).await {
                     let msg = format!("seek {what}: {e}");
@@ -420,202 +480,4 @@ async fn run_file(
     }
     st.finish(tx).await?;
     send(tx, VlogEvent::Status(SourceStatus::Finished)).await
-}
-
-/// The live arguments with `query` in place of the current `-q`, when that changes them.
-fn requery(live: &mut Option<VarnishlogArgs>, query: Option<String>) -> Option<Vec<String>> {
-    let a = live.as_mut()?;
-    if a.query == query {
-        return None;
-    }
-    a.query = query;
-    Some(a.to_args())
-}
-
-async fn run_command(
-    cfg: &SourceConfig,
-    program: PathBuf,
-    mut args: Vec<String>,
-    tx: &mpsc::Sender<VlogEvent>,
-    mut query: QueryWatch,
-) -> Result<(), Closed> {
-    let mut live = cfg.live_args.clone();
-    let mut query_open = true;
-    let mut backoff = cfg.backoff_initial;
-    'run: loop {
-        let display = std::iter::once(program.to_string_lossy().into_owned())
-            .chain(args.iter().cloned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let restart_in = cfg.restart.then_some(backoff);
-        let mut cmd = Command::new(&program);
-        cmd.args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            // Its own process group: ended with its children at exit (`crate::children`).
-            .process_group(0);
-        let started = Instant::now();
-        // New arguments asked for while this child ran: it was stopped on purpose.
-        let mut requeried: Option<Vec<String>> = None;
-        match cmd.spawn() {
-            Err(e) => {
-                let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                    " (is Varnish installed? Debian package `varnish`)"
-                } else {
-                    ""
-                };
-                let error = format!("cannot start {}: {e}{hint}", program.display());
-                send(
-                    tx,
-                    VlogEvent::Status(SourceStatus::SpawnFailed { error, restart_in }),
-                )
-                .await?;
-            }
-            Ok(mut child) => {
-                let pid = child.id();
-                if let Some(p) = pid {
-                    crate::children::register(p);
-                }
-                send(
-                    tx,
-                    VlogEvent::Status(SourceStatus::Started {
-                        pid,
-                        command: display.clone(),
-                    }),
-                )
-                .await?;
-                let err_task = child
-                    .stderr
-                    .take()
-                    .map(|e| tokio::spawn(forward_stderr(e, tx.clone())));
-                let mut st = ReadState::new(cfg);
-                if let Some(mut out) = child.stdout.take() {
-                    // The pump is never cancelled (a batch in flight would be lost): a new
-                    // query kills the child and the pump reads its output to the end.
-                    // SIGTERM lets varnishlog flush; SIGKILL if it is still there after a while.
-                    let pump_fut = pump(&mut out, &mut st, tx, None);
-                    tokio::pin!(pump_fut);
-                    let mut kill_at: Option<tokio::time::Instant> = None;
-                    loop {
-                        tokio::select! {
-                            r = &mut pump_fut => {
-                                r?;
-                                break;
-                            }
-                            c = query.changed(), if query_open && requeried.is_none() => match c {
-                                Ok(()) => {
-                                    let q = query.borrow_and_update().clone();
-                                    if let Some(a) = requery(&mut live, q.clone()) {
-                                        let ev = SourceStatus::Requery { query: q };
-                                        send(tx, VlogEvent::Status(ev)).await?;
-                                        requeried = Some(a);
-                                        terminate(&mut child);
-                                        kill_at = Some(tokio::time::Instant::now() + STOP_GRACE);
-                                    }
-                                }
-                                Err(_) => query_open = false,
-                            },
-                            _ = tokio::time::sleep_until(kill_at.unwrap_or_else(tokio::time::Instant::now)), if kill_at.is_some() => {
-                                kill_at = None;
-                                let _ = child.start_kill();
-                            }
-                        }
-                    }
-                }
-                st.finish(tx).await?;
-                let code = match child.wait().await {
-                    Ok(s) => {
-                        if let Some(p) = pid {
-                            crate::children::reaped(p);
-                        }
-                        s.code()
-                    }
-                    Err(_) => None,
-                };
-                if let Some(t) = err_task {
-                    // stderr ends with the child; bounded wait in case a grandchild holds it.
-                    let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
-                }
-                if started.elapsed() >= cfg.backoff_reset_after {
-                    backoff = cfg.backoff_initial;
-                }
-                if requeried.is_none() {
-                    let restart_in = cfg.restart.then_some(backoff);
-                    send(
-                        tx,
-                        VlogEvent::Status(SourceStatus::Exited { code, restart_in }),
-                    )
-                    .await?;
-                }
-            }
-        }
-        if let Some(a) = requeried {
-            // Stopped on purpose: start again at once with the new query.
-            args = a;
-            backoff = cfg.backoff_initial;
-            continue 'run;
-        }
-        let Some(wait) = cfg.restart.then_some(backoff) else {
-            return send(tx, VlogEvent::Status(SourceStatus::Finished)).await;
-        };
-        let sleep = tokio::time::sleep(wait);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                _ = &mut sleep => break,
-                _ = tx.closed() => return Err(Closed),
-                c = query.changed(), if query_open => match c {
-                    // While waiting to restart: start now, with the new query.
-                    Ok(()) => {
-                        let q = query.borrow_and_update().clone();
-                        if let Some(a) = requery(&mut live, q.clone()) {
-                            send(tx, VlogEvent::Status(SourceStatus::Requery { query: q })).await?;
-                            args = a;
-                            backoff = cfg.backoff_initial;
-                            continue 'run;
-                        }
-                    }
-                    Err(_) => query_open = false,
-                },
-            }
-        }
-        backoff = (backoff * 2).min(cfg.backoff_max);
-    }
-}
-
-/// How long a child stopped for a new query may take to exit after SIGTERM.
-const STOP_GRACE: Duration = Duration::from_secs(2);
-
-/// SIGTERM to the child (varnishlog flushes and exits); nothing if it has already exited.
-fn terminate(child: &mut tokio::process::Child) {
-    match child.id().and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill(2) on the PID of our own child, which has not been reaped yet
-        // (`id()` is `None` once it has), so the PID cannot have been reused.
-        Some(pid) => unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        },
-        None => {
-            let _ = child.start_kill();
-        }
-    }
-}
-
-async fn forward_stderr(err: tokio::process::ChildStderr, tx: mpsc::Sender<VlogEvent>) {
-    let mut r = BufReader::new(err);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match r.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                line.truncate(4096);
-                let s = String::from_utf8_lossy(&line).trim_end().to_string();
-                if tx.send(VlogEvent::Stderr(s)).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
 }

@@ -4,8 +4,9 @@
 //! the ring); the file is written by the run loop ([`Effect::WriteFile`]), whose outcome
 //! comes back as a flash.
 
-use super::{EditorKind, VlogView};
+use super::{parse_filter, EditorKind, VlogView};
 use crate::app::{Effect, Level};
+use crate::collect::SourceCommand;
 use crate::config::ViewKind;
 use crate::config::VlogLayout;
 use crate::views::Ctx;
@@ -194,5 +195,53 @@ fn expand_home(p: &str) -> PathBuf {
     match p.strip_prefix("~/") {
         Some(rest) => dirs::home_dir().map_or_else(|| PathBuf::from(p), |h| h.join(rest)),
         None => PathBuf::from(p),
+    }
+}
+
+impl VlogView {
+    /// `/` typed (or `:filter`): a preview; a value that does not parse shows the committed
+    /// filter again (the reason is shown in the header).
+    pub(super) fn preview_filter(&mut self, text: &str) {
+        match parse_filter(text) {
+            Ok(f) => {
+                self.preview_error = None;
+                self.filter = f;
+                self.filter_text = text.trim().to_string();
+                self.recompute();
+            }
+            Err(e) => {
+                self.preview_error = Some(e.to_string());
+                if self.is_preview() {
+                    self.filter = self.committed.clone();
+                    self.filter_text = self.committed_text.clone();
+                    self.recompute();
+                }
+                // Shown in the header while typed; `Enter` says it is refused.
+            }
+        }
+    }
+
+    /// `Enter`, `:filter`, `Esc`: the preview becomes the committed filter, or is refused.
+    pub(super) fn commit(&mut self, ctx: &mut Ctx) {
+        if let Some(e) = self.preview_error.take() {
+            let keep = if self.committed_text.is_empty() {
+                "no filter".to_string()
+            } else {
+                format!("'{}'", self.committed_text)
+            };
+            ctx.flash(Level::Error, format!("filter refused: {e}; keeping {keep}"));
+            return;
+        }
+        self.committed = self.filter.clone();
+        self.committed_text = self.filter_text.clone();
+        // The client-side filter stays the authority; the query only thins the stream (the
+        // source restarts only if it changed, and only a live varnishlog does).
+        if self.push_down {
+            let q = self.filter.vsl_query();
+            ctx.effects.push(Effect::ToSource(
+                ViewKind::Vlog,
+                SourceCommand::VlogQuery(q),
+            ));
+        }
     }
 }

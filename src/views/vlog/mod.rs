@@ -9,8 +9,8 @@ mod edit;
 mod render;
 
 use super::{Ctx, View, ViewCore};
-use crate::app::{Effect, Level};
-use crate::collect::{Payload, SourceCommand};
+use crate::app::Level;
+use crate::collect::Payload;
 use crate::config::{ViewKind, VlogConfig, VlogLayout};
 use crate::keymap::Action;
 use crate::theme::Theme;
@@ -49,8 +49,18 @@ pub struct VlogView {
     pub core: ViewCore,
     pub ring: Ring,
     pub stats: Stats,
+    /// The filter rows are matched with: the committed one, or a preview while `/` is typed.
     filter: Filter,
     filter_text: String,
+    /// The last committed filter (`Enter`, `:filter`, config): a bad preview reverts to it.
+    committed: Filter,
+    committed_text: String,
+    /// The text typed last did not parse (the reason); `Enter` then keeps `committed`.
+    preview_error: Option<String>,
+    /// The log program's command line (from the last start), shown in the header.
+    pub program: Option<String>,
+    /// With no source: whether varnishd runs here and how to point at it (from the collector).
+    pub hint: Option<String>,
     /// Sequence numbers (push order, 0-based) of the ring entries that pass the filter,
     /// oldest first. Never longer than the ring.
     matches: VecDeque<u64>,
@@ -102,7 +112,12 @@ impl VlogView {
             ring: Ring::new(cfg.ring_size),
             stats: Stats::new(),
             filter_text: filter.to_string(),
+            committed_text: filter.to_string(),
+            committed: filter.clone(),
             filter,
+            preview_error: None,
+            program: None,
+            hint: None,
             matches: VecDeque::new(),
             selected: None,
             top: None,
@@ -135,6 +150,26 @@ impl VlogView {
 
     pub fn vlog_filter(&self) -> &Filter {
         &self.filter
+    }
+
+    /// The text of the filter the rows are matched with (maybe a preview).
+    pub fn filter_text(&self) -> &str {
+        &self.filter_text
+    }
+
+    /// The committed filter's text.
+    pub fn committed_filter(&self) -> &str {
+        &self.committed_text
+    }
+
+    /// Why the text typed last is not applied (shown while `/` is open).
+    pub fn preview_error(&self) -> Option<&str> {
+        self.preview_error.as_deref()
+    }
+
+    /// The rows are filtered by a preview of what is being typed, not the committed filter.
+    pub fn is_preview(&self) -> bool {
+        self.filter_text != self.committed_text
     }
 
     /// Sequence number of the oldest entry still in the ring.
@@ -326,10 +361,11 @@ impl View for VlogView {
             Payload::Vlog(ev) => match ev {
                 VlogEvent::Requests(reqs) => self.push_requests(reqs),
                 VlogEvent::Malformed(n) => self.malformed += n,
-                VlogEvent::Status(SourceStatus::Started { pid, .. }) => {
+                VlogEvent::Status(SourceStatus::Started { pid, command }) => {
                     self.starts += 1;
                     self.child_pid = pid;
                     self.finished = false;
+                    self.program = Some(command);
                 }
                 VlogEvent::Status(SourceStatus::Exited { .. }) => self.child_pid = None,
                 VlogEvent::Status(SourceStatus::Requery { query }) => {
@@ -337,7 +373,8 @@ impl View for VlogView {
                     self.pushed_query = query;
                 }
                 VlogEvent::Status(SourceStatus::Finished) => self.finished = true,
-                VlogEvent::Status(_) | VlogEvent::Stderr(_) => {}
+                VlogEvent::Hint(h) => self.hint = Some(h),
+                VlogEvent::Status(_) | VlogEvent::Stderr(_) | VlogEvent::Summary(_) => {}
             },
             other => self.core.apply(other),
         }
@@ -401,27 +438,12 @@ impl View for VlogView {
         self.detail_key(key)
     }
 
-    fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
-        match parse_filter(text) {
-            Ok(f) => {
-                self.filter = f;
-                self.filter_text = text.trim().to_string();
-                self.recompute();
-            }
-            Err(e) => ctx.flash(Level::Error, format!("filter: {e}")),
-        }
+    fn set_filter(&mut self, text: &str, _ctx: &mut Ctx) {
+        self.preview_filter(text);
     }
 
     fn commit_filter(&mut self, ctx: &mut Ctx) {
-        // The client-side filter stays the authority; the query only thins the stream (the
-        // source restarts only if it changed, and only a live varnishlog does).
-        if self.push_down {
-            let q = self.filter.vsl_query();
-            ctx.effects.push(Effect::ToSource(
-                ViewKind::Vlog,
-                SourceCommand::VlogQuery(q),
-            ));
-        }
+        self.commit(ctx);
     }
 
     fn filter(&self) -> String {

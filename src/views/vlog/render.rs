@@ -137,6 +137,33 @@ fn render_header(v: &VlogView, s: &StatsSnapshot, area: Rect, buf: &mut Buffer, 
             warn(v.failed_restarts() > 0),
         ),
     ]));
+    let mut extra: Vec<Span> = Vec::new();
+    if v.is_preview() {
+        extra.push(Span::styled(
+            format!(" │ preview: {} (Enter keeps it) ", v.filter_text()),
+            theme.style(Role::Warn),
+        ));
+    }
+    if let Some(e) = v.preview_error() {
+        extra.push(Span::styled(
+            format!(" │ not applied: {e} "),
+            theme.style(Role::Crit),
+        ));
+    }
+    if let Some(p) = v
+        .program
+        .as_deref()
+        .and_then(|c| c.split_whitespace().next())
+    {
+        let name = std::path::Path::new(p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        extra.push(Span::styled(format!(" │ {name}"), theme.style(Role::Muted)));
+    }
+    if let Some(last) = lines.last_mut() {
+        last.spans.extend(extra);
+    }
     for (i, l) in lines.into_iter().enumerate() {
         if (i as u16) < area.height {
             l.render(Rect::new(area.x, area.y + i as u16, area.width, 1), buf);
@@ -267,7 +294,9 @@ fn render_rows(v: &VlogView, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let msg = if v.finished {
             "no requests in the input"
         } else if v.core.health == crate::collect::SourceHealth::Idle {
-            "no varnishlog source: run `stacktop vlog` (or set [vlog] file / instance); Enter or :connect spawns varnishlog -g request"
+            v.hint.as_deref().unwrap_or(
+                "no varnishlog source: start `stacktop vlog -n NAME` or set [vlog] instance / file",
+            )
         } else {
             "no requests yet (waiting for varnishlog)"
         };
