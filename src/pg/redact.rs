@@ -91,7 +91,8 @@ pub fn one_line(sql: &str, max: usize) -> String {
                 out.push('…');
                 return out;
             }
-            out.push(ch);
+            // server text never reaches a terminal as a control sequence (batch output)
+            out.push(if ch.is_control() { '?' } else { ch });
             n += 1;
         }
     }
@@ -101,6 +102,14 @@ pub fn one_line(sql: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_drops_control_characters() {
+        let q = "select 1 /* \u{1b}]0;owned\u{7} \u{1b}[2J \u{9b}31m */";
+        let l = one_line(q, 200);
+        assert!(!l.chars().any(|c| c.is_control()), "{l:?}");
+        assert!(l.contains("?]0;owned?"));
+    }
 
     #[test]
     fn literals_become_placeholders() {
