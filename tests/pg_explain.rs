@@ -315,3 +315,39 @@ async fn lock_wait_does_not_stall_refreshes(
     .await;
     assert!(waiter.is_running());
 }
+
+pg_matrix!(explain_each_major);
+
+/// On every major: another role's query is planned in the definer sandbox, and `$n`
+/// parameters get `EXPLAIN (GENERIC_PLAN)` from 16 on and a clear refusal before.
+async fn explain_each_major(major: u32) {
+    let pg = Pg::start_major(major, PgOpts::default());
+    pg.create_role("app", Role::Plain).await;
+    pg.admin()
+        .await
+        .batch_execute("CREATE TABLE pub(i int); GRANT ALL ON pub TO PUBLIC")
+        .await
+        .unwrap();
+    let ex = Explainer::new(spec(&pg, "postgres"), "stacktop");
+    let plan = ex
+        .explain("SELECT * FROM pub WHERE i > 1", Some("postgres"), Some("app"))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL {major}: {e}"));
+    assert!(
+        plan.iter().any(|l| l.contains("Seq Scan on pub")),
+        "PostgreSQL {major}: {plan:?}"
+    );
+    let r = ex
+        .explain("SELECT * FROM pub WHERE i = $1", Some("postgres"), Some("app"))
+        .await;
+    if major >= 16 {
+        let plan = r.unwrap_or_else(|e| panic!("PostgreSQL {major}: {e}"));
+        assert!(
+            plan.iter().any(|l| l.contains("Seq Scan on pub")),
+            "PostgreSQL {major}: {plan:?}"
+        );
+    } else {
+        let e = r.unwrap_err();
+        assert!(e.contains("needs PostgreSQL 16"), "PostgreSQL {major}: {e}");
+    }
+}
