@@ -89,13 +89,9 @@ impl Sources {
         let c = &self.config;
         let tx = self.tx.clone();
         let cmd = match view {
-            ViewKind::Pgtop => crate::pg::source::spawn(
-                &c.pgtop,
-                c.ui.refresh.get(),
-                c.ui.read_only,
-                pg_env,
-                tx,
-            ),
+            ViewKind::Pgtop => {
+                crate::pg::source::spawn(&c.pgtop, c.ui.refresh.get(), c.ui.read_only, pg_env, tx)
+            }
             // the embedded SQLite file by default
             ViewKind::Spotify => crate::spotify::source::spawn(c.spotify.clone(), tx),
             // `varnishlog -g request` on the default instance by default

@@ -330,7 +330,11 @@ async fn explain_each_major(major: u32) {
         .unwrap();
     let ex = Explainer::new(spec(&pg, "postgres"), "stacktop");
     let plan = ex
-        .explain("SELECT * FROM pub WHERE i > 1", Some("postgres"), Some("app"))
+        .explain(
+            "SELECT * FROM pub WHERE i > 1",
+            Some("postgres"),
+            Some("app"),
+        )
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL {major}: {e}"));
     assert!(
@@ -338,7 +342,11 @@ async fn explain_each_major(major: u32) {
         "PostgreSQL {major}: {plan:?}"
     );
     let r = ex
-        .explain("SELECT * FROM pub WHERE i = $1", Some("postgres"), Some("app"))
+        .explain(
+            "SELECT * FROM pub WHERE i = $1",
+            Some("postgres"),
+            Some("app"),
+        )
         .await;
     if major >= 16 {
         let plan = r.unwrap_or_else(|e| panic!("PostgreSQL {major}: {e}"));

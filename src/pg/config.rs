@@ -305,7 +305,10 @@ impl PgConfig {
             ));
         }
         if self.query_timeout < Duration::from_millis(100) {
-            v.push(("query_timeout", "query_timeout must be at least 100ms".into()));
+            v.push((
+                "query_timeout",
+                "query_timeout must be at least 100ms".into(),
+            ));
         }
         v
     }
