@@ -238,7 +238,14 @@ fn enter_opens_check_detail_and_y_copies_its_fix() {
     let Some(Effect::Copy(text)) = fx.first() else {
         panic!("y must emit a copy effect: {fx:?}");
     };
-    assert!(text.contains("[mariadbd]\nsync_binlog = 1\n"), "{text}");
+    // grouped by language: the SQL block, then the my.cnf block under its section
+    let sql = text.find("SET GLOBAL sync_binlog = 1;").expect(text);
+    let cnf = text.find("# my.cnf").expect(text);
+    assert!(text.starts_with("-- SQL"), "{text}");
+    assert!(sql < cnf, "{text}");
+    assert!(text[cnf..].contains("[mariadbd]\n# P2 "), "{text}");
+    assert!(text[cnf..].contains("\nsync_binlog = 1\n"), "{text}");
+    assert!(!text[cnf..].contains(';'), "no SQL in the my.cnf block: {text}");
     assert!(a.flash.as_ref().unwrap().text.contains("copied"));
     // Esc closes the pane, Esc again leaves the audit pane.
     press(&mut a, KeyCode::Esc);
@@ -268,6 +275,11 @@ fn y_copies_all_fixes_of_the_selected_server_and_shows_them() {
         text.contains("innodb_flush_log_at_trx_commit = 1"),
         "{text}"
     );
+    // one SQL block, then one my.cnf block with one section header
+    let cnf = text.find("# my.cnf").expect(text);
+    assert!(text[..cnf].contains("SET GLOBAL sync_binlog = 1;"), "{text}");
+    assert!(!text[..cnf].contains("sync_binlog = 1\n"), "{text}");
+    assert_eq!(text.matches("[mariadbd]").count(), 1, "{text}");
     // Shown in a pane too (terminals / tmux without OSC 52).
     let buf = render(&a, 100, 30);
     find(&buf, "fixes for primary");

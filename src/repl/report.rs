@@ -155,8 +155,15 @@ fn text_raw(r: &Report) -> String {
             c.why
         ));
         if c.severity >= Severity::Unknown {
-            for f in &c.fix {
-                out.push_str(&format!("             fix: {f}\n"));
+            let parts = audit::fixes::split(&c.fix);
+            for f in &parts.sql {
+                out.push_str(&format!("             fix (SQL): {f}\n"));
+            }
+            for f in parts.cnf_section.iter().filter(|_| !parts.cnf.is_empty()) {
+                out.push_str(&format!("             fix (my.cnf): {f}\n"));
+            }
+            for f in &parts.cnf {
+                out.push_str(&format!("             fix (my.cnf): {f}\n"));
             }
         }
     }

@@ -5,6 +5,7 @@
 //! the server's flavor/version, or SQL). Consumed by the UI detail pane and `report`.
 
 mod cross;
+pub mod fixes;
 mod primary;
 mod replica;
 mod tables;
@@ -226,15 +227,8 @@ pub fn worst(results: &[CheckResult]) -> Severity {
         .unwrap_or(Severity::Pass)
 }
 
-/// The fix lines of all non-passing results for one server (for the `y` copy key).
+/// The fix lines of all WARN / CRIT results for one server (the `y` copy key), grouped by
+/// language: the SQL block, then the my.cnf block (see [`fixes`]).
 pub fn fixes_for(results: &[CheckResult], server: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for r in results
-        .iter()
-        .filter(|r| r.server == server && r.severity >= Severity::Warn)
-    {
-        out.push(format!("# {} {}: {}", r.id, r.title, r.why));
-        out.extend(r.fix.iter().cloned());
-    }
-    out
+    fixes::for_server(results, server)
 }

@@ -243,9 +243,19 @@ fn pane_text(p: &Pane, style: &dyn Fn(Role) -> Style) -> (String, Vec<Para>) {
             if c.fix.is_empty() {
                 l.push(line("fix: nothing to change".into(), Role::Muted, 2));
             } else {
-                l.push(line("fix:".into(), Role::Header, 2));
-                for f in &c.fix {
-                    l.push(line(f.clone(), Role::Normal, hang(f)));
+                let parts = crate::repl::audit::fixes::split(&c.fix);
+                if !parts.sql.is_empty() {
+                    l.push(line("fix, SQL (mysql client):".into(), Role::Header, 2));
+                    for f in &parts.sql {
+                        l.push(line(f.clone(), Role::Normal, hang(f)));
+                    }
+                }
+                if !parts.cnf.is_empty() {
+                    l.push(line("fix, my.cnf (option file):".into(), Role::Header, 2));
+                    let sec = parts.cnf_section.iter();
+                    for f in sec.chain(parts.cnf.iter()) {
+                        l.push(line(f.clone(), Role::Normal, hang(f)));
+                    }
                 }
             }
             l.push(line(

@@ -254,11 +254,7 @@ impl ReplView {
     /// `y`: the fix lines of the selected server (or of the open check).
     fn copy_fixes(&mut self, ctx: &mut Ctx) {
         let (server, lines) = match &self.pane {
-            Some(Pane::Check(c)) => {
-                let mut l = vec![format!("# {} {}: {}", c.id, c.title, c.why)];
-                l.extend(c.fix.iter().cloned());
-                (c.server.clone(), l)
-            }
+            Some(Pane::Check(c)) => (c.server.clone(), audit::fixes::grouped(&[c])),
             _ => {
                 let Some(srv) = self.selected_server().map(str::to_string) else {
                     ctx.flash(Level::Warn, "no server selected");
