@@ -16,7 +16,7 @@ use stacktop::views::View;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-use support::mariadb::{MariaDb, ReplicationPair, MONITOR_PASSWORD, MONITOR_USER};
+use support::mariadb::{MariaDb, MariaDbOptions, ReplicationPair, MONITOR_PASSWORD, MONITOR_USER};
 use tokio::sync::mpsc;
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -633,14 +633,14 @@ fn server_flags_and_nothing_to_check() {
     let line = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{line}");
     assert!(
-        line.starts_with("REPL OK - 1 servers replicating"),
+        line.starts_with("REPL OK - 1 of 1 servers replicating"),
         "{line}"
     );
     assert!(
         line.contains("servers=1") && line.contains("'lag_replica'=0s"),
         "{line}"
     );
-    // A wrong password is data, not a crash: CRITICAL with the server's error.
+    // A wrong password is data, not a crash: UNKNOWN (cannot log in) with the server's error.
     let out = bin()
         .args(["repl", "--check", "--nagios", "--server"])
         .arg(format!(
@@ -652,8 +652,42 @@ fn server_flags_and_nothing_to_check() {
         .output()
         .unwrap();
     let line = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{line}");
+    assert_eq!(out.status.code(), Some(3), "{line}");
     assert!(line.contains("1045") && !line.contains("wrong"), "{line}");
+    assert!(line.starts_with("REPL UNKNOWN - 0 of 1"), "{line}");
+    // An unset password variable: UNKNOWN too, naming the variable.
+    let out = bin()
+        .args(["repl", "--check", "--nagios", "--server"])
+        .arg(format!(
+            "replica={MONITOR_USER}@127.0.0.1:{}",
+            pair.replica().port()
+        ))
+        .args(["--password-env", "STACKTOP_TEST_UNSET_PW"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{line}");
+    assert!(line.contains("STACKTOP_TEST_UNSET_PW is not set"), "{line}");
+    // --batch -n 1 with one of two servers refusing the login: the source is live (the
+    // other answers) but the run exits 1 (README "Exit codes"); the row says UNKNOWN.
+    let two = config(&[
+        ("replica", pair.replica(), MONITOR_USER, &MONITOR_PASSWORD),
+        ("primary", pair.primary(), MONITOR_USER, "wrong"),
+    ]);
+    let out = support::proc::hermetic_command(env!("CARGO_BIN_EXE_stacktop"))
+        .arg("--no-user-config")
+        .arg("--config")
+        .arg(&two.path)
+        .args(["repl", "--batch", "-n", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("UNKNOWN") && text.contains("cannot log in"),
+        "{text}"
+    );
     // Nothing configured: UNKNOWN (3), in every format.
     for (args, want) in [
         (&["repl", "--check"][..], "UNKNOWN"),
@@ -737,4 +771,48 @@ fn heartbeat_lag_from_a_pt_heartbeat_table() {
         .as_f64()
         .expect("heartbeat lag in --check --json");
     assert!(hb < 30.0, "{hb}");
+}
+
+/// A real standalone MariaDB with binary logging off (`skip-log-bin`): the view's row is
+/// "not replicating, no binary log" (WARN, never a plain OK), `--nagios` says "0 of 1 servers
+/// replicating", and with `role = "primary"` the row takes the audit's CRIT (P1).
+#[test]
+fn standalone_server_without_binary_log() {
+    let solo = MariaDb::start(MariaDbOptions::named("solo", 9, 0).cnf("skip-log-bin"));
+    assert_eq!(solo.query_one("SELECT @@log_bin").as_deref(), Some("0"));
+    let cfg = config(&[("solo", &solo, MONITOR_USER, &MONITOR_PASSWORD)]);
+    let mut live = Live::start(&cfg);
+    live.wait("the standalone server's verdict", |v| {
+        v.verdicts.iter().any(|x| x.server == "solo")
+    });
+    let v = live.view.verdicts[0].clone();
+    assert_eq!(v.level, Level::Warn, "{v:?}");
+    assert!(
+        v.reason.starts_with("not replicating, no binary log"),
+        "{v:?}"
+    );
+    let out = bin(&cfg, &["repl", "--check", "--nagios"]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{line}");
+    assert!(
+        line.starts_with("REPL WARNING - 0 of 1 servers replicating (1 not a replica)"),
+        "{line}"
+    );
+    // role = primary: the audit is CRIT (log_bin off), and so is the row
+    let text = cfg
+        .text
+        .replace("name = \"solo\"", "name = \"solo\"\nrole = \"primary\"");
+    std::fs::write(&cfg.path, &text).unwrap();
+    let (r, code) = check_json(&cfg);
+    assert_eq!(code, 2, "{r}");
+    assert_eq!(j_sev(&r, "P1", "solo", None), "CRIT");
+    let srv = j_server(&r, "solo");
+    assert_eq!(srv["verdict"]["level"], "CRIT", "{srv}");
+    assert!(
+        srv["verdict"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("audit CRIT P1"),
+        "{srv}"
+    );
 }

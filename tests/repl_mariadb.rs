@@ -82,7 +82,12 @@ fn healthy_pair_all_channels_running_and_audit_matches_settings() {
     let r = report::build(&snaps, &LagThresholds::default());
     let (line, code) = report::nagios(&r);
     assert_eq!(code, 0, "{line}");
-    assert!(line.starts_with("REPL OK - 2 servers"), "{line}");
+    // only the replica replicates; the primary is counted apart
+    assert!(
+        line.starts_with("REPL OK - 1 of 2 servers replicating (1 not a replica)"),
+        "{line}"
+    );
+    assert!(line.contains("replicating=1"), "{line}");
 }
 
 #[test]
@@ -136,7 +141,10 @@ fn sql_error_shows_errno_and_text_everywhere() {
     let (line, code) = report::nagios(&r);
     assert_eq!(code, 2);
     assert!(
-        line.starts_with("REPL CRITICAL - replica CRIT: channel (default): SQL thread error: 1062"),
+        line.starts_with(
+            "REPL CRITICAL - 1 of 2 servers replicating (1 not a replica); replica CRIT: \
+             channel (default): SQL thread error: 1062"
+        ),
         "{line}"
     );
     assert!(!line.contains('\n'));
@@ -386,4 +394,74 @@ fn collector_keeps_first_seen_of_an_error_across_refreshes() {
     let mut ok = repaired("scenario-primary-kill.txt", "restart primary");
     stacktop::repl::collector::stamp_first_seen(&mut ok, &mut seen);
     assert!(seen.is_empty());
+}
+
+/// A server that replicates nothing and has no binary log is never a plain OK: WARN "not
+/// replicating, no binary log"; with `role = "primary"` the audit's CRIT (P1) is the row's
+/// verdict too; `--nagios` says "0 of 1 servers replicating".
+#[test]
+fn standalone_without_binlog_is_not_ok_and_the_row_follows_the_audit() {
+    let mut s = maria_primary("");
+    s.name = "solo".into();
+    s.variables.insert("log_bin".into(), "OFF".into());
+    s.binlogs = None;
+    let v = verdict::judge(&s, &LagThresholds::default());
+    assert_eq!(v.level, Level::Warn, "{v:?}");
+    assert!(
+        v.reason.starts_with("not replicating, no binary log"),
+        "{v:?}"
+    );
+    let r = report::build(std::slice::from_ref(&s), &LagThresholds::default());
+    let (line, code) = report::nagios(&r);
+    assert_eq!(code, 1, "{line}");
+    assert!(
+        line.starts_with("REPL WARNING - 0 of 1 servers replicating (1 not a replica)"),
+        "{line}"
+    );
+    assert!(line.contains("replicating=0"), "{line}");
+
+    // role = primary: the audit says CRIT (P1), so the row cannot say OK / WARN
+    s.role = stacktop::repl::Role::Primary;
+    let checks = audit::run(std::slice::from_ref(&s));
+    assert_eq!(find(&checks, "P1", "solo", None).severity, Severity::Crit);
+    let row = verdict::with_audit(verdict::judge(&s, &LagThresholds::default()), &checks);
+    assert_eq!(row.level, Level::Crit, "{row:?}");
+    assert!(row.reason.contains("audit CRIT P1"), "{row:?}");
+    let r = report::build(std::slice::from_ref(&s), &LagThresholds::default());
+    assert_eq!(r.servers[0].verdict.level, Level::Crit);
+    assert_eq!(report::nagios(&r).1, 2);
+}
+
+/// Credentials, not reachability: an unset password variable or access denied is UNKNOWN
+/// (exit 3), a refused connection stays CRITICAL "unreachable".
+#[test]
+fn login_failures_are_unknown_not_unreachable() {
+    let down = |err: &str| {
+        ServerSnapshot::unreachable(
+            "replica",
+            "127.0.0.1:23307",
+            stacktop::repl::Role::Auto,
+            None,
+            at(),
+            err.into(),
+        )
+    };
+    for err in [
+        "password: environment variable MONPW is not set",
+        "ERROR 1045: Access denied for user 'monitor'@'localhost' (using password: YES)",
+    ] {
+        let s = down(err);
+        let v = verdict::judge(&s, &LagThresholds::default());
+        assert_eq!(v.level, Level::Unknown, "{err}: {v:?}");
+        assert!(v.reason.starts_with("cannot log in"), "{v:?}");
+        let (line, code) = report::nagios(&report::build(&[s], &LagThresholds::default()));
+        assert_eq!(code, 3, "{line}");
+        assert!(line.starts_with("REPL UNKNOWN - 0 of 1"), "{line}");
+        assert!(!line.contains("unreachable for"), "{line}");
+    }
+    let s = down("Connection refused (os error 111)");
+    assert_eq!(
+        verdict::judge(&s, &LagThresholds::default()).level,
+        Level::Crit
+    );
 }

@@ -245,7 +245,10 @@ fn enter_opens_check_detail_and_y_copies_its_fix() {
     assert!(sql < cnf, "{text}");
     assert!(text[cnf..].contains("[mariadbd]\n# P2 "), "{text}");
     assert!(text[cnf..].contains("\nsync_binlog = 1\n"), "{text}");
-    assert!(!text[cnf..].contains(';'), "no SQL in the my.cnf block: {text}");
+    assert!(
+        !text[cnf..].contains(';'),
+        "no SQL in the my.cnf block: {text}"
+    );
     assert!(a.flash.as_ref().unwrap().text.contains("copied"));
     // Esc closes the pane, Esc again leaves the audit pane.
     press(&mut a, KeyCode::Esc);
@@ -277,7 +280,10 @@ fn y_copies_all_fixes_of_the_selected_server_and_shows_them() {
     );
     // one SQL block, then one my.cnf block with one section header
     let cnf = text.find("# my.cnf").expect(text);
-    assert!(text[..cnf].contains("SET GLOBAL sync_binlog = 1;"), "{text}");
+    assert!(
+        text[..cnf].contains("SET GLOBAL sync_binlog = 1;"),
+        "{text}"
+    );
     assert!(!text[..cnf].contains("sync_binlog = 1\n"), "{text}");
     assert_eq!(text.matches("[mariadbd]").count(), 1, "{text}");
     // Shown in a pane too (terminals / tmux without OSC 52).

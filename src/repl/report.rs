@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::audit::{self, CheckResult, Severity};
 use super::snapshot::{ConnState, ServerSnapshot};
 use super::status::ChannelStatus;
-use super::verdict::{judge, LagThresholds, Level, ServerVerdict};
+use super::verdict::{judge, with_audit, LagThresholds, Level, ServerVerdict};
 
 /// Everything `--check` prints.
 #[derive(Debug, Clone, Serialize)]
@@ -48,7 +48,7 @@ pub fn build(snaps: &[ServerSnapshot], t: &LagThresholds) -> Report {
             version: s.info.as_ref().map(|i| i.version.to_string()),
             connection: s.state.clone(),
             uptime_seconds: s.uptime(),
-            verdict: judge(s, t),
+            verdict: with_audit(judge(s, t), &checks),
             channels: s.channels.clone(),
         })
         .collect();
@@ -79,7 +79,7 @@ fn status_of(servers: &[ServerReport], checks: &[CheckResult]) -> (i32, &'static
         (2, "CRITICAL")
     } else if live == Level::Warn || audit == Severity::Warn {
         (1, "WARNING")
-    } else if audit == Severity::Unknown {
+    } else if live == Level::Unknown || audit == Severity::Unknown {
         (3, "UNKNOWN")
     } else {
         (0, "OK")
@@ -211,11 +211,24 @@ pub fn nagios(r: &Report) -> (String, i32) {
         .iter()
         .find(|c| c.severity >= Severity::Unknown)
         .map(|c| format!("{} {} on {}: {}", c.severity.label(), c.id, c.server, c.why));
-    let mut summary = if broken.is_empty() {
-        format!("{} servers replicating", r.servers.len())
-    } else {
-        broken.join("; ")
-    };
+    let replicating = r
+        .servers
+        .iter()
+        .filter(|s| s.channels.iter().any(|c| !c.group_replication))
+        .count();
+    let standalone = r
+        .servers
+        .iter()
+        .filter(|s| s.connection == ConnState::Connected && s.channels.is_empty())
+        .count();
+    let mut summary = format!("{replicating} of {} servers replicating", r.servers.len());
+    if standalone > 0 {
+        summary.push_str(&format!(" ({standalone} not a replica)"));
+    }
+    if !broken.is_empty() {
+        summary.push_str("; ");
+        summary.push_str(&broken.join("; "));
+    }
     if let Some(w) = worst_check {
         summary.push_str(&format!("; audit {w}"));
     }
@@ -225,6 +238,7 @@ pub fn nagios(r: &Report) -> (String, i32) {
     }
     let mut perf = vec![
         format!("servers={}", r.servers.len()),
+        format!("replicating={replicating}"),
         format!("audit_crit={}", count(Severity::Crit)),
         format!("audit_warn={}", count(Severity::Warn)),
         format!("audit_unknown={}", count(Severity::Unknown)),

@@ -14,6 +14,8 @@ use super::status::{ChannelStatus, ThreadState};
 #[serde(rename_all = "UPPERCASE")]
 pub enum Level {
     Ok,
+    /// Cannot judge: stacktop could not log in (password variable unset, access denied).
+    Unknown,
     Warn,
     Crit,
 }
@@ -22,6 +24,7 @@ impl Level {
     pub fn label(self) -> &'static str {
         match self {
             Level::Ok => "OK",
+            Level::Unknown => "UNKNOWN",
             Level::Warn => "WARN",
             Level::Crit => "CRIT",
         }
@@ -182,6 +185,9 @@ pub fn judge(s: &ServerSnapshot, t: &LagThresholds) -> ServerVerdict {
     };
     if let ConnState::Reconnecting { since, error } = &s.state {
         let secs = (now - *since).num_seconds().max(0);
+        if is_login_error(error) {
+            return mk(Level::Unknown, format!("cannot log in: {error}"));
+        }
         return mk(Level::Crit, format!("unreachable for {secs}s: {error}"));
     }
     if let Some(e) = s.probe_errors.get(&Probe::ReplicaStatus) {
@@ -216,6 +222,12 @@ pub fn judge(s: &ServerSnapshot, t: &LagThresholds) -> ServerVerdict {
     if chans.is_empty() {
         return match s.role {
             Role::Replica => mk(Level::Crit, "no replication configured (0 channels)".into()),
+            _ if s.var_bool("log_bin") == Some(false) => mk(
+                Level::Warn,
+                "not replicating, no binary log (standalone: cannot be a source, no \
+                 point-in-time recovery)"
+                    .into(),
+            ),
             _ => mk(Level::Ok, "not a replica".into()),
         };
     }
@@ -242,6 +254,45 @@ pub fn judge(s: &ServerSnapshot, t: &LagThresholds) -> ServerVerdict {
         reason,
         channels: chans,
     }
+}
+
+/// A connection failure that is about credentials, not reachability: the password source
+/// failed (`password: …`, e.g. an unset variable) or the server refused the login (1045
+/// access denied, 1698 unix_socket / plugin refusal, 1044 no access to the database).
+pub fn is_login_error(error: &str) -> bool {
+    error.starts_with("password: ")
+        || ["ERROR 1045:", "ERROR 1698:", "ERROR 1044:"]
+            .iter()
+            .any(|c| error.starts_with(c))
+}
+
+/// The row's verdict never reads better than the server's audit: a WARN / CRIT audit result
+/// of `v.server` raises the level to it and is named in the reason ("audit CRIT P1 binary
+/// log"). UNKNOWN / INFO audit results change nothing.
+pub fn with_audit(mut v: ServerVerdict, checks: &[super::audit::CheckResult]) -> ServerVerdict {
+    use super::audit::Severity;
+    let worst = checks
+        .iter()
+        .filter(|c| c.server == v.server && c.severity >= Severity::Warn)
+        .max_by_key(|c| c.severity);
+    if let Some(c) = worst {
+        let lvl = if c.severity == Severity::Crit {
+            Level::Crit
+        } else {
+            Level::Warn
+        };
+        if lvl > v.level {
+            v.level = lvl;
+        }
+        v.reason = format!(
+            "{} · audit {} {} {}",
+            v.reason,
+            c.severity.label(),
+            c.id,
+            c.title
+        );
+    }
+    v
 }
 
 /// Verdicts for all servers, broken first (CRIT, WARN, OK), then by name.

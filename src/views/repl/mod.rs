@@ -23,7 +23,7 @@ use crate::collect::{Payload, SourceHealth};
 use crate::config::{ReplConfig, ViewKind};
 use crate::keymap::Action;
 use crate::repl::audit::{self, CheckResult};
-use crate::repl::verdict::{judge, ServerVerdict};
+use crate::repl::verdict::{judge, with_audit, ServerVerdict};
 use crate::repl::{ConnState, LagThresholds, ServerSnapshot};
 use crate::theme::Theme;
 use crate::ui::scroll::Scroll;
@@ -173,12 +173,12 @@ impl ReplView {
     }
 
     fn recompute(&mut self) {
+        self.audit = audit::run(&self.snaps);
         self.verdicts = self
             .snaps
             .iter()
-            .map(|s| judge(s, &self.thresholds))
+            .map(|s| with_audit(judge(s, &self.thresholds), &self.audit))
             .collect();
-        self.audit = audit::run(&self.snaps);
         let hist = &self.history;
         let data = rows::table(&self.snaps, &self.verdicts, |srv, ch| {
             hist.get(&(srv.to_string(), ch.to_string()))
@@ -433,6 +433,15 @@ impl View for ReplView {
             count(audit::Severity::Unknown),
         ));
         out
+    }
+
+    /// A watched server that cannot be reached (or logged into) fails the batch run with 1,
+    /// like a source that is down (README "Exit codes").
+    fn batch_exit_code(&self) -> Option<i32> {
+        self.snaps
+            .iter()
+            .any(|s| !s.is_connected())
+            .then_some(crate::cli::exit::RUNTIME)
     }
 
     fn batch_json(&self) -> Vec<serde_json::Value> {

@@ -37,7 +37,7 @@ pub fn key_channel(key: &str) -> Option<&str> {
 pub fn level_role(l: Level) -> Role {
     match l {
         Level::Ok => Role::Ok,
-        Level::Warn => Role::Warn,
+        Level::Unknown | Level::Warn => Role::Warn,
         Level::Crit => Role::Crit,
     }
 }
