@@ -816,3 +816,47 @@ fn standalone_server_without_binary_log() {
         "{srv}"
     );
 }
+
+/// No `[[repl.servers]]`, no `--server`: `stacktop repl` finds the local server the way the
+/// mysql client does, here from `~/.my.cnf` `[client]` in a temp HOME (host, port, user,
+/// password) pointing at a test MariaDB — never the system one. The password is not printed.
+#[test]
+fn no_config_connects_to_the_local_server_from_my_cnf() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = MariaDb::start(MariaDbOptions::named("local", 11, 0));
+    let home = tempfile::tempdir().unwrap();
+    let cnf = home.path().join(".my.cnf");
+    std::fs::write(
+        &cnf,
+        format!(
+            "[mysqld]\nport=1\n[client]\nhost=127.0.0.1\nport={}\nuser={MONITOR_USER}\n\
+             password=\"{}\"\n",
+            db.port(),
+            &*MONITOR_PASSWORD
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cnf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = support::proc::hermetic_command_in(env!("CARGO_BIN_EXE_stacktop"), home.path())
+        .args(["--no-user-config", "repl", "--batch", "--json", "-n", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let row = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["server"] == "local")
+        .unwrap_or_else(|| panic!("no row for the local server:\n{stdout}\n{stderr}"));
+    assert_eq!(row["connection"], "connected", "{row}");
+    assert_eq!(row["address"], format!("127.0.0.1:{}", db.port()), "{row}");
+    assert!(
+        row["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{row}"
+    );
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(&*MONITOR_PASSWORD), "password shown: {text}");
+    }
+}

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod check;
 pub mod collector;
 pub mod config;
+pub mod discover;
 pub mod flavor;
 pub mod gtid;
 pub mod report;

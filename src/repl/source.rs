@@ -13,16 +13,21 @@ use super::snapshot::ServerSnapshot;
 use crate::collect::{Payload, SourceCommand, SourceHealth, Update};
 use crate::config::{ReplConfig, ViewKind};
 
-/// Starts the collectors of `cfg.servers` (none configured: returns `None`, the view stays
-/// idle). `default_refresh` is `ui.refresh`, used when `repl.refresh` is unset.
+/// Starts the collectors of `cfg.servers`; with none configured, of the local server found
+/// by [`super::discover::local`] (`~/.my.cnf`, the default socket, 127.0.0.1:3306), saying on
+/// the status line which one it uses. `default_refresh` is `ui.refresh`, used when
+/// `repl.refresh` is unset. Always `Some` (kept an `Option` for the callers).
 pub fn spawn(
     cfg: &ReplConfig,
     default_refresh: Duration,
     tx: mpsc::Sender<Update>,
 ) -> Option<mpsc::Sender<SourceCommand>> {
-    if cfg.servers.is_empty() {
-        return None;
-    }
+    let (servers, found) = if cfg.servers.is_empty() {
+        let l = super::discover::local();
+        (vec![l.server], Some(l.how))
+    } else {
+        (cfg.servers.clone(), None)
+    };
     let interval = cfg
         .refresh
         .map_or(default_refresh, |d| d.get())
@@ -32,13 +37,13 @@ pub fn spawn(
         ..Control::new(interval)
     };
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
-    let servers = cfg.servers.clone();
-    tokio::spawn(forward(servers, control, tx, cmd_rx));
+    tokio::spawn(forward(servers, found, control, tx, cmd_rx));
     Some(cmd_tx)
 }
 
 async fn forward(
     servers: Vec<super::ServerConfig>,
+    found: Option<String>,
     control: Control,
     tx: mpsc::Sender<Update>,
     mut commands: mpsc::Receiver<SourceCommand>,
@@ -54,6 +59,12 @@ async fn forward(
     };
     if send(Payload::Health(connecting)).await.is_err() {
         return;
+    }
+    if let Some(text) = found {
+        let level = crate::app::Level::Info;
+        if send(Payload::Notice { level, text }).await.is_err() {
+            return;
+        }
     }
     let (snap_tx, mut snaps) = mpsc::channel::<ServerSnapshot>(64);
     let handle = collector::spawn_controlled(servers, control, snap_tx);

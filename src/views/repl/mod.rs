@@ -411,7 +411,8 @@ impl View for ReplView {
 
     fn empty_text(&self) -> &str {
         if self.servers.is_empty() {
-            "no replication servers configured: add [[repl.servers]] or use --server NAME=HOST:PORT"
+            "no [[repl.servers]]: looking for the local server (~/.my.cnf [client], the default \
+             socket, 127.0.0.1:3306); --server NAME=HOST:PORT names another"
         } else {
             "connecting to the replication servers…"
         }
