@@ -310,3 +310,33 @@ fn page_keys_move_by_the_drawn_page() {
         assert!(steps[0] > steps[1], "{view:?}: the page follows the screen");
     }
 }
+
+/// Read-only (`ui.read_only` / `--read-only`, or `pgtop.read_only`) leaves the kill keys off
+/// the pgtop hint line, and `k` (terminate there) does not turn into "up".
+#[test]
+fn read_only_hides_the_kill_keys_from_the_hint_line() {
+    let hints = |cfg: Config| {
+        let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
+        a.apply(Update {
+            view: ViewKind::Pgtop,
+            payload: Payload::Table(sessions()),
+        });
+        line(&render(&a, 200, 24), 22)
+    };
+    let kill = ["c cancel", "k terminate", "K kill slow"];
+    let normal = hints(Config::default());
+    for k in kill {
+        assert!(normal.contains(k), "{k:?} offered normally: {normal}");
+    }
+    let mut global = Config::default();
+    global.ui.read_only = true;
+    let mut pg_only = Config::default();
+    pg_only.pgtop.read_only = true;
+    for cfg in [global, pg_only] {
+        let ro = hints(cfg);
+        assert!(ro.contains("q quit") && ro.contains("/ filter"), "{ro}");
+        for k in kill.into_iter().chain(["k up"]) {
+            assert!(!ro.contains(k), "{k:?} offered read-only: {ro}");
+        }
+    }
+}
