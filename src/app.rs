@@ -96,6 +96,7 @@ pub struct App {
 impl App {
     pub fn new(config: Config, theme: Theme, start: ViewKind) -> App {
         let refresh = config.ui.refresh.get();
+        let theme = theme.colorless_if(config.ui.no_color);
         App {
             active: start,
             pgtop: PgtopView::new(&config.pgtop),
@@ -449,7 +450,9 @@ impl App {
                         .as_deref(),
                 ) {
                     Ok(t) => {
-                        self.theme = t;
+                        // NO_COLOR / --no-color hold for the run: a new theme keeps its
+                        // modifiers, never its colours.
+                        self.theme = t.colorless_if(self.theme.colorless);
                         self.set_flash(Level::Info, format!("theme {arg}"));
                     }
                     Err(e) => self.set_flash(Level::Error, e.to_string()),

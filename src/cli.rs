@@ -85,7 +85,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Open on the pgtop view (PostgreSQL sessions).
+    /// Open on the pgtop view (PostgreSQL sessions). psql's -h -p -U -d; --help for help.
+    #[command(disable_help_flag = true)]
     Pgtop(PgtopArgs),
     /// Open on the MySQL/MariaDB replication view.
     Repl(ReplArgs),
@@ -105,18 +106,26 @@ pub struct PgtopArgs {
     /// libpq URI or key/value conninfo. [pgtop.conninfo]
     #[arg(value_name = "CONNINFO")]
     pub conninfo: Option<String>,
-    /// Server host or socket directory. [pgtop.host]
-    #[arg(long)]
+    /// Server host or socket directory, as for psql -h. [pgtop.host]
+    #[arg(short = 'h', long)]
     pub host: Option<String>,
-    /// Server port. [pgtop.port]
-    #[arg(long)]
+    /// Server port, as for psql -p. [pgtop.port]
+    #[arg(short = 'p', long)]
     pub port: Option<u16>,
-    /// User name. [pgtop.user]
-    #[arg(long)]
+    /// User name, as for psql -U. [pgtop.user]
+    #[arg(short = 'U', long)]
     pub user: Option<String>,
-    /// Database name. [pgtop.dbname]
-    #[arg(long)]
+    /// Database name, as for psql -d (here -d is not the batch interval: use --interval). [pgtop.dbname]
+    #[arg(short = 'd', long)]
     pub dbname: Option<String>,
+    // Same id as the global `-d, --interval`: clap then does not propagate the global one
+    // here, so `-d` is free for the database name (the value still reaches `global`).
+    /// Interval between batch snapshots (default: the refresh interval). [batch.interval]
+    #[arg(long, value_name = "DUR")]
+    pub interval: Option<Dur>,
+    /// Print help (-h is the host, as for psql).
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// TLS: disable, allow, prefer, require, verify-ca or verify-full. [pgtop.sslmode]
     #[arg(long, value_name = "MODE")]
     pub sslmode: Option<String>,
@@ -454,6 +463,9 @@ impl Cli {
                 }
                 if let Some(v) = a.port {
                     set(&mut t, "pgtop.port", toml::Value::Integer(i64::from(v)));
+                }
+                if let Some(v) = a.interval {
+                    set(&mut t, "batch.interval", s(&v.to_string()));
                 }
                 let durs = [
                     ("pgtop.query_timeout", a.query_timeout),

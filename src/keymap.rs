@@ -80,6 +80,17 @@ pub enum Action {
     No,
 }
 
+impl Action {
+    /// Changes a server (cancel, terminate, kill slow): refused under `read_only`, and then
+    /// not offered on the hint line either.
+    pub fn changes_server(self) -> bool {
+        matches!(
+            self,
+            Action::CancelBackend | Action::TerminateBackend | Action::KillSlow
+        )
+    }
+}
+
 /// Where a binding applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -592,18 +603,28 @@ impl Keymap {
         detail.into_iter().chain(own).chain(global).collect()
     }
 
-    /// `(key, description)` pairs for the hint line of `view`.
-    pub fn hints(&self, view: ViewKind, detail_open: bool) -> Vec<(String, &'static str)> {
-        let mut v: Vec<(String, &'static str)> = self
+    /// `(key, description)` pairs for the hint line of `view`; with `read_only` the keys
+    /// that would change a server are left out (they are refused).
+    pub fn hints(
+        &self,
+        view: ViewKind,
+        detail_open: bool,
+        read_only: bool,
+    ) -> Vec<(String, &'static str)> {
+        let mut v: Vec<(String, &'static str, Action)> = self
             .for_view(view, detail_open)
             .into_iter()
             .filter(|bd| bd.hint)
-            .map(|bd| (key_name(bd.code, bd.mods), short(bd.desc)))
+            .map(|bd| (key_name(bd.code, bd.mods), short(bd.desc), bd.action))
             .collect();
-        // A view binding shadows the global one with the same key.
+        // A view binding shadows the global one with the same key (also when read-only
+        // hides it: `k` terminates in pgtop, it never moves up there).
         let mut seen = std::collections::HashSet::new();
-        v.retain(|(k, _)| seen.insert(k.clone()));
-        v
+        v.retain(|(k, _, _)| seen.insert(k.clone()));
+        v.into_iter()
+            .filter(|(_, _, a)| !(read_only && a.changes_server()))
+            .map(|(k, d, _)| (k, d))
+            .collect()
     }
 }
 
@@ -720,7 +741,7 @@ mod tests {
             assert_eq!(km.lookup_detail(v, &key(KeyCode::Char('e'))), None);
         }
         assert_eq!(km.lookup_detail(ViewKind::Vlog, &key(KeyCode::Down)), None);
-        let hints = km.hints(ViewKind::Pgtop, true);
+        let hints = km.hints(ViewKind::Pgtop, true, false);
         assert_eq!(hints[0], ("j".to_string(), "down"));
         assert!(hints.contains(&("k".to_string(), "up")), "{hints:?}");
         assert!(
@@ -728,7 +749,7 @@ mod tests {
             "{hints:?}"
         );
         assert!(!km
-            .hints(ViewKind::Pgtop, false)
+            .hints(ViewKind::Pgtop, false, false)
             .contains(&("j".to_string(), "down")));
     }
 }

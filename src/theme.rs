@@ -50,6 +50,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
 pub struct Theme {
     pub name: String,
     styles: Vec<Style>,
+    /// Colours were stripped ([`Theme::without_colors`]); a theme switched to later
+    /// (`:theme`) is stripped too, so `NO_COLOR` / `--no-color` hold for the whole run.
+    pub colorless: bool,
 }
 
 impl Theme {
@@ -62,16 +65,34 @@ impl Theme {
         load("default", None).unwrap_or_else(|_| Theme {
             name: "fallback".into(),
             styles: vec![Style::default(); Role::ALL.len()],
+            colorless: false,
         })
     }
 
-    /// Removes colours, keeping modifiers (for `NO_COLOR` and `ui.no_color`).
+    /// Removes colours, keeping modifiers (for `NO_COLOR` and `ui.no_color`). A role whose
+    /// meaning was only its colour gets a modifier instead (idle in transaction: italic,
+    /// as in the mono theme), so it stays distinguishable without colour.
     pub fn without_colors(mut self) -> Theme {
         for s in &mut self.styles {
             s.fg = None;
             s.bg = None;
         }
+        if let Some(s) = self.styles.get_mut(Role::IdleTx as usize) {
+            if s.add_modifier.is_empty() {
+                s.add_modifier = Modifier::ITALIC;
+            }
+        }
+        self.colorless = true;
         self
+    }
+
+    /// `self` stripped of colours when `colorless` (the run's NO_COLOR / `--no-color`).
+    pub fn colorless_if(self, colorless: bool) -> Theme {
+        if colorless {
+            self.without_colors()
+        } else {
+            self
+        }
     }
 }
 
@@ -152,6 +173,7 @@ pub fn load(name_or_path: &str, user_dir: Option<&Path>) -> Result<Theme, Config
     Ok(Theme {
         name: name_or_path.to_string(),
         styles,
+        colorless: false,
     })
 }
 
@@ -299,5 +321,16 @@ mod tests {
         let s = t.style(Role::Slow);
         assert_eq!(s.fg, None);
         assert!(s.add_modifier.contains(Modifier::BOLD));
+    }
+
+    #[test]
+    fn no_color_keeps_idle_in_transaction_distinguishable() {
+        for name in ["default", "light", "mono"] {
+            let t = load(name, None).unwrap().without_colors();
+            let idle = t.style(Role::IdleTx);
+            assert_eq!((idle.fg, idle.bg), (None, None), "{name}");
+            assert_ne!(idle, t.style(Role::Normal), "{name}: idle_tx looks normal");
+            assert!(t.colorless);
+        }
     }
 }

@@ -170,7 +170,7 @@ async fn postgres_stopped_under_the_ui_and_the_batch_binary() {
 
     // batch: 200 ms snapshots, gives up 2 s after the server is gone
     let mut child = bin(home.path())
-        .args(["pgtop", "--batch", "--json", "-d", "200ms"])
+        .args(["pgtop", "--batch", "--json", "--interval", "200ms"])
         .args(["--give-up-after", "2s", "--slow-threshold", "1s"])
         .arg(pg.conninfo("postgres"))
         .stdout(Stdio::piped())

@@ -752,3 +752,50 @@ fn a_short_list_gives_its_spare_rows_to_the_detail_pane() {
         text(&buf)
     );
 }
+
+/// `NO_COLOR` (a colourless theme handed to the App, as run.rs does) and `ui.no_color` /
+/// `--no-color` hold after `:theme NAME`; idle-in-transaction rows stay marked (italic).
+#[test]
+fn no_color_survives_theme_switches_and_idle_tx_keeps_a_marker() {
+    let colours = |a: &App| {
+        let buf = render(a, 160, 30);
+        let (x, y) = find(&buf, "select pg_sleep(60)");
+        let slow = buf[(x, y)].clone();
+        let (x, y) = find(&buf, "update stock");
+        (slow, buf[(x, y)].clone())
+    };
+    let mut cfg = Config::default();
+    cfg.ui.no_color = true;
+    let mut by_flag = app_with(cfg);
+    let mut by_env = App::new(
+        Config::default(),
+        Theme::builtin_default().without_colors(),
+        ViewKind::Pgtop,
+    );
+    by_env.apply(Update {
+        view: ViewKind::Pgtop,
+        payload: Payload::Pg(Box::new(snapshot(sessions()))),
+    });
+    for a in [&mut by_flag, &mut by_env] {
+        press(a, KeyCode::Down);
+        for theme in [None, Some("theme light"), Some("theme default")] {
+            if let Some(t) = theme {
+                command(a, t);
+            }
+            let (slow, idle) = colours(a);
+            assert_eq!(
+                (slow.fg, slow.bg),
+                (Color::Reset, Color::Reset),
+                "{theme:?}"
+            );
+            assert!(slow.modifier.contains(Modifier::BOLD), "{theme:?}");
+            assert_eq!(idle.fg, Color::Reset, "{theme:?}");
+            assert!(idle.modifier.contains(Modifier::ITALIC), "{theme:?}");
+        }
+    }
+    // Without NO_COLOR, :theme does bring the theme's colours.
+    let mut a = app();
+    press(&mut a, KeyCode::Down);
+    command(&mut a, "theme light");
+    assert_ne!(colours(&a).0.fg, Color::Reset);
+}

@@ -242,3 +242,101 @@ fn an_unconfigured_vlog_tab_says_how_to_start_it() {
     let all = text(&render(&a, 120, 24));
     assert!(all.contains("varnishd is not running"), "{all}");
 }
+
+fn many_rows(n: usize) -> TableData {
+    TableData {
+        columns: vec![Column::numeric("pid", 6), Column::new("query", 0)],
+        rows: (0..n)
+            .map(|i| {
+                TableRow::new(
+                    format!("{i}"),
+                    vec![format!("{i}"), format!("zrow{i:03}")],
+                    Role::Normal,
+                )
+                .with_sort_keys(vec![i as f64, 0.0])
+            })
+            .collect(),
+    }
+}
+
+/// PageDown / PageUp move the cursor by the page the table was drawn with (less one row of
+/// context): through the real App (pgtop) and through the shared `ViewCore` every table view
+/// delegates to (repl, spotify results); a smaller screen pages by less.
+#[test]
+fn page_keys_move_by_the_drawn_page() {
+    use crossterm::event::{KeyCode, KeyEvent};
+    use stacktop::keymap::Action;
+    for h in [10u16, 6] {
+        let mut core = stacktop::views::ViewCore::default();
+        core.table.set_data(many_rows(50));
+        let area = ratatui::layout::Rect::new(0, 0, 40, h);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        core.render(area, &mut buf, &Theme::builtin_default(), "");
+        let mut ctx = stacktop::views::Ctx::default();
+        assert!(core.handle_common(Action::PageDown, &mut ctx));
+        // h rows: a header and h - 1 body rows; a page keeps one of them.
+        assert_eq!(core.table.cursor, usize::from(h) - 2, "height {h}");
+        core.handle_common(Action::PageUp, &mut ctx);
+        assert_eq!(core.table.cursor, 0);
+    }
+    for view in [ViewKind::Pgtop] {
+        let mut steps = Vec::new();
+        for h in [24, 16] {
+            let mut a = app();
+            a.active = view;
+            a.apply(Update {
+                view,
+                payload: Payload::Table(many_rows(200)),
+            });
+            let shown = text(&render(&a, 80, h)).matches("zrow").count();
+            assert!(shown > 3, "{view:?} at height {h} shows {shown} rows");
+            a.handle_key(KeyEvent::from(KeyCode::PageDown));
+            let t = match view {
+                ViewKind::Pgtop => &a.pgtop.core.table,
+                _ => &a.repl.core.table,
+            };
+            assert_eq!(t.cursor, shown - 1, "{view:?} at height {h}");
+            let after = text(&render(&a, 80, h));
+            assert!(after.contains(&format!("zrow{:03}", shown - 1)), "{after}");
+            a.handle_key(KeyEvent::from(KeyCode::PageDown));
+            a.handle_key(KeyEvent::from(KeyCode::PageUp));
+            let t = match view {
+                ViewKind::Pgtop => &a.pgtop.core.table,
+                _ => &a.repl.core.table,
+            };
+            assert_eq!(t.cursor, shown - 1, "{view:?}: PageUp undoes PageDown");
+            steps.push(shown);
+        }
+        assert!(steps[0] > steps[1], "{view:?}: the page follows the screen");
+    }
+}
+
+/// Read-only (`ui.read_only` / `--read-only`, or `pgtop.read_only`) leaves the kill keys off
+/// the pgtop hint line, and `k` (terminate there) does not turn into "up".
+#[test]
+fn read_only_hides_the_kill_keys_from_the_hint_line() {
+    let hints = |cfg: Config| {
+        let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
+        a.apply(Update {
+            view: ViewKind::Pgtop,
+            payload: Payload::Table(sessions()),
+        });
+        line(&render(&a, 200, 24), 22)
+    };
+    let kill = ["c cancel", "k terminate", "K kill slow"];
+    let normal = hints(Config::default());
+    for k in kill {
+        assert!(normal.contains(k), "{k:?} offered normally: {normal}");
+    }
+    let mut global = Config::default();
+    global.ui.read_only = true;
+    let mut pg_only = Config::default();
+    pg_only.pgtop.read_only = true;
+    for cfg in [global, pg_only] {
+        let ro = hints(cfg);
+        assert!(ro.contains("q quit") && ro.contains("/ filter"), "{ro}");
+        for k in kill.into_iter().chain(["k up"]) {
+            assert!(!ro.contains(k), "{k:?} offered read-only: {ro}");
+        }
+    }
+}

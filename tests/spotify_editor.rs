@@ -21,7 +21,7 @@ fn mysql_cfg(db: &MariaDb) -> SpotifyConfig {
     SpotifyConfig {
         backend: Backend::Mysql,
         url: Some(db.url()),
-        database: "spotify".into(),
+        database: Some("spotify".into()),
         table: "top200".into(),
         ..Default::default()
     }

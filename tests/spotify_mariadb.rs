@@ -37,7 +37,7 @@ fn mysql_cfg(db: &MariaDb, table: &str) -> SpotifyConfig {
     SpotifyConfig {
         backend: Backend::Mysql,
         url: Some(db.url()),
-        database: "spotify".into(),
+        database: Some("spotify".into()),
         table: table.into(),
         ..Default::default()
     }

@@ -41,8 +41,9 @@ pub struct SpotifyConfig {
     /// The MySQL password itself (discouraged: prefer `password_env` / `password_command`;
     /// stacktop warns when the file holding it is readable by others).
     pub password: Option<String>,
-    /// MySQL database (default `spotify`).
-    pub database: String,
+    /// MySQL database. Unset: the database in `url`'s path (`mysql://…/charts`), else
+    /// `spotify`; see [`SpotifyConfig::database`].
+    pub database: Option<String>,
     /// Chart table (default `top200`).
     pub table: String,
     /// Saved queries (`queries/`) and exports (`exports/`); default `$XDG_DATA_HOME/stacktop`.
@@ -62,6 +63,9 @@ pub struct SpotifyConfig {
     pub sql_timeout: Dur,
 }
 
+/// The MySQL database when neither `database` nor `url` names one.
+pub const DEFAULT_DATABASE: &str = "spotify";
+
 /// Default of `spotify.max_rows`.
 pub const DEFAULT_MAX_ROWS: usize = 10_000;
 
@@ -77,7 +81,7 @@ impl Default for SpotifyConfig {
             password_env: None,
             password_command: None,
             password: None,
-            database: "spotify".into(),
+            database: None,
             table: "top200".into(),
             data_dir: None,
             sql_user: None,
@@ -105,7 +109,7 @@ impl std::fmt::Debug for SpotifyConfig {
                 &self.password_command.as_ref().map(|_| "<set>"),
             )
             .field("password", &self.password.as_ref().map(|_| "********"))
-            .field("database", &self.database)
+            .field("database", &self.database())
             .field("table", &self.table)
             .field("data_dir", &self.data_dir)
             .field("sql_user", &self.sql_user)
@@ -134,7 +138,15 @@ impl SpotifyConfig {
     /// Check names and combinations.
     pub fn validate(&self) -> Result<()> {
         check_ident(&self.table)?;
-        check_ident(&self.database)?;
+        check_ident(&self.database())?;
+        if let (Some(set), Some(in_url)) = (&self.database, self.url_database()) {
+            if *set != in_url {
+                bail!(
+                    "database is {set:?} but url names database {in_url:?}: set only one \
+                     (or make them agree)"
+                );
+            }
+        }
         let sources = [
             self.password_env.is_some(),
             self.password_command.is_some(),
@@ -161,6 +173,22 @@ impl SpotifyConfig {
             bail!("sql_timeout must be above 0");
         }
         Ok(())
+    }
+
+    /// The MySQL database to use: `database` when set, else the one in `url`'s path
+    /// (`mysql://user@host/charts` → `charts`), else `spotify`. Both set and different is a
+    /// [`SpotifyConfig::validate`] error, never a silent choice.
+    pub fn database(&self) -> String {
+        self.database
+            .clone()
+            .or_else(|| self.url_database())
+            .unwrap_or_else(|| DEFAULT_DATABASE.into())
+    }
+
+    /// The database named in `url`'s path, if any (`mysql://h/` and `mysql://h` name none).
+    pub fn url_database(&self) -> Option<String> {
+        let opts = mysql_async::Opts::from_url(self.url.as_deref()?).ok()?;
+        opts.db_name().filter(|d| !d.is_empty()).map(String::from)
     }
 
     /// The SQLite file to use.
@@ -210,7 +238,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.backend, Backend::Mysql);
-        assert_eq!(c.database, "spotify");
+        assert_eq!(c.database(), "spotify");
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("root:********@"), "{dbg}");
@@ -220,6 +248,33 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    /// `--url mysql://…/charts` loads into `charts`: the URL's database beats the default,
+    /// an explicit `database` beats nothing silently (equal is fine, different is an error).
+    #[test]
+    fn database_from_the_url_unless_set() {
+        let cfg = |text: &str| toml::from_str::<SpotifyConfig>(text).unwrap();
+        let url = "url = \"mysql://app:p%2Fw@db1:3307/charts\"\n";
+        let c = cfg(url);
+        assert_eq!(c.database(), "charts");
+        assert!(c.validate().is_ok());
+        assert!(format!("{c:?}").contains("\"charts\""));
+        assert_eq!(cfg("").database(), "spotify");
+        assert_eq!(cfg("url = \"mysql://db1/\"").database(), "spotify");
+        assert_eq!(cfg("database = \"x\"").database(), "x");
+        let same = cfg(&format!("{url}database = \"charts\""));
+        assert_eq!(same.database(), "charts");
+        assert!(same.validate().is_ok());
+        let clash = cfg(&format!("{url}database = \"spotify\""));
+        let e = clash.validate().unwrap_err().to_string();
+        assert!(e.contains("\"spotify\"") && e.contains("\"charts\""), "{e}");
+        assert!(
+            !e.contains("p%2Fw") && !e.contains("p/w"),
+            "no password: {e}"
+        );
+        // bad names in the URL are refused like a bad `database`
+        assert!(cfg("url = \"mysql://db1/a%3Bdrop\"").validate().is_err());
     }
 
     #[test]

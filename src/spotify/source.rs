@@ -155,7 +155,7 @@ impl Task {
                     "mysql {}:{}/{}",
                     self.cfg.host.as_deref().unwrap_or("127.0.0.1"),
                     self.cfg.port.unwrap_or(3306),
-                    self.cfg.database
+                    self.cfg.database()
                 ),
             },
         }

@@ -113,7 +113,7 @@ fn render_hints(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // Whole hints only: a hint that does not fit is left out, not cut.
     let detail = app.active_view().detail_open();
-    for (key, desc) in app.keymap.hints(app.active, detail) {
+    for (key, desc) in app.keymap.hints(app.active, detail, app.read_only()) {
         let d = format!(" {desc}  ");
         let w = key.chars().count() + d.chars().count();
         if w > room {

@@ -84,7 +84,9 @@ pub struct TableState {
     selected_key: Option<String>,
     pub sort: Option<(usize, bool)>,
     pub filter: String,
-    pub page: usize,
+    /// Body rows shown at the last draw (set by [`TableState::render_columns`] through a
+    /// `Cell`, so the draw stays a function of `&self`); PageUp / PageDown move by it.
+    pub page: std::cell::Cell<usize>,
 }
 
 impl TableState {
@@ -201,6 +203,12 @@ impl TableState {
         self.remember();
     }
 
+    /// How far PageUp / PageDown move: the drawn page less one row of context (like
+    /// less -z-1), at least one row (also before the first draw).
+    pub fn page_step(&self) -> isize {
+        self.page.get().saturating_sub(1).max(1) as isize
+    }
+
     pub fn top(&mut self) {
         self.cursor = 0;
         self.remember();
@@ -249,6 +257,7 @@ impl TableState {
         }))
         .style(header_style);
         let body_height = area.height.saturating_sub(1) as usize;
+        self.page.set(body_height);
         let offset = if self.cursor >= body_height {
             self.cursor + 1 - body_height
         } else {

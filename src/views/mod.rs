@@ -192,7 +192,7 @@ impl ViewCore {
 
     /// Navigation, sorting, pause and the detail pane: what all tables share.
     pub fn handle_common(&mut self, action: Action, ctx: &mut Ctx) -> bool {
-        let page = self.table.page.max(1) as isize;
+        let page = self.table.page_step();
         match action {
             Action::Up => self.table.move_by(-1),
             Action::Down => self.table.move_by(1),

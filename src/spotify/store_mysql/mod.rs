@@ -117,10 +117,7 @@ impl MysqlStore {
         b = b.tcp_keepalive(Some(std::time::Duration::from_secs(30)));
         // The editor: same server and database, its own account if configured, no statement
         // cache (user statements are prepared once and closed).
-        let mut eb = b
-            .clone()
-            .db_name(Some(cfg.database.clone()))
-            .stmt_cache_size(0);
+        let mut eb = b.clone().db_name(Some(cfg.database())).stmt_cache_size(0);
         if let Some(u) = &cfg.sql_user {
             eb = eb.user(Some(u.clone())).pass(cfg.resolve_sql_password()?);
         }
@@ -129,7 +126,7 @@ impl MysqlStore {
             b = b.pool_opts(PoolOpts::default().with_constraints(c));
         }
         let base: Opts = b.clone().db_name(None::<String>).into();
-        let pool = Pool::new(b.db_name(Some(cfg.database.clone())));
+        let pool = Pool::new(b.db_name(Some(cfg.database())));
         let mut probe = connect(&base)
             .await
             .context("connecting to MySQL/MariaDB")?;
@@ -147,7 +144,7 @@ impl MysqlStore {
         Ok(MysqlStore {
             base,
             pool,
-            database: cfg.database.clone(),
+            database: cfg.database(),
             table: cfg.table.clone(),
             collation: mysql_binary_collation(&version),
             max_rows: cfg.max_rows,

@@ -411,9 +411,7 @@ impl View for PgtopView {
 
     fn handle(&mut self, action: Action, ctx: &mut Ctx) -> bool {
         match action {
-            Action::CancelBackend | Action::TerminateBackend | Action::KillSlow
-                if ctx.read_only =>
-            {
+            a if a.changes_server() && ctx.read_only => {
                 ctx.flash(
                     Level::Warn,
                     "read-only mode: cancelling and terminating are disabled",
