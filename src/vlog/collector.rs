@@ -125,7 +125,7 @@ fn spawn_inner(
     base_query: Option<String>,
 ) -> mpsc::Sender<SourceCommand> {
     let (ctx, mut crx) = mpsc::channel::<SourceCommand>(8);
-    let (itx, mut irx) = mpsc::channel::<VlogEvent>(4);
+    let (itx, mut irx) = mpsc::channel::<VlogEvent>(2);
     // The newest query only: never blocks, and the last filter committed always wins.
     let (query_tx, query_rx) = tokio::sync::watch::channel::<Option<String>>(None);
     let program = match &sc.input {
@@ -190,7 +190,7 @@ struct Forwarder {
 struct Closed;
 
 /// Most updates queued for the consumer before a batch of requests waits (see `wait_room`).
-const MAX_QUEUED: usize = 4;
+const MAX_QUEUED: usize = 2;
 
 /// Does a stderr line of varnishlog say that varnishd is not there (any more)?
 pub fn says_gone(line: &str) -> bool {
