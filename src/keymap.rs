@@ -44,6 +44,8 @@ pub enum Action {
     KillSlow,
     Explain,
     ToggleLocks,
+    /// Lock tree: terminate the root blocker of the selected chain (after a confirmation).
+    SignalRootBlocker,
     // repl
     CopyFixes,
     /// Move between the status table and the audit pane.
@@ -86,7 +88,10 @@ impl Action {
     pub fn changes_server(self) -> bool {
         matches!(
             self,
-            Action::CancelBackend | Action::TerminateBackend | Action::KillSlow
+            Action::CancelBackend
+                | Action::TerminateBackend
+                | Action::KillSlow
+                | Action::SignalRootBlocker
         )
     }
 }
@@ -298,7 +303,15 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         SHIFT,
         V(PG),
         A::ToggleLocks,
-        "lock tree: blockers and the blocked",
+        "lock tree: blockers and the blocked (c/k act on the line under the cursor)",
+        false,
+    ),
+    b(
+        Char('R'),
+        SHIFT,
+        V(PG),
+        A::SignalRootBlocker,
+        "lock tree: terminate the root blocker of the selected chain",
         false,
     ),
     // repl

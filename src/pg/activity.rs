@@ -102,8 +102,11 @@ pub struct Session {
     pub visible: bool,
     pub leader_pid: Option<i32>,
     pub query_id: Option<i64>,
-    /// sessions holding the lock this one waits for (`pg_blocking_pids`, only for lock waiters)
+    /// sessions holding the lock this one waits for (`pg_blocking_pids`, only for lock waiters;
+    /// de-duplicated, parallel workers given as their leader)
     pub blocking_pids: Vec<i32>,
+    /// the lock this session waits for (from `pg_locks`, read only when someone waits)
+    pub lock: Option<super::locks::LockWait>,
 }
 
 impl Session {
@@ -152,6 +155,7 @@ impl Session {
             leader_pid: None,
             query_id: None,
             blocking_pids: Vec::new(),
+            lock: None,
         }
     }
 }
@@ -275,6 +279,10 @@ struct Counters {
 /// Prepared refresh statement for one connection, plus the previous counters for deltas.
 pub struct ActivityReader {
     stmt: Statement,
+    /// the lock-details statement ([`super::locks::lock_sql`]), run only when someone waits
+    lock_stmt: Statement,
+    /// how many times the lock-details statement ran on this connection
+    lock_queries: u64,
     columns: ActivityColumns,
     /// `server_version_num` seen when connecting (0 if unknown)
     version_num: i32,
@@ -360,7 +368,7 @@ pub async fn detect_columns(client: &Client) -> Result<ActivityColumns, tokio_po
     })
 }
 
-fn opt_text(row: &Row, i: usize) -> Result<Option<String>, tokio_postgres::Error> {
+pub(super) fn opt_text(row: &Row, i: usize) -> Result<Option<String>, tokio_postgres::Error> {
     Ok(row.try_get::<_, Option<Lossy>>(i)?.map(|l| l.0))
 }
 
@@ -391,8 +399,14 @@ impl ActivityReader {
         columns: ActivityColumns,
     ) -> Result<Self, tokio_postgres::Error> {
         let stmt = client.prepare(&activity_sql(columns)).await?;
+        // pg_locks.waitstart came in 14, like query_id
+        let lock_stmt = client
+            .prepare(&super::locks::lock_sql(columns.query_id))
+            .await?;
         Ok(ActivityReader {
             stmt,
+            lock_stmt,
+            lock_queries: 0,
             columns,
             version_num: 0,
             prev: None,
@@ -401,6 +415,12 @@ impl ActivityReader {
 
     pub fn columns(&self) -> ActivityColumns {
         self.columns
+    }
+
+    /// How many times the lock-details statement ran (it runs only when some backend waits on
+    /// a lock: at most once per refresh).
+    pub fn lock_queries(&self) -> u64 {
+        self.lock_queries
     }
 
     /// One refresh: one statement, one `pg_stat_activity` scan.
@@ -451,8 +471,13 @@ impl ActivityReader {
                 leader_pid: row.try_get(24)?,
                 query_id: row.try_get(25)?,
                 blocking_pids: row.try_get::<_, Option<Vec<i32>>>(26)?.unwrap_or_default(),
+                lock: None,
             });
         }
+        if super::locks::read(client, &self.lock_stmt, &mut sessions).await? {
+            self.lock_queries += 1;
+        }
+        super::locks::attribute_parallel(&mut sessions);
         let Some((now, started, recovery, version, version_num, max_conn, c)) = head else {
             // the header CTE always yields one row; an empty result means a broken server answer
             return Ok((Utc::now(), self.empty_header(), sessions));

@@ -94,10 +94,10 @@ pub fn render_text(snap: &PgSnapshot, o: &BatchOptions) -> String {
     }
     let _ = writeln!(
         out,
-        "{:>7} {:<12} {:<12} {:<15} {:<20} {:<9} {:>9} {:<5} QUERY",
+        "{:>7} {:<12} {:<12} {:<15} {:<20} {:<12} {:>9} {:<5} QUERY",
         "PID", "DATABASE", "USER", "CLIENT", "STATE", "WAIT", "SECONDS", "FLAG"
     );
-    let fixed = 7 + 13 + 13 + 16 + 21 + 10 + 10 + 6;
+    let fixed = 7 + 13 + 13 + 16 + 21 + 13 + 10 + 6;
     let qw = o.width.saturating_sub(fixed).max(10);
     for s in default_rows(&snap.sessions, snap.server_now, o.include_idle, o.basis) {
         let class = classify(s, snap.server_now, &o.thresholds);
@@ -110,13 +110,13 @@ pub fn render_text(snap: &PgSnapshot, o: &BatchOptions) -> String {
         let cut = |v: Option<&str>, n: usize| one_line(v.unwrap_or(""), n);
         let _ = writeln!(
             out,
-            "{:>7} {:<12} {:<12} {:<15} {:<20} {:<9} {:>9} {:<5} {}",
+            "{:>7} {:<12} {:<12} {:<15} {:<20} {:<12} {:>9} {:<5} {}",
             s.pid,
             cut(s.datname.as_deref(), 12),
             cut(s.usename.as_deref(), 12),
             cut(Some(s.client_display()), 15),
             cut(Some(s.state.as_str()), 20),
-            cut(s.wait_event.as_deref(), 9),
+            cut(Some(&blocked_or_wait(s)), 12),
             secs(s.duration(o.basis, snap.server_now)),
             flag,
             one_line(&s.query, qw)
@@ -151,8 +151,30 @@ pub fn session_json(
         "slow": matches!(class, RowClass::Slow | RowClass::Critical),
         "class": class,
         "blocking_pids": s.blocking_pids,
+        "blocked_by": s.blocking_pids,
+        "lock": s.lock.as_ref().map(lock_json),
         "query": s.query,
     })
+}
+
+/// A waited-for lock as batch JSON and the slow log show it: `{mode, relation, type, object}`.
+pub fn lock_json(l: &super::locks::LockWait) -> serde_json::Value {
+    json!({
+        "mode": l.mode,
+        "relation": l.relation,
+        "type": l.locktype,
+        "object": l.object,
+    })
+}
+
+/// The WAIT cell of a session: `by 1234+2` (the first blocking pid and how many more) when it
+/// waits for sessions, else the wait event.
+pub fn blocked_or_wait(s: &Session) -> String {
+    match s.blocking_pids.split_first() {
+        Some((first, [])) => format!("by {first}"),
+        Some((first, more)) => format!("by {first}+{}", more.len()),
+        None => s.wait_event.clone().unwrap_or_default(),
+    }
 }
 
 /// One JSON object per session (NDJSON).

@@ -20,6 +20,7 @@ pub mod config;
 pub mod conninfo;
 pub mod explain;
 pub mod kill;
+pub mod locks;
 pub mod redact;
 pub mod signaller;
 pub mod slack;

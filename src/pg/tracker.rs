@@ -56,6 +56,9 @@ pub struct InstanceInfo {
     /// sessions holding the lock this one waits for (empty unless it waits for a lock)
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<Blocker>,
+    /// the lock it waits for (mode, type, relation), when it waits on one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock: Option<super::locks::LockWait>,
 }
 
 impl InstanceInfo {
@@ -75,6 +78,7 @@ impl InstanceInfo {
             query: query.into(),
             duration: Duration::from_secs(10),
             blocked_by: Vec::new(),
+            lock: None,
         }
     }
 
@@ -231,6 +235,7 @@ impl SlowTracker {
                     query: s.query.clone(),
                     duration: since(now, s.state_change),
                     blocked_by: Vec::new(),
+                    lock: None,
                 };
                 events.push(SlowEvent::IdleInTransaction { info: info.clone() });
                 self.reported.insert(
@@ -253,6 +258,7 @@ impl SlowTracker {
                 if class == RowClass::Critical && !e.critical {
                     e.critical = true;
                     e.info.blocked_by = blockers(s, sessions);
+                    e.info.lock.clone_from(&s.lock);
                     events.push(SlowEvent::Critical {
                         info: e.info.clone(),
                     });
@@ -275,6 +281,7 @@ impl SlowTracker {
                 query: s.query.clone(),
                 duration: d,
                 blocked_by: blockers(s, sessions),
+                lock: s.lock.clone(),
             };
             let critical = class == RowClass::Critical;
             events.push(SlowEvent::Crossed {

@@ -76,6 +76,13 @@ fn who(i: &InstanceInfo) -> String {
 
 fn blocked(opts: &SlackOptions, i: &InstanceInfo) -> String {
     let mut s = String::new();
+    if let Some(l) = &i.lock {
+        s.push_str(&format!(
+            "\n:lock: waits for {} on {}",
+            name(Some(&l.mode)),
+            name(Some(&l.what()))
+        ));
+    }
     for b in &i.blocked_by {
         s.push_str(&format!(
             "\n:lock: waiting for a lock held by pid {} · user {} · app {} · {}",

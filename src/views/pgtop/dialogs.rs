@@ -28,6 +28,8 @@ pub enum Origin {
     Tagged,
     /// `K`: every query on screen over the slow threshold (the value is kept for the text)
     Slow(Duration),
+    /// `R` in the lock tree: the root blocker of the selected chain
+    RootBlocker,
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +44,8 @@ pub struct KillDialog {
     pub check_after: Option<SystemTime>,
     /// `K`: every cancelled query is gone
     pub all_ended: bool,
+    /// `R`: the sessions the root blocker holds up, one line each (listed in the confirmation)
+    pub unblocks: Vec<String>,
 }
 
 impl KillDialog {
@@ -54,7 +58,14 @@ impl KillDialog {
             results: Vec::new(),
             check_after: None,
             all_ended: false,
+            unblocks: Vec::new(),
         }
+    }
+
+    /// The lines of what signalling the targets unblocks (`R`).
+    pub fn with_unblocks(mut self, unblocks: Vec<String>) -> Self {
+        self.unblocks = unblocks;
+        self
     }
 
     /// Results arrived for the step that was sent.
@@ -176,6 +187,9 @@ impl KillDialog {
                     "their backends"
                 }
             ),
+            (Origin::RootBlocker, true, _) => {
+                format!("{verb} the root blocker of this lock chain (R)?")
+            }
             (_, true, _) => format!("{verb} {n} {}?", plural(what)),
             (_, false, _) => format!("{verb}: {n} {}", plural(what)),
         };
@@ -183,6 +197,19 @@ impl KillDialog {
         if self.stage == Stage::Confirm {
             for t in &self.targets {
                 out.push((Role::Normal, target_line(t)));
+            }
+            if !self.unblocks.is_empty() {
+                out.push((
+                    Role::Header,
+                    format!(
+                        "it holds up {} session{} (directly or through others):",
+                        self.unblocks.len(),
+                        if self.unblocks.len() == 1 { "" } else { "s" }
+                    ),
+                ));
+                for u in &self.unblocks {
+                    out.push((Role::Normal, u.clone()));
+                }
             }
             out.push((Role::Normal, String::new()));
             out.push((

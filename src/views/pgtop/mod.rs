@@ -7,6 +7,7 @@
 pub mod dialogs;
 pub mod filter_edit;
 pub mod locks;
+pub mod locks_draw;
 pub mod render;
 pub mod rows;
 
@@ -85,6 +86,8 @@ pub struct PgtopView {
     pub dialog: Option<KillDialog>,
     pub detail: Option<Detail>,
     pub locks: bool,
+    /// the line under the cursor in the lock tree
+    pub lock_cursor: locks::Cursor,
     nav_at: Option<Instant>,
     /// pids in list order, as last shown (for the frozen order)
     order: Vec<i32>,
@@ -119,6 +122,7 @@ impl PgtopView {
             dialog: None,
             detail: None,
             locks: false,
+            lock_cursor: locks::Cursor::default(),
             nav_at: None,
             order: Vec::new(),
             server: cfg.name.clone().unwrap_or_default(),
@@ -183,9 +187,22 @@ impl PgtopView {
         };
         self.order = order;
         self.core.table.set_data(data);
+        let lines = self.lock_lines();
+        self.lock_cursor.sync(&lines);
     }
 
+    /// The lock tree's lines for the current snapshot.
+    pub fn lock_lines(&self) -> Vec<locks::LockLine> {
+        locks::tree(self.sessions(), self.server_now())
+    }
+
+    /// The session under the cursor: the lock tree's line while the tree is shown, else the
+    /// list row.
     fn selected(&self) -> Option<&Session> {
+        if self.locks {
+            let line = self.lock_cursor.line(&self.lock_lines())?;
+            return self.sessions().iter().find(|s| s.pid == line.pid);
+        }
         let key = &self.core.table.selected()?.key;
         self.sessions().iter().find(|s| &s.pid.to_string() == key)
     }
@@ -239,7 +256,8 @@ impl PgtopView {
     /// `c` / `k`: the tagged backends, or the selected one.
     fn open_signal(&mut self, kind: SignalKind, ctx: &mut Ctx) {
         let now = self.server_now();
-        let (origin, sessions): (Origin, Vec<&Session>) = if self.tagged.is_empty() {
+        // in the lock tree the line under the cursor is the target, never the hidden list's
+        let (origin, sessions): (Origin, Vec<&Session>) = if self.tagged.is_empty() || self.locks {
             (Origin::Selected, self.selected().into_iter().collect())
         } else {
             // tagged rows hidden by a later filter are still targets: the dialog lists them
@@ -274,6 +292,44 @@ impl PgtopView {
             );
         }
         self.dialog = Some(KillDialog::new(kind, origin, targets));
+    }
+
+    /// `R` in the lock tree: terminate the root blocker of the selected chain, after a
+    /// confirmation listing every session it holds up.
+    fn open_root_blocker(&mut self, ctx: &mut Ctx) {
+        if !self.locks {
+            ctx.flash(Level::Info, "R works in the lock tree: press L first");
+            return;
+        }
+        let Some(line) = self.lock_cursor.line(&self.lock_lines()) else {
+            ctx.flash(Level::Info, "no session waits for a lock");
+            return;
+        };
+        let now = self.server_now();
+        let sessions = self.sessions();
+        let Some(target) = sessions
+            .iter()
+            .find(|s| s.pid == line.root)
+            .and_then(|s| SignalTarget::from_session(s, now))
+        else {
+            ctx.flash(
+                Level::Warn,
+                format!(
+                    "root blocker pid {} is not a visible client backend (hidden from this role, a background process or a prepared transaction): nothing to signal",
+                    line.root
+                ),
+            );
+            return;
+        };
+        let held = locks::unblocked_by(line.root, sessions);
+        let unblocks = held
+            .iter()
+            .map(|pid| locks_draw::unblock_line(*pid, line.root, &held, sessions, now))
+            .collect();
+        self.dialog = Some(
+            KillDialog::new(SignalKind::Terminate, Origin::RootBlocker, vec![target])
+                .with_unblocks(unblocks),
+        );
     }
 
     /// `K`: every listed query over the slow threshold, minus configured exclusions.
@@ -420,6 +476,7 @@ impl View for PgtopView {
             Action::CancelBackend => self.open_signal(SignalKind::Cancel, ctx),
             Action::TerminateBackend => self.open_signal(SignalKind::Terminate, ctx),
             Action::KillSlow => self.open_kill_slow(ctx),
+            Action::SignalRootBlocker => self.open_root_blocker(ctx),
             Action::Explain => self.explain(ctx),
             Action::ToggleIdle => {
                 self.show_all = !self.show_all;
@@ -452,7 +509,12 @@ impl View for PgtopView {
                     self.rebuild();
                 }
             }
-            Action::ToggleLocks => self.locks = !self.locks,
+            Action::ToggleLocks => {
+                self.locks = !self.locks;
+                self.lock_cursor = locks::Cursor::default();
+                let lines = self.lock_lines();
+                self.lock_cursor.sync(&lines);
+            }
             Action::ScrollUp
             | Action::ScrollDown
             | Action::ScrollPageUp
@@ -510,6 +572,31 @@ impl View for PgtopView {
                         "resumed"
                     },
                 );
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+                if self.locks =>
+            {
+                let lines = self.lock_lines();
+                let page = locks_draw::lock_page(ctx.area) as isize;
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -page,
+                    Action::PageDown => page,
+                    Action::Top => isize::MIN / 2,
+                    _ => isize::MAX / 2,
+                };
+                self.lock_cursor.move_by(&lines, delta);
+                if let (Some(d), Some(s)) = (self.detail.as_ref(), self.selected()) {
+                    if s.pid != d.pid {
+                        self.detail = Some(Detail::new(s));
+                    }
+                }
             }
             Action::Up
             | Action::Down

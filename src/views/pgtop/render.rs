@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
-use super::{locks, PgtopView};
+use super::{locks_draw, PgtopView};
 use crate::pg::activity::ConnectionStatus;
 use crate::pg::redact::one_line;
 use crate::theme::{Role, Theme};
@@ -79,7 +79,7 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
         banner_line(v, ban, buf, theme, now);
     }
     if v.locks {
-        lock_tree(v, list, buf, theme);
+        locks_draw::lock_tree(v, list, buf, theme);
     } else {
         session_list(v, list, buf, theme);
     }
@@ -297,53 +297,6 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     table.render_columns(area, buf, t, true, Some(&cols));
 }
 
-fn lock_tree(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let tree = locks::tree(v.sessions());
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .title(" locks: blocker → blocked (L or Esc closes) ")
-        .border_style(t.style(Role::Border));
-    let inner = block.inner(area);
-    block.render(area, buf);
-    if tree.is_empty() {
-        render_empty(inner, buf, t, "no session waits for a lock");
-        return;
-    }
-    let now = v.server_now();
-    let lines: Vec<Line> = tree
-        .iter()
-        .filter_map(|l| {
-            let s = v.sessions().iter().find(|s| s.pid == l.pid)?;
-            let indent = if l.depth == 0 {
-                String::new()
-            } else {
-                format!("{}└─ ", "   ".repeat(l.depth - 1))
-            };
-            let role = if l.depth == 0 {
-                Role::Warn
-            } else {
-                Role::Normal
-            };
-            let dur = s.duration(v.basis, now).map(fmt_dur).unwrap_or_default();
-            Some(Line::from(vec![
-                Span::styled(format!("{indent}{:<7}", s.pid), t.style(role)),
-                Span::styled(
-                    format!(
-                        " {:<10} {:<8} {:>7} {:<16} ",
-                        s.usename.as_deref().unwrap_or(""),
-                        rows::state_short(&s.state),
-                        dur,
-                        rows::wait(s)
-                    ),
-                    t.style(Role::Normal),
-                ),
-                Span::styled(one_line(&s.query, 300), t.style(Role::Muted)),
-            ]))
-        })
-        .collect();
-    Paragraph::new(lines).render(inner, buf);
-}
-
 fn detail_block(pid: i32, border: Style) -> Block<'static> {
     Block::default()
         .borders(Borders::TOP)
@@ -442,6 +395,7 @@ fn detail_rows(v: &PgtopView, width: u16, style: &dyn Fn(Role) -> Style) -> Vec<
             }
         }),
         kv("blocked by", pids(&s.blocking_pids)),
+        kv("lock", locks_draw::lock_text(s, now)),
         kv(
             "blocking",
             if blocked_by_this.is_empty() {

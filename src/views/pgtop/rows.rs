@@ -29,9 +29,11 @@ pub const COLUMNS: [&str; 10] = [
 ];
 /// Index of the duration column (the default sort, descending).
 pub const DURATION_COL: usize = 8;
-const WIDTHS: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 14, 8, 0];
-/// Columns dropped first when the screen is narrow (backend, client, application, wait).
-const OPTIONAL: [usize; 4] = [5, 3, 4, 7];
+const WIDTHS: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 12, 8, 0];
+/// Columns dropped first when the screen is narrow (backend, client, application); the wait
+/// column (who blocks a session, or its wait event) is never dropped: a waiting session is
+/// always marked.
+const OPTIONAL: [usize; 3] = [5, 3, 4];
 
 /// A parsed `/` filter. Every key matches case-insensitively as a substring; several words
 /// must all match.
@@ -179,7 +181,7 @@ fn text_cell(s: &Session, col: usize) -> String {
         4 => s.application_name.clone(),
         5 => s.backend_type.clone().unwrap_or_default(),
         6 => state_short(&s.state).to_string(),
-        7 => wait(s),
+        7 => blk(s),
         _ => s.query.clone(),
     }
 }
@@ -201,6 +203,16 @@ pub fn wait(s: &Session) -> String {
         (Some(t), None) => t.clone(),
         (None, Some(e)) => e.clone(),
         (None, None) => String::new(),
+    }
+}
+
+/// The wait column: `by 1234+2` (first blocking pid, how many more) for a session blocked by
+/// others, else its wait event (`Lock:tuple`, `IO:DataFileRead`), else empty.
+pub fn blk(s: &Session) -> String {
+    if s.blocking_pids.is_empty() {
+        wait(s)
+    } else {
+        crate::pg::batch::blocked_or_wait(s)
     }
 }
 
@@ -289,7 +301,7 @@ pub fn table(
                 s.application_name.clone(),
                 s.backend_type.clone().unwrap_or_default(),
                 state_short(&s.state).to_string(),
-                wait(s),
+                blk(s),
                 dur.map(fmt_dur).unwrap_or_default(),
                 one_line(&s.query, 400),
             ];
@@ -385,6 +397,28 @@ mod tests {
         let c = visible_columns(80);
         assert!(c.contains(&0) && c.contains(&DURATION_COL) && c.contains(&9));
         assert!(!c.contains(&5));
+        assert!(
+            c.contains(&7),
+            "the wait/blocked column is kept at 80 columns"
+        );
+        assert!(
+            !c.contains(&3) && !c.contains(&4),
+            "client and application go first"
+        );
+    }
+
+    #[test]
+    fn blocked_sessions_show_their_first_blocker() {
+        let now = Utc::now();
+        let mut w = s(5, "x", "y", "select 1", 1, now);
+        w.wait_event_type = Some("Lock".into());
+        w.wait_event = Some("relation".into());
+        assert_eq!(blk(&w), "Lock:relation");
+        w.blocking_pids = vec![4194304];
+        assert_eq!(blk(&w), "by 4194304");
+        w.blocking_pids = vec![4194304, 7, 8];
+        assert_eq!(blk(&w), "by 4194304+2");
+        assert!(blk(&w).len() <= usize::from(WIDTHS[7]));
     }
 
     #[test]
