@@ -5,7 +5,7 @@
 
 use crate::collect::{SourceCommand, SourceHealth, Update};
 use crate::config::{Config, ViewKind};
-use crate::keymap::{Action, Keymap};
+use crate::keymap::{Action, Keymap, Modal};
 use crate::theme::Theme;
 use crate::views::{
     pgtop::PgtopView, repl::ReplView, spotify::SpotifyView, vlog::VlogView, Ctx, View,
@@ -206,9 +206,14 @@ impl App {
                 return self.dispatch_to_view(action);
             }
         }
-        if !self.help {
-            // A view's dialog or pane (e.g. a kill confirmation) gets the key first.
-            let (handled, effects) = self.on_view(|v, ctx| v.modal_key(&key, ctx));
+        if self.help {
+            return self.help_key(&key);
+        }
+        if let Some(m) = self.active_view().modal() {
+            // A view's dialog, pane or editor (e.g. a kill confirmation) gets the key first,
+            // with what the keymap binds to it in that state.
+            let action = self.keymap.lookup_modal(m, &key);
+            let (handled, effects) = self.on_view(|v, ctx| v.modal_key(&key, action, ctx));
             if handled {
                 return effects;
             }
@@ -216,20 +221,29 @@ impl App {
         let Some(action) = self.keymap.lookup(self.active, &key) else {
             return Vec::new();
         };
-        if self.help {
-            // The help overlay swallows everything but scrolling, closing keys and quit.
-            match action {
-                Action::ToggleHelp | Action::Back => self.help = false,
-                Action::Quit => return self.handle_action(action),
-                Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
-                Action::Down => self.help_scroll = self.help_scroll.saturating_add(1).min(60),
-                Action::PageUp | Action::Top => self.help_scroll = 0,
-                Action::PageDown => self.help_scroll = self.help_scroll.saturating_add(10).min(60),
-                _ => {}
-            }
-            return Vec::new();
-        }
         self.handle_action(action)
+    }
+
+    /// The help overlay swallows everything but its own keys ([`Modal::Help`]) and quit.
+    fn help_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let action = self
+            .keymap
+            .lookup_modal(Modal::Help, key)
+            .or_else(|| self.keymap.lookup(self.active, key));
+        let (page, max) = crate::ui::help::scroll_limits(self);
+        let s = &mut self.help_scroll;
+        match action {
+            Some(Action::ToggleHelp | Action::Back) => self.help = false,
+            Some(Action::Quit) => return self.handle_action(Action::Quit),
+            Some(Action::Up) => *s = s.saturating_sub(1),
+            Some(Action::Down) => *s = s.saturating_add(1).min(max),
+            Some(Action::PageUp) => *s = s.saturating_sub(page),
+            Some(Action::PageDown) => *s = s.saturating_add(page).min(max),
+            Some(Action::Top) => *s = 0,
+            Some(Action::Bottom) => *s = max,
+            _ => {}
+        }
+        Vec::new()
     }
 
     /// Performs an action (also used by `:` commands and tests).
@@ -417,34 +431,46 @@ impl App {
         Vec::new()
     }
 
-    /// `:` commands. `:help` lists them.
+    /// `:` commands, parsed with the one table ([`crate::ui::commands`]): the app runs the
+    /// ones every view has, the active view its own. `?` lists them.
     pub fn run_command(&mut self, line: &str) -> Vec<Effect> {
-        let mut words = line.split_whitespace();
-        let cmd = words.next().unwrap_or("");
-        let arg = words.collect::<Vec<_>>().join(" ");
-        match cmd {
-            "" => Vec::new(),
-            "q" | "quit" | "exit" => self.handle_action(Action::Quit),
-            "help" | "h" => {
+        use crate::ui::commands::{self, Arg};
+        let inv = match commands::parse(self.active, line) {
+            Ok(Some(inv)) => inv,
+            Ok(None) => return Vec::new(),
+            Err(e) => {
+                self.set_flash(Level::Error, commands::error_text(self.active, &e));
+                return Vec::new();
+            }
+        };
+        if !inv.cmd.is_global() {
+            return self.on_view(|v, ctx| v.command(&inv, ctx)).1;
+        }
+        match (inv.name(), &inv.arg) {
+            ("quit", _) => self.handle_action(Action::Quit),
+            ("help", _) => {
                 self.help = true;
+                self.help_scroll = 0;
                 Vec::new()
             }
-            "filter" | "f" => self.set_view_filter(&arg, true),
-            "connect" => vec![Effect::StartSource(self.active)],
-            "pause" | "resume" => self.handle_action(Action::TogglePause),
-            "refresh" | "interval" | "s" => match arg.parse::<crate::config::Dur>() {
-                Ok(d) if d.get() >= Duration::from_millis(100) => self.set_refresh(d.get()),
-                _ => {
-                    self.set_flash(
-                        Level::Error,
-                        format!("refresh: expected a duration such as 2s, got '{arg}'"),
-                    );
-                    Vec::new()
-                }
-            },
-            "theme" => {
+            ("filter", _) => self.set_view_filter(inv.text(), true),
+            ("connect", _) => vec![Effect::StartSource(self.active)],
+            ("pause", _) => self.handle_action(Action::TogglePause),
+            ("refresh", Arg::Dur(d)) if *d >= Duration::from_millis(100) => self.set_refresh(*d),
+            ("refresh", _) => {
+                self.set_flash(
+                    Level::Error,
+                    format!(
+                        ":refresh: expected a duration of at least 100ms, got '{}'",
+                        inv.raw
+                    ),
+                );
+                Vec::new()
+            }
+            ("theme", _) => {
+                let arg = inv.text();
                 match crate::theme::load(
-                    &arg,
+                    arg,
                     crate::config::config_dir()
                         .map(|d| d.join("themes"))
                         .as_deref(),
@@ -459,24 +485,10 @@ impl App {
                 }
                 Vec::new()
             }
-            other => {
-                if let Some(k) = ViewKind::parse(other) {
-                    return self.handle_action(Action::GoTab(k));
-                }
-                let (handled, effects) = self.on_view(|v, ctx| v.command(other, &arg, ctx));
-                if handled {
-                    return effects;
-                }
-                let extra = self.view(self.active).commands_help();
-                self.set_flash(
-                    Level::Error,
-                    format!(
-                        "unknown command ':{other}' (commands: pgtop repl vlog spotify, filter TEXT, \
-                         refresh DUR, theme NAME, pause, help, quit{extra})"
-                    ),
-                );
-                Vec::new()
-            }
+            (name, _) => match ViewKind::parse(name) {
+                Some(k) => self.handle_action(Action::GoTab(k)),
+                None => Vec::new(),
+            },
         }
     }
 }

@@ -3,8 +3,11 @@
 //! Lookup order: while a view's scrollable detail pane is open, its detail bindings; then the
 //! active view's bindings, then global ones.
 
+pub mod modal;
+
 use crate::config::ViewKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+pub use modal::Modal;
 
 /// A user intent. Infrastructure events (ticks, resizes, updates) are not actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,9 +80,15 @@ pub enum Action {
     ScrollPageDown,
     ScrollTop,
     ScrollBottom,
-    // confirmations
+    // confirmations and modal states (see [`modal`])
     Yes,
     No,
+    /// Clear the line or editor being typed in.
+    ClearInput,
+    /// Run the SQL in the editor.
+    RunQuery,
+    HistoryPrev,
+    HistoryNext,
 }
 
 impl Action {
@@ -104,6 +113,9 @@ pub enum Scope {
     /// While the view's scrollable detail pane is open (see `View::detail_open`); shadows
     /// the view's and the global bindings, so scrolling never moves the list.
     Detail(ViewKind),
+    /// While a modal state is shown (the help, a confirmation, an editor): only these
+    /// bindings (and what the state itself types) apply; see [`modal`].
+    Modal(Modal),
 }
 
 /// One row of the keymap table.
@@ -556,6 +568,7 @@ impl Default for Keymap {
         for v in DETAIL_VIEWS {
             bindings.extend(detail_bindings(v));
         }
+        bindings.extend_from_slice(modal::MODAL_BINDINGS);
         Keymap { bindings }
     }
 }
@@ -590,6 +603,19 @@ impl Keymap {
     /// The action for a key while the view's detail pane is open, if the pane binds it.
     pub fn lookup_detail(&self, view: ViewKind, key: &KeyEvent) -> Option<Action> {
         self.find(Scope::Detail(view), key).map(|bd| bd.action)
+    }
+
+    /// The action for a key in a modal state, if the state binds it.
+    pub fn lookup_modal(&self, m: Modal, key: &KeyEvent) -> Option<Action> {
+        self.find(Scope::Modal(m), key).map(|bd| bd.action)
+    }
+
+    /// The bindings of a modal state, for `?`.
+    pub fn modal(&self, m: Modal) -> Vec<&Binding> {
+        self.bindings
+            .iter()
+            .filter(|bd| bd.scope == Scope::Modal(m))
+            .collect()
     }
 
     /// The detail-pane bindings of `view` (empty for views without one).
@@ -687,10 +713,13 @@ pub fn key_name(code: KeyCode, mods: KeyModifiers) -> String {
         KeyCode::PageDown => "PgDn".into(),
         KeyCode::Home => "Home".into(),
         KeyCode::End => "End".into(),
+        KeyCode::F(n) => format!("F{n}"),
         other => format!("{other:?}"),
     };
-    if mods.contains(KeyModifiers::CONTROL) {
+    if mods.contains(KeyModifiers::CONTROL) && base.chars().count() == 1 {
         format!("Ctrl-{}", base.to_uppercase())
+    } else if mods.contains(KeyModifiers::CONTROL) {
+        format!("Ctrl-{base}")
     } else {
         base
     }

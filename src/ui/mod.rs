@@ -1,18 +1,20 @@
 //! Drawing: a pure function of [`App`] state. Layout, top to bottom: tab bar, the active
 //! view, the hint line (or the `/` `:` prompt), the status line (source health or a flash
-//! message). The `?` overlay is generated from the keymap.
+//! message). The `?` overlay ([`help`]) is generated from the keymap and the `:` command
+//! table ([`commands`]).
 
+pub mod commands;
+pub mod help;
 pub mod scroll;
 pub mod table;
 
 use crate::app::{App, Level, PromptKind};
 use crate::config::ViewKind;
-use crate::keymap::key_name;
 use crate::theme::Role;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 use ratatui::Frame;
 
 /// Draws the whole screen.
@@ -44,7 +46,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     render_hints(app, hints, buf);
     render_status(app, status, buf);
     if app.help {
-        render_help(app, body, buf);
+        help::render(app, body, buf);
     }
 }
 
@@ -152,70 +154,4 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         humantime::format_duration(app.refresh)
     );
     Line::from(Span::styled(text, t.style(role))).render(area, buf);
-}
-
-fn render_help(app: &App, body: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let detail_open = app.active_view().detail_open();
-    let bindings = app.keymap.for_view(app.active, detail_open);
-    let mut lines: Vec<Line> = Vec::new();
-    let mut seen: Vec<(String, &str)> = Vec::new();
-    for bd in bindings {
-        let key = key_name(bd.code, bd.mods);
-        if seen.iter().any(|(k, _)| *k == key) {
-            continue; // a view binding shadows the global one
-        }
-        seen.push((key.clone(), bd.desc));
-    }
-    let binding_line = |key: &str, desc: &str| {
-        Line::from(vec![
-            Span::styled(format!("{key:>10}  "), t.style(Role::HintKey)),
-            Span::styled(desc.to_string(), t.style(Role::Overlay)),
-        ])
-    };
-    for (key, desc) in &seen {
-        lines.push(binding_line(key, desc));
-    }
-    let detail = app.keymap.detail(app.active);
-    if !detail_open && !detail.is_empty() {
-        // Keys that apply once the detail pane is open (they shadow the ones above).
-        lines.push(Line::from(Span::styled(
-            "      while the detail pane is open:",
-            t.style(Role::Header),
-        )));
-        for bd in detail {
-            lines.push(binding_line(&key_name(bd.code, bd.mods), bd.desc));
-        }
-    }
-    lines.push(Line::from(Span::styled(
-        "      :cmd  pgtop repl vlog spotify · filter TEXT · refresh DUR · theme NAME · quit",
-        t.style(Role::Muted),
-    )));
-    let w = body.width.min(72);
-    let h = body.height.min(lines.len() as u16 + 2);
-    let area = Rect::new(
-        body.x + (body.width - w) / 2,
-        body.y + (body.height - h) / 2,
-        w,
-        h,
-    );
-    Clear.render(area, buf);
-    let more = lines.len() as u16 + 2 > body.height;
-    let max_scroll = (lines.len() as u16).saturating_sub(h.saturating_sub(2));
-    let title = if more {
-        format!(" help: {} (↑↓ scroll, Esc closes) ", app.active.title())
-    } else {
-        format!(" help: {} (Esc or ? to close) ", app.active.title())
-    };
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((app.help_scroll.min(max_scroll), 0))
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(title)
-                .border_style(t.style(Role::Border)),
-        )
-        .style(t.style(Role::Overlay))
-        .render(area, buf);
 }

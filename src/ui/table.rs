@@ -125,6 +125,12 @@ impl TableState {
         self.recompute();
     }
 
+    /// What [`TableState::set_filter`] accepts, for `?` (keep the two together).
+    pub const FILTER_SYNTAX: &'static [(&'static str, &'static str)] = &[(
+        "TEXT",
+        "rows with TEXT in any column (case-insensitive, no regex)",
+    )];
+
     fn recompute(&mut self) {
         let needle = self.filter.to_lowercase();
         let mut vis: Vec<usize> = (0..self.data.rows.len())

@@ -10,8 +10,9 @@ pub mod vlog;
 use crate::app::{Effect, Level};
 use crate::collect::{Payload, SourceHealth};
 use crate::config::ViewKind;
-use crate::keymap::Action;
+use crate::keymap::{Action, Modal};
 use crate::theme::Theme;
+use crate::ui::commands::Invocation;
 use crate::ui::table::{render_empty, TableData, TableState};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
@@ -50,10 +51,17 @@ pub trait View {
         self.core_mut().handle_common(action, ctx)
     }
 
-    /// A key while the view shows a dialog or pane that owns the keyboard (a confirmation,
-    /// an editor). Return true when consumed; the keymap is not consulted then.
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
-        let _ = (key, ctx);
+    /// The dialog, pane or editor that owns the keyboard now, if any: its keys are looked
+    /// up in the keymap ([`Modal`]) and handed to [`View::modal_key`].
+    fn modal(&self) -> Option<Modal> {
+        None
+    }
+
+    /// A key while [`View::modal`] is shown, with the action the keymap binds to it in that
+    /// state (`None`: an unbound key, e.g. text typed into an editor). Return true when
+    /// consumed; the view's and global keys are not consulted then.
+    fn modal_key(&mut self, key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) -> bool {
+        let _ = (key, action, ctx);
         false
     }
 
@@ -83,15 +91,11 @@ pub trait View {
         self.core().table.filter.clone()
     }
 
-    /// A `:` command the shell does not know. Return true when it was the view's.
-    fn command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
-        let _ = (cmd, arg, ctx);
+    /// One of the view's own `:` commands (declared in [`crate::ui::commands::COMMANDS`],
+    /// parsed there; match on `inv.name()`). Return true when it was the view's.
+    fn command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
+        let _ = (inv, ctx);
         false
-    }
-
-    /// The view's own `:` commands for the unknown-command message, e.g. `", slow DUR"`.
-    fn commands_help(&self) -> &'static str {
-        ""
     }
 
     /// Renders the view body.

@@ -15,20 +15,21 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local, Utc};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::{Ctx, View, ViewCore};
 use crate::app::{Effect, Level};
 use crate::collect::{Payload, SourceCommand};
-use crate::config::{Dur, PgtopConfig, ViewKind};
-use crate::keymap::Action;
+use crate::config::{PgtopConfig, ViewKind};
+use crate::keymap::{Action, Modal};
 use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
 use crate::pg::classify::{DurationBasis, Thresholds};
 use crate::pg::kill::{select_slow_targets, KillExclusions, SignalKind, SignalTarget};
 use crate::pg::source::{PgReply, PgRequest};
 use crate::theme::Theme;
+use crate::ui::commands::{Arg, Invocation};
 use crate::ui::scroll::Scroll;
 use dialogs::{KillDialog, Origin, Stage};
 use filter_edit::FilterEdit;
@@ -629,12 +630,20 @@ impl View for PgtopView {
         self.detail.is_some() && self.dialog.is_none()
     }
 
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+    fn modal(&self) -> Option<Modal> {
+        self.dialog.as_ref().map(|d| match d.stage {
+            Stage::Confirm => Modal::KillConfirm,
+            Stage::Sent | Stage::Done => Modal::KillResult,
+        })
+    }
+
+    /// The kill dialog: its keys are [`Modal::KillConfirm`] / [`Modal::KillResult`].
+    fn modal_key(&mut self, _key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) -> bool {
         let Some(d) = self.dialog.as_mut() else {
             return false;
         };
-        match (&d.stage, key.code) {
-            (Stage::Confirm, KeyCode::Char('y') | KeyCode::Char('Y')) => {
+        match (&d.stage, action) {
+            (Stage::Confirm, Some(Action::Yes)) => {
                 if ctx.read_only {
                     self.dialog = None;
                     ctx.flash(Level::Warn, "read-only mode: nothing was signalled");
@@ -645,22 +654,12 @@ impl View for PgtopView {
                 Self::request(ctx, PgRequest::Signal { kind, targets });
                 self.tagged.clear();
             }
-            (
-                Stage::Confirm,
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q'),
-            ) => {
+            (Stage::Confirm, Some(Action::No)) => {
                 self.dialog = None;
                 ctx.flash(Level::Info, "aborted: nothing was signalled");
                 self.rebuild();
             }
-            (
-                Stage::Sent | Stage::Done,
-                KeyCode::Esc
-                | KeyCode::Enter
-                | KeyCode::Char('q')
-                | KeyCode::Char('n')
-                | KeyCode::Char(' '),
-            ) => {
+            (Stage::Sent | Stage::Done, Some(Action::Back)) => {
                 self.dialog = None;
                 self.rebuild();
             }
@@ -690,46 +689,33 @@ impl View for PgtopView {
         self.filter.text.clone()
     }
 
-    fn command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
-        let dur = || arg.trim().parse::<Dur>().map(|d| d.get());
+    fn command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
         let mut t = self.thresholds;
-        match cmd {
-            "slow" | "critical" | "crit" | "idle" | "idle_tx" => match dur() {
-                Ok(d) => {
-                    match cmd {
-                        "slow" => t.slow = d,
-                        "critical" | "crit" => t.critical = d,
-                        _ => t.idle_in_transaction = d,
-                    }
-                    self.set_thresholds(t, ctx, cmd);
+        match (inv.name(), &inv.arg) {
+            (cmd @ ("slow" | "critical" | "idle"), Arg::Dur(d)) => {
+                match cmd {
+                    "slow" => t.slow = *d,
+                    "critical" => t.critical = *d,
+                    _ => t.idle_in_transaction = *d,
                 }
-                Err(e) => ctx.flash(Level::Error, format!(":{cmd}: {e}")),
-            },
-            "min" => match arg.trim() {
-                "" | "off" | "0" => {
-                    self.filter.set_min(None);
-                    ctx.flash(Level::Info, "no minimum duration");
-                    self.rebuild();
-                }
-                _ => match dur() {
-                    Ok(d) => {
-                        self.filter.set_min(Some(d));
-                        ctx.flash(
-                            Level::Info,
-                            format!("only sessions running at least {}", rows::fmt_dur(d)),
-                        );
-                        self.rebuild();
-                    }
-                    Err(e) => ctx.flash(Level::Error, format!(":min: {e}")),
-                },
-            },
+                self.set_thresholds(t, ctx, cmd);
+            }
+            ("min", Arg::Dur(d)) if !d.is_zero() => {
+                self.filter.set_min(Some(*d));
+                ctx.flash(
+                    Level::Info,
+                    format!("only sessions running at least {}", rows::fmt_dur(*d)),
+                );
+                self.rebuild();
+            }
+            ("min", _) => {
+                self.filter.set_min(None);
+                ctx.flash(Level::Info, "no minimum duration");
+                self.rebuild();
+            }
             _ => return false,
         }
         true
-    }
-
-    fn commands_help(&self) -> &'static str {
-        ", slow DUR, critical DUR, idle DUR, min DUR"
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {

@@ -35,6 +35,26 @@ const WIDTHS: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 12, 8, 0];
 /// always marked.
 const OPTIONAL: [usize; 3] = [5, 3, 4];
 
+/// What [`Filter::parse`] accepts, for `?` (keep the two together).
+pub const FILTER_SYNTAX: &[(&str, &str)] = &[
+    (
+        "WORD",
+        "a word anywhere in the row (query, user, db, app, client…)",
+    ),
+    ("db:NAME", "database contains NAME (also database:, d:)"),
+    ("user:NAME", "user contains NAME (also u:)"),
+    (
+        "app:NAME",
+        "application_name contains NAME (also application:, a:)",
+    ),
+    ("state:S", "state contains S, e.g. state:idle (also s:)"),
+    (
+        "min:DUR",
+        "running at least DUR (min:0 for any; :min DUR sets it apart)",
+    ),
+    ("A B", "several words: all must match (case-insensitive)"),
+];
+
 /// A parsed `/` filter. Every key matches case-insensitively as a substring; several words
 /// must all match.
 #[derive(Clone, Debug, Default, PartialEq)]

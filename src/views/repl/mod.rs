@@ -13,7 +13,7 @@ pub mod rows;
 use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Local};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -21,7 +21,7 @@ use super::{Ctx, View, ViewCore};
 use crate::app::{Effect, Level};
 use crate::collect::{Payload, SourceHealth};
 use crate::config::{ReplConfig, ViewKind};
-use crate::keymap::Action;
+use crate::keymap::{Action, Modal};
 use crate::repl::audit::{self, CheckResult};
 use crate::repl::verdict::{judge, with_audit, ServerVerdict};
 use crate::repl::{ConnState, LagThresholds, ServerSnapshot};
@@ -386,16 +386,19 @@ impl View for ReplView {
         self.pane.is_some()
     }
 
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+    fn modal(&self) -> Option<Modal> {
+        self.pane.is_some().then_some(Modal::ReplPane)
+    }
+
+    /// The audit pane ([`Modal::ReplPane`]); quit keys go on to the keymap.
+    fn modal_key(&mut self, _key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) -> bool {
         if self.pane.is_none() {
             return false;
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('c') if ctrl => return false,
-            KeyCode::Char('q') => return false,
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => self.open_pane(None),
-            KeyCode::Char('y') => {
+        match action {
+            Some(Action::Quit) => return false,
+            Some(Action::Back) => self.open_pane(None),
+            Some(Action::CopyFixes) => {
                 if matches!(self.pane, Some(Pane::Check(_))) {
                     self.copy_fixes(ctx);
                 }

@@ -94,7 +94,7 @@ impl Editor {
         self.lines[self.row].chars().count()
     }
 
-    fn history_prev(&mut self) {
+    pub(super) fn history_prev(&mut self) {
         if self.history.is_empty() {
             return;
         }
@@ -109,7 +109,7 @@ impl Editor {
         self.show_history(Some(pos));
     }
 
-    fn history_next(&mut self) {
+    pub(super) fn history_next(&mut self) {
         match self.hist_pos {
             None => {}
             Some(p) if p + 1 < self.history.len() => self.show_history(Some(p + 1)),

@@ -16,7 +16,7 @@ use super::{Ctx, View, ViewCore};
 use crate::app::{Effect, Level};
 use crate::collect::{Payload, SourceCommand};
 use crate::config::ViewKind;
-use crate::keymap::Action;
+use crate::keymap::{Action, Modal};
 use crate::spotify::import::Progress;
 use crate::spotify::questions::{self, ChartHint, Params, Question};
 use crate::spotify::results::ResultSet;
@@ -375,11 +375,35 @@ impl View for SpotifyView {
         self.handle_action(action, ctx)
     }
 
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+    fn modal(&self) -> Option<Modal> {
+        (self.focus == Focus::Editor).then_some(Modal::SpotifyEditor)
+    }
+
+    /// The SQL editor: its commands come from the keymap ([`Modal::SpotifyEditor`]), every
+    /// other key edits the text.
+    fn modal_key(&mut self, key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) -> bool {
         if self.focus != Focus::Editor {
             return false;
         }
-        match self.editor.key(key) {
+        let outcome = match action {
+            Some(Action::Back) => EditorOutcome::Leave,
+            Some(Action::RunQuery) => EditorOutcome::Run,
+            Some(Action::CancelQuery) => EditorOutcome::Cancel,
+            Some(Action::HistoryPrev) => {
+                self.editor.history_prev();
+                EditorOutcome::Edited
+            }
+            Some(Action::HistoryNext) => {
+                self.editor.history_next();
+                EditorOutcome::Edited
+            }
+            Some(Action::ClearInput) => {
+                self.editor.set_text("");
+                EditorOutcome::Edited
+            }
+            _ => self.editor.key(key),
+        };
+        match outcome {
             EditorOutcome::Edited => {}
             EditorOutcome::Leave => self.focus = Focus::Questions,
             EditorOutcome::Run => {
@@ -395,13 +419,8 @@ impl View for SpotifyView {
         true
     }
 
-    fn command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
-        self.run_command(cmd, arg, ctx)
-    }
-
-    fn commands_help(&self) -> &'static str {
-        ", import FILE…, export [FILE], country CC, year YYYY, from DATE, to DATE, \
-         positions A-B, limit N, track ID, sql TEXT, save NAME"
+    fn command(&mut self, inv: &crate::ui::commands::Invocation, ctx: &mut Ctx) -> bool {
+        self.run_command(inv, ctx)
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {

@@ -15,6 +15,7 @@ use crate::spotify::questions::ChartHint;
 use crate::spotify::results::{Cell, ResultSet};
 use crate::spotify::source::{SpotifyCommand, StoreInfo};
 use crate::theme::Role;
+use crate::ui::commands::{Arg, Invocation};
 use crate::ui::table::{Column, TableData, TableRow};
 use crate::views::Ctx;
 
@@ -25,6 +26,16 @@ fn year_of(d: &Option<String>) -> Option<i32> {
     d.as_deref()
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
         .map(|d| d.year())
+}
+
+/// `:year YYYY` (a number the parser checked) as `[Jan 1, next Jan 1)`.
+fn year_range(arg: &Arg) -> Option<(NaiveDate, NaiveDate)> {
+    let Arg::N(y) = *arg else { return None };
+    let y = i32::try_from(y).ok()?;
+    Some((
+        NaiveDate::from_ymd_opt(y, 1, 1)?,
+        NaiveDate::from_ymd_opt(y + 1, 1, 1)?,
+    ))
 }
 
 fn expand(path: &str) -> PathBuf {
@@ -142,9 +153,10 @@ impl SpotifyView {
         }
     }
 
-    pub(super) fn run_command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
-        let arg = arg.trim();
-        let res: Result<(), String> = match cmd {
+    /// The spotify `:` commands (declared and parsed in [`crate::ui::commands`]).
+    pub(super) fn run_command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
+        let arg = inv.text().trim();
+        let res: Result<(), String> = match inv.name() {
             "import" => {
                 let files = arg.split_whitespace().map(expand).collect();
                 self.start_import(files, ctx);
@@ -189,20 +201,15 @@ impl SpotifyView {
             },
             "from" => date_arg(arg).map(|d| self.params.from = d),
             "to" => date_arg(arg).map(|d| self.params.to = d),
-            "year" => match arg.parse::<i32>().ok().and_then(|y| {
-                Some((
-                    NaiveDate::from_ymd_opt(y, 1, 1)?,
-                    NaiveDate::from_ymd_opt(y + 1, 1, 1)?,
-                ))
-            }) {
+            "year" => match year_range(&inv.arg) {
                 Some((a, b)) => {
                     self.params.from = Some(a);
                     self.params.to = Some(b);
                     Ok(())
                 }
-                None => Err(format!("year: expected YYYY, got {arg:?}")),
+                None => Err(format!("year: expected YYYY, got {:?}", inv.raw)),
             },
-            "positions" | "pos" => {
+            "positions" => {
                 if matches!(arg, "" | "all" | "-") {
                     self.params.pos_min = None;
                     self.params.pos_max = None;
@@ -218,12 +225,13 @@ impl SpotifyView {
                     }
                 }
             }
-            "limit" => match arg.parse::<u32>() {
-                Ok(n) if (1..=100_000).contains(&n) => {
-                    self.params.limit = n;
+            "limit" => match inv.arg {
+                // 1..=100000 (checked by the parser)
+                Arg::N(n) => {
+                    self.params.limit = n as u32;
                     Ok(())
                 }
-                _ => Err(format!("limit: expected 1..100000, got {arg:?}")),
+                _ => Err(format!("limit: expected 1..100000, got {:?}", inv.raw)),
             },
             "track" => {
                 self.params.track_id = match arg {

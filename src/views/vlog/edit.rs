@@ -9,6 +9,7 @@ use crate::app::{Effect, Level};
 use crate::collect::SourceCommand;
 use crate::config::ViewKind;
 use crate::config::VlogLayout;
+use crate::keymap::Action;
 use crate::views::Ctx;
 use crate::vlog::format::{compact_line, json_line, text_block};
 use crate::vlog::Request;
@@ -131,20 +132,17 @@ impl VlogView {
         });
     }
 
-    pub(super) fn editor_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) {
+    /// A key on the find / save line: `action` is what the keymap binds to it there
+    /// ([`crate::keymap::Modal::VlogEditor`]); other keys are typed.
+    pub(super) fn editor_key(&mut self, key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) {
         let Some(ed) = self.editor.as_mut() else {
             return;
         };
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => self.editor = None,
-            KeyCode::Char('c') if ctrl => self.editor = None,
-            KeyCode::Char('u') if ctrl => ed.input.clear(),
-            KeyCode::Backspace => {
-                ed.input.pop();
-            }
-            KeyCode::Char(c) if !ctrl => ed.input.push(c),
-            KeyCode::Enter => {
+        match (action, key.code) {
+            (Some(Action::No), _) => self.editor = None,
+            (Some(Action::ClearInput), _) => ed.input.clear(),
+            (Some(Action::Yes), _) => {
                 if let Some(ed) = self.editor.take() {
                     match ed.kind {
                         EditorKind::Find => self.set_search(ed.input.trim(), ctx),
@@ -155,21 +153,27 @@ impl VlogView {
                     }
                 }
             }
+            (_, KeyCode::Backspace) => {
+                ed.input.pop();
+            }
+            (_, KeyCode::Char(c)) if !ctrl => ed.input.push(c),
             _ => {}
         }
     }
 
-    pub(super) fn detail_key(&mut self, key: &KeyEvent) -> bool {
+    /// The request detail ([`crate::keymap::Modal::VlogDetail`]); false for keys it does
+    /// not bind (they go on to the view).
+    pub(super) fn detail_key(&mut self, action: Option<Action>) -> bool {
         let Some(d) = self.detail.as_mut() else {
             return false;
         };
-        match key.code {
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.detail = None,
-            KeyCode::Up | KeyCode::Char('k') => d.scroll = d.scroll.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => d.scroll = d.scroll.saturating_add(1).min(2000),
-            KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(10),
-            KeyCode::PageDown => d.scroll = d.scroll.saturating_add(10).min(2000),
-            KeyCode::Home | KeyCode::Char('g') => d.scroll = 0,
+        match action {
+            Some(Action::Back) => self.detail = None,
+            Some(Action::ScrollUp) => d.scroll = d.scroll.saturating_sub(1),
+            Some(Action::ScrollDown) => d.scroll = d.scroll.saturating_add(1).min(2000),
+            Some(Action::ScrollPageUp) => d.scroll = d.scroll.saturating_sub(10),
+            Some(Action::ScrollPageDown) => d.scroll = d.scroll.saturating_add(10).min(2000),
+            Some(Action::ScrollTop) => d.scroll = 0,
             _ => return false,
         }
         true

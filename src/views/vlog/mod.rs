@@ -12,8 +12,9 @@ use super::{Ctx, View, ViewCore};
 use crate::app::Level;
 use crate::collect::Payload;
 use crate::config::{ViewKind, VlogConfig, VlogLayout};
-use crate::keymap::Action;
+use crate::keymap::{Action, Modal};
 use crate::theme::Theme;
+use crate::ui::commands::{Arg, Invocation};
 use crate::vlog::{Filter, Request, Ring, SourceStatus, Stats, VlogEvent};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
@@ -335,6 +336,38 @@ impl VlogView {
 
 /// Parses the `/` prompt text: vlogdump `name=value` words; text without any `=` that is not
 /// a flag filters the URL (`/api` = `url=/api`).
+/// What [`parse_filter`] accepts, for `?` (keep the two together).
+pub const FILTER_SYNTAX: &[(&str, &str)] = &[
+    ("TEXT", "a bare text: URL matches the regex TEXT"),
+    ("url=RE", "URL matches RE (!RE: does not; also url_match=)"),
+    (
+        "status=5xx",
+        "status code or class, e.g. 404, 5xx (also only_status=)",
+    ),
+    ("method=RE", "request method (also req_method=)"),
+    ("client=RE", "client IP (also client_match=)"),
+    ("backend=RE", "backend name"),
+    (
+        "handling=H,…",
+        "hit, miss, pass, pipe, synth, grace… (!H: not)",
+    ),
+    (
+        "slow=MS",
+        "at least MS milliseconds (500, 2s; also only_slow=)",
+    ),
+    (
+        "req_headers=RE",
+        "a request header line matches (^/$ per line)",
+    ),
+    ("resp_headers=RE", "a response header line matches"),
+    ("only_hits=1", "cache hits only (also hits=1)"),
+    ("only_misses=1", "cache misses only (also misses=1)"),
+    (
+        "A=… B=…",
+        "several options: all must match; quote values with spaces",
+    ),
+];
+
 pub fn parse_filter(text: &str) -> Result<Filter, crate::vlog::filter::FilterError> {
     let t = text.trim();
     match Filter::parse(t) {
@@ -430,12 +463,22 @@ impl View for VlogView {
         true
     }
 
-    fn modal_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> bool {
+    fn modal(&self) -> Option<Modal> {
         if self.editor.is_some() {
-            self.editor_key(key, ctx);
+            Some(Modal::VlogEditor)
+        } else {
+            self.detail.is_some().then_some(Modal::VlogDetail)
+        }
+    }
+
+    /// The find / save line ([`Modal::VlogEditor`]) and the request detail
+    /// ([`Modal::VlogDetail`]; its unbound keys go on to the view).
+    fn modal_key(&mut self, key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) -> bool {
+        if self.editor.is_some() {
+            self.editor_key(key, action, ctx);
             return true;
         }
-        self.detail_key(key)
+        self.detail_key(action)
     }
 
     fn set_filter(&mut self, text: &str, _ctx: &mut Ctx) {
@@ -450,31 +493,24 @@ impl View for VlogView {
         self.filter_text.clone()
     }
 
-    fn command(&mut self, cmd: &str, arg: &str, ctx: &mut Ctx) -> bool {
-        match cmd {
-            "save" | "w" => {
-                let p = if arg.is_empty() {
+    fn command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
+        match (inv.name(), &inv.arg) {
+            ("save", _) => {
+                let p = if inv.text().is_empty() {
                     self.default_save_path(Local::now()).display().to_string()
                 } else {
-                    arg.to_string()
+                    inv.text().to_string()
                 };
                 self.save_to(&p, ctx);
             }
-            "search" | "find" => self.set_search(arg, ctx),
-            "slow" => match arg.parse::<crate::config::Dur>() {
-                Ok(d) => {
-                    self.slow_ms = d.get().as_secs_f64() * 1000.0;
-                    ctx.flash(Level::Info, format!("slow from {arg}"));
-                }
-                Err(e) => ctx.flash(Level::Error, format!("slow: {e}")),
-            },
+            ("search", _) => self.set_search(inv.text(), ctx),
+            ("slow", Arg::Dur(d)) => {
+                self.slow_ms = d.as_secs_f64() * 1000.0;
+                ctx.flash(Level::Info, format!("slow from {}", inv.raw));
+            }
             _ => return false,
         }
         true
-    }
-
-    fn commands_help(&self) -> &'static str {
-        ", save [PATH], search RE, slow DUR"
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
