@@ -91,15 +91,15 @@ pub fn entries(app: &App) -> Vec<Entry> {
         .into_iter()
         .filter(|bd| bd.scope == crate::keymap::Scope::Global)
         .collect();
+    for &m in Modal::of_view(view) {
+        out.push(Entry::Section(m.title().into()));
+        out.extend(key_items(&km.modal(m), &mut Vec::new()));
+    }
     out.push(Entry::Section("keys in every view".into()));
     out.extend(key_items(&global, &mut shadow));
     if !detail_open && !detail.is_empty() {
         out.push(Entry::Section("while the detail pane is open".into()));
         out.extend(key_items(&detail, &mut Vec::new()));
-    }
-    for &m in Modal::of_view(view) {
-        out.push(Entry::Section(m.title().into()));
-        out.extend(key_items(&km.modal(m), &mut Vec::new()));
     }
     out.push(Entry::Section(
         "commands (type : then the command, Enter runs it)".into(),

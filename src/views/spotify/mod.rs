@@ -380,7 +380,8 @@ impl View for SpotifyView {
     }
 
     /// The SQL editor: its commands come from the keymap ([`Modal::SpotifyEditor`]), every
-    /// other key edits the text.
+    /// other key edits the text. (`Editor::key` still maps the default command keys itself,
+    /// which its unit tests use; here they never reach it while bound.)
     fn modal_key(&mut self, key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) -> bool {
         if self.focus != Focus::Editor {
             return false;
