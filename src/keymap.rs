@@ -44,6 +44,8 @@ pub enum Action {
     KillSlow,
     Explain,
     ToggleLocks,
+    /// `F`: one row per query fingerprint.
+    ToggleGroups,
     // repl
     CopyFixes,
     /// Move between the status table and the audit pane.
@@ -299,6 +301,14 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         V(PG),
         A::ToggleLocks,
         "lock tree: blockers and the blocked",
+        false,
+    ),
+    b(
+        Char('F'),
+        SHIFT,
+        V(PG),
+        A::ToggleGroups,
+        "group by query fingerprint (Enter lists a group, K cancels its slow queries)",
         false,
     ),
     // repl

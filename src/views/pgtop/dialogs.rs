@@ -42,6 +42,8 @@ pub struct KillDialog {
     pub check_after: Option<SystemTime>,
     /// `K`: every cancelled query is gone
     pub all_ended: bool,
+    /// a line under the title (`K` on a group: which one)
+    pub note: Option<String>,
 }
 
 impl KillDialog {
@@ -54,6 +56,7 @@ impl KillDialog {
             results: Vec::new(),
             check_after: None,
             all_ended: false,
+            note: None,
         }
     }
 
@@ -180,6 +183,9 @@ impl KillDialog {
             (_, false, _) => format!("{verb}: {n} {}", plural(what)),
         };
         out.push((Role::Title, title));
+        if let Some(n) = &self.note {
+            out.push((Role::Muted, n.clone()));
+        }
         if self.stage == Stage::Confirm {
             for t in &self.targets {
                 out.push((Role::Normal, target_line(t)));

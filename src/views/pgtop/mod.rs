@@ -6,6 +6,7 @@
 
 pub mod dialogs;
 pub mod filter_edit;
+pub mod groups;
 pub mod locks;
 pub mod render;
 pub mod rows;
@@ -92,6 +93,8 @@ pub struct PgtopView {
     pub server: String,
     /// Slack delivery state from the latest snapshot of any kind (current even while paused)
     pub alerts: Option<crate::pg::slack::AlertStatus>,
+    /// `F`: grouped by query fingerprint, or the list narrowed to one group
+    pub groups: groups::Groups,
 }
 
 impl Default for PgtopView {
@@ -123,6 +126,7 @@ impl PgtopView {
             order: Vec::new(),
             server: cfg.name.clone().unwrap_or_default(),
             alerts: None,
+            groups: groups::Groups::default(),
         }
     }
 
@@ -156,7 +160,7 @@ impl PgtopView {
             filter: &self.filter,
             sort: self.sort,
         };
-        let sorted = rows::select(sessions, now, &spec);
+        let sorted = self.groups.only_group(rows::select(sessions, now, &spec));
         if self.frozen() {
             rows::freeze(sorted, &self.order)
         } else {
@@ -167,6 +171,11 @@ impl PgtopView {
     /// Rebuilds the table from the snapshot and the list settings.
     fn rebuild(&mut self) {
         let now = self.server_now();
+        if self.groups.on {
+            let data = groups::table(&self.query_groups(), now, &self.thresholds);
+            self.core.table.set_data(data);
+            return;
+        }
         let (data, order) = {
             let listed = self.listed();
             let order = listed.iter().map(|s| s.pid).collect();
@@ -227,6 +236,7 @@ impl PgtopView {
                 None => d.ended = true,
             }
         }
+        self.groups.update(&snap.sessions);
         self.snap = Some(snap);
         self.rebuild();
     }
@@ -419,6 +429,7 @@ impl View for PgtopView {
             }
             Action::CancelBackend => self.open_signal(SignalKind::Cancel, ctx),
             Action::TerminateBackend => self.open_signal(SignalKind::Terminate, ctx),
+            Action::KillSlow if self.groups.on => self.open_kill_group(ctx),
             Action::KillSlow => self.open_kill_slow(ctx),
             Action::Explain => self.explain(ctx),
             Action::ToggleIdle => {
@@ -453,6 +464,8 @@ impl View for PgtopView {
                 }
             }
             Action::ToggleLocks => self.locks = !self.locks,
+            Action::ToggleGroups => self.toggle_groups(ctx),
+            Action::Open if self.groups.on => self.open_group(ctx),
             Action::ScrollUp
             | Action::ScrollDown
             | Action::ScrollPageUp
@@ -481,6 +494,8 @@ impl View for PgtopView {
                     self.rebuild();
                 } else if self.locks {
                     self.locks = false;
+                } else if self.groups.back() {
+                    self.rebuild();
                 } else if !self.tagged.is_empty() {
                     self.tagged.clear();
                     ctx.flash(Level::Info, "tags cleared");
