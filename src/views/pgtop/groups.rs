@@ -49,6 +49,17 @@ pub struct Groups {
     cache: Fingerprinter,
     /// (group key, fingerprint) of each session of the current snapshot, by pid
     keys: HashMap<i32, (GroupKey, Fingerprint)>,
+    /// the statement each session ran at the previous refresh: while pid, backend start, query
+    /// start and text length are the same, so is the text (the server sets text and query
+    /// start together), and its fingerprint is reused without reading the text again
+    seen: HashMap<i32, (Stmt, Fingerprint)>,
+}
+
+/// What identifies one statement of one session.
+type Stmt = (Option<DateTime<Utc>>, Option<DateTime<Utc>>, usize);
+
+fn stmt(s: &Session) -> Stmt {
+    (s.backend_start, s.query_start, s.query.len())
 }
 
 /// One group over the listed sessions.
@@ -83,20 +94,28 @@ impl Groups {
     pub fn update(&mut self, sessions: &[Session]) {
         self.keys.clear();
         if !self.active() {
+            self.seen.clear();
             return;
         }
         self.cache.next_generation();
+        let mut seen = HashMap::with_capacity(sessions.len());
         for s in sessions {
             let k = if !s.visible {
                 marker(0, INSUFFICIENT_PRIVILEGE)
             } else if s.query.trim().is_empty() {
                 marker(1, "(no query text)")
             } else {
-                let fp = self.cache.get(&s.query);
+                let id = stmt(s);
+                let fp = match self.seen.get(&s.pid) {
+                    Some((prev, fp)) if s.query_start.is_some() && *prev == id => fp.clone(),
+                    _ => self.cache.get(&s.query),
+                };
+                seen.insert(s.pid, (id, fp.clone()));
                 (GroupKey::of(s.query_id, &fp), fp)
             };
             self.keys.insert(s.pid, k);
         }
+        self.seen = seen;
     }
 
     /// The group key and fingerprint of a session of the current snapshot.
@@ -132,6 +151,7 @@ impl Groups {
             return false;
         }
         self.keys.clear();
+        self.seen.clear();
         true
     }
 }
@@ -383,10 +403,19 @@ mod tests {
         assert_eq!(groups[0].total, Duration::from_secs(30));
         assert_eq!(names(&groups[0].users), "app,web");
         assert_eq!(groups[1].key, GroupKey::QueryId(77));
-        // steady state: the second refresh normalises nothing
-        let misses = g.cache.stats.misses;
+        // steady state: the second refresh neither normalises nor hashes a text
+        let stats = g.cache.stats;
         g.update(&v);
-        assert_eq!(g.cache.stats.misses, misses);
+        assert_eq!(g.cache.stats, stats);
+        // a new statement on a session (new query start) is looked up by its text: a text
+        // another session ran is a cache hit
+        let mut w = v.clone();
+        w[0].query_start = Some(now);
+        w[0].query = v[1].query.clone();
+        g.update(&w);
+        assert_eq!(g.cache.stats.hits, stats.hits + 1, "{:?}", g.cache.stats);
+        assert_eq!(g.cache.stats.misses, stats.misses);
+        g.update(&v);
         // narrowed to one group
         g.only = Some((groups[0].key, groups[0].text.clone()));
         let only: Vec<i32> = g.only_group(listed.clone()).iter().map(|s| s.pid).collect();
