@@ -49,6 +49,8 @@ pub enum Action {
     ToggleLocks,
     /// Lock tree: terminate the root blocker of the selected chain (after a confirmation).
     SignalRootBlocker,
+    /// `F`: one row per query fingerprint.
+    ToggleGroups,
     // repl
     CopyFixes,
     /// Move between the status table and the audit pane.
@@ -324,6 +326,14 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         V(PG),
         A::SignalRootBlocker,
         "lock tree: terminate the root blocker of the selected chain",
+        false,
+    ),
+    b(
+        Char('F'),
+        SHIFT,
+        V(PG),
+        A::ToggleGroups,
+        "group by query fingerprint (Enter lists a group, K cancels its slow queries)",
         false,
     ),
     // repl

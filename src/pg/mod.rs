@@ -19,6 +19,7 @@ pub mod collector;
 pub mod config;
 pub mod conninfo;
 pub mod explain;
+pub mod fingerprint;
 pub mod kill;
 pub mod locks;
 pub mod redact;

@@ -46,6 +46,8 @@ pub struct KillDialog {
     pub all_ended: bool,
     /// `R`: the sessions the root blocker holds up, one line each (listed in the confirmation)
     pub unblocks: Vec<String>,
+    /// a line under the title (`K` on a group: which one)
+    pub note: Option<String>,
 }
 
 impl KillDialog {
@@ -59,6 +61,7 @@ impl KillDialog {
             check_after: None,
             all_ended: false,
             unblocks: Vec::new(),
+            note: None,
         }
     }
 
@@ -194,6 +197,9 @@ impl KillDialog {
             (_, false, _) => format!("{verb}: {n} {}", plural(what)),
         };
         out.push((Role::Title, title));
+        if let Some(n) = &self.note {
+            out.push((Role::Muted, n.clone()));
+        }
         if self.stage == Stage::Confirm {
             for t in &self.targets {
                 out.push((Role::Normal, target_line(t)));

@@ -6,6 +6,7 @@
 
 pub mod dialogs;
 pub mod filter_edit;
+pub mod groups;
 pub mod locks;
 pub mod locks_draw;
 pub mod render;
@@ -96,6 +97,8 @@ pub struct PgtopView {
     pub server: String,
     /// Slack delivery state from the latest snapshot of any kind (current even while paused)
     pub alerts: Option<crate::pg::slack::AlertStatus>,
+    /// `F`: grouped by query fingerprint, or the list narrowed to one group
+    pub groups: groups::Groups,
 }
 
 impl Default for PgtopView {
@@ -128,6 +131,7 @@ impl PgtopView {
             order: Vec::new(),
             server: cfg.name.clone().unwrap_or_default(),
             alerts: None,
+            groups: groups::Groups::default(),
         }
     }
 
@@ -161,7 +165,7 @@ impl PgtopView {
             filter: &self.filter,
             sort: self.sort,
         };
-        let sorted = rows::select(sessions, now, &spec);
+        let sorted = self.groups.only_group(rows::select(sessions, now, &spec));
         if self.frozen() {
             rows::freeze(sorted, &self.order)
         } else {
@@ -172,6 +176,11 @@ impl PgtopView {
     /// Rebuilds the table from the snapshot and the list settings.
     fn rebuild(&mut self) {
         let now = self.server_now();
+        if self.groups.on {
+            let data = groups::table(&self.query_groups(), now, &self.thresholds);
+            self.core.table.set_data(data);
+            return;
+        }
         let (data, order) = {
             let listed = self.listed();
             let order = listed.iter().map(|s| s.pid).collect();
@@ -245,6 +254,7 @@ impl PgtopView {
                 None => d.ended = true,
             }
         }
+        self.groups.update(&snap.sessions);
         self.snap = Some(snap);
         self.rebuild();
     }
@@ -476,6 +486,7 @@ impl View for PgtopView {
             }
             Action::CancelBackend => self.open_signal(SignalKind::Cancel, ctx),
             Action::TerminateBackend => self.open_signal(SignalKind::Terminate, ctx),
+            Action::KillSlow if self.groups.on => self.open_kill_group(ctx),
             Action::KillSlow => self.open_kill_slow(ctx),
             Action::SignalRootBlocker => self.open_root_blocker(ctx),
             Action::Explain => self.explain(ctx),
@@ -516,6 +527,8 @@ impl View for PgtopView {
                 let lines = self.lock_lines();
                 self.lock_cursor.sync(&lines);
             }
+            Action::ToggleGroups => self.toggle_groups(ctx),
+            Action::Open if self.groups.on => self.open_group(ctx),
             Action::ScrollUp
             | Action::ScrollDown
             | Action::ScrollPageUp
@@ -544,6 +557,8 @@ impl View for PgtopView {
                     self.rebuild();
                 } else if self.locks {
                     self.locks = false;
+                } else if self.groups.back() {
+                    self.rebuild();
                 } else if !self.tagged.is_empty() {
                     self.tagged.clear();
                     ctx.flash(Level::Info, "tags cleared");

@@ -198,6 +198,8 @@ fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     if v.locks {
         flags.push("lock tree");
     }
+    let group = v.groups.flag();
+    flags.extend(group.as_deref());
     let mut l2: Vec<Span> = alert_span(v, t).into_iter().collect();
     l2.extend([
         Span::styled(
@@ -293,7 +295,11 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         render_empty(area, buf, t, text);
         return;
     }
-    let cols = rows::visible_columns(area.width);
+    let cols = if v.groups.on {
+        super::groups::visible_columns(area.width)
+    } else {
+        rows::visible_columns(area.width)
+    };
     table.render_columns(area, buf, t, true, Some(&cols));
 }
 
