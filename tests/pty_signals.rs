@@ -5,7 +5,7 @@
 //! (`nohup`); and the spawned `varnishlog` (here a script that starts a grandchild, records
 //! both pids and waits) is gone after every exit, the batch one included.
 
-use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
+use portable_pty::{CommandBuilder, MasterPty};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,14 +131,7 @@ struct Session {
 impl Session {
     /// Starts `program args` in an 80x24 pty with `env` only.
     fn start(program: &str, args: &[String], env: &[(String, String)], cwd: &Path) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        let pty = pty::open_80x24();
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env_clear();

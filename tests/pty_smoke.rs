@@ -8,7 +8,7 @@ mod hermetic;
 #[path = "support/pty.rs"]
 mod pty;
 
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use portable_pty::CommandBuilder;
 use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -25,14 +25,7 @@ impl Session {
     }
 
     fn start_env(args: &[&str], env: &[(&str, &str)]) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        let pty = pty::open_80x24();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stacktop"));
         cmd.args(args);
         cmd.env_clear();

@@ -6,6 +6,18 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// A new 80x24 pseudo-terminal (the size the README promises).
+pub fn open_80x24() -> portable_pty::PtyPair {
+    portable_pty::native_pty_system()
+        .openpty(portable_pty::PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap()
+}
+
 /// What the program wrote to the terminal.
 pub struct Term {
     rx: mpsc::Receiver<Vec<u8>>,
