@@ -30,18 +30,18 @@ pub use crate::completions::{completions, GROUPINGS};
 /// `stacktop --help` (and `-h`) ends with these: the common invocations of every view.
 pub const EXAMPLES: &str = "\
 Examples:
-  stacktop                                       the tabs of ~/.config/stacktop/config.toml
-  stacktop pgtop -h db1 -p 5433 -U app -d orders PostgreSQL sessions, psql's flags
-  stacktop pgtop --batch --json -n 3             three NDJSON snapshots, like top -b
-  stacktop repl --config configs/repl.toml       replication health of the configured servers
-  stacktop repl --check --nagios                 one Nagios line; exit 0/1/2/3
-  stacktop repl --batch -n 1                     one text snapshot; exit 1 if a server is down
-  stacktop vlog -n edge1                         the varnishlog of instance edge1
-  stacktop vlog --file varnish.log only_misses=1 a saved log, vlogdump's filters
-  stacktop spotify demo                          sample chart data, imported and opened
-  stacktop spotify import charts.csv             import chart CSV files, then open the tab
-  stacktop config check configs/orders.toml      validate a config file (file, line, key)
-  stacktop completions bash > ~/.local/share/bash-completion/completions/stacktop";
+  stacktop                                        the configured tabs
+  stacktop pgtop -h db1 -p 5433 -U app -d orders  psql's flags
+  stacktop pgtop --batch --json -n 3              3 NDJSON snapshots (top -b)
+  stacktop repl --config configs/repl.toml        replication health
+  stacktop repl --check --nagios                  one Nagios line, exit 0-3
+  stacktop repl --batch -n 1                      exit 1 if a server is down
+  stacktop vlog -n edge1                          varnishlog -n edge1
+  stacktop vlog --file varnish.log only_misses=1  a saved log, vlogdump filter
+  stacktop spotify demo                           sample charts, imported
+  stacktop spotify import charts.csv              import chart CSV files
+  stacktop config check configs/orders.toml       validate a config file
+  stacktop completions bash                       bash completion script";
 
 #[derive(Debug, Parser)]
 #[command(
