@@ -242,6 +242,12 @@ fn help_lists_examples_of_every_subcommand() {
         let (_, examples) = text
             .split_once("\nExamples:\n")
             .unwrap_or_else(|| panic!("no Examples: in {flag}:\n{text}"));
+        for l in examples.lines() {
+            assert!(
+                l.chars().count() <= 80,
+                "{flag}: wider than 80 columns: {l}"
+            );
+        }
         for sub in ["pgtop", "repl", "vlog", "spotify", "config", "completions"] {
             assert!(
                 examples
