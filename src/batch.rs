@@ -15,7 +15,7 @@ pub const DEFAULT_GIVE_UP: Duration = Duration::from_secs(300);
 
 /// Prints one snapshot record per interval for the active view. Returns the exit code:
 /// `cli::exit`, or the view's own (`View::batch_exit_code`; pgtop: worst of the printed
-/// snapshots with current data).
+/// snapshots with current data; repl: the last one's, `View::batch_exit_from_last`).
 ///
 /// Each record first says the state and the age of the data; the rows follow only when they
 /// are new data from a connected source. While the source is down the record says
@@ -48,7 +48,8 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
     let mut printed: u64 = 0;
     // the `at` of the last data printed: the same data is never printed twice
     let mut shown: Option<chrono::DateTime<chrono::Local>> = None;
-    // a view's own code (pgtop: slow / critical), the worst over all printed snapshots
+    // a view's own code (pgtop: slow / critical), the worst over all printed snapshots, or
+    // the last one's (repl: a server down)
     let mut worst: Option<i32> = None;
     let mut stdout = std::io::stdout();
     loop {
@@ -76,8 +77,11 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
         }
         printed += 1;
         if fresh {
-            if let Some(c) = v.batch_exit_code() {
-                worst = worst.max(Some(c));
+            let code = v.batch_exit_code();
+            if v.batch_exit_from_last() {
+                worst = code;
+            } else {
+                worst = worst.max(code);
             }
         }
         if cfg.count.is_some_and(|c| printed >= c) {

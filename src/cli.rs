@@ -3,7 +3,7 @@
 //! completions. Parsing and config loading happen before the terminal changes mode.
 
 use crate::config::{self, Dur, LoadOptions, ViewKind};
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Exit codes (documented in README.md).
@@ -25,10 +25,29 @@ pub mod exit {
     pub const PG_CRITICAL: i32 = 4;
 }
 
+pub use crate::completions::{completions, GROUPINGS};
+
+/// `stacktop --help` (and `-h`) ends with these: the common invocations of every view.
+pub const EXAMPLES: &str = "\
+Examples:
+  stacktop                                        the configured tabs
+  stacktop pgtop -h db1 -p 5433 -U app -d orders  psql's flags
+  stacktop pgtop --batch --json -n 3              3 NDJSON snapshots (top -b)
+  stacktop repl --config configs/repl.toml        replication health
+  stacktop repl --check --nagios                  one Nagios line, exit 0-3
+  stacktop repl --batch -n 1                      exit 1 if a server is down
+  stacktop vlog -n edge1                          varnishlog -n edge1
+  stacktop vlog --file varnish.log only_misses=1  a saved log, vlogdump filter
+  stacktop spotify demo                           sample charts, imported
+  stacktop spotify import charts.csv              import chart CSV files
+  stacktop config check configs/orders.toml       validate a config file
+  stacktop completions bash                       bash completion script";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "stacktop",
     version,
+    after_help = EXAMPLES,
     about = "A terminal UI for the people who keep databases and caches alive",
     long_about = "stacktop: pgtop (PostgreSQL sessions), MySQL/MariaDB replication health, \
                   vlogdump (varnishlog) and a Spotify top-200 chart explorer in one terminal UI.\n\n\
@@ -246,7 +265,7 @@ pub struct VlogArgs {
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
     /// varnishlog -g grouping: request, vxid or session. [vlog.grouping]
-    #[arg(long, value_name = "G")]
+    #[arg(long, value_name = "G", value_parser = clap::builder::PossibleValuesParser::new(GROUPINGS))]
     pub grouping: Option<String>,
     /// Push the filter down to varnishlog -q when possible. [vlog.push_down]
     #[arg(long)]
@@ -630,10 +649,4 @@ impl ReplArgs {
             CheckFormat::Text
         })
     }
-}
-
-/// Writes shell completions to stdout.
-pub fn completions(shell: clap_complete::Shell) {
-    let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "stacktop", &mut std::io::stdout());
 }

@@ -16,6 +16,7 @@ pub mod batch;
 pub mod children;
 pub mod cli;
 pub mod collect;
+pub mod completions;
 pub mod config;
 pub mod keymap;
 pub mod mask;

@@ -114,9 +114,37 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.flush()
 }
 
+/// Longest [`safe_name`].
+pub const SAFE_NAME_MAX: usize = 40;
+
+/// A file-name part from server-side or user text (a server label, a question id): ASCII
+/// letters, digits, `-` and `_` kept, anything else (`/`, `.`, spaces, control characters,
+/// non-ASCII) becomes `_`, at most [`SAFE_NAME_MAX`] characters. Empty for empty input.
+pub fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(SAFE_NAME_MAX)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn safe_name_keeps_only_plain_characters_and_is_bounded() {
+        assert_eq!(safe_name("db1-main_2"), "db1-main_2");
+        assert_eq!(safe_name("../etc/pass wd"), "___etc_pass_wd");
+        assert_eq!(safe_name("a\nb\u{1b}é"), "a_b__");
+        assert_eq!(safe_name(""), "");
+        assert_eq!(safe_name(&"x".repeat(100)).len(), SAFE_NAME_MAX);
+    }
 
     fn mode(p: &Path) -> u32 {
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777

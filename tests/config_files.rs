@@ -158,9 +158,117 @@ fn config_show_merges_layers_and_masks_secrets() {
     assert!(!stderr(&out).contains("readable by others"));
 }
 
+/// `--theme` completes to the theme names (shipped + `~/.config/stacktop/themes/*.toml` when
+/// the script is generated), `--grouping` to its values: never to file names.
 #[test]
-fn completions_are_generated() {
-    let out = bin().args(["completions", "bash"]).output().unwrap();
-    assert!(out.status.success());
-    assert!(stdout(&out).contains("stacktop"));
+fn completions_offer_theme_names_and_grouping_values_not_files() {
+    let home = tempfile::tempdir().unwrap();
+    let themes = home.path().join(".config/stacktop/themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::write(themes.join("ocean.toml"), "extends = \"default\"\n").unwrap();
+    let gen = |shell: &str| {
+        let out = hermetic::hermetic_command_in(env!("CARGO_BIN_EXE_stacktop"), home.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        stdout(&out)
+    };
+    // bash: the value list, not `compgen -f` (file names), after --theme / --grouping
+    let bash = gen("bash");
+    for (opt, words) in [
+        ("--theme", "default light mono ocean"),
+        ("--grouping", "request vxid session"),
+    ] {
+        let arms: Vec<&str> = bash
+            .split(&format!("{opt})"))
+            .skip(1)
+            .map(|a| a.split(";;").next().unwrap_or(""))
+            .collect();
+        assert!(!arms.is_empty(), "no {opt} arm in bash:\n{bash}");
+        for arm in &arms {
+            assert!(
+                arm.contains(&format!("compgen -W \"{words}\"")) && !arm.contains("compgen -f"),
+                "bash {opt}: {arm}"
+            );
+        }
+    }
+    // zsh: `:VALUE_NAME:(values)` instead of `_files`
+    let zsh = gen("zsh");
+    assert!(zsh.contains(":(default light mono ocean)"), "{zsh}");
+    assert!(zsh.contains(":(request vxid session)"), "{zsh}");
+    for line in zsh
+        .lines()
+        .filter(|l| l.contains("--theme") || l.contains("--grouping"))
+    {
+        assert!(!line.contains("_files"), "zsh: {line}");
+    }
+    // fish: -f (no files) with the values
+    let fish = gen("fish");
+    for (opt, values) in [
+        ("-l theme", &["default", "light", "mono", "ocean"][..]),
+        ("-l grouping", &["request", "vxid", "session"][..]),
+    ] {
+        // one `complete` statement may span lines (one value per line)
+        let lines: Vec<&str> = fish
+            .split("\ncomplete ")
+            .filter(|l| l.contains(&format!("{opt} ")))
+            .collect();
+        assert!(!lines.is_empty(), "no {opt} in fish:\n{fish}");
+        for l in lines {
+            assert!(l.contains(" -f "), "fish completes files: {l}");
+            for v in values {
+                assert!(l.contains(v), "fish {opt} lacks {v}: {l}");
+            }
+        }
+    }
+    // a value outside the list is refused with the list (only --grouping: a theme may be a path)
+    let out = bin().args(["vlog", "--grouping", "raw"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("request, vxid, session"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `stacktop --help` (and `-h`) ends with examples naming every subcommand.
+#[test]
+fn help_lists_examples_of_every_subcommand() {
+    for flag in ["--help", "-h"] {
+        let out = bin().arg(flag).output().unwrap();
+        assert!(out.status.success());
+        let text = stdout(&out);
+        let (_, examples) = text
+            .split_once("\nExamples:\n")
+            .unwrap_or_else(|| panic!("no Examples: in {flag}:\n{text}"));
+        for l in examples.lines() {
+            assert!(
+                l.chars().count() <= 80,
+                "{flag}: wider than 80 columns: {l}"
+            );
+        }
+        for sub in ["pgtop", "repl", "vlog", "spotify", "config", "completions"] {
+            assert!(
+                examples
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(&format!("stacktop {sub} "))),
+                "{flag}: no example of {sub}:\n{examples}"
+            );
+        }
+        for common in [
+            "pgtop -h db1 -p 5433 -U app -d orders",
+            "repl --config ",
+            "vlog -n ",
+            "spotify demo",
+            "spotify import ",
+            "--batch",
+            "--json",
+        ] {
+            assert!(
+                examples.contains(common),
+                "{flag}: no {common:?}:\n{examples}"
+            );
+        }
+    }
 }

@@ -376,9 +376,17 @@ async fn signals(pg: &Pg, dir: &Path) {
     assert!(sig
         .iter()
         .any(|l| l["action"] == "terminate" && l["pid"] == t1.pid));
-    assert!(sig
-        .iter()
-        .all(|l| l["by"].as_str().unwrap().contains("postgres")));
+    // who: the OS account (from the password database, whatever USER says) and the role
+    let id = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let me = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    assert!(
+        sig.iter()
+            .all(|l| l["by"] == me.as_str() && l["db_user"] == "postgres"),
+        "{sig:?}"
+    );
     h.shutdown().await;
 }
 

@@ -5,12 +5,15 @@
 //! (`nohup`); and the spawned `varnishlog` (here a script that starts a grandchild, records
 //! both pids and waits) is gone after every exit, the batch one included.
 
-use portable_pty::{native_pty_system, CommandBuilder, MasterPty, PtySize};
+use portable_pty::{CommandBuilder, MasterPty};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
+
+#[path = "support/pty.rs"]
+mod pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stacktop");
 
@@ -122,22 +125,13 @@ struct Session {
     writer: Option<Box<dyn Write + Send>>,
     reader: Option<std::thread::JoinHandle<()>>,
     stop: Arc<AtomicBool>,
-    rx: mpsc::Receiver<Vec<u8>>,
-    parser: vt100::Parser,
-    raw: Vec<u8>,
+    term: pty::Term,
 }
 
 impl Session {
     /// Starts `program args` in an 80x24 pty with `env` only.
     fn start(program: &str, args: &[String], env: &[(String, String)], cwd: &Path) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        let pty = pty::open_80x24();
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env_clear();
@@ -182,33 +176,12 @@ impl Session {
             writer: Some(writer),
             reader: Some(handle),
             stop,
-            rx,
-            parser: vt100::Parser::new(24, 80, 0),
-            raw: Vec::new(),
-        }
-    }
-
-    fn pump(&mut self, wait: Duration) {
-        if let Ok(b) = self.rx.recv_timeout(wait) {
-            self.parser.process(&b);
-            self.raw.extend_from_slice(&b);
-        }
-        while let Ok(b) = self.rx.try_recv() {
-            self.parser.process(&b);
-            self.raw.extend_from_slice(&b);
+            term: pty::Term::new(rx),
         }
     }
 
     fn wait_for(&mut self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !self.parser.screen().contents().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "screen never showed {needle:?}:\n{}",
-                self.parser.screen().contents()
-            );
-            self.pump(Duration::from_millis(50));
-        }
+        self.term.wait_for(needle)
     }
 
     fn pid(&self) -> i32 {
@@ -223,15 +196,7 @@ impl Session {
     }
 
     fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                self.pump(Duration::from_millis(100));
-                return st;
-            }
-            assert!(Instant::now() < deadline, "stacktop did not exit");
-            self.pump(Duration::from_millis(50));
-        }
+        self.term.wait_exit(&mut *self.child)
     }
 
     /// Closes every descriptor of the pty's master: the kernel hangs the terminal up.
@@ -245,19 +210,7 @@ impl Session {
     }
 
     fn assert_restored(&self) {
-        let raw = String::from_utf8_lossy(&self.raw);
-        let enter = raw
-            .rfind("\u{1b}[?1049h")
-            .expect("entered the alternate screen");
-        let leave = raw
-            .rfind("\u{1b}[?1049l")
-            .expect("left the alternate screen");
-        assert!(leave > enter, "left after entering");
-        assert!(
-            !self.parser.screen().alternate_screen(),
-            "back on the main screen"
-        );
-        assert!(!self.parser.screen().hide_cursor(), "cursor visible again");
+        self.term.assert_restored()
     }
 }
 

@@ -5,8 +5,10 @@
 
 #[path = "support/proc.rs"]
 mod hermetic;
+#[path = "support/pty.rs"]
+mod pty;
 
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use portable_pty::CommandBuilder;
 use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -14,9 +16,7 @@ use std::time::{Duration, Instant};
 struct Session {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
-    rx: mpsc::Receiver<Vec<u8>>,
-    parser: vt100::Parser,
-    raw: Vec<u8>,
+    term: pty::Term,
 }
 
 impl Session {
@@ -25,14 +25,7 @@ impl Session {
     }
 
     fn start_env(args: &[&str], env: &[(&str, &str)]) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        let pty = pty::open_80x24();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_stacktop"));
         cmd.args(args);
         cmd.env_clear();
@@ -63,36 +56,20 @@ impl Session {
         Session {
             child,
             writer,
-            rx,
-            parser: vt100::Parser::new(24, 80, 0),
-            raw: Vec::new(),
+            term: pty::Term::new(rx),
         }
     }
 
     fn pump(&mut self, wait: Duration) {
-        if let Ok(b) = self.rx.recv_timeout(wait) {
-            self.parser.process(&b);
-            self.raw.extend_from_slice(&b);
-        }
-        while let Ok(b) = self.rx.try_recv() {
-            self.parser.process(&b);
-            self.raw.extend_from_slice(&b);
-        }
+        self.term.pump(wait)
     }
 
     fn screen(&self) -> String {
-        self.parser.screen().contents()
+        self.term.contents()
     }
 
     fn wait_for(&mut self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if self.screen().contains(needle) {
-                return;
-            }
-            self.pump(Duration::from_millis(50));
-        }
-        panic!("screen never showed {needle:?}:\n{}", self.screen());
+        self.term.wait_for(needle)
     }
 
     fn wait_gone(&mut self, needle: &str) {
@@ -113,31 +90,11 @@ impl Session {
     }
 
     fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                self.pump(Duration::from_millis(100));
-                return st;
-            }
-            assert!(Instant::now() < deadline, "stacktop did not exit");
-            self.pump(Duration::from_millis(50));
-        }
+        self.term.wait_exit(&mut *self.child)
     }
 
     fn assert_restored(&self) {
-        let raw = String::from_utf8_lossy(&self.raw);
-        let enter = raw
-            .rfind("\u{1b}[?1049h")
-            .expect("entered the alternate screen");
-        let leave = raw
-            .rfind("\u{1b}[?1049l")
-            .expect("left the alternate screen");
-        assert!(leave > enter, "left after entering");
-        assert!(
-            !self.parser.screen().alternate_screen(),
-            "back on the main screen"
-        );
-        assert!(!self.parser.screen().hide_cursor(), "cursor visible again");
+        self.term.assert_restored()
     }
 }
 
@@ -197,7 +154,7 @@ fn a_panic_restores_the_terminal_and_prints_the_message() {
     let st = s.wait_exit();
     assert!(!st.success(), "a panic is a failure exit");
     s.assert_restored();
-    let raw = String::from_utf8_lossy(&s.raw);
+    let raw = String::from_utf8_lossy(&s.term.raw);
     let leave = raw.rfind("\u{1b}[?1049l").unwrap();
     let msg = raw
         .rfind("STACKTOP_DEBUG_PANIC_AFTER_DRAW is set")
@@ -217,7 +174,7 @@ fn a_background_task_panic_keeps_the_ui_and_is_reported() {
     s.wait_for("internal error in a background task");
     // The UI is still alive and in charge of the terminal: it switches tabs.
     assert!(
-        !String::from_utf8_lossy(&s.raw).contains("\u{1b}[?1049l"),
+        !String::from_utf8_lossy(&s.term.raw).contains("\u{1b}[?1049l"),
         "the terminal was restored under a running UI"
     );
     s.keys("3");
@@ -226,7 +183,7 @@ fn a_background_task_panic_keeps_the_ui_and_is_reported() {
     let st = s.wait_exit();
     assert!(!st.success(), "an internal error is a failure exit: {st:?}");
     s.assert_restored();
-    let raw = String::from_utf8_lossy(&s.raw);
+    let raw = String::from_utf8_lossy(&s.term.raw);
     let leave = raw
         .rfind("\u{1b}[?1049l")
         .expect("left the alternate screen");
@@ -242,13 +199,13 @@ fn ctrl_z_gives_the_terminal_back_and_takes_it_again() {
     // SIGTSTP it raises: what is checked is the restore before it and the re-init after.
     let mut s = Session::start(&["--no-user-config"]);
     s.wait_for("1 pgtop");
-    let before = String::from_utf8_lossy(&s.raw)
+    let before = String::from_utf8_lossy(&s.term.raw)
         .matches("\u{1b}[?1049h")
         .count();
     s.keys("\u{1a}");
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let raw = String::from_utf8_lossy(&s.raw).into_owned();
+        let raw = String::from_utf8_lossy(&s.term.raw).into_owned();
         if raw.matches("\u{1b}[?1049h").count() > before && raw.contains("\u{1b}[?1049l") {
             break;
         }

@@ -446,8 +446,56 @@ fn primary_killed_connecting_2003_recovery_then_binlogs_purged_1236() {
     assert_eq!(line.lines().count(), 1, "{line}");
     assert!(line.starts_with("REPL CRITICAL - "), "{line}");
 
+    // `repl --batch` exits with the final state (README "Exit codes"): started while the
+    // primary is down it prints the outage; the primary is back before the last snapshot,
+    // so the run exits 0 (it exited 1 for an outage in any snapshot).
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("batch.out");
+    let mut cmd = support::proc::hermetic_command(env!("CARGO_BIN_EXE_stacktop"));
+    cmd.arg("--no-user-config")
+        .arg("--config")
+        .arg(&cfg.path)
+        .args([
+            "repl",
+            "--batch",
+            "--json",
+            "--interval",
+            "200ms",
+            "-n",
+            "100",
+        ]);
+    let mut batch = support::proc::ProcessGuard::spawn("repl --batch", cmd, &log);
+    let primary_rows = |conn: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|r| r["server"] == "primary" && r["connection"] == conn)
+            .count()
+    };
+    support::proc::wait_until("a batch record with the primary down", DEADLINE, || {
+        (primary_rows("reconnecting") > 0).then_some(())
+    });
     // The primary comes back: both sides recover without restarting anything.
     pair.primary_mut().restart();
+    assert!(
+        batch.is_running(),
+        "the batch run ended before the primary was back (raise -n):\n{}",
+        batch.log_tail(20)
+    );
+    let status = support::proc::wait_until("the batch run's end", Duration::from_secs(90), || {
+        batch.try_status()
+    });
+    let last = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| r["server"] == "primary")
+        .unwrap();
+    assert_eq!(last["connection"], "connected", "{}", batch.log_tail(20));
+    assert!(primary_rows("reconnecting") > 0);
+    assert_eq!(status.code(), Some(0), "{}", batch.log_tail(30));
     pair.wait_replica_caught_up();
     live.wait("recovery after the primary returns", |v| {
         healthy(v) && v.verdict("replica").is_some_and(|x| x.level == Level::Ok)
@@ -852,6 +900,12 @@ fn no_config_connects_to_the_local_server_from_my_cnf() {
         .unwrap_or_else(|| panic!("no row for the local server:\n{stdout}\n{stderr}"));
     assert_eq!(row["connection"], "connected", "{row}");
     assert_eq!(row["address"], format!("127.0.0.1:{}", db.port()), "{row}");
+    // every record says how it was found (the tab's lasting label)
+    assert_eq!(
+        row["discovered"],
+        format!("discovered: 127.0.0.1:{} (~/.my.cnf)", db.port()),
+        "{row}"
+    );
     assert!(
         row["version"].as_str().is_some_and(|v| !v.is_empty()),
         "{row}"

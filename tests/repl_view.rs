@@ -522,3 +522,53 @@ fn fixes_pane_at_200x60_fits_without_an_indicator() {
     press(&mut a, KeyCode::Char('G'));
     assert_eq!(text(&render(&a, 200, 60)), text(&buf));
 }
+
+/// Nothing configured, the local server found by discovery: which one stays on the tab as a
+/// label (every snapshot carries it), not only in the notice that passes.
+#[test]
+fn discovered_local_server_is_a_lasting_label() {
+    let mut a = App::new(Config::default(), Theme::builtin_default(), ViewKind::Repl);
+    a.now = chrono::Local
+        .with_ymd_and_hms(2026, 11, 23, 12, 3, 4)
+        .unwrap();
+    let label = "discovered: socket /run/mysqld/mysqld.sock";
+    let local = || {
+        let mut s = maria_primary("");
+        s.name = "local".into();
+        s.discovered = Some(label.into());
+        s
+    };
+    a.apply(Update {
+        view: ViewKind::Repl,
+        payload: Payload::Notice {
+            level: stacktop::app::Level::Info,
+            text: "local server via /run/mysqld/mysqld.sock (default socket)".into(),
+        },
+    });
+    feed(&mut a, local());
+    for (w, h) in [(80, 24), (200, 50)] {
+        let t = text(&render(&a, w, h));
+        assert!(t.contains(label), "{w}x{h}:\n{t}");
+    }
+    // later: more refreshes, and another message replaced the notice; the label stays
+    for _ in 0..3 {
+        feed(&mut a, local());
+    }
+    a.apply(Update {
+        view: ViewKind::Repl,
+        payload: Payload::Notice {
+            level: stacktop::app::Level::Info,
+            text: "refresh 2s".into(),
+        },
+    });
+    let buf = render(&a, 80, 24);
+    let t = text(&buf);
+    assert!(!t.contains("(default socket)"), "the notice passed:\n{t}");
+    let (_, y) = find(&buf, label);
+    let (_, row) = find(&buf, "local");
+    assert!(y < row, "above the status table:\n{t}");
+    // a configured server list: no label
+    let mut b = app();
+    feed(&mut b, maria_primary(""));
+    assert!(!text(&render(&b, 80, 24)).contains("discovered"));
+}

@@ -1,6 +1,6 @@
 //! vlog when varnishd is not there, against a real varnishd (tests/support/varnish.rs):
-//! killed under a live App the status says "varnishd not running since HH:MM:SS" and keeps
-//! saying it (same time) across retries until a varnishd is back; `vlog --batch` with no
+//! killed under a live App the status says "reconnecting since HH:MM:SS: varnishd not running
+//! (…)" (the time once) and keeps saying it (same time) across retries until a varnishd is back; `vlog --batch` with no
 //! varnishd exits 1 with the reason after three failed starts; Vinyl Cache's `vinyllog` name
 //! (the real varnishlog installed under it) is found, named and fed by `VINYL_DEFAULT_N`;
 //! `vlog -n NAME -q QUERY --count N` on the command line.
@@ -28,21 +28,7 @@ fn is_live(a: &App) -> bool {
 
 /// Readiness probes until one shows up in the view (varnishlog attached).
 fn wait_attached(h: &mut LiveApp, v: &Varnish) {
-    let probes = |app: &App| {
-        app.vlog
-            .shown()
-            .filter(|r| r.url() == "/__stacktop_ready")
-            .count()
-    };
-    let before = probes(&h.app);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        assert!(Instant::now() < deadline, "varnishlog never showed a probe");
-        assert_eq!(v.get("/__stacktop_ready", &[]).status, 200);
-        if h.pump_until(Duration::from_millis(700), |a| probes(a) > before) {
-            return;
-        }
-    }
+    h.wait_attached(v, 15);
 }
 
 fn no_env(_: &str) -> Option<String> {
@@ -64,11 +50,19 @@ fn live_app(instance: &Path) -> LiveApp {
     LiveApp::vlog(cfg, sc, context).0
 }
 
-/// `HH:MM:SS` after "varnishd not running since ".
+/// `HH:MM:SS` of "reconnecting since HH:MM:SS: varnishd not running (…)"; the line says the
+/// time once (the status bar's "DISCONNECTED since …" line too).
 fn down_since(a: &App) -> Option<String> {
-    let d = a.vlog.core.health.describe();
-    let i = d.find("varnishd not running since ")?;
-    Some(d[i + 27..i + 35].to_string())
+    let h = &a.vlog.core.health;
+    let d = h.describe();
+    let rest = d.strip_prefix("reconnecting since ")?;
+    if !rest.get(8..)?.starts_with(": varnishd not running (") {
+        return None;
+    }
+    for line in [&d, &h.describe_at(chrono::Local::now(), None)] {
+        assert_eq!(line.matches("since").count(), 1, "the time twice: {line}");
+    }
+    Some(rest[..8].to_string())
 }
 
 #[test]
@@ -126,7 +120,8 @@ fn batch_with_no_varnishd_exits_1_with_the_reason() {
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(took < Duration::from_secs(20), "took {took:?}");
     assert!(
-        err.contains("varnishd not running since")
+        err.contains(": varnishd not running (")
+            && !err.contains("not running since")
             && err.contains("no varnishd instance at")
             && err.contains("giving up after 3 failed starts"),
         "{err}"
@@ -216,7 +211,7 @@ fn vlog_n_is_the_instance_q_the_query_and_count_stays_long() {
 }
 
 /// Without the instance probe (a plain command), the real varnishlog failing to attach again
-/// and again: "not running since" with the first failure's time on every retry, never "live"
+/// and again: "varnishd not running" since the first failure's time on every retry, never "live"
 /// when the next child starts.
 #[test]
 fn retries_without_a_probe_never_flip_back_to_live() {

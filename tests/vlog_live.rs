@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use stacktop::app::App;
 use stacktop::collect::SourceHealth;
@@ -16,8 +16,6 @@ use stacktop::views::View;
 use stacktop::vlog::{collector, Filter, Handling};
 use support::live::LiveApp;
 use support::varnish::Varnish;
-
-type Harness = LiveApp;
 
 fn context(app: &App) -> String {
     format!(
@@ -31,24 +29,9 @@ fn urls(app: &App) -> Vec<String> {
     app.vlog.shown().map(|r| r.url().into_owned()).collect()
 }
 
-/// Sends readiness probes (a synthetic 200 in the VCL) until one shows up in the view, i.e.
-/// varnishlog is attached to the shared-memory log.
-fn wait_attached(h: &mut Harness, v: &Varnish) {
-    let probes = |app: &App| {
-        app.vlog
-            .shown()
-            .filter(|r| r.url() == "/__stacktop_ready")
-            .count()
-    };
-    let before = probes(&h.app);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        assert!(Instant::now() < deadline, "varnishlog never showed a probe");
-        assert_eq!(v.get("/__stacktop_ready", &[]).status, 200);
-        if h.pump_until(Duration::from_millis(700), |a| probes(a) > before) {
-            return;
-        }
-    }
+/// Readiness probes until one shows up in the view (varnishlog attached).
+fn wait_attached(h: &mut LiveApp, v: &Varnish) {
+    h.wait_attached(v, 10);
 }
 
 /// The requests the view holds, probes left out, in the order the client sent them (by

@@ -194,7 +194,7 @@ struct State {
     /// feature notices already shown (each is said once, not at every reconnect)
     said: std::collections::HashSet<String>,
     out: mpsc::Sender<PgSnapshot>,
-    who: String,
+    who: super::slowlog::Actor,
 }
 
 enum Exit {
@@ -249,10 +249,7 @@ async fn run(
         }
         None => (None, None),
     };
-    let os_user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "?".into());
-    let who = format!("{os_user} (db user {})", opts.spec.user);
+    let who = super::slowlog::Actor::current(&opts.spec.user);
     notices.extend(opts.spec.warnings.iter().cloned());
     let mut st = State {
         opts,

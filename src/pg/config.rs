@@ -386,17 +386,7 @@ impl PgConfig {
         let hash = identity.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         });
-        let slug: String = server
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .take(40)
-            .collect();
+        let slug = crate::private_fs::safe_name(server);
         Some(base.join(format!("{slug}-{hash:016x}")))
     }
 

@@ -13,7 +13,7 @@ use chrono::Utc;
 use super::collector::CollectorOptions;
 use super::conninfo::ConnSpec;
 use super::kill::{self, SignalKind, SignalOutcome, SignalResult, SignalTarget};
-use super::slowlog::SlowLog;
+use super::slowlog::{Actor, SlowLog};
 use super::tls;
 
 /// Everything a kill needs, copied from the collector's options at start.
@@ -27,7 +27,7 @@ pub struct Signaller {
     read_only: bool,
     slow_log: Option<PathBuf>,
     server: String,
-    who: String,
+    who: Actor,
 }
 
 /// Results for targets that were not signalled, all with the same reason.
@@ -45,9 +45,6 @@ pub fn not_sent(kind: SignalKind, targets: &[SignalTarget], why: &str) -> Vec<Si
 
 impl Signaller {
     pub fn new(o: &CollectorOptions) -> Self {
-        let os_user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "?".into());
         Signaller {
             spec: o.spec.clone(),
             application_name: o.application_name.clone(),
@@ -56,7 +53,7 @@ impl Signaller {
             read_only: o.read_only,
             slow_log: o.slow_log.clone(),
             server: o.server.clone(),
-            who: format!("{os_user} (db user {})", o.spec.user),
+            who: Actor::current(&o.spec.user),
         }
     }
 

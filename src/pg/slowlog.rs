@@ -22,6 +22,60 @@ pub fn default_path() -> Option<PathBuf> {
         .map(|d| d.join("stacktop").join("pgtop-slow.jsonl"))
 }
 
+/// Who sent a signal, as the slow log records it: `"by"` the OS account running stacktop
+/// (the login name of the real user id, from the password database; `uid N` when it has no
+/// entry; never `USER`, which anyone can set or unset), `"sudo_user"` the account that ran
+/// it through sudo (when `SUDO_USER` is set), `"db_user"` the PostgreSQL role that sent it
+/// (what the server's own log shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub os_user: String,
+    pub sudo_user: Option<String>,
+    pub db_user: String,
+}
+
+impl Actor {
+    /// The actor of this process, connected as `db_user`.
+    pub fn current(db_user: &str) -> Actor {
+        Actor::with_env(db_user, |k| std::env::var(k).ok())
+    }
+
+    /// [`Actor::current`] with the environment given (tests).
+    pub fn with_env(db_user: &str, env: impl Fn(&str) -> Option<String>) -> Actor {
+        // SAFETY: getuid() has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        Actor {
+            os_user: login_name(uid).unwrap_or_else(|| format!("uid {uid}")),
+            sudo_user: env("SUDO_USER").filter(|u| !u.is_empty()),
+            db_user: db_user.to_string(),
+        }
+    }
+}
+
+/// The password database's name for `uid` (`getpwuid_r`, so no shared static buffer).
+fn login_name(uid: libc::uid_t) -> Option<String> {
+    let mut size = 1024usize;
+    loop {
+        let mut buf = vec![0 as libc::c_char; size];
+        // SAFETY: a zeroed passwd is a valid out-parameter; getpwuid_r writes into `pwd` and
+        // `buf` (of `buf.len()` bytes) only, and `out` is null or points at `pwd`.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut out: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut out) };
+        if rc == libc::ERANGE && size < 1 << 20 {
+            size *= 4;
+            continue;
+        }
+        if rc != 0 || out.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        let name = name.to_string_lossy().into_owned();
+        return (!name.is_empty()).then_some(name);
+    }
+}
+
 pub struct SlowLog {
     path: PathBuf,
     file: File,
@@ -85,12 +139,19 @@ impl SlowLog {
     }
 
     /// Logs one signal that was sent (or refused), with who asked for it.
-    pub fn log_signal(&mut self, server: &str, who: &str, r: &SignalResult) -> std::io::Result<()> {
+    pub fn log_signal(
+        &mut self,
+        server: &str,
+        who: &Actor,
+        r: &SignalResult,
+    ) -> std::io::Result<()> {
         self.write_line(json!({
             "ts": r.at.to_rfc3339(),
             "event": "signal",
             "action": r.kind.verb(),
-            "by": who,
+            "by": who.os_user,
+            "sudo_user": who.sudo_user,
+            "db_user": who.db_user,
             "server": server,
             "pid": r.target.pid,
             "backend_start": r.target.backend_start.to_rfc3339(),
@@ -150,5 +211,52 @@ mod tests {
         assert!(default_path()
             .unwrap()
             .ends_with("stacktop/pgtop-slow.jsonl"));
+    }
+
+    /// The OS account comes from the password database, not from `USER` / `LOGNAME`: with
+    /// an empty environment (a service, cron, `env -i`) it is still the real name.
+    #[test]
+    fn actor_is_the_os_account_and_the_db_role_without_any_environment() {
+        let id = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .unwrap();
+        let me = String::from_utf8(id.stdout).unwrap().trim().to_string();
+        assert!(!me.is_empty());
+        let a = Actor::with_env("app_admin", |_| None);
+        assert_eq!(a.os_user, me);
+        assert_eq!(a.db_user, "app_admin");
+        assert_eq!(a.sudo_user, None);
+        let a = Actor::with_env("app_admin", |k| (k == "SUDO_USER").then(|| "alice".into()));
+        assert_eq!(a.sudo_user.as_deref(), Some("alice"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("slow.jsonl");
+        let target = crate::pg::kill::SignalTarget {
+            pid: 42,
+            backend_start: Utc::now(),
+            query_start: None,
+            usename: Some("app".into()),
+            datname: Some("orders".into()),
+            application_name: String::new(),
+            query: "select 1".into(),
+            duration: None,
+        };
+        let r = SignalResult {
+            kind: crate::pg::kill::SignalKind::Cancel,
+            target,
+            outcome: crate::pg::kill::SignalOutcome::Signalled,
+            at: Utc::now(),
+        };
+        SlowLog::open(&p)
+            .unwrap()
+            .log_signal("srv", &a, &r)
+            .unwrap();
+        let line: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(&p).unwrap().trim()).unwrap();
+        assert_eq!(line["by"], me.as_str());
+        assert_eq!(line["sudo_user"], "alice");
+        assert_eq!(line["db_user"], "app_admin");
+        assert_eq!(line["pid"], 42);
     }
 }

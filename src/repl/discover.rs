@@ -26,6 +26,27 @@ pub const DEFAULT_SOCKETS: [&str; 3] = [
 pub struct Local {
     pub server: ServerConfig,
     pub how: String,
+    /// The lasting label of the replication tab while nothing is configured, e.g.
+    /// "discovered: socket /run/mysqld/mysqld.sock" or "discovered: 127.0.0.1:3307 (~/.my.cnf)".
+    pub label: String,
+}
+
+/// "discovered: socket PATH" or "discovered: HOST:PORT", then `(from)` when not empty.
+fn label(s: &ServerConfig, from: &str) -> String {
+    let what = match &s.socket {
+        Some(p) => format!("socket {}", p.display()),
+        None => s.address(),
+    };
+    // a path from ~/.my.cnf goes on the screen: control characters become `?`
+    let what: String = what
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if from.is_empty() {
+        format!("discovered: {what}")
+    } else {
+        format!("discovered: {what} ({from})")
+    }
 }
 
 /// Discovery with the process's home directory and the real default socket paths.
@@ -55,6 +76,7 @@ pub fn local_from(
     let host = get("host").filter(|h| !h.eq_ignore_ascii_case("localhost"));
     let from_cnf = |s: &ServerConfig| Local {
         how: format!("local server via {} (from ~/.my.cnf)", s.address()),
+        label: label(s, "~/.my.cnf"),
         server: s.clone(),
     };
     if let Some(sock) = get("socket") {
@@ -75,6 +97,7 @@ pub fn local_from(
         s.socket = Some(sock.clone());
         return Local {
             how: format!("local server via {} (default socket)", sock.display()),
+            label: label(&s, ""),
             server: s,
         };
     }
@@ -83,6 +106,7 @@ pub fn local_from(
         how: "local server via 127.0.0.1:3306 (no ~/.my.cnf [client] host, port or socket; \
               no default socket)"
             .into(),
+        label: label(&s, "default port"),
         server: s,
     }
 }
@@ -102,12 +126,14 @@ mod tests {
         let l = local_from(Some(cnf), &socks(), |_| true);
         assert_eq!(l.server.socket.as_deref(), Some(Path::new("/srv/my.sock")));
         assert_eq!(l.how, "local server via /srv/my.sock (from ~/.my.cnf)");
+        assert_eq!(l.label, "discovered: socket /srv/my.sock (~/.my.cnf)");
         assert!(!format!("{l:?}").contains("s3cret"), "password never shown");
 
         let cnf = "[client]\nhost=127.0.0.1\nport=3307\n";
         let l = local_from(Some(cnf), &socks(), |_| true);
         assert_eq!(l.server.address(), "127.0.0.1:3307");
         assert!(l.how.ends_with("(from ~/.my.cnf)"), "{}", l.how);
+        assert_eq!(l.label, "discovered: 127.0.0.1:3307 (~/.my.cnf)");
 
         // only a password in my.cnf: the second default socket that exists wins
         let l = local_from(Some("[client]\npassword=x\n"), &socks(), |p| {
@@ -118,6 +144,14 @@ mod tests {
             l.how,
             "local server via /var/run/mysqld/mysqld.sock (default socket)"
         );
+        assert_eq!(l.label, "discovered: socket /var/run/mysqld/mysqld.sock");
+
+        let l = local_from(
+            Some("[client]\nsocket=/tmp/a\u{1b}[2Jb.sock\n"),
+            &socks(),
+            |_| true,
+        );
+        assert_eq!(l.label, "discovered: socket /tmp/a?[2Jb.sock (~/.my.cnf)");
 
         // host=localhost means the socket, as for the mysql client
         let l = local_from(Some("[client]\nhost=localhost\n"), &socks(), |p| {
@@ -128,6 +162,7 @@ mod tests {
         let l = local_from(None, &socks(), |_| false);
         assert_eq!(l.server.address(), "127.0.0.1:3306");
         assert!(l.how.starts_with("local server via 127.0.0.1:3306"));
+        assert_eq!(l.label, "discovered: 127.0.0.1:3306 (default port)");
         assert_eq!(l.server.name, "local");
         assert_eq!(l.server.user, None, "my.cnf user, else the OS user");
     }

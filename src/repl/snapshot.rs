@@ -152,6 +152,10 @@ pub struct ServerSnapshot {
     pub oldest_binlog_gtid_pos: Option<String>,
     pub replica_hosts: Option<Vec<ReplicaHost>>,
     pub probe_errors: BTreeMap<Probe, QueryError>,
+    /// Set when no server is configured and this one was found by local discovery: how
+    /// (`repl::discover::Local::label`, e.g. "discovered: socket /run/mysqld/mysqld.sock").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovered: Option<String>,
 }
 
 impl ServerSnapshot {
@@ -180,6 +184,7 @@ impl ServerSnapshot {
             oldest_binlog_gtid_pos: None,
             replica_hosts: None,
             probe_errors: BTreeMap::new(),
+            discovered: None,
         }
     }
 
@@ -373,5 +378,6 @@ pub fn build(
         oldest_binlog_gtid_pos,
         replica_hosts,
         probe_errors: errors,
+        discovered: None,
     }
 }

@@ -15,7 +15,7 @@ use crate::config::{ReplConfig, ViewKind};
 
 /// Starts the collectors of `cfg.servers`; with none configured, of the local server found
 /// by [`super::discover::local`] (`~/.my.cnf`, the default socket, 127.0.0.1:3306), saying on
-/// the status line which one it uses. `default_refresh` is `ui.refresh`, used when
+/// the status line which one it uses and labelling its snapshots (`discovered`) for the tab. `default_refresh` is `ui.refresh`, used when
 /// `repl.refresh` is unset. Always `Some` (kept an `Option` for the callers).
 pub fn spawn(
     cfg: &ReplConfig,
@@ -24,7 +24,7 @@ pub fn spawn(
 ) -> Option<mpsc::Sender<SourceCommand>> {
     let (servers, found) = if cfg.servers.is_empty() {
         let l = super::discover::local();
-        (vec![l.server], Some(l.how))
+        (vec![l.server], Some((l.how, l.label)))
     } else {
         (cfg.servers.clone(), None)
     };
@@ -43,7 +43,7 @@ pub fn spawn(
 
 async fn forward(
     servers: Vec<super::ServerConfig>,
-    found: Option<String>,
+    found: Option<(String, String)>,
     control: Control,
     tx: mpsc::Sender<Update>,
     mut commands: mpsc::Receiver<SourceCommand>,
@@ -60,7 +60,10 @@ async fn forward(
     if send(Payload::Health(connecting)).await.is_err() {
         return;
     }
-    if let Some(text) = found {
+    // The notice says it once; the label stays on every snapshot (the tab shows it).
+    let mut label = None;
+    if let Some((text, l)) = found {
+        label = Some(l);
         let level = crate::app::Level::Info;
         if send(Payload::Notice { level, text }).await.is_err() {
             return;
@@ -72,7 +75,8 @@ async fn forward(
     loop {
         tokio::select! {
             s = snaps.recv() => match s {
-                Some(s) => {
+                Some(mut s) => {
+                    s.discovered.clone_from(&label);
                     if send(Payload::Repl(Box::new(s))).await.is_err() {
                         break;
                     }

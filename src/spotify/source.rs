@@ -417,17 +417,7 @@ async fn run(
 
 /// A safe file-name stem from a question id or "query".
 fn stem(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect();
+    let s = crate::private_fs::safe_name(name);
     if s.is_empty() {
         "query".into()
     } else {

@@ -126,6 +126,13 @@ pub trait View {
         None
     }
 
+    /// Batch mode: `true` when the run's exit code is that of the last snapshot printed with
+    /// data (repl: the final state, so a server that came back gives 0); `false` (default,
+    /// pgtop) when it is the worst of all the snapshots printed.
+    fn batch_exit_from_last(&self) -> bool {
+        false
+    }
+
     /// Batch mode: the `"type"` of a row record (pgtop: `"session"`).
     fn batch_row_type(&self) -> &'static str {
         "row"

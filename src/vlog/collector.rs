@@ -301,14 +301,10 @@ impl Forwarder {
         self.send(Payload::Vlog(ev)).await
     }
 
-    /// `varnishd not running since HH:MM:SS (why)`; the time is when the trouble began.
+    /// `varnishd not running (why)`. No time here: the health around it says since when
+    /// (`reconnecting since HH:MM:SS: varnishd not running (why)`, the time the trouble began).
     fn not_running(&self, why: &str) -> String {
-        let since = self.down_since.unwrap_or_else(Local::now);
-        format!(
-            "{} not running since {} ({why})",
-            self.daemon,
-            since.format("%H:%M:%S")
-        )
+        format!("{} not running ({why})", self.daemon)
     }
 
     /// A failure: the health to show, keeping the time the trouble began.

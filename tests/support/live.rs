@@ -77,6 +77,27 @@ impl LiveApp {
         stop(&self.app)
     }
 
+    /// Sends readiness probes (a synthetic 200 in the test VCL) through `v` until one shows
+    /// up in the vlog view, i.e. varnishlog is attached to the shared-memory log; panics
+    /// after `secs`.
+    pub fn wait_attached(&mut self, v: &super::varnish::Varnish, secs: u64) {
+        let probes = |app: &App| {
+            app.vlog
+                .shown()
+                .filter(|r| r.url() == "/__stacktop_ready")
+                .count()
+        };
+        let before = probes(&self.app);
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            assert!(Instant::now() < deadline, "varnishlog never showed a probe");
+            assert_eq!(v.get("/__stacktop_ready", &[]).status, 200);
+            if self.pump_until(Duration::from_millis(700), |a| probes(a) > before) {
+                return;
+            }
+        }
+    }
+
     /// Waits up to `wait` for one update and applies it; false when the channel closed.
     fn pump_once(&mut self, wait: Duration) -> bool {
         let rx = &mut self.rx;

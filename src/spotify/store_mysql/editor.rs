@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, Value};
+use mysql_async::{Conn, Opts, QueryResult, Value};
 
 use super::guard;
 use crate::spotify::readonly::Refused;
@@ -153,40 +153,13 @@ impl EditorConn {
             .into());
         }
         let mut result = conn.exec_iter(stmt.clone(), ()).await?;
-        let cols = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
-        let columns: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
-        let types: Vec<ColumnType> = cols.iter().map(|c| c.column_type()).collect();
-        let mut rows = Vec::new();
-        let mut bytes = 0usize;
-        let mut truncated = false;
-        while let Some(row) = result.next().await? {
-            if rows.len() >= self.max_rows || bytes > MAX_RESULT_BYTES {
-                truncated = true;
-                break;
-            }
-            let cells: Vec<Cell> = row
-                .unwrap()
-                .into_iter()
-                .zip(&types)
-                .map(|(v, t)| binary_cell(v, *t))
-                .collect();
-            bytes += cells.iter().map(cell_bytes).sum::<usize>();
-            rows.push(cells);
-        }
-        let complete = !truncated;
+        let rs = collect_rows(&mut result, self.max_rows, false).await?;
+        let complete = !rs.truncated;
         if complete {
             drop(result);
             let _ = conn.close(stmt).await;
         }
-        Ok((
-            ResultSet {
-                columns,
-                rows,
-                elapsed: Duration::ZERO,
-                truncated,
-            },
-            complete,
-        ))
+        Ok((rs, complete))
     }
 
     /// Close the connection (if open).
@@ -197,6 +170,46 @@ impl EditorConn {
     }
 }
 
+/// Reads a result set (text or binary protocol) into a [`ResultSet`]: at most `max_rows` rows
+/// and about [`MAX_RESULT_BYTES`] of cells; past that `truncated` is set and the rest is
+/// either read and thrown away (`drain`: the connection stays usable) or left unread (the
+/// caller drops the connection instead of reading what may be a huge result).
+pub(super) async fn collect_rows<P: mysql_async::prelude::Protocol>(
+    result: &mut QueryResult<'_, '_, P>,
+    max_rows: usize,
+    drain: bool,
+) -> Result<ResultSet> {
+    let cols = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
+    let columns: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
+    let types: Vec<ColumnType> = cols.iter().map(|c| c.column_type()).collect();
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    let mut truncated = false;
+    while let Some(row) = result.next().await? {
+        if rows.len() >= max_rows || bytes > MAX_RESULT_BYTES {
+            truncated = true;
+            if drain {
+                continue;
+            }
+            break;
+        }
+        let cells: Vec<Cell> = row
+            .unwrap()
+            .into_iter()
+            .zip(&types)
+            .map(|(v, t)| binary_cell(v, *t))
+            .collect();
+        bytes += cells.iter().map(cell_bytes).sum::<usize>();
+        rows.push(cells);
+    }
+    Ok(ResultSet {
+        columns,
+        rows,
+        elapsed: Duration::ZERO,
+        truncated,
+    })
+}
+
 /// Approximate bytes a cell holds.
 pub(crate) fn cell_bytes(c: &Cell) -> usize {
     match c {
@@ -205,8 +218,8 @@ pub(crate) fn cell_bytes(c: &Cell) -> usize {
     }
 }
 
-/// Decode a binary-protocol value: dates as `YYYY-MM-DD` (with the time for DATETIME and
-/// TIMESTAMP), the rest like the text protocol.
+/// Decode a value: binary-protocol dates as `YYYY-MM-DD` (with the time for DATETIME and
+/// TIMESTAMP), the rest (and every text-protocol value) like the text protocol.
 fn binary_cell(v: Value, t: ColumnType) -> Cell {
     match v {
         Value::Date(y, m, d, h, mi, s, us) => {

@@ -13,7 +13,6 @@
 //! merge; `run_query` SQL → [`ResultSet`].
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -237,32 +236,8 @@ impl MysqlStore {
 
     async fn fetch(&self, conn: &mut Conn, sql: &str) -> Result<ResultSet> {
         let mut result = conn.query_iter(sql).await?;
-        let cols = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
-        let columns: Vec<String> = cols.iter().map(|c| c.name_str().into_owned()).collect();
-        let types: Vec<ColumnType> = cols.iter().map(|c| c.column_type()).collect();
-        let mut rows = Vec::new();
-        let mut bytes = 0usize;
-        let mut truncated = false;
-        while let Some(row) = result.next().await? {
-            if rows.len() >= self.max_rows || bytes > MAX_RESULT_BYTES {
-                truncated = true;
-                continue; // drain the rest (not kept) so the connection stays usable
-            }
-            let cells: Vec<Cell> = row
-                .unwrap()
-                .into_iter()
-                .zip(&types)
-                .map(|(v, t)| to_cell(v, *t))
-                .collect();
-            bytes += cells.iter().map(editor::cell_bytes).sum::<usize>();
-            rows.push(cells);
-        }
-        Ok(ResultSet {
-            columns,
-            rows,
-            elapsed: Duration::ZERO,
-            truncated,
-        })
+        // drain the rest (not kept) so the pooled connection stays usable
+        editor::collect_rows(&mut result, self.max_rows, true).await
     }
 
     /// Kill the query `token` runs, from a second connection (`KILL QUERY`), retrying briefly

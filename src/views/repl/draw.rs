@@ -33,6 +33,16 @@ pub fn render(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme, now: Da
         render_empty(area, buf, theme, crate::views::View::empty_text(v));
         return;
     }
+    // Nothing configured: which local server this is stays on screen (the notice passes).
+    let area = match v.snaps.iter().find_map(|s| s.discovered.as_deref()) {
+        Some(label) if area.height >= 4 => {
+            let text = format!("{label} · [[repl.servers]] or --server to name servers");
+            Paragraph::new(Line::from(Span::styled(text, theme.style(Role::Info))))
+                .render(Rect::new(area.x, area.y, area.width, 1), buf);
+            Rect::new(area.x, area.y + 1, area.width, area.height - 1)
+        }
+        _ => area,
+    };
     let h = area.height;
     // The selected row's detail, wrapped: at least 6 rows (stable layout), at most half.
     let detail = if h >= 14 {

@@ -448,6 +448,13 @@ impl View for ReplView {
             .then_some(crate::cli::exit::RUNTIME)
     }
 
+    /// An on-call script asks "is it down now?": the last snapshot decides, so a server
+    /// that was down and came back before the end exits 0 (the outage is in the records and
+    /// on stderr).
+    fn batch_exit_from_last(&self) -> bool {
+        true
+    }
+
     fn batch_json(&self) -> Vec<serde_json::Value> {
         let (snaps, verdicts) = self.broken_first();
         rows::json_rows(&snaps, &verdicts)

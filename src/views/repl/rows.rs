@@ -306,13 +306,16 @@ fn err_json(e: &Option<ReplError>) -> Value {
 pub fn json_rows(snaps: &[ServerSnapshot], verdicts: &[ServerVerdict]) -> Vec<Value> {
     let mut out = Vec::new();
     for (s, v) in snaps.iter().zip(verdicts) {
-        let base = json!({
+        let mut base = json!({
             "server": s.name,
             "address": s.address,
             "flavor": s.info.as_ref().map(|i| i.flavor.label()),
             "version": s.info.as_ref().map(|i| i.version.to_string()),
             "uptime_seconds": s.uptime(),
         });
+        if let (Some(d), Value::Object(m)) = (&s.discovered, &mut base) {
+            m.insert("discovered".into(), d.as_str().into());
+        }
         let mut records = Vec::new();
         match &s.state {
             ConnState::Reconnecting { since, error } => records.push(json!({
