@@ -170,6 +170,18 @@ fn lock_tree_cursor_selects_what_c_and_k_act_on() {
         lines[1]
     );
     assert!(lines[1].contains("50.0s"), "waited: {}", lines[1]);
+    assert!(
+        lines[2].contains("     └─ 213") && lines[1].contains("  └─ 212"),
+        "a chain nests: {lines:#?}"
+    );
+    // at 80 columns each line keeps pid, mode, relation and time waited
+    let narrow = tree_lines(&a, 80, 24);
+    assert!(
+        narrow[1].contains("└─ 212")
+            && narrow[1].contains("public.stock")
+            && narrow[1].contains("50.0s"),
+        "{narrow:#?}"
+    );
     press(&mut a, KeyCode::Down);
     press(&mut a, KeyCode::Down);
     let lines = tree_lines(&a, 160, 30);

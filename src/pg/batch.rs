@@ -251,6 +251,16 @@ mod tests {
         a.query_start = Some(now - chrono::Duration::seconds(10));
         let mut b = Session::for_test(2, SessionState::Active, "select 1");
         b.query_start = Some(now - chrono::Duration::seconds(1));
+        b.wait_event_type = Some("Lock".into());
+        b.wait_event = Some("relation".into());
+        b.blocking_pids = vec![1, 3];
+        b.lock = Some(crate::pg::locks::LockWait {
+            mode: "AccessShareLock".into(),
+            locktype: "relation".into(),
+            relation: Some("public.t".into()),
+            object: None,
+            since: None,
+        });
         let c = Session::for_test(3, SessionState::Idle, "select 2");
         let mut s = PgSnapshot::status_only(
             1,
@@ -285,6 +295,12 @@ mod tests {
         assert_eq!(rows[0]["pid"], 1);
         assert_eq!(rows[0]["slow"], true);
         assert_eq!(rows[1]["slow"], false);
+        assert_eq!(rows[1]["blocked_by"], json!([1, 3]));
+        assert_eq!(
+            rows[1]["lock"],
+            json!({"mode": "AccessShareLock", "relation": "public.t", "type": "relation", "object": null})
+        );
+        assert!(rows[0]["lock"].is_null());
         assert_eq!(exit_code(&s, &o.thresholds), EXIT_SLOW);
         o.thresholds.critical = Duration::from_secs(9);
         assert_eq!(exit_code(&s, &o.thresholds), EXIT_CRITICAL);
@@ -294,5 +310,9 @@ mod tests {
         o.include_idle = true;
         let text = render_text(&s, &o);
         assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(
+            text.lines().any(|l| l.contains(" by 1+1 ")),
+            "blocked-by in the WAIT column: {text}"
+        );
     }
 }

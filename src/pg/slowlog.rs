@@ -177,6 +177,13 @@ mod tests {
         let p = dir.path().join("a/b/slow.jsonl");
         let mut info = InstanceInfo::for_test(3, "select \"x\"\n");
         info.duration = std::time::Duration::from_millis(5500);
+        info.lock = Some(crate::pg::locks::LockWait {
+            mode: "ShareLock".into(),
+            locktype: "transactionid".into(),
+            relation: None,
+            object: Some("1234".into()),
+            since: None,
+        });
         {
             let mut l = SlowLog::open(&p).unwrap();
             l.log_event(
@@ -205,6 +212,9 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0]["event"], "slow");
         assert_eq!(lines[0]["duration_s"], 5.5);
+        assert_eq!(lines[0]["lock"]["mode"], "ShareLock");
+        assert_eq!(lines[0]["lock"]["type"], "transactionid");
+        assert_eq!(lines[0]["lock"]["object"], "1234");
         assert_eq!(lines[1]["event"], "critical");
         assert_eq!(lines[2]["event"], "idle_in_transaction");
         assert!(lines[2]["xact_start"].is_string());

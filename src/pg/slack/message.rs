@@ -265,6 +265,32 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_waiter_names_the_lock_escaped() {
+        let mut i = InstanceInfo::for_test(7, "select 1");
+        i.lock = Some(crate::pg::locks::LockWait {
+            mode: "AccessShareLock".into(),
+            locktype: "relation".into(),
+            relation: Some("public.\"<!here>`t\"".into()),
+            object: None,
+            since: None,
+        });
+        let a = alert(
+            &opts(),
+            &SlowEvent::Crossed {
+                info: i,
+                critical: false,
+            },
+            |_| false,
+        )
+        .unwrap();
+        let t = &a.text;
+        assert!(
+            t.contains(":lock: waits for `AccessShareLock` on `public.\"&lt;!here&gt;ˋt\"`"),
+            "{t}"
+        );
+    }
+
+    #[test]
     fn dedup_keys_and_resolved() {
         let i = InstanceInfo::for_test(1, "select 1");
         let mut o = opts();

@@ -88,7 +88,9 @@ fn cells(l: &LockLine, s: Option<&Session>, now: DateTime<Utc>) -> [String; 7] {
     let tree = match (l.depth, l.cycle) {
         (0, true) => "↻ ".to_string(),
         (0, false) => "■ ".to_string(),
-        (d, _) => format!("{}└─ ", "   ".repeat(d - 1)),
+        (d, _) if d <= MAX_INDENT => format!("{}└─ ", "   ".repeat(d - 1)),
+        // deeper chains keep their pids whole: the depth is written out instead
+        (d, _) => format!("{}└{d}─ ", "   ".repeat(MAX_INDENT - 2)),
     };
     let pid = format!("{tree}{}", l.pid);
     let Some(s) = s else {
@@ -132,6 +134,18 @@ fn cells(l: &LockLine, s: Option<&Session>, now: DateTime<Utc>) -> [String; 7] {
     ]
 }
 
+/// Levels drawn as indentation; deeper lines say their depth (`└12─`).
+const MAX_INDENT: usize = 6;
+
+/// The tree cell: indentation kept (never collapsed), padded to `w`.
+fn fit_tree(text: &str, w: usize) -> String {
+    let t: String = text
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    format!("{t:<w$}")
+}
+
 fn fit(text: &str, w: usize) -> String {
     let t = one_line(text, w.saturating_sub(1).max(1));
     format!("{t:<w$}")
@@ -152,8 +166,13 @@ pub fn lock_tree(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let now = v.server_now();
     // the tree column is as wide as its deepest line needs (pids are never cut)
     let deepest = lines.iter().map(|l| l.depth).max().unwrap_or(0);
-    let tree_w = 3 * deepest.max(1) + 8;
-    let widths = [tree_w, 11, 9, 16, 25, 8];
+    let tree_w = 3 * deepest.clamp(1, MAX_INDENT) + 8 + usize::from(deepest > 9);
+    // narrow screens: shorter user, mode and relation cells so the query keeps some room
+    let widths = if inner.width < 120 {
+        [tree_w, 9, 8, 13, 17, 7]
+    } else {
+        [tree_w, 11, 9, 16, 25, 8]
+    };
     let head = [
         "  pid",
         "user",
@@ -190,6 +209,8 @@ pub fn lock_tree(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         for (k, w) in widths.iter().enumerate() {
             let cell = if k == 5 {
                 format!("{:>w$}", c[k], w = w - 1) + " "
+            } else if k == 0 {
+                fit_tree(&c[k], *w)
             } else {
                 fit(&c[k], *w)
             };

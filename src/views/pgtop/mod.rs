@@ -197,8 +197,10 @@ impl PgtopView {
         };
         self.order = order;
         self.core.table.set_data(data);
-        let lines = self.lock_lines();
-        self.lock_cursor.sync(&lines);
+        if self.locks {
+            let lines = self.lock_lines();
+            self.lock_cursor.sync(&lines);
+        }
     }
 
     /// The lock tree's lines for the current snapshot.
