@@ -44,6 +44,8 @@ pub enum Action {
     KillSlow,
     Explain,
     ToggleLocks,
+    /// `w`: waits over time (and top statements when pg_stat_statements is read)
+    ToggleWaits,
     // repl
     CopyFixes,
     /// Move between the status table and the audit pane.
@@ -299,6 +301,14 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         V(PG),
         A::ToggleLocks,
         "lock tree: blockers and the blocked",
+        false,
+    ),
+    b(
+        Char('w'),
+        NONE,
+        V(PG),
+        A::ToggleWaits,
+        "waits over the last 1/5/15 min (samples) and top statements",
         false,
     ),
     // repl

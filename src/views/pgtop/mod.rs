@@ -1,6 +1,6 @@
 //! pgtop: `pg_stat_activity` as a live top. State and keys live here; the list logic is in
-//! [`rows`], the kill confirmation in [`dialogs`], the lock tree in [`locks`], drawing in
-//! [`render`]. Data arrives as `Payload::Pg` snapshots from `pg::source`; requests (signals,
+//! [`rows`], the kill confirmation in [`dialogs`], the lock tree in [`locks`], the waits pane
+//! in [`waits_pane`], drawing in [`render`]. Data arrives as `Payload::Pg` snapshots from `pg::source`; requests (signals,
 //! EXPLAIN, thresholds) leave as `SourceCommand::Pg` effects and their answers come back as
 //! `Payload::PgReply`. Nothing here does I/O.
 
@@ -9,6 +9,7 @@ pub mod filter_edit;
 pub mod locks;
 pub mod render;
 pub mod rows;
+pub mod waits_pane;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -85,6 +86,8 @@ pub struct PgtopView {
     pub dialog: Option<KillDialog>,
     pub detail: Option<Detail>,
     pub locks: bool,
+    /// `w`: waits over time (the sample ring is fed by every snapshot)
+    pub waits: waits_pane::Waits,
     nav_at: Option<Instant>,
     /// pids in list order, as last shown (for the frozen order)
     order: Vec<i32>,
@@ -119,6 +122,7 @@ impl PgtopView {
             dialog: None,
             detail: None,
             locks: false,
+            waits: waits_pane::Waits::default(),
             nav_at: None,
             order: Vec::new(),
             server: cfg.name.clone().unwrap_or_default(),
@@ -345,10 +349,11 @@ impl PgtopView {
         ctx.flash(
             Level::Info,
             format!(
-                "thresholds: slow {} · critical {} · idle in transaction {}",
+                "thresholds: slow {} · critical {} · idle in transaction {} · long transaction {}",
                 rows::fmt_dur(t.slow),
                 rows::fmt_dur(t.critical),
-                rows::fmt_dur(t.idle_in_transaction)
+                rows::fmt_dur(t.idle_in_transaction),
+                rows::fmt_dur(t.long_transaction)
             ),
         );
     }
@@ -385,6 +390,7 @@ impl View for PgtopView {
     fn apply(&mut self, payload: Payload) {
         if let Payload::Pg(s) = &payload {
             self.alerts.clone_from(&s.alerts);
+            self.waits.on_snapshot(s);
         }
         match payload {
             Payload::Pg(s) if self.core.paused && s.header.is_some() => {
@@ -453,6 +459,10 @@ impl View for PgtopView {
                 }
             }
             Action::ToggleLocks => self.locks = !self.locks,
+            Action::ToggleWaits => {
+                self.waits.open = !self.waits.open;
+                self.locks = false;
+            }
             Action::ScrollUp
             | Action::ScrollDown
             | Action::ScrollPageUp
@@ -479,6 +489,8 @@ impl View for PgtopView {
             Action::Back => {
                 if self.detail.take().is_some() {
                     self.rebuild();
+                } else if self.waits.open {
+                    self.waits.open = false;
                 } else if self.locks {
                     self.locks = false;
                 } else if !self.tagged.is_empty() {
@@ -607,11 +619,12 @@ impl View for PgtopView {
         let dur = || arg.trim().parse::<Dur>().map(|d| d.get());
         let mut t = self.thresholds;
         match cmd {
-            "slow" | "critical" | "crit" | "idle" | "idle_tx" => match dur() {
+            "slow" | "critical" | "crit" | "idle" | "idle_tx" | "long" | "long_tx" => match dur() {
                 Ok(d) => {
                     match cmd {
                         "slow" => t.slow = d,
                         "critical" | "crit" => t.critical = d,
+                        "long" | "long_tx" => t.long_transaction = d,
                         _ => t.idle_in_transaction = d,
                     }
                     self.set_thresholds(t, ctx, cmd);
@@ -642,7 +655,7 @@ impl View for PgtopView {
     }
 
     fn commands_help(&self) -> &'static str {
-        ", slow DUR, critical DUR, idle DUR, min DUR"
+        ", slow DUR, critical DUR, idle DUR, long DUR, min DUR"
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
