@@ -485,15 +485,6 @@ async fn refresh(
         s.notify(events, st.tracker.rounds() == 1);
     }
     let slow_count = sessions.iter().filter(|s| is_slow(s, now, &th)).count();
-    if let Some(n) = st
-        .statements
-        .maybe_read(client, st.opts.query_timeout)
-        .await
-    {
-        if st.said.insert(n.clone()) {
-            st.notices.push(n);
-        }
-    }
     let seq = st.next_seq();
     let snap = PgSnapshot {
         seq,
@@ -509,5 +500,16 @@ async fn refresh(
         alerts: None,
         statements: st.statements.latest(),
     };
-    Ok(st.emit(snap))
+    if !st.emit(snap) {
+        return Ok(false);
+    }
+    // after the snapshot is out (never delays it): pg_stat_statements at its own cadence
+    let read = st
+        .statements
+        .maybe_read(client, st.opts.query_timeout)
+        .await;
+    if let Some(n) = read.filter(|n| st.said.insert(n.clone())) {
+        st.notices.push(n);
+    }
+    Ok(true)
 }
