@@ -312,8 +312,15 @@ async fn statements_absent_then_deltas(pg: &Pg) {
         .unwrap();
     let probe = "SELECT count(*) FROM w_probe, pg_sleep(0.1)";
     let app_client = pg.client("app").await;
-    // one call before stacktop starts: not counted
-    app_client.batch_execute(probe).await.unwrap();
+    // calls before stacktop starts: not counted
+    for _ in 0..2 {
+        app_client.batch_execute(probe).await.unwrap();
+    }
+    pg.wait_until(
+        "SELECT coalesce(sum(calls), 0) >= 1 FROM pg_stat_statements WHERE query LIKE '%w_probe%'",
+        Duration::from_secs(10),
+    )
+    .await;
     let (handle, mut rx) = collector::spawn(opts(pg));
     let first = snapshot_where(&mut rx, Duration::from_secs(10), "first reading", |s| {
         s.statements.is_some()
