@@ -167,6 +167,9 @@ pub struct PgtopArgs {
     /// Idle-in-transaction sessions older than this are flagged. [pgtop.idle_in_transaction_threshold]
     #[arg(long, value_name = "DUR")]
     pub idle_in_transaction_threshold: Option<Dur>,
+    /// Active sessions whose transaction is older than this while the statement is not slow are flagged. [pgtop.long_transaction_threshold]
+    #[arg(long, value_name = "DUR")]
+    pub long_transaction_threshold: Option<Dur>,
     /// Slow-query log file. [pgtop.slow_log]
     #[arg(long, value_name = "FILE")]
     pub slow_log: Option<PathBuf>,
@@ -493,6 +496,10 @@ impl Cli {
                     (
                         "pgtop.idle_in_transaction_threshold",
                         a.idle_in_transaction_threshold,
+                    ),
+                    (
+                        "pgtop.long_transaction_threshold",
+                        a.long_transaction_threshold,
                     ),
                 ];
                 for (k, v) in durs {

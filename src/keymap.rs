@@ -51,6 +51,8 @@ pub enum Action {
     SignalRootBlocker,
     /// `F`: one row per query fingerprint.
     ToggleGroups,
+    /// `w`: waits over time (and top statements when pg_stat_statements is read)
+    ToggleWaits,
     // repl
     CopyFixes,
     /// Move between the status table and the audit pane.
@@ -334,6 +336,14 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         V(PG),
         A::ToggleGroups,
         "group by query fingerprint (Enter lists a group, K cancels its slow queries)",
+        false,
+    ),
+    b(
+        Char('w'),
+        NONE,
+        V(PG),
+        A::ToggleWaits,
+        "waits over the last 1/5/15 min (samples) and top statements",
         false,
     ),
     // repl

@@ -33,7 +33,7 @@ roles! {
     Border => "border", Tab => "tab", TabActive => "tab_active", Selected => "selected",
     Tagged => "tagged", Ok => "ok", Info => "info", Warn => "warn", Crit => "crit",
     Slow => "slow", CriticalSlow => "critical_slow", IdleTx => "idle_tx", Hint => "hint",
-    HintKey => "hint_key", Status => "status", FlashInfo => "flash_info",
+    HintKey => "hint_key", LongTx => "long_tx", Status => "status", FlashInfo => "flash_info",
     FlashWarn => "flash_warn", FlashError => "flash_error", Prompt => "prompt",
     Overlay => "overlay", ReadOnly => "read_only",
 }
@@ -70,8 +70,8 @@ impl Theme {
     }
 
     /// Removes colours, keeping modifiers (for `NO_COLOR` and `ui.no_color`). A role whose
-    /// meaning was only its colour gets a modifier instead (idle in transaction: italic,
-    /// as in the mono theme), so it stays distinguishable without colour.
+    /// meaning was only its colour gets a modifier instead (idle in transaction: italic, long
+    /// transaction: underlined, as in the mono theme), so it stays distinguishable without colour.
     pub fn without_colors(mut self) -> Theme {
         for s in &mut self.styles {
             s.fg = None;
@@ -80,6 +80,11 @@ impl Theme {
         if let Some(s) = self.styles.get_mut(Role::IdleTx as usize) {
             if s.add_modifier.is_empty() {
                 s.add_modifier = Modifier::ITALIC;
+            }
+        }
+        if let Some(s) = self.styles.get_mut(Role::LongTx as usize) {
+            if s.add_modifier.is_empty() {
+                s.add_modifier = Modifier::UNDERLINED;
             }
         }
         self.colorless = true;
@@ -330,6 +335,9 @@ mod tests {
             let idle = t.style(Role::IdleTx);
             assert_eq!((idle.fg, idle.bg), (None, None), "{name}");
             assert_ne!(idle, t.style(Role::Normal), "{name}: idle_tx looks normal");
+            let long = t.style(Role::LongTx);
+            assert_ne!(long, t.style(Role::Normal), "{name}: long_tx looks normal");
+            assert_ne!(long, idle, "{name}: long_tx looks idle_tx");
             assert!(t.colorless);
         }
     }

@@ -41,6 +41,7 @@ fn thresholds(slow_ms: u64) -> Thresholds {
         slow: Duration::from_millis(slow_ms),
         critical: Duration::from_secs(600),
         idle_in_transaction: Duration::from_millis(slow_ms),
+        long_transaction: Duration::from_secs(600),
     }
 }
 

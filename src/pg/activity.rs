@@ -247,6 +247,9 @@ pub struct PgSnapshot {
     pub slow_count: usize,
     /// Slack delivery state when a webhook is configured (the header shows it while failing)
     pub alerts: Option<super::slack::AlertStatus>,
+    /// the latest `pg_stat_statements` top when the extension is read (with its reading time)
+    #[serde(skip)]
+    pub statements: Option<std::sync::Arc<super::statements::StatementsTop>>,
 }
 
 impl PgSnapshot {
@@ -264,6 +267,7 @@ impl PgSnapshot {
             notices: Vec::new(),
             slow_count: 0,
             alerts: None,
+            statements: None,
         }
     }
 }

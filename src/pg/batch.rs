@@ -105,6 +105,7 @@ pub fn render_text(snap: &PgSnapshot, o: &BatchOptions) -> String {
             RowClass::Critical => "CRIT",
             RowClass::Slow => "SLOW",
             RowClass::IdleInTransactionLong => "IDLE",
+            RowClass::LongTransaction => "LTX",
             RowClass::Normal => "",
         };
         let cut = |v: Option<&str>, n: usize| one_line(v.unwrap_or(""), n);
@@ -149,6 +150,7 @@ pub fn session_json(
         "state_change": s.state_change,
         "duration_s": s.duration(basis, now).map(|d| d.as_secs_f64()),
         "slow": matches!(class, RowClass::Slow | RowClass::Critical),
+        "long_transaction": class == RowClass::LongTransaction,
         "class": class,
         "blocking_pids": s.blocking_pids,
         "blocked_by": s.blocking_pids,
@@ -231,6 +233,7 @@ async fn run_once_unbounded(
         notices: Vec::new(),
         slow_count,
         alerts: None,
+        statements: None,
     };
     let text = if o.json {
         render_json_lines(&snap, o)
@@ -283,6 +286,7 @@ mod tests {
                 slow: Duration::from_secs(5),
                 critical: Duration::from_secs(60),
                 idle_in_transaction: Duration::from_secs(5),
+                long_transaction: Duration::from_secs(300),
             },
             width: 120,
         };

@@ -1,4 +1,5 @@
-//! Row classification: which sessions are slow / critical / long idle-in-transaction, and which
+//! Row classification: which sessions are slow / critical / long idle-in-transaction / in a long
+//! transaction (an active session whose transaction is old while its statement is young), and which
 //! timestamp a displayed duration counts from. Pure functions over [`Session`]s from a snapshot;
 //! used by the UI (row styles), the slow tracker (log + Slack), `K` target selection and batch.
 
@@ -48,6 +49,9 @@ pub struct Thresholds {
     pub critical: Duration,
     /// idle in transaction at least this long (counted from `state_change`)
     pub idle_in_transaction: Duration,
+    /// an active session whose transaction (`xact_start`) is at least this old while its
+    /// statement is under the slow threshold
+    pub long_transaction: Duration,
 }
 
 impl Default for Thresholds {
@@ -56,6 +60,7 @@ impl Default for Thresholds {
             slow: Duration::from_secs(5),
             critical: Duration::from_secs(60),
             idle_in_transaction: Duration::from_secs(30),
+            long_transaction: Duration::from_secs(300),
         }
     }
 }
@@ -66,6 +71,8 @@ impl Default for Thresholds {
 pub enum RowClass {
     Normal,
     IdleInTransactionLong,
+    /// active, statement under the slow threshold, transaction over `long_transaction`
+    LongTransaction,
     Slow,
     Critical,
 }
@@ -95,7 +102,9 @@ impl Session {
 }
 
 /// Classifies a row. Slow/critical look only at *active* statements (an idle session whose last
-/// query started long ago is not slow); idle-in-transaction counts from `state_change`.
+/// query started long ago is not slow); idle-in-transaction counts from `state_change`; an
+/// active session whose statement is not slow but whose transaction began before that statement
+/// and is over `long_transaction` is a long transaction.
 pub fn classify(s: &Session, now: DateTime<Utc>, t: &Thresholds) -> RowClass {
     if let Some(d) = s.active_for(now) {
         if d >= t.critical {
@@ -103,6 +112,11 @@ pub fn classify(s: &Session, now: DateTime<Utc>, t: &Thresholds) -> RowClass {
         }
         if d >= t.slow {
             return RowClass::Slow;
+        }
+        // the transaction began before this statement (not a single-statement transaction)
+        let earlier = matches!((s.xact_start, s.query_start), (Some(x), Some(q)) if x < q);
+        if earlier && since(now, s.xact_start).is_some_and(|x| x >= t.long_transaction) {
+            return RowClass::LongTransaction;
         }
         return RowClass::Normal;
     }
@@ -132,6 +146,7 @@ mod tests {
             slow: Duration::from_secs(5),
             critical: Duration::from_secs(60),
             idle_in_transaction: Duration::from_secs(10),
+            long_transaction: Duration::from_secs(30),
         };
         let ago = |s: i64| Some(now - chrono::Duration::seconds(s));
         let mut s = Session::for_test(1, SessionState::Active, "select 1");
@@ -165,5 +180,52 @@ mod tests {
         // clock skew: a timestamp in the future counts as zero
         s.state_change = Some(now + chrono::Duration::seconds(3));
         assert_eq!(s.duration(DurationBasis::State, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn long_transaction_only_while_the_statement_is_young() {
+        let now = Utc::now();
+        let t = Thresholds {
+            slow: Duration::from_secs(5),
+            critical: Duration::from_secs(60),
+            idle_in_transaction: Duration::from_secs(10),
+            long_transaction: Duration::from_secs(30),
+        };
+        let ago = |s: i64| Some(now - chrono::Duration::seconds(s));
+        let mut s = Session::for_test(1, SessionState::Active, "select 1");
+        s.query_start = ago(1);
+        s.xact_start = ago(29);
+        assert_eq!(classify(&s, now, &t), RowClass::Normal);
+        s.xact_start = ago(31);
+        assert_eq!(classify(&s, now, &t), RowClass::LongTransaction);
+        s.query_start = ago(6);
+        assert_eq!(
+            classify(&s, now, &t),
+            RowClass::Slow,
+            "a slow statement is slow"
+        );
+        let mut single = s.clone();
+        single.query_start = ago(31);
+        single.xact_start = single.query_start;
+        let lax = Thresholds {
+            slow: Duration::from_secs(60),
+            ..t
+        };
+        assert_eq!(
+            classify(&single, now, &lax),
+            RowClass::Normal,
+            "a single-statement transaction is its statement"
+        );
+        s.query_start = ago(1);
+        s.state = SessionState::IdleInTransaction;
+        s.state_change = ago(1);
+        assert_eq!(
+            classify(&s, now, &t),
+            RowClass::Normal,
+            "idle is not active"
+        );
+        s.state = SessionState::Active;
+        s.xact_start = None;
+        assert_eq!(classify(&s, now, &t), RowClass::Normal, "no transaction");
     }
 }

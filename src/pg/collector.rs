@@ -2,7 +2,8 @@
 //! cadence (interval changeable at run time), reconnect with backoff forever with the
 //! disconnection reported as data, owned [`PgSnapshot`]s out on a bounded channel (`try_send`:
 //! a slow consumer loses snapshots, the collector never waits). It also runs the slow tracker
-//! (slow log + Slack) on each snapshot. EXPLAIN does not go through it:
+//! (slow log + Slack) on each snapshot, and reads `pg_stat_statements` when it is installed
+//! ([`super::statements`], every `statements_every`). EXPLAIN does not go through it:
 //! [`CollectorHandle::explain`] opens its own connection ([`super::explain`]).
 //!
 //! Time limits: the whole connect (TCP, TLS, authentication, session setup) is bounded by
@@ -26,6 +27,7 @@ use super::explain::Explainer;
 use super::kill::{self, SignalKind, SignalOutcome, SignalResult, SignalTarget};
 use super::slack::{SlackEvent, SlackNotifier, SlackOptions};
 use super::slowlog::SlowLog;
+use super::statements::StatementsReader;
 use super::tls;
 use super::tracker::SlowTracker;
 
@@ -49,6 +51,8 @@ pub struct CollectorOptions {
     pub backoff_max: Duration,
     /// capacity of the snapshot channel
     pub channel_capacity: usize,
+    /// how often `pg_stat_statements` is read (when installed)
+    pub statements_every: Duration,
 }
 
 impl CollectorOptions {
@@ -72,6 +76,7 @@ impl CollectorOptions {
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(10),
             channel_capacity: 4,
+            statements_every: Duration::from_secs(10),
         }
     }
 }
@@ -190,6 +195,7 @@ struct State {
     slowlog: Option<SlowLog>,
     slack: Option<SlackNotifier>,
     slack_events: Option<mpsc::Receiver<SlackEvent>>,
+    statements: StatementsReader,
     notices: Vec<String>,
     /// feature notices already shown (each is said once, not at every reconnect)
     said: std::collections::HashSet<String>,
@@ -252,6 +258,7 @@ async fn run(
     let who = super::slowlog::Actor::current(&opts.spec.user);
     notices.extend(opts.spec.warnings.iter().cloned());
     let mut st = State {
+        statements: StatementsReader::new(opts.statements_every),
         opts,
         seq: 0,
         tracker: SlowTracker::new(),
@@ -378,6 +385,7 @@ async fn connected(
     cmd_rx: &mut mpsc::Receiver<CollectorCommand>,
 ) -> Exit {
     let since = Utc::now();
+    st.statements.reconnected();
     let mut tick = ticker(st.opts.interval);
     let mut failures = 0u32;
     loop {
@@ -487,6 +495,18 @@ async fn refresh(
         notices: Vec::new(),
         slow_count,
         alerts: None,
+        statements: st.statements.latest(),
     };
-    Ok(st.emit(snap))
+    if !st.emit(snap) {
+        return Ok(false);
+    }
+    // after the snapshot is out (never delays it): pg_stat_statements at its own cadence
+    let read = st
+        .statements
+        .maybe_read(client, st.opts.query_timeout)
+        .await;
+    if let Some(n) = read.filter(|n| st.said.insert(n.clone())) {
+        st.notices.push(n);
+    }
+    Ok(true)
 }

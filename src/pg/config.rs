@@ -177,6 +177,9 @@ pub struct PgConfig {
     pub critical_threshold: Duration,
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub idle_in_transaction_threshold: Duration,
+    /// an active session whose transaction is this old while its statement is not slow
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub long_transaction_threshold: Duration,
     pub duration_basis: DurationBasis,
     /// slow-query log path (default under the XDG state dir)
     pub slow_log: Option<PathBuf>,
@@ -212,6 +215,7 @@ impl Default for PgConfig {
             slow_threshold: t.slow,
             critical_threshold: t.critical,
             idle_in_transaction_threshold: t.idle_in_transaction,
+            long_transaction_threshold: t.long_transaction,
             duration_basis: DurationBasis::Query,
             slow_log: None,
             slow_log_enabled: true,
@@ -248,6 +252,10 @@ impl std::fmt::Debug for PgConfig {
             .field(
                 "idle_in_transaction_threshold",
                 &self.idle_in_transaction_threshold,
+            )
+            .field(
+                "long_transaction_threshold",
+                &self.long_transaction_threshold,
             )
             .field("slow_log", &self.slow_log)
             .field("slack_webhook", &self.slack_webhook)
@@ -318,6 +326,7 @@ impl PgConfig {
             slow: self.slow_threshold,
             critical: self.critical_threshold,
             idle_in_transaction: self.idle_in_transaction_threshold,
+            long_transaction: self.long_transaction_threshold,
         }
     }
 
@@ -475,6 +484,7 @@ mod tests {
             slow_threshold = 3
             critical_threshold = "1m"
             idle_in_transaction_threshold = "45s"
+            long_transaction_threshold = "2m"
             slack_webhook = "https://hooks.example/T000/secret"
             read_only = true
             [slack]
@@ -488,6 +498,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.refresh, Some(Duration::from_secs(1)));
         assert_eq!(c.thresholds().critical, Duration::from_secs(60));
+        assert_eq!(c.thresholds().long_transaction, Duration::from_secs(120));
+        assert_eq!(
+            PgConfig::default().thresholds().long_transaction,
+            Duration::from_secs(300)
+        );
         assert!(c.read_only && c.slack.resolved && c.kill.only_select);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2") && !dbg.contains("secret"), "{dbg}");

@@ -28,9 +28,11 @@ pub mod slack;
 pub mod slowlog;
 pub mod source;
 pub mod sqllex;
+pub mod statements;
 pub mod stmt;
 pub mod tls;
 pub mod tracker;
+pub mod waits;
 
 pub use activity::{Header, PgSnapshot, Session, SessionState};
 pub use classify::{DurationBasis, RowClass, Thresholds};

@@ -1,6 +1,7 @@
 //! Append-only slow-query log: one JSON line per query instance crossing the threshold (and per
 //! critical escalation), one per transaction left idle over its threshold
-//! (`idle_in_transaction`, with `xact_start`), and one per signal sent (who / what / when / result). The file is opened
+//! (`idle_in_transaction`, with `xact_start`), one per active transaction over its threshold
+//! (`long_transaction`, `duration_s` being the transaction's age), and one per signal sent (who / what / when / result). The file is opened
 //! once in append mode and every line is written with a single `write` call. Default path under
 //! the XDG state dir, never the current directory. Written by the collector. The file is 0600
 //! in a 0700 directory ([`crate::private_fs`]).
@@ -116,6 +117,7 @@ impl SlowLog {
             }
             SlowEvent::Critical { info } => ("critical", info),
             SlowEvent::IdleInTransaction { info } => ("idle_in_transaction", info),
+            SlowEvent::LongTransaction { info } => ("long_transaction", info),
             SlowEvent::Resolved { .. } => return Ok(()),
         };
         let blocked_by: Vec<i32> = info.blocked_by.iter().map(|b| b.pid).collect();
@@ -202,14 +204,17 @@ mod tests {
             .unwrap();
         info.kind = crate::pg::tracker::InstanceKind::IdleInTransaction;
         info.xact_start = Some(Utc::now());
-        l.log_event("srv", &SlowEvent::IdleInTransaction { info })
+        l.log_event("srv", &SlowEvent::IdleInTransaction { info: info.clone() })
+            .unwrap();
+        info.kind = crate::pg::tracker::InstanceKind::LongTransaction;
+        l.log_event("srv", &SlowEvent::LongTransaction { info })
             .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
         assert_eq!(lines[0]["event"], "slow");
         assert_eq!(lines[0]["duration_s"], 5.5);
         assert_eq!(lines[0]["lock"]["mode"], "ShareLock");
@@ -218,6 +223,7 @@ mod tests {
         assert_eq!(lines[1]["event"], "critical");
         assert_eq!(lines[2]["event"], "idle_in_transaction");
         assert!(lines[2]["xact_start"].is_string());
+        assert_eq!(lines[3]["event"], "long_transaction");
         assert!(default_path()
             .unwrap()
             .ends_with("stacktop/pgtop-slow.jsonl"));

@@ -2,7 +2,9 @@
 //! a slow statement (pid + backend_start + query_start) emits `Crossed` once (also for queries
 //! already slow at startup) and `Critical` once when the higher threshold is passed later; an
 //! idle-in-transaction session over its threshold (pid + backend_start + xact_start) emits
-//! `IdleInTransaction` once. A reported instance that ends emits `Resolved`. Lock waiters carry the
+//! `IdleInTransaction` once; an active session in a transaction over the long-transaction threshold
+//! while its statement is not slow (pid + backend_start + xact_start) emits `LongTransaction`
+//! once. A reported instance that ends emits `Resolved`. Lock waiters carry the
 //! sessions blocking them. Memory is bounded by the sessions currently present. Feeds slowlog and
 //! slack (which de-duplicates across restarts with [`SlowEvent::key`]).
 
@@ -23,9 +25,13 @@ pub enum InstanceKind {
     Slow,
     /// a transaction left idle over the idle-in-transaction threshold
     IdleInTransaction,
+    /// an active session whose transaction is over the long-transaction threshold while its
+    /// current statement is young
+    LongTransaction,
 }
 
-/// One instance: kind, pid and the start of its statement (slow) or transaction (idle in tx).
+/// One instance: kind, pid and the start of its statement (slow) or transaction (idle in tx,
+/// long transaction).
 pub type InstanceKey = (InstanceKind, i32, DateTime<Utc>);
 
 /// A session holding a lock another one waits for (from `pg_blocking_pids`).
@@ -51,7 +57,8 @@ pub struct InstanceInfo {
     pub application_name: String,
     pub client_addr: Option<String>,
     pub query: String,
-    /// active-for (slow) or idle-in-transaction-for duration when last seen
+    /// active-for (slow), idle-in-transaction-for or transaction age (long transaction) when
+    /// last seen
     pub duration: Duration,
     /// sessions holding the lock this one waits for (empty unless it waits for a lock)
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -62,6 +69,31 @@ pub struct InstanceInfo {
 }
 
 impl InstanceInfo {
+    /// The instance of `kind` about session `s` (one constructor for every kind).
+    pub fn new(
+        kind: InstanceKind,
+        s: &Session,
+        query_start: DateTime<Utc>,
+        duration: Duration,
+        blocked_by: Vec<Blocker>,
+    ) -> Self {
+        InstanceInfo {
+            kind,
+            pid: s.pid,
+            query_start,
+            backend_start: s.backend_start,
+            xact_start: s.xact_start,
+            datname: s.datname.clone(),
+            usename: s.usename.clone(),
+            application_name: s.application_name.clone(),
+            client_addr: s.client_addr.clone(),
+            query: s.query.clone(),
+            duration,
+            blocked_by,
+            lock: s.lock.clone(),
+        }
+    }
+
     /// A slow-statement instance with the given query, for tests.
     #[doc(hidden)]
     pub fn for_test(pid: i32, query: &str) -> Self {
@@ -98,6 +130,12 @@ impl InstanceInfo {
                 ts(self.backend_start),
                 ts(self.xact_start)
             ),
+            InstanceKind::LongTransaction => format!(
+                "t:{}:{}:{}",
+                self.pid,
+                ts(self.backend_start),
+                ts(self.xact_start)
+            ),
         }
     }
 }
@@ -111,6 +149,8 @@ pub enum SlowEvent {
     Critical { info: InstanceInfo },
     /// first seen idle in transaction over its threshold
     IdleInTransaction { info: InstanceInfo },
+    /// first seen active in a transaction over the long-transaction threshold
+    LongTransaction { info: InstanceInfo },
     /// a reported instance is no longer running
     Resolved { info: InstanceInfo },
 }
@@ -121,6 +161,7 @@ impl SlowEvent {
             SlowEvent::Crossed { info, .. }
             | SlowEvent::Critical { info }
             | SlowEvent::IdleInTransaction { info }
+            | SlowEvent::LongTransaction { info }
             | SlowEvent::Resolved { info } => info,
         }
     }
@@ -190,6 +231,18 @@ impl SlowTracker {
         self.reported.clear();
     }
 
+    fn insert(&mut self, key: InstanceKey, info: InstanceInfo, critical: bool) {
+        let seen_in = self.round;
+        self.reported.insert(
+            key,
+            Entry {
+                info,
+                critical,
+                seen_in,
+            },
+        );
+    }
+
     /// Compare one snapshot with what was reported before.
     pub fn update(
         &mut self,
@@ -205,13 +258,38 @@ impl SlowTracker {
             }
             let class = classify(s, now, t);
             // an open transaction stays the same instance while it runs statements in between
+            // (or goes idle in between, for a long transaction)
             if let Some(xs) = s.xact_start.or(s.state_change) {
-                if let Some(e) =
-                    self.reported
-                        .get_mut(&(InstanceKind::IdleInTransaction, s.pid, xs))
-                {
-                    e.seen_in = self.round;
+                for kind in [
+                    InstanceKind::IdleInTransaction,
+                    InstanceKind::LongTransaction,
+                ] {
+                    if let Some(e) = self.reported.get_mut(&(kind, s.pid, xs)) {
+                        e.seen_in = self.round;
+                    }
                 }
+            }
+            if class == RowClass::LongTransaction {
+                let Some(xs) = s.xact_start else {
+                    continue;
+                };
+                let key = (InstanceKind::LongTransaction, s.pid, xs);
+                let age = since(now, Some(xs));
+                if let Some(e) = self.reported.get_mut(&key) {
+                    e.info.duration = age;
+                    continue;
+                }
+                let qs = s.query_start.unwrap_or(xs);
+                let info = InstanceInfo::new(
+                    InstanceKind::LongTransaction,
+                    s,
+                    qs,
+                    age,
+                    blockers(s, sessions),
+                );
+                events.push(SlowEvent::LongTransaction { info: info.clone() });
+                self.insert(key, info, false);
+                continue;
             }
             if class == RowClass::IdleInTransactionLong {
                 let Some(xs) = s.xact_start.or(s.state_change) else {
@@ -222,30 +300,15 @@ impl SlowTracker {
                     e.info.duration = since(now, s.state_change);
                     continue;
                 }
-                let info = InstanceInfo {
-                    kind: InstanceKind::IdleInTransaction,
-                    pid: s.pid,
-                    query_start: s.query_start.unwrap_or(xs),
-                    backend_start: s.backend_start,
-                    xact_start: s.xact_start,
-                    datname: s.datname.clone(),
-                    usename: s.usename.clone(),
-                    application_name: s.application_name.clone(),
-                    client_addr: s.client_addr.clone(),
-                    query: s.query.clone(),
-                    duration: since(now, s.state_change),
-                    blocked_by: Vec::new(),
-                    lock: None,
-                };
-                events.push(SlowEvent::IdleInTransaction { info: info.clone() });
-                self.reported.insert(
-                    key,
-                    Entry {
-                        info,
-                        critical: false,
-                        seen_in: self.round,
-                    },
+                let info = InstanceInfo::new(
+                    InstanceKind::IdleInTransaction,
+                    s,
+                    s.query_start.unwrap_or(xs),
+                    since(now, s.state_change),
+                    Vec::new(),
                 );
+                events.push(SlowEvent::IdleInTransaction { info: info.clone() });
+                self.insert(key, info, false);
                 continue;
             }
             let (Some(qs), Some(d)) = (s.query_start, s.active_for(now)) else {
@@ -268,34 +331,13 @@ impl SlowTracker {
             if !matches!(class, RowClass::Slow | RowClass::Critical) {
                 continue;
             }
-            let info = InstanceInfo {
-                kind: InstanceKind::Slow,
-                pid: s.pid,
-                query_start: qs,
-                backend_start: s.backend_start,
-                xact_start: s.xact_start,
-                datname: s.datname.clone(),
-                usename: s.usename.clone(),
-                application_name: s.application_name.clone(),
-                client_addr: s.client_addr.clone(),
-                query: s.query.clone(),
-                duration: d,
-                blocked_by: blockers(s, sessions),
-                lock: s.lock.clone(),
-            };
+            let info = InstanceInfo::new(InstanceKind::Slow, s, qs, d, blockers(s, sessions));
             let critical = class == RowClass::Critical;
             events.push(SlowEvent::Crossed {
                 info: info.clone(),
                 critical,
             });
-            self.reported.insert(
-                key,
-                Entry {
-                    info,
-                    critical,
-                    seen_in: self.round,
-                },
-            );
+            self.insert(key, info, critical);
         }
         let round = self.round;
         let mut gone: Vec<InstanceKey> = self
@@ -324,6 +366,7 @@ mod tests {
             slow: Duration::from_secs(5),
             critical: Duration::from_secs(20),
             idle_in_transaction: Duration::from_secs(5),
+            long_transaction: Duration::from_secs(10),
         }
     }
 
@@ -413,5 +456,41 @@ mod tests {
         );
         assert!(matches!(&ev[1], SlowEvent::Resolved { info } if info.pid == 8));
         assert_ne!(ev[0].info().key(), ev[1].info().key());
+    }
+
+    #[test]
+    fn long_transaction_once_per_transaction_not_slow_not_idle() {
+        let t0 = Utc::now();
+        let at = |s: i64| t0 + chrono::Duration::seconds(s);
+        let mut s = Session::for_test(5, SessionState::Active, "select 1");
+        s.xact_start = Some(t0);
+        s.query_start = Some(at(9));
+        let mut tr = SlowTracker::new();
+        assert!(tr.update(at(9), &[s.clone()], &th()).is_empty());
+        s.query_start = Some(at(11));
+        let ev = tr.update(at(11), &[s.clone()], &th());
+        let [SlowEvent::LongTransaction { info }] = &ev[..] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(info.kind, InstanceKind::LongTransaction);
+        assert_eq!(info.duration, Duration::from_secs(11));
+        assert!(info.key().starts_with("t:5:"));
+        // more short statements, and idle moments, in the same transaction: no new event
+        s.query_start = Some(at(12));
+        assert!(tr.update(at(12), &[s.clone()], &th()).is_empty());
+        let mut idle = s.clone();
+        idle.state = SessionState::IdleInTransaction;
+        idle.state_change = Some(at(13));
+        assert!(tr.update(at(13), &[idle], &th()).is_empty());
+        assert!(tr.update(at(14), &[s.clone()], &th()).is_empty());
+        // the transaction ends: resolved
+        let mut next = s.clone();
+        next.xact_start = Some(at(15));
+        next.query_start = Some(at(15));
+        let ev = tr.update(at(15), &[next], &th());
+        assert!(
+            matches!(&ev[..], [SlowEvent::Resolved { info }] if info.kind == InstanceKind::LongTransaction),
+            "{ev:?}"
+        );
     }
 }

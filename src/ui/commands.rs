@@ -138,6 +138,14 @@ pub const COMMANDS: &[Command] = &[
         &[PG],
     ),
     c(
+        "long",
+        &["long_tx"],
+        "DUR",
+        ArgSpec::Dur,
+        "mark transactions older than DUR (statement young) as long transactions",
+        &[PG],
+    ),
+    c(
         "min",
         &[],
         "DUR|off",

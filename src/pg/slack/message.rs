@@ -152,6 +152,16 @@ pub fn alert(opts: &SlackOptions, ev: &SlowEvent, seen: impl Fn(&str) -> bool) -
                 query_text(opts, &info.query)
             ),
         ),
+        SlowEvent::LongTransaction { .. } if !seen(&base) => (
+            vec![base.clone()],
+            format!(
+                ":hourglass_flowing_sand: Long transaction on {server}: {} · transaction open for {}, current statement:\n```{}```{}",
+                who(info),
+                fmt_secs(info.duration),
+                query_text(opts, &info.query),
+                blocked(opts, info)
+            ),
+        ),
         SlowEvent::Resolved { .. } if opts.resolved && seen(&base) => {
             let key = format!("{base}#resolved");
             if seen(&key) {
@@ -159,7 +169,9 @@ pub fn alert(opts: &SlackOptions, ev: &SlowEvent, seen: impl Fn(&str) -> bool) -
             }
             let what = match info.kind {
                 InstanceKind::Slow => "query ended",
-                InstanceKind::IdleInTransaction => "transaction ended",
+                InstanceKind::IdleInTransaction | InstanceKind::LongTransaction => {
+                    "transaction ended"
+                }
             };
             (
                 vec![key],
@@ -322,5 +334,26 @@ mod tests {
         assert!(t.contains(":bell: 2 alerts") && t.contains("*1.* a") && t.contains("*2.* b"));
         assert!(t.contains("at start-up"), "{t}");
         assert_eq!(body(&opts(), &["a"], 0, false)["text"], "a");
+    }
+
+    #[test]
+    fn long_transaction_alert_once_and_redacted() {
+        let mut i = InstanceInfo::for_test(9, "select * from t where card = '4111111111111111'");
+        i.kind = InstanceKind::LongTransaction;
+        i.xact_start = Some(chrono::Utc::now());
+        i.duration = Duration::from_secs(400);
+        let ev = SlowEvent::LongTransaction { info: i.clone() };
+        let a = alert(&opts(), &ev, |_| false).unwrap();
+        assert!(
+            a.text.contains("Long transaction") && a.text.contains("6m40s"),
+            "{}",
+            a.text
+        );
+        assert!(!a.text.contains("4111"), "{}", a.text);
+        assert_eq!(a.keys, vec![i.key()]);
+        assert!(
+            alert(&opts(), &ev, |k| k == i.key()).is_none(),
+            "deduplicated"
+        );
     }
 }

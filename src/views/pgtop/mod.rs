@@ -1,6 +1,6 @@
 //! pgtop: `pg_stat_activity` as a live top. State and keys live here; the list logic is in
-//! [`rows`], the kill confirmation in [`dialogs`], the lock tree in [`locks`], drawing in
-//! [`render`]. Data arrives as `Payload::Pg` snapshots from `pg::source`; requests (signals,
+//! [`rows`], the kill confirmation in [`dialogs`], the lock tree in [`locks`], the waits pane
+//! in [`waits_pane`], drawing in [`render`]. Data arrives as `Payload::Pg` snapshots from `pg::source`; requests (signals,
 //! EXPLAIN, thresholds) leave as `SourceCommand::Pg` effects and their answers come back as
 //! `Payload::PgReply`. Nothing here does I/O.
 
@@ -11,6 +11,7 @@ pub mod locks;
 pub mod locks_draw;
 pub mod render;
 pub mod rows;
+pub mod waits_pane;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -90,6 +91,8 @@ pub struct PgtopView {
     pub locks: bool,
     /// the line under the cursor in the lock tree
     pub lock_cursor: locks::Cursor,
+    /// `w`: waits over time (the sample ring is fed by every snapshot)
+    pub waits: waits_pane::Waits,
     nav_at: Option<Instant>,
     /// pids in list order, as last shown (for the frozen order)
     order: Vec<i32>,
@@ -127,6 +130,7 @@ impl PgtopView {
             detail: None,
             locks: false,
             lock_cursor: locks::Cursor::default(),
+            waits: waits_pane::Waits::default(),
             nav_at: None,
             order: Vec::new(),
             server: cfg.name.clone().unwrap_or_default(),
@@ -414,10 +418,11 @@ impl PgtopView {
         ctx.flash(
             Level::Info,
             format!(
-                "thresholds: slow {} · critical {} · idle in transaction {}",
+                "thresholds: slow {} · critical {} · idle in transaction {} · long transaction {}",
                 rows::fmt_dur(t.slow),
                 rows::fmt_dur(t.critical),
-                rows::fmt_dur(t.idle_in_transaction)
+                rows::fmt_dur(t.idle_in_transaction),
+                rows::fmt_dur(t.long_transaction)
             ),
         );
     }
@@ -454,6 +459,7 @@ impl View for PgtopView {
     fn apply(&mut self, payload: Payload) {
         if let Payload::Pg(s) = &payload {
             self.alerts.clone_from(&s.alerts);
+            self.waits.on_snapshot(s);
         }
         match payload {
             Payload::Pg(s) if self.core.paused && s.header.is_some() => {
@@ -525,12 +531,17 @@ impl View for PgtopView {
             }
             Action::ToggleLocks => {
                 self.locks = !self.locks;
+                self.waits.open = false;
                 self.lock_cursor = locks::Cursor::default();
                 let lines = self.lock_lines();
                 self.lock_cursor.sync(&lines);
             }
             Action::ToggleGroups => self.toggle_groups(ctx),
             Action::Open if self.groups.on => self.open_group(ctx),
+            Action::ToggleWaits => {
+                self.waits.open = !self.waits.open;
+                self.locks = false;
+            }
             Action::ScrollUp
             | Action::ScrollDown
             | Action::ScrollPageUp
@@ -557,6 +568,8 @@ impl View for PgtopView {
             Action::Back => {
                 if self.detail.take().is_some() {
                     self.rebuild();
+                } else if self.waits.open {
+                    self.waits.open = false;
                 } else if self.locks {
                     self.locks = false;
                 } else if self.groups.back() {
@@ -709,10 +722,11 @@ impl View for PgtopView {
     fn command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
         let mut t = self.thresholds;
         match (inv.name(), &inv.arg) {
-            (cmd @ ("slow" | "critical" | "idle"), Arg::Dur(d)) => {
+            (cmd @ ("slow" | "critical" | "idle" | "long"), Arg::Dur(d)) => {
                 match cmd {
                     "slow" => t.slow = *d,
                     "critical" => t.critical = *d,
+                    "long" => t.long_transaction = *d,
                     _ => t.idle_in_transaction = *d,
                 }
                 self.set_thresholds(t, ctx, cmd);

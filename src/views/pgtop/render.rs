@@ -78,7 +78,9 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
     if let Some(ban) = banner {
         banner_line(v, ban, buf, theme, now);
     }
-    if v.locks {
+    if v.waits.open {
+        super::waits_pane::render(&v.waits, v.show_all, list, buf, theme);
+    } else if v.locks {
         locks_draw::lock_tree(v, list, buf, theme);
     } else {
         session_list(v, list, buf, theme);
@@ -224,10 +226,11 @@ fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         ),
         Span::styled(
             format!(
-                " · slow ≥{} crit ≥{} idle tx ≥{} · by {}{}{}",
+                " · slow ≥{} crit ≥{} idle tx ≥{} long tx ≥{} · by {}{}{}",
                 fmt_dur(th.slow),
                 fmt_dur(th.critical),
                 fmt_dur(th.idle_in_transaction),
+                fmt_dur(th.long_transaction),
                 v.basis.label(),
                 if flags.is_empty() { "" } else { " · " },
                 flags.join(" · ")

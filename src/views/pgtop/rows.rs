@@ -261,6 +261,7 @@ pub fn role(s: &Session, now: DateTime<Utc>, t: &Thresholds) -> Role {
         RowClass::Critical => Role::CriticalSlow,
         RowClass::Slow => Role::Slow,
         RowClass::IdleInTransactionLong => Role::IdleTx,
+        RowClass::LongTransaction => Role::LongTx,
         RowClass::Normal => Role::Normal,
     }
 }
@@ -313,6 +314,13 @@ pub fn table(
         .map(|s| {
             let dur = s.duration(basis, now);
             let tag = if tagged(s) { "*" } else { " " };
+            let role = role(s, now, t);
+            // the marker that stays without colour (NO_COLOR): the state reads `long tx`
+            let state = if role == Role::LongTx {
+                "long tx"
+            } else {
+                state_short(&s.state)
+            };
             let cells = vec![
                 format!("{tag}{}", s.pid),
                 s.datname.clone().unwrap_or_default(),
@@ -320,7 +328,7 @@ pub fn table(
                 s.client_display().to_string(),
                 s.application_name.clone(),
                 s.backend_type.clone().unwrap_or_default(),
-                state_short(&s.state).to_string(),
+                state.to_string(),
                 blk(s),
                 dur.map(fmt_dur).unwrap_or_default(),
                 one_line(&s.query, 400),
@@ -328,7 +336,7 @@ pub fn table(
             let mut keys = vec![0.0; COLUMNS.len()];
             keys[0] = f64::from(s.pid);
             keys[DURATION_COL] = dur.map_or(-1.0, |d| d.as_secs_f64());
-            TableRow::new(s.pid.to_string(), cells, role(s, now, t)).with_sort_keys(keys)
+            TableRow::new(s.pid.to_string(), cells, role).with_sort_keys(keys)
         })
         .collect();
     TableData { columns, rows }
