@@ -6,6 +6,7 @@
 
 pub mod dialogs;
 pub mod filter_edit;
+pub mod header;
 pub mod locks;
 pub mod render;
 pub mod rows;
