@@ -320,9 +320,10 @@ fn cause_start(s: &str, from: usize) -> Option<usize> {
     at.filter(|&i| i < s.len())
 }
 
-/// An error message as parts: the connection string shrinks first, then `(…)` details of
-/// the cause go, then everything before the cause (the text after the last top-level `: `)
-/// becomes `…: `, then what is left of the connection string, then the cause itself.
+/// An error message as parts: the connection string shrinks first (to 16 cells), then `(…)`
+/// and `; …` details of the cause go, then the words around the connection string before the
+/// cause (the text after the last top-level `: `) go, then the connection string shrinks to
+/// `…`, then the cause itself is cut after a whole word.
 pub fn error_parts(error: &str) -> Vec<Part> {
     let e = clean(error.trim());
     let ci = conninfo_range(&e);
@@ -357,7 +358,15 @@ pub fn error_parts(error: &str) -> Vec<Part> {
                 .with(rank::SINCE, Shrink::Middle(1));
         }
         if b <= cause_at {
-            p = if b == cause_at && !is_ci {
+            // the context goes, the connection string (short) stays as long as it can:
+            // `host=db1.…prefer: Connection refused`, else `…: Connection refused`
+            let ci_before = ci.is_some_and(|(_, y)| y <= a);
+            p = if is_ci {
+                p.with(rank::COUNTDOWN, Shrink::Drop)
+            } else if b == cause_at && ci_before {
+                p.with(rank::CONTEXT, Shrink::Alt(": ".into()))
+                    .with(rank::COUNTDOWN, Shrink::Drop)
+            } else if b == cause_at {
                 p.with(rank::CONTEXT, Shrink::Alt("…: ".into()))
                     .with(rank::COUNTDOWN, Shrink::Drop)
             } else {
@@ -414,7 +423,7 @@ mod tests {
         }
         assert_eq!(
             line(60),
-            "DISCONNECTED: …: Connection refused · retry in 4 s"
+            "DISCONNECTED: host=…refer: Connection refused · retry in 4 s"
         );
     }
 
@@ -422,7 +431,12 @@ mod tests {
     fn auth_errors_keep_the_user_and_urls_shrink() {
         let e = "connection to host=10.0.0.5 port=5432 user=app dbname=app sslmode=require failed: db error: FATAL: password authentication failed for user \"app\"";
         let l = fit(error_parts(e), 60);
-        assert_eq!(l, "…: password authentication failed for user \"app\"");
+        assert_eq!(
+            l,
+            "host=1…equire: password authentication failed for user \"app\""
+        );
+        let l = fit(error_parts(e), 46);
+        assert_eq!(l, "password authentication failed for user \"app\"");
         let e = "mysql://repl@replica-number-two.example.com:3306 unreachable: Connection refused";
         let l = fit(error_parts(e), 50);
         assert!(
