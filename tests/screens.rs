@@ -81,6 +81,7 @@ fn pg_snapshot() -> PgSnapshot {
         Duration::from_secs(1),
     );
     s.server_now = now();
+    s.taken_at = now().into();
     s.header = Some(Header {
         server_version: "15.20 (Debian 15.20-0+deb12u1)".into(),
         server_version_num: 150020,
@@ -285,6 +286,10 @@ fn pgtop_error_lines_keep_cause_and_countdown_at_every_width_from_60() {
         for w in (60..=200).step_by(5).chain([80, 160]) {
             let buf = render(&a, w, 24);
             assert_error_lines(&buf, cause, "4.0s");
+            assert!(
+                !line(&buf, 23).contains("data 0 s old"),
+                "{w}: the age runs on the app clock"
+            );
         }
         // wide: the connection string is there in full, cut only when needed
         let buf = render(&a, 200, 24);
