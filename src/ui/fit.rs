@@ -328,10 +328,12 @@ pub fn error_parts(error: &str) -> Vec<Part> {
     let e = clean(error.trim());
     let ci = conninfo_range(&e);
     let cause_at = cause_start(&e, ci.map_or(0, |r| r.1)).unwrap_or(0);
-    let mut details: Vec<(usize, usize)> = parens(&e[cause_at..])
+    // `(os error 111)`, `(using password: YES)`; a group that quotes a message, like MySQL's
+    // `(111 "Connection refused")`, is the cause itself and stays
+    let (quoted, mut details): (Vec<(usize, usize)>, Vec<(usize, usize)>) = parens(&e[cause_at..])
         .into_iter()
         .map(|(a, b)| (a + cause_at, b + cause_at))
-        .collect();
+        .partition(|&(a, b)| e[a..b].contains('"'));
     // a `; restarting in 5s`-like clause after the cause is a detail too
     if let Some(i) = top_level_semicolon(&e, cause_at) {
         details.retain(|&(a, _)| a < i);
@@ -341,7 +343,7 @@ pub fn error_parts(error: &str) -> Vec<Part> {
     if let Some((a, b)) = ci {
         cuts.extend([a, b]);
     }
-    for (a, b) in &details {
+    for (a, b) in details.iter().chain(&quoted) {
         cuts.extend([*a, *b]);
     }
     cuts.sort_unstable();
@@ -374,6 +376,9 @@ pub fn error_parts(error: &str) -> Vec<Part> {
             };
         } else if details.iter().any(|&(x, y)| a >= x && b <= y) {
             p = p.with(rank::DETAILS, Shrink::Drop);
+        } else if quoted.iter().any(|&(x, y)| a >= x && b <= y) {
+            // the words before it are cut first
+            p = p.with(rank::CAUSE + 1, Shrink::Middle(8));
         } else if !is_ci {
             p = p.with(rank::CAUSE, Shrink::Words(8));
         }
@@ -452,6 +457,14 @@ mod tests {
             "{l}"
         );
         assert!(width(&l) <= 40);
+    }
+
+    #[test]
+    fn a_quoted_message_in_parentheses_is_the_cause_and_stays() {
+        let e = "mysql://monitor@replica-2.example.com:3306: Can't connect to MySQL server on 'replica-2.example.com' (111 \"Connection refused\")";
+        let l = fit(error_parts(e), 60);
+        assert!(l.contains("\"Connection refused\")"), "{l}");
+        assert!(width(&l) <= 60);
     }
 
     #[test]
