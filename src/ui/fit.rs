@@ -267,6 +267,9 @@ fn conninfo_range(s: &str) -> Option<(usize, usize)> {
         })
 }
 
+/// Byte ranges in a string.
+type Ranges = Vec<(usize, usize)>;
+
 /// Byte offsets of `" ("` … `")"` groups at the top level of `s` (from the space).
 fn parens(s: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
@@ -330,7 +333,7 @@ pub fn error_parts(error: &str) -> Vec<Part> {
     let cause_at = cause_start(&e, ci.map_or(0, |r| r.1)).unwrap_or(0);
     // `(os error 111)`, `(using password: YES)`; a group that quotes a message, like MySQL's
     // `(111 "Connection refused")`, is the cause itself and stays
-    let (quoted, mut details): (Vec<(usize, usize)>, Vec<(usize, usize)>) = parens(&e[cause_at..])
+    let (quoted, mut details): (Ranges, Ranges) = parens(&e[cause_at..])
         .into_iter()
         .map(|(a, b)| (a + cause_at, b + cause_at))
         .partition(|&(a, b)| e[a..b].contains('"'));
