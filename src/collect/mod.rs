@@ -56,38 +56,77 @@ impl SourceHealth {
 
     /// The status line with ages: how old the data on screen is (`last_data`: when the source
     /// last delivered), e.g. `live · updated 12:00:01 (2 s ago)` or
-    /// `DISCONNECTED since 12:03:04: connection refused · last data 12:03:01 (42 s old)`.
+    /// `DISCONNECTED since 12:03:04: connection refused · retry in 4 s · last data 12:03:01
+    /// (42 s old, not current)`.
     pub fn describe_at(&self, now: DateTime<Local>, last_data: Option<DateTime<Local>>) -> String {
+        self.describe_parts(now, last_data)
+            .into_iter()
+            .map(|p| p.text)
+            .collect()
+    }
+
+    /// [`Self::describe_at`] as parts for [`crate::ui::fit`]: on a narrow screen the
+    /// connection string in the error is shortened first, the state word, the cause and the
+    /// retry countdown stay.
+    pub fn describe_parts(
+        &self,
+        now: DateTime<Local>,
+        last_data: Option<DateTime<Local>>,
+    ) -> Vec<crate::ui::fit::Part> {
+        use crate::ui::fit::{error_parts, rank, Part, Shrink};
         let ago = |t: DateTime<Local>| fmt_age(now.signed_duration_since(t));
         let last = || match last_data {
-            Some(t) => format!(
+            Some(t) => Part::keep(format!(
                 " · last data {} ({} old, not current)",
                 t.format("%H:%M:%S"),
                 ago(t)
-            ),
-            None => " · no data yet".into(),
+            ))
+            .with(
+                rank::DETAILS,
+                Shrink::Alt(format!(" · data {} old", ago(t))),
+            )
+            .with(rank::AGE, Shrink::Drop),
+            None => Part::drop_at(" · no data yet", rank::AGE),
         };
         match self {
-            SourceHealth::Live { at } => {
-                format!(
-                    "live · updated {} ({} ago)",
-                    at.format("%H:%M:%S"),
-                    ago(*at)
-                )
+            SourceHealth::Live { at } => vec![Part::keep(format!(
+                "live · updated {} ({} ago)",
+                at.format("%H:%M:%S"),
+                ago(*at)
+            ))],
+            SourceHealth::Stalled { since } => vec![
+                Part::keep(format!("NO ANSWER for {}", ago(*since))),
+                Part::drop_at(
+                    format!(" (since {})", since.format("%H:%M:%S")),
+                    rank::SINCE,
+                ),
+                last(),
+            ],
+            SourceHealth::Reconnecting {
+                since,
+                error,
+                next_try,
+            } => {
+                let mut p =
+                    vec![
+                        Part::keep(format!("DISCONNECTED since {}: ", since.format("%H:%M:%S")))
+                            .with(rank::SINCE, Shrink::Alt("DISCONNECTED: ".into())),
+                    ];
+                p.extend(error_parts(error));
+                if let Some(at) = next_try {
+                    p.push(if *at > now {
+                        let left = fmt_age(at.signed_duration_since(now));
+                        Part::keep(format!(" · retry in {left}"))
+                            .with(rank::COUNTDOWN, Shrink::Alt(format!(" · retry {left}")))
+                    } else {
+                        Part::keep(" · retrying now")
+                    });
+                }
+                p.push(last());
+                p
             }
-            SourceHealth::Stalled { since } => format!(
-                "NO ANSWER for {} (since {}){}",
-                ago(*since),
-                since.format("%H:%M:%S"),
-                last()
-            ),
-            SourceHealth::Reconnecting { since, error, .. } => format!(
-                "DISCONNECTED since {}: {error}{}",
-                since.format("%H:%M:%S"),
-                last()
-            ),
-            SourceHealth::Idle => "no source (Enter or :connect starts one)".into(),
-            other => other.describe(),
+            SourceHealth::Idle => vec![Part::keep("no source (Enter or :connect starts one)")],
+            other => vec![Part::keep(other.describe())],
         }
     }
 

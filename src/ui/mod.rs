@@ -4,6 +4,7 @@
 //! table ([`commands`]).
 
 pub mod commands;
+pub mod fit;
 pub mod help;
 pub mod scroll;
 pub mod table;
@@ -148,10 +149,17 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         Role::Status
     };
     let (rows, total) = app.active_view().status_counts();
-    let text = format!(
-        " {} · {rows}/{total} rows · refresh {}",
-        core.health.describe_at(app.now, core.last_data),
-        humantime::format_duration(app.refresh)
-    );
+    // an error keeps its cause and retry countdown: the rest shrinks first (ui::fit)
+    let mut parts = vec![fit::Part::keep(" ")];
+    parts.extend(core.health.describe_parts(app.now, core.last_data));
+    parts.push(fit::Part::drop_at(
+        format!(" · {rows}/{total} rows"),
+        fit::rank::EXTRAS,
+    ));
+    parts.push(fit::Part::drop_at(
+        format!(" · refresh {}", humantime::format_duration(app.refresh)),
+        fit::rank::EXTRAS,
+    ));
+    let text = fit::fit(parts, usize::from(area.width));
     Line::from(Span::styled(text, t.style(role))).render(area, buf);
 }

@@ -53,3 +53,36 @@ pub fn indicator(buf: &Buffer) -> Option<((usize, usize, usize), u16)> {
         Some(((a.parse().ok()?, b.parse().ok()?, n), y))
     })
 }
+
+/// Whether `word` is on screen whole: present, and not run into by letters or digits on either
+/// side (a cut pid `3229`, a cut word `Connection ref…` do not count).
+pub fn whole(buf: &Buffer, word: &str) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    (0..buf.area.height).any(|y| {
+        let l = line(buf, y);
+        l.match_indices(word).any(|(i, _)| {
+            !alnum(l[..i].chars().next_back()) && !alnum(l[i + word.len()..].chars().next())
+        })
+    })
+}
+
+/// Asserts every word is on screen whole; the message names the size and shows the screen.
+pub fn assert_whole(buf: &Buffer, words: &[&str]) {
+    for w in words {
+        assert!(
+            whole(buf, w),
+            "{w:?} not whole at {}x{}:\n{}",
+            buf.area.width,
+            buf.area.height,
+            text(buf)
+        );
+    }
+}
+
+/// The screen as plain text, trailing blanks of each row removed (for notes and messages).
+pub fn plain(buf: &Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| line(buf, y).trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -7,6 +7,7 @@
 pub mod dialogs;
 pub mod filter_edit;
 pub mod groups;
+pub mod header;
 pub mod locks;
 pub mod locks_draw;
 pub mod render;

@@ -11,12 +11,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
-use super::{locks_draw, PgtopView};
+use super::{header, locks_draw, PgtopView};
 use crate::pg::activity::ConnectionStatus;
-use crate::pg::redact::one_line;
 use crate::theme::{Role, Theme};
-use crate::ui::scroll;
 use crate::ui::table::render_empty;
+use crate::ui::{fit, scroll};
 
 /// The one line an unstarted pgtop shows.
 pub const NO_SOURCE_HINT: &str = "no PostgreSQL source: set [pgtop] conninfo or host (or run stacktop pgtop [CONNINFO]); Enter or :connect connects with the libpq defaults (PG* variables, ~/.pgpass)";
@@ -36,7 +35,7 @@ fn areas(v: &PgtopView, area: Rect) -> Areas {
         ConnectionStatus::Disconnected { .. } | ConnectionStatus::NoAnswer { .. }
     );
     let [head, ban, body] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(header::height(v, area.width)),
         Constraint::Length(u16::from(banner)),
         Constraint::Fill(1),
     ])
@@ -74,7 +73,7 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
         list,
         detail: detail_area,
     } = areas(v, area);
-    header(v, head, buf, theme);
+    header::render(v, head, buf, theme);
     if let Some(ban) = banner {
         banner_line(v, ban, buf, theme, now);
     }
@@ -93,193 +92,85 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
     }
 }
 
-/// "Slack failing since 12:03:04 (3 queued) · " while alerts cannot be delivered.
-fn alert_span(v: &PgtopView, t: &Theme) -> Option<Span<'static>> {
-    let text = v.alerts.as_ref()?.indicator()?;
-    Some(Span::styled(format!("{text} · "), t.style(Role::Crit)))
-}
-
-fn header(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
-    if area.height > 1 {
-        if let Some(s) = alert_span(v, t) {
-            // shown even before the first data; the full second line overwrites it when there is data
-            Line::from(s).render(Rect::new(area.x, area.y + 1, area.width, 1), buf);
+/// ` · last data 12:03:01, 42 s old`: the age of what the view last received; shortened to
+/// ` · data 42 s old`, then left out (the state word before it stays) on a narrow screen.
+fn last_data(v: &PgtopView, now: DateTime<Local>) -> fit::Part {
+    match v.last_data {
+        None => fit::Part::drop_at(" · no data yet", fit::rank::AGE),
+        Some(t) => {
+            let t = t.with_timezone(&Local);
+            let age = crate::collect::fmt_age(now.signed_duration_since(t));
+            fit::Part::keep(format!(" · last data {}, {age} old", t.format("%H:%M:%S")))
+                .with(
+                    fit::rank::DETAILS,
+                    fit::Shrink::Alt(format!(" · data {age} old")),
+                )
+                .with(fit::rank::AGE, fit::Shrink::Drop)
         }
     }
-    let Some(snap) = v.snap.as_ref() else {
-        let msg = match &v.status {
-            _ if v.core.health == crate::collect::SourceHealth::Idle => {
-                " pgtop: no source started".into()
-            }
-            ConnectionStatus::Disconnected { error, .. } => format!(" not connected: {error}"),
-            _ => " connecting to PostgreSQL…".into(),
-        };
-        Line::from(Span::styled(msg, t.style(Role::Muted))).render(area, buf);
-        return;
-    };
-    let Some(h) = snap.header.as_ref() else {
-        return;
-    };
-    let c = &h.counts;
-    let name = if v.server.is_empty() {
-        String::new()
-    } else {
-        format!("{} · ", v.server)
-    };
-    let role_txt = if h.in_recovery {
-        "in recovery"
-    } else {
-        "primary"
-    };
-    let mut l1 = vec![
-        Span::styled(
-            format!("{name}PostgreSQL {}", h.server_version),
-            t.style(Role::Title),
-        ),
-        Span::styled(
-            format!(" · up {}", fmt_dur(h.uptime)),
-            t.style(Role::Normal),
-        ),
-        Span::styled(
-            format!(" · {role_txt}"),
-            t.style(if h.in_recovery {
-                Role::Warn
-            } else {
-                Role::Normal
-            }),
-        ),
-        Span::styled(
-            format!(
-                " · sessions {}/{} (active {}, idle {}, idle in tx {}, other {})",
-                c.total,
-                h.max_connections,
-                c.active,
-                c.idle,
-                c.idle_in_transaction + c.idle_in_transaction_aborted,
-                c.other
-            ),
-            t.style(
-                if h.max_connections > 0 && c.total * 10 >= h.max_connections as usize * 9 {
-                    Role::Crit
-                } else {
-                    Role::Normal
-                },
-            ),
-        ),
-    ];
-    l1.push(Span::styled(
-        format!(" · TPS {}", h.tps.map_or("-".into(), |x| format!("{x:.1}"))),
-        t.style(Role::Normal),
-    ));
-    l1.push(Span::styled(
-        format!(
-            " · cache hit {}",
-            h.cache_hit_ratio
-                .map_or("-".into(), |x| format!("{:.1}%", x * 100.0))
-        ),
-        t.style(Role::Normal),
-    ));
-    Line::from(l1).render(Rect { height: 1, ..area }, buf);
-    let longest = |x: Option<(i32, std::time::Duration)>| {
-        x.map_or("-".into(), |(pid, d)| format!("{} (pid {pid})", fmt_dur(d)))
-    };
-    let health = match &v.status {
-        ConnectionStatus::Connected { .. } => "connected",
-        ConnectionStatus::Connecting => "connecting",
-        ConnectionStatus::NoAnswer { .. } => "NO ANSWER",
-        ConnectionStatus::Disconnected { .. } => "DISCONNECTED",
-    };
-    let th = &v.thresholds;
-    let mut flags = Vec::new();
-    if v.show_all {
-        flags.push("all sessions");
-    }
-    if v.frozen() {
-        flags.push("order frozen");
-    }
-    if v.locks {
-        flags.push("lock tree");
-    }
-    let group = v.groups.flag();
-    flags.extend(group.as_deref());
-    let mut l2: Vec<Span> = alert_span(v, t).into_iter().collect();
-    l2.extend([
-        Span::styled(
-            format!("longest query {}", longest(h.longest_query)),
-            t.style(Role::Normal),
-        ),
-        Span::styled(
-            format!(" · longest xact {}", longest(h.longest_transaction)),
-            t.style(Role::Normal),
-        ),
-        Span::styled(
-            format!(" · waiting {}", h.waiting),
-            t.style(if h.waiting > 0 {
-                Role::Warn
-            } else {
-                Role::Normal
-            }),
-        ),
-        Span::styled(
-            format!(" · {health}, refresh {}", fmt_dur(snap.refresh_interval)),
-            t.style(Role::Muted),
-        ),
-        Span::styled(
-            format!(
-                " · slow ≥{} crit ≥{} idle tx ≥{} long tx ≥{} · by {}{}{}",
-                fmt_dur(th.slow),
-                fmt_dur(th.critical),
-                fmt_dur(th.idle_in_transaction),
-                fmt_dur(th.long_transaction),
-                v.basis.label(),
-                if flags.is_empty() { "" } else { " · " },
-                flags.join(" · ")
-            ),
-            t.style(Role::Muted),
-        ),
-    ]);
-    if area.height > 1 {
-        Line::from(l2).render(Rect::new(area.x, area.y + 1, area.width, 1), buf);
+}
+
+/// ` · retry in 3.2s`: counted down from the source's next attempt (its health), or the
+/// delay the collector reported when the view has no health for it.
+fn retry_in(v: &PgtopView, fallback: std::time::Duration, now: DateTime<Local>) -> String {
+    match &v.core.health {
+        crate::collect::SourceHealth::Reconnecting {
+            next_try: Some(at), ..
+        } => match at.signed_duration_since(now).to_std() {
+            Ok(d) if !d.is_zero() => format!(" · retry in {}", fmt_dur(d)),
+            _ => " · retrying now".into(),
+        },
+        _ => format!(" · retry in {}", fmt_dur(fallback)),
     }
 }
 
-/// ` · last data 12:03:01, 42 s old`: the age of what the view last received.
-fn last_data(v: &PgtopView, now: DateTime<Local>) -> String {
-    v.last_data.map_or(" · no data yet".into(), |t| {
-        let t = t.with_timezone(&Local);
-        format!(
-            " · last data {}, {} old",
-            t.format("%H:%M:%S"),
-            crate::collect::fmt_age(now.signed_duration_since(t))
-        )
-    })
-}
-
+/// The banner while the connection is down or not answering. It keeps, at any width from
+/// 60 columns, the state, the error's cause and the retry countdown: the connection string
+/// is shortened first, then the rest (see [`fit`]).
 fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: DateTime<Local>) {
-    let text = match &v.status {
+    use fit::{rank, Part, Shrink};
+    let parts = match &v.status {
         ConnectionStatus::Disconnected {
             since,
             error,
             attempts,
             next_attempt_in,
-        } => format!(
-            " DISCONNECTED since {}: {} · retry in {} (attempt {attempts}){} · rows cleared ",
-            since.with_timezone(&Local).format("%H:%M:%S"),
-            one_line(error, 200),
-            fmt_dur(*next_attempt_in),
-            last_data(v, now),
-        ),
+        } => {
+            let mut p = vec![Part::keep(format!(
+                " DISCONNECTED since {}: ",
+                since.with_timezone(&Local).format("%H:%M:%S")
+            ))
+            .with(rank::SINCE, Shrink::Alt(" DISCONNECTED: ".into()))];
+            p.extend(fit::error_parts(error));
+            let retry = retry_in(v, *next_attempt_in, now);
+            let short = retry.replace(" retry in ", " retry ");
+            p.push(Part::keep(retry).with(rank::COUNTDOWN, Shrink::Alt(short)));
+            p.push(Part::drop_at(
+                format!(" (attempt {attempts})"),
+                rank::EXTRAS,
+            ));
+            p.push(last_data(v, now));
+            p.push(Part::drop_at(" · rows cleared ", rank::EXTRAS));
+            p
+        }
         ConnectionStatus::NoAnswer { waiting_since, .. } => {
             let since = waiting_since.with_timezone(&Local);
-            format!(
-                " NO ANSWER for {} (since {}){} · rows below are NOT current ",
-                crate::collect::fmt_age(now.signed_duration_since(since)),
-                since.format("%H:%M:%S"),
+            vec![
+                Part::keep(format!(
+                    " NO ANSWER for {}",
+                    crate::collect::fmt_age(now.signed_duration_since(since)),
+                )),
+                Part::drop_at(
+                    format!(" (since {})", since.format("%H:%M:%S")),
+                    rank::SINCE,
+                ),
                 last_data(v, now),
-            )
+                Part::keep(" · rows below are NOT current "),
+            ]
         }
         _ => return,
     };
+    let text = fit::fit(parts, usize::from(area.width));
     Line::from(Span::styled(text, t.style(Role::FlashError))).render(area, buf);
 }
 
@@ -301,7 +192,7 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let cols = if v.groups.on {
         super::groups::visible_columns(area.width)
     } else {
-        rows::visible_columns(area.width)
+        rows::visible_columns(&table.data.columns, area.width)
     };
     table.render_columns(area, buf, t, true, Some(&cols));
 }

@@ -29,11 +29,16 @@ pub const COLUMNS: [&str; 10] = [
 ];
 /// Index of the duration column (the default sort, descending).
 pub const DURATION_COL: usize = 8;
+/// Index of the query column (it takes the rest of the width).
+pub const QUERY_COL: usize = 9;
 const WIDTHS: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 12, 8, 0];
-/// Columns dropped first when the screen is narrow (backend, client, application); the wait
-/// column (who blocks a session, or its wait event) is never dropped: a waiting session is
-/// always marked.
-const OPTIONAL: [usize; 3] = [5, 3, 4];
+/// Columns left out when the screen is narrow, first to last, once the query column is down
+/// to [`QUERY_MIN`]: backend, client, application, database, user, state, wait. The pid,
+/// duration and query columns stay (the pid is never cut); the wait column (who blocks a
+/// session, or its wait event) goes last, so a waiting session stays marked.
+const DROP_ORDER: [usize; 7] = [5, 3, 4, 1, 2, 6, 7];
+/// The query column shrinks to this many cells before a column is left out.
+pub const QUERY_MIN: u16 = 24;
 
 /// What [`Filter::parse`] accepts, for `?` (keep the two together).
 pub const FILTER_SYNTAX: &[(&str, &str)] = &[
@@ -266,20 +271,43 @@ pub fn role(s: &Session, now: DateTime<Utc>, t: &Thresholds) -> Role {
     }
 }
 
-/// Columns that fit `width` (the query column takes the rest, at least 36 cells: the query
-/// matters more to a DBA than the application or wait columns).
-pub fn visible_columns(width: u16) -> Vec<usize> {
-    let mut cols: Vec<usize> = (0..COLUMNS.len()).collect();
-    let need = |cols: &[usize]| -> u16 {
-        cols.iter().map(|&c| WIDTHS[c]).sum::<u16>() + cols.len() as u16 + 36
+/// Columns that fit `width`, given the table's column widths (the pid column's comes from
+/// the widest pid in the snapshot). The query column takes the rest: it shrinks first, to
+/// [`QUERY_MIN`] cells, then columns are left out in [`DROP_ORDER`]; on a very narrow screen
+/// the query, then the duration go, so the pid is never cut.
+pub fn visible_columns(columns: &[Column], width: u16) -> Vec<usize> {
+    let w = |c: usize| columns.get(c).map_or(WIDTHS[c], |x| x.width);
+    // fixed widths plus one space between columns
+    let fixed = |cols: &[usize]| -> u16 {
+        cols.iter()
+            .filter(|&&c| c != QUERY_COL)
+            .map(|&c| w(c) + 1)
+            .sum::<u16>()
     };
-    for drop in OPTIONAL {
-        if need(&cols) <= width {
+    let mut cols: Vec<usize> = (0..COLUMNS.len()).collect();
+    for drop in DROP_ORDER {
+        if fixed(&cols) + QUERY_MIN <= width {
+            return cols;
+        }
+        cols.retain(|&c| c != drop);
+    }
+    for drop in [QUERY_COL, DURATION_COL] {
+        if fixed(&cols) + u16::from(cols.contains(&QUERY_COL)) <= width {
             break;
         }
         cols.retain(|&c| c != drop);
     }
     cols
+}
+
+/// Cells the pid column needs: the widest pid plus the tag mark, at least the title's.
+pub fn pid_width(rows: &[&Session]) -> u16 {
+    let widest = rows
+        .iter()
+        .map(|s| s.pid.to_string().len())
+        .max()
+        .unwrap_or(0);
+    u16::try_from(widest + 1).unwrap_or(u16::MAX).max(4)
 }
 
 /// The table for `ui::table` (all columns; `visible_columns` picks what fits the screen).
@@ -302,6 +330,7 @@ pub fn table(
                 _ => "",
             };
             let title = format!("{title}{mark}");
+            let w = if i == 0 { pid_width(rows) } else { w };
             if i == 0 || i == DURATION_COL {
                 Column::numeric(&title, w)
             } else {
@@ -420,22 +449,6 @@ mod tests {
     }
 
     #[test]
-    fn narrow_screens_drop_optional_columns() {
-        assert_eq!(visible_columns(200).len(), 10);
-        let c = visible_columns(80);
-        assert!(c.contains(&0) && c.contains(&DURATION_COL) && c.contains(&9));
-        assert!(!c.contains(&5));
-        assert!(
-            c.contains(&7),
-            "the wait/blocked column is kept at 80 columns"
-        );
-        assert!(
-            !c.contains(&3) && !c.contains(&4),
-            "client and application go first"
-        );
-    }
-
-    #[test]
     fn blocked_sessions_show_their_first_blocker() {
         let now = Utc::now();
         let mut w = s(5, "x", "y", "select 1", 1, now);
@@ -449,20 +462,98 @@ mod tests {
         assert!(blk(&w).len() <= usize::from(WIDTHS[7]));
     }
 
+    fn columns(pid_w: u16) -> Vec<Column> {
+        COLUMNS
+            .iter()
+            .zip(WIDTHS)
+            .enumerate()
+            .map(|(i, (t, w))| Column::new(t, if i == 0 { pid_w } else { w }))
+            .collect()
+    }
+
     #[test]
-    fn the_query_keeps_at_least_36_cells_from_100_columns_up() {
-        for width in [100u16, 120, 160, 200] {
-            let c = visible_columns(width);
-            let fixed: u16 = c.iter().map(|&i| WIDTHS[i]).sum::<u16>() + c.len() as u16;
+    fn narrow_screens_shrink_the_query_then_drop_in_order() {
+        let cols = columns(6);
+        assert_eq!(visible_columns(&cols, 200).len(), 10, "every column at 200");
+        let c = visible_columns(&cols, 80);
+        assert!(c.contains(&0) && c.contains(&DURATION_COL) && c.contains(&QUERY_COL));
+        for gone in [5, 3, 4] {
+            assert!(!c.contains(&gone), "80: {gone} should be left out: {c:?}");
+        }
+        assert!(c.contains(&6), "state stays at 80: {c:?}");
+        // the drop order holds at every width: a column is only left out after the ones
+        // before it in DROP_ORDER
+        for width in 1..=220u16 {
+            let c = visible_columns(&cols, width);
+            let gone: Vec<usize> = DROP_ORDER
+                .iter()
+                .copied()
+                .filter(|x| !c.contains(x))
+                .collect();
+            assert_eq!(gone, DROP_ORDER[..gone.len()], "width {width}: {c:?}");
+            assert!(c.contains(&0), "width {width}: the pid column stays");
+            let fixed: u16 = c
+                .iter()
+                .filter(|&&i| i != QUERY_COL)
+                .map(|&i| cols[i].width + 1)
+                .sum();
             assert!(
-                width - fixed >= 36,
+                fixed <= width || c == [0],
+                "width {width}: {c:?} needs {fixed}"
+            );
+            if width >= 40 {
+                assert!(c.contains(&DURATION_COL), "width {width}");
+                assert!(
+                    width - fixed >= QUERY_MIN.min(width - fixed),
+                    "width {width}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_query_keeps_its_minimum_before_a_column_is_dropped() {
+        let cols = columns(6);
+        for width in 60..=220u16 {
+            let c = visible_columns(&cols, width);
+            let fixed: u16 = c
+                .iter()
+                .filter(|&&i| i != QUERY_COL)
+                .map(|&i| cols[i].width + 1)
+                .sum();
+            let dropped = c.len() < COLUMNS.len();
+            if dropped {
+                // the column dropped last would not have left the query its minimum
+                let last = DROP_ORDER[COLUMNS.len() - c.len() - 1];
+                assert!(
+                    fixed + cols[last].width + 1 + QUERY_MIN > width,
+                    "width {width}: {last} dropped too early"
+                );
+            }
+            assert!(
+                width - fixed >= QUERY_MIN,
                 "width {width}: query gets {}",
                 width - fixed
             );
         }
-        assert!(
-            visible_columns(200).contains(&5),
-            "wide screens show every column"
+    }
+
+    #[test]
+    fn the_widest_pid_sets_the_pid_column() {
+        let now = Utc::now();
+        let a = s(7, "x", "y", "q", 1, now);
+        let b = s(4_194_304, "x", "y", "q", 1, now);
+        assert_eq!(pid_width(&[&a]), 4, "at least the title");
+        assert_eq!(pid_width(&[&a, &b]), 8, "7 digits and the tag");
+        let t = table(
+            &[&a, &b],
+            now,
+            &Thresholds::default(),
+            DurationBasis::Query,
+            &|_| true,
+            (0, false),
         );
+        assert_eq!(t.columns[0].width, 8);
+        assert_eq!(t.rows[1].cells[0], "*4194304");
     }
 }
