@@ -111,7 +111,7 @@ pub enum Command {
     Repl(ReplArgs),
     /// Open on the vlogdump view (varnishlog stream).
     Vlog(VlogArgs),
-    /// Open on the Spotify top-200 explorer.
+    /// Open on the Spotify top-200 explorer (`spotify demo`: sample charts to try it).
     Spotify(SpotifyArgs),
     /// Validate or print configuration.
     #[command(subcommand)]
@@ -331,6 +331,15 @@ pub enum SpotifyAction {
     Sql(SpotifySqlArgs),
     /// List the ready-made questions.
     Questions,
+    /// Generate a sample chart set (synthetic, in seconds), import it and open the tab.
+    Demo(SpotifyDemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpotifyDemoArgs {
+    /// Chart days to generate (20 regions × 200 positions each).
+    #[arg(long, default_value_t = 120, value_name = "N")]
+    pub days: u32,
 }
 
 #[derive(Debug, Args)]

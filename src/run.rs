@@ -53,8 +53,8 @@ pub fn main() -> i32 {
         ..
     })) = &cli.command
     {
-        // `stacktop spotify import|ask|sql|questions`: no UI.
-        return match tokio::runtime::Builder::new_multi_thread()
+        // `stacktop spotify import|ask|sql|questions`: no UI; `demo` loads, then opens the tab.
+        let code = match tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
@@ -69,6 +69,9 @@ pub fn main() -> i32 {
                 exit::RUNTIME
             }
         };
+        if code != exit::OK || !matches!(action, crate::cli::SpotifyAction::Demo(_)) {
+            return code;
+        }
     }
     // The same rules as `config check`, all reported at once.
     let user_themes = config::config_dir().map(|d| d.join("themes"));

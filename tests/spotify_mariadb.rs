@@ -2,7 +2,8 @@
 //! the four-format fixtures with their quirks load exactly as on SQLite (LOAD DATA LOCAL
 //! INFILE, the batched-INSERT fallback forced, and automatic on a server started with
 //! local-infile=0), a re-import changes nothing, every ready-made
-//! question returns the same rows on SQLite and MariaDB for the same data, and a cancelled
+//! question returns the same rows on SQLite and MariaDB for the same data, the summary
+//! tables answer like the chart table after each kind of import, and a cancelled
 //! query is gone from the server's process list (KILL QUERY, not abandoned).
 
 #[path = "spotify_common/mod.rs"]
@@ -249,6 +250,54 @@ async fn every_question_returns_the_same_rows_on_sqlite_and_mariadb() {
         }
     }
     assert!(compared >= 40, "too few non-empty answers: {compared}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn summary_tables_answer_like_the_chart_table_on_mariadb() {
+    let db = MariaDb::start(MariaDbOptions::named("spotify-summaries", 1, 0));
+    db.exec("SET GLOBAL local_infile = 1");
+    let ds = Dataset::generate(&GenConfig::small(4, 40, 50));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.csv");
+    ds.write_kaggle(&file).unwrap();
+    let rows = ds.expected_rows(stacktop::spotify::formats::Format::Kaggle);
+    let my = Store::open(&mysql_cfg(&db, "top200")).await.unwrap();
+    // Into the empty table (bulk path): every month's summary in the load's transaction.
+    let s = import_files(
+        &my,
+        std::slice::from_ref(&file),
+        &ImportOptions::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(s.phases().contains("summaries"), "{s}");
+    let fast = summaries_match_chart_table(&my, &rows).await;
+    assert!(fast >= 40, "too few answers from the summaries: {fast}");
+
+    // An overlapping second import through the staging table (batched INSERTs this time):
+    // the months it touched are recomputed in the merge's transaction.
+    let ds2 = Dataset::generate(&GenConfig {
+        seed: 99,
+        start: chrono::NaiveDate::from_ymd_opt(2017, 6, 25).unwrap(),
+        ..GenConfig::small(2, 20, 50)
+    });
+    let file2 = dir.path().join("data2.csv");
+    ds2.write_kaggle(&file2).unwrap();
+    let forced = ImportOptions {
+        force_insert: true,
+        ..Default::default()
+    };
+    let s = import_files(&my, &[file2], &forced, None).await.unwrap();
+    assert!(s.updated > 0 && s.inserted > 0, "{s}");
+    assert!(summaries_match_chart_table(&my, &rows).await >= 40);
+
+    // A table loaded by an earlier version (no summaries): built when the store is opened.
+    db.exec(
+        "DROP TABLE spotify.top200_sum_track, spotify.top200_sum_artist, spotify.top200_sum_ones",
+    );
+    let again = Store::open(&mysql_cfg(&db, "top200")).await.unwrap();
+    assert!(summaries_match_chart_table(&again, &rows).await >= 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,9 @@
 //! Every ready-made question, on generated data imported into SQLite, against answers
 //! computed independently in plain Rust from the generator's rows, for several parameter
 //! sets (all charts, one country, date ranges, position ranges, limits, a given track).
-//! Also the runner: results, failures and cancel of a long SQLite query.
+//! The answers from the summary tables equal those from the chart table after a first
+//! import, an overlapping second one and a store opened without summaries. Also the runner:
+//! results, failures and cancel of a long SQLite query.
 
 #[path = "spotify_common/mod.rs"]
 mod common;
@@ -183,6 +185,9 @@ fn expected(id: &str, rows: &[OwnedRow], p: &Params) -> Vec<Vec<Cell>> {
                         t(&r.country),
                         i(u64::from(r.pos)),
                         r.streams.map(|s| i(u64::from(s))).unwrap_or(Cell::Null),
+                        t(&r.track_id),
+                        t(&r.track),
+                        t(&r.artist),
                     ]
                 })
                 .collect()
@@ -225,6 +230,49 @@ async fn every_question_matches_independent_answers() {
     let titles: BTreeSet<&str> = rows.iter().map(|r| r.track.as_str()).collect();
     let ids: BTreeSet<&str> = rows.iter().map(|r| r.track_id.as_str()).collect();
     assert!(titles.len() < ids.len());
+}
+
+#[tokio::test]
+async fn summary_tables_answer_like_the_chart_table_after_every_import() {
+    let ds = Dataset::generate(&GenConfig::small(4, 40, 50));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.csv");
+    ds.write_kaggle(&file).unwrap();
+    let store = sqlite_store(dir.path());
+    let s = import_files(&store, &[file], &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    assert!(s.phases().contains("summaries"), "{s}");
+    let rows = ds.expected_rows(Format::Kaggle);
+    let fast = summaries_match_chart_table(&store, &rows).await;
+    assert!(fast >= 40, "too few answers from the summaries: {fast}");
+
+    // An overlapping second import (other seed: other tracks at the same keys, new days):
+    // the months it touched are recomputed, the others kept.
+    let ds2 = Dataset::generate(&GenConfig {
+        seed: 99,
+        start: NaiveDate::from_ymd_opt(2017, 6, 25).unwrap(),
+        ..GenConfig::small(2, 20, 50)
+    });
+    let file2 = dir.path().join("data2.csv");
+    ds2.write_kaggle(&file2).unwrap();
+    let s = import_files(&store, &[file2], &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    assert!(s.updated > 0 && s.inserted > 0, "{s}");
+    assert!(summaries_match_chart_table(&store, &rows).await >= 40);
+
+    // A store loaded by an earlier version (no summary tables) gets them when opened.
+    drop(store);
+    let db = dir.path().join("charts.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        for t in ["top200_sum_track", "top200_sum_artist", "top200_sum_ones"] {
+            c.execute_batch(&format!("DROP TABLE {t}")).unwrap();
+        }
+    }
+    let store = sqlite_store(dir.path());
+    assert!(summaries_match_chart_table(&store, &rows).await >= 40);
 }
 
 async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {

@@ -122,7 +122,7 @@ fn renders_questions_sql_summary_and_bar_chart() {
         "{screen}"
     );
     assert!(
-        screen.contains("SELECT COUNT(*) AS chart_rows"),
+        screen.contains("FROM top200_sum_track"),
         "the selected question's SQL is visible:\n{screen}"
     );
     assert!(screen.contains("all (3 in data)"), "{screen}");
@@ -208,6 +208,161 @@ fn per_day_series_draws_a_line_chart() {
             .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
         "braille line:\n{screen}"
     );
+}
+
+#[test]
+fn every_bar_of_a_nine_bar_answer_is_visible_with_its_label_and_value() {
+    // One big value and eight small ones: before, the value labels were drawn over the
+    // short bars and 6 of 9 bars disappeared.
+    let values = [
+        90_000_000i64,
+        5_000_000,
+        400_000,
+        30_000,
+        2_000,
+        900,
+        50,
+        3,
+        1,
+    ];
+    let rows: Vec<Vec<Cell>> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| vec![Cell::Text(format!("artist-{}", i + 1)), Cell::Int(*v)])
+        .collect();
+    let rs = ResultSet {
+        columns: vec!["artist".into(), "total_streams".into()],
+        rows,
+        elapsed: Duration::from_millis(10),
+        truncated: false,
+    };
+    for (w, h) in [(120, 40), (200, 50)] {
+        let mut a = app();
+        for _ in 0..4 {
+            key(&mut a, KeyCode::Down);
+        }
+        answer(&mut a, rs.clone());
+        let screen = render(&a, w, h);
+        for (i, v) in values.iter().enumerate() {
+            let label = format!("artist-{} █", i + 1);
+            let line = screen
+                .lines()
+                .find(|l| l.contains(&label))
+                .unwrap_or_else(|| panic!("bar {} missing at {w}x{h}:\n{screen}", i + 1));
+            let value = match *v {
+                v if v >= 1_000_000 => format!("{:.1}M", v as f64 / 1e6),
+                v if v >= 10_000 => format!("{}k", v / 1000),
+                v => v.to_string(),
+            };
+            let after = &line[line.find(&label).unwrap()..];
+            assert!(
+                after.contains(&format!("█ {value}")),
+                "value {value} after bar {}: {line}",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn track_history_names_the_track_and_draws_one_line_per_country_with_1_on_top() {
+    let mut a = app();
+    for _ in 0..9 {
+        key(&mut a, KeyCode::Down);
+    }
+    let mut rows = Vec::new();
+    for d in 1..=20i64 {
+        for (c, base) in [("us", 1i64), ("gb", 40), ("de", 120)] {
+            rows.push(vec![
+                Cell::Text(format!("2017-01-{d:02}")),
+                Cell::Text(c.into()),
+                Cell::Int(base + d % 5),
+                Cell::Int(1_000_000 - d * 1000),
+                Cell::Text("0bAkKNCQfWkexHFn7fIKns".into()),
+                Cell::Text("Shape of You".into()),
+                Cell::Text("Ed Sheeran".into()),
+            ]);
+        }
+    }
+    let rs = ResultSet {
+        columns: [
+            "list_date",
+            "country",
+            "pos",
+            "streams",
+            "track_id",
+            "track",
+            "artist",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        elapsed: Duration::from_millis(20),
+        truncated: false,
+    };
+    answer(&mut a, rs);
+    let screen = render(&a, 160, 45);
+    // which track: in the status line and the chart title
+    assert!(
+        screen.contains("track-history · Shape of You — Ed Sheeran"),
+        "{screen}"
+    );
+    assert!(screen.contains("pos per day · Shape of You"), "{screen}");
+    // one series per country: the legend names each
+    for c in ["us", "gb", "de"] {
+        assert!(
+            screen.lines().any(|l| l.contains(&format!("│{c}"))
+                || l.trim_end().ends_with(&format!("{c}│"))
+                || l.contains(&format!("│{c} "))),
+            "legend entry {c}:\n{screen}"
+        );
+    }
+    // rank #1 at the top of the y axis, the worst rank at the bottom
+    let top = screen
+        .lines()
+        .position(|l| l.contains("#1 ") || l.contains("#1│"));
+    let bottom = screen.lines().position(|l| l.contains("#124"));
+    assert!(
+        matches!((top, bottom), (Some(t), Some(b)) if t < b),
+        "#1 above #124 ({top:?}, {bottom:?}):\n{screen}"
+    );
+}
+
+#[test]
+fn empty_store_says_how_to_get_charts() {
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut a = app();
+        a.apply(ev(SpotifyEvent::Info(StoreInfo {
+            backend: "sqlite /tmp/x.sqlite3".into(),
+            table: "top200".into(),
+            ..Default::default()
+        })));
+        let screen = render(&a, w, h);
+        // the result pane (right of the question list), its lines joined
+        let left = if w >= 100 {
+            42
+        } else {
+            34usize.min(w as usize / 2)
+        };
+        let flat: String = screen
+            .lines()
+            .skip(2)
+            .map(|l| {
+                let r: String = l.chars().skip(left).collect();
+                r.trim_matches(|c: char| c == '│' || c == ' ').to_string()
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains("No charts yet: stacktop spotify demo"),
+            "{w}x{h}:\n{screen}"
+        );
+        assert!(flat.contains(":import FILE…"), "{w}x{h}:\n{screen}");
+        assert!(
+            flat.contains("stacktop spotify import FILE…"),
+            "{w}x{h}:\n{screen}"
+        );
+    }
 }
 
 #[test]

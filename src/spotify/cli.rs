@@ -1,4 +1,5 @@
-//! `stacktop spotify import|ask|sql|questions`: the explorer without the UI. Import shows a
+//! `stacktop spotify import|ask|sql|questions|demo`: the explorer without the UI (`demo` then
+//! opens it). Import shows a
 //! progress bar (rows/s, ETA) on stderr when stderr is a terminal and prints the summary;
 //! answers print as a text table like the mysql client (with its "N rows in set" line on
 //! stderr), as CSV (`--csv`) or JSON (`--json`).
@@ -44,6 +45,7 @@ pub async fn run(action: &SpotifyAction, cfg: &SpotifyConfig, json: bool) -> i32
         SpotifyAction::Import(a) => import(a, cfg).await,
         SpotifyAction::Ask(a) => ask(a, cfg, out(a.csv)).await,
         SpotifyAction::Sql(a) => sql(&a.sql, cfg, out(a.csv)).await,
+        SpotifyAction::Demo(a) => super::demo::run(a.days, cfg).await,
     };
     match res {
         Ok(code) => code,
@@ -63,7 +65,7 @@ pub async fn run(action: &SpotifyAction, cfg: &SpotifyConfig, json: bool) -> i32
 #[error("{0}")]
 pub struct Usage(pub String);
 
-fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+pub(crate) fn usage(e: impl std::fmt::Display) -> anyhow::Error {
     Usage(e.to_string()).into()
 }
 
@@ -152,7 +154,7 @@ async fn sql(text: &str, cfg: &SpotifyConfig, out: Output) -> Result<i32> {
     Ok(exit::OK)
 }
 
-async fn open(cfg: &SpotifyConfig) -> Result<Store> {
+pub(crate) async fn open(cfg: &SpotifyConfig) -> Result<Store> {
     cfg.validate().map_err(usage)?;
     Store::open(cfg).await
 }

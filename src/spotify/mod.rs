@@ -8,10 +8,12 @@
 pub mod cli;
 pub mod config;
 pub mod csvlimit;
+pub mod demo;
 pub mod formats;
 pub mod gen;
 pub mod history;
 pub mod import;
+pub mod params;
 pub mod parse;
 pub mod questions;
 pub mod readonly;
@@ -23,6 +25,7 @@ pub mod source;
 pub mod sqlite_ro;
 pub mod store_mysql;
 pub mod store_sqlite;
+pub mod summary;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -4,79 +4,19 @@
 //! the same rows, and use the "aggregate on the covering index, then look up names" form for
 //! track-level lists. Parameters (country, date range, position range, limit, track) are
 //! validated and inlined as literals, so the SQL shown to the user is exactly what runs.
+//! Each question has two forms with the same answer: one on the chart table, and one on the
+//! summary tables the import keeps up to date (`summary.rs`), used whenever the parameters
+//! allow it (no position range, dates on the 1st of a month; the #1 questions always).
 //!
 //! Data flow: [`list`] → UI picker / `stacktop spotify ask` → [`Question::sql`] → store.
 
-use anyhow::{bail, Result};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use anyhow::Result;
+use chrono::{Datelike, NaiveDate};
 
-use super::formats::is_country_code;
 use super::schema::{check_ident, Dialect};
+use super::summary::{ARTIST, ONES, TRACK};
 
-/// Parameters of a question. `to` is exclusive (`list_date < to`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Params {
-    /// Lowercase region code or `global`; `None` = all charts (streams questions then exclude
-    /// `global`, which would double-count the country charts).
-    pub country: Option<String>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    pub pos_min: Option<u16>,
-    pub pos_max: Option<u16>,
-    pub limit: u32,
-    /// Track for the per-day history; `None` = the track with most days at #1.
-    pub track_id: Option<String>,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            country: None,
-            from: None,
-            to: None,
-            pos_min: None,
-            pos_max: None,
-            limit: 10,
-            track_id: None,
-        }
-    }
-}
-
-impl Params {
-    pub fn validate(&self) -> Result<()> {
-        if let Some(c) = &self.country {
-            if !is_country_code(c) {
-                bail!("country {c:?} must be a lowercase two-letter code or 'global'");
-            }
-        }
-        if let (Some(a), Some(b)) = (self.from, self.to) {
-            if a >= b {
-                bail!("date range is empty: from {a} is not before to {b}");
-            }
-        }
-        for p in [self.pos_min, self.pos_max].into_iter().flatten() {
-            if !(1..=1000).contains(&p) {
-                bail!("position {p} is outside 1..1000");
-            }
-        }
-        if let (Some(a), Some(b)) = (self.pos_min, self.pos_max) {
-            if a > b {
-                bail!("position range {a}..{b} is empty");
-            }
-        }
-        if !(1..=100_000).contains(&self.limit) {
-            bail!("limit {} is outside 1..100000", self.limit);
-        }
-        if let Some(t) = &self.track_id {
-            if super::schema::track_id_from(t) != Some(t.as_str()) {
-                bail!("track id {t:?} is not a 22-character Spotify id");
-            }
-        }
-        Ok(())
-    }
-}
+pub use super::params::Params;
 
 /// What the UI can draw for a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +65,10 @@ pub struct Question {
     pub description: &'static str,
     pub uses: Uses,
     pub chart: ChartHint,
+    /// The SQL on the chart table (always possible).
     build: fn(&Ctx<'_>) -> String,
+    /// The same answer from the summary tables (`summary.rs`), when the parameters allow it.
+    fast: fn(&Ctx<'_>) -> Option<String>,
 }
 
 struct Ctx<'a> {
@@ -138,6 +81,11 @@ impl Ctx<'_> {
     /// `WHERE …` for the filters; `streams` excludes `global` when no country is chosen;
     /// `positions` applies the position range.
     fn filters(&self, streams: bool, positions: bool, extra: &[&str]) -> String {
+        self.filters_on("list_date", streams, positions, extra)
+    }
+
+    /// [`Ctx::filters`] with the date range on `date_col` (`month` in the monthly summaries).
+    fn filters_on(&self, date_col: &str, streams: bool, positions: bool, extra: &[&str]) -> String {
         let mut c: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         match &self.p.country {
             Some(cc) => c.push(format!("country = '{cc}'")),
@@ -145,10 +93,10 @@ impl Ctx<'_> {
             None => {}
         }
         if let Some(d) = self.p.from {
-            c.push(format!("list_date >= '{}'", d.format("%Y-%m-%d")));
+            c.push(format!("{date_col} >= '{}'", d.format("%Y-%m-%d")));
         }
         if let Some(d) = self.p.to {
-            c.push(format!("list_date < '{}'", d.format("%Y-%m-%d")));
+            c.push(format!("{date_col} < '{}'", d.format("%Y-%m-%d")));
         }
         if positions {
             if let Some(p) = self.p.pos_min {
@@ -181,6 +129,29 @@ impl Ctx<'_> {
         self.p.limit
     }
 
+    /// A summary table of the chart table (`summary::TRACK` …).
+    fn sum(&self, kind: &str) -> String {
+        format!("{}{kind}", self.t)
+    }
+
+    /// `WHERE …` on a monthly summary table, or `None` when the parameters need the chart
+    /// table: a position range (for questions that use it) or a date not on the 1st of a month.
+    fn monthly(&self, streams: bool, positions: bool) -> Option<String> {
+        let on_first = |d: Option<NaiveDate>| d.is_none_or(|d| d.day() == 1);
+        let pos = positions && (self.p.pos_min.is_some() || self.p.pos_max.is_some());
+        (on_first(self.p.from) && on_first(self.p.to) && !pos)
+            .then(|| self.filters_on("month", streams, false, &[]))
+    }
+
+    /// Name look-ups from the per-track summary (its `track_id` index; the minimum of the
+    /// per-month minimums is the minimum over the chart table).
+    fn name_of_fast(&self, col: &str, alias: &str) -> String {
+        format!(
+            "(SELECT MIN(x.{col}) FROM {s} x WHERE x.track_id = g.track_id) AS {alias}",
+            s = self.sum(TRACK)
+        )
+    }
+
     /// Name look-ups for a grouped track id (deterministic: MIN over the binary collation).
     fn name_of(&self, col: &str, alias: &str) -> String {
         format!(
@@ -191,8 +162,22 @@ impl Ctx<'_> {
 }
 
 impl Question {
-    /// The SQL for `table` and `params` (validated), as it will run.
+    /// The SQL for `table` and `params` (validated), as it will run: from the summary tables
+    /// the import keeps up to date (`summary.rs`) when the parameters allow it, else from
+    /// the chart table.
     pub fn sql(&self, table: &str, dialect: Dialect, params: &Params) -> Result<String> {
+        check_ident(table)?;
+        params.validate()?;
+        let c = Ctx {
+            t: table,
+            d: dialect,
+            p: params,
+        };
+        Ok((self.fast)(&c).unwrap_or_else(|| (self.build)(&c)))
+    }
+
+    /// The SQL on the chart table alone (what the summary form must equal; tests, benches).
+    pub fn sql_raw(&self, table: &str, dialect: Dialect, params: &Params) -> Result<String> {
         check_ident(table)?;
         params.validate()?;
         Ok((self.build)(&Ctx {
@@ -213,6 +198,28 @@ pub fn list() -> &'static [Question] {
     &QUESTIONS
 }
 
+/// `track-history`: the chosen track's rows, or those of the track with the most days at #1
+/// in the selection, picked from `ones` (the chart table with `pos = 1`, or the #1 summary).
+/// The track's id and names are in every row, so the answer says which track it is.
+fn track_history(c: &Ctx<'_>, ones: &str, at_1: &str) -> String {
+    let track = match &c.p.track_id {
+        Some(id) => format!("'{id}'"),
+        None => {
+            let extra: &[&str] = if at_1.is_empty() { &[] } else { &[at_1] };
+            format!(
+                "(SELECT track_id FROM {ones}{} GROUP BY track_id ORDER BY COUNT(*) DESC, track_id LIMIT 1)",
+                c.filters(false, false, extra)
+            )
+        }
+    };
+    let cond = format!("track_id = {track}");
+    format!(
+        "SELECT list_date, country, pos, streams, track_id, track, artist\n  FROM {}{}\n ORDER BY list_date, country",
+        c.t,
+        c.filters(false, true, &[&cond])
+    )
+}
+
 static QUESTIONS: [Question; 10] = [
     Question {
         id: "rows",
@@ -226,6 +233,13 @@ static QUESTIONS: [Question; 10] = [
                 c.t,
                 c.filters(false, true, &[])
             )
+        },
+        fast: |c| {
+            Some(format!(
+                "SELECT COALESCE(SUM(days), 0) AS chart_rows, MIN(first_day) AS first_day, MAX(last_day) AS last_day\n  FROM {}{}",
+                c.sum(TRACK),
+                c.monthly(false, true)?
+            ))
         },
     },
     Question {
@@ -241,6 +255,13 @@ static QUESTIONS: [Question; 10] = [
                 c.filters(false, true, &[])
             )
         },
+        fast: |c| {
+            Some(format!(
+                "SELECT COUNT(DISTINCT artist) AS artists\n  FROM {}{}",
+                c.sum(ARTIST),
+                c.monthly(false, true)?
+            ))
+        },
     },
     Question {
         id: "tracks",
@@ -254,6 +275,13 @@ static QUESTIONS: [Question; 10] = [
                 c.t,
                 c.filters(false, true, &[])
             )
+        },
+        fast: |c| {
+            Some(format!(
+                "SELECT COUNT(DISTINCT track_id) AS tracks\n  FROM {}{}",
+                c.sum(TRACK),
+                c.monthly(false, true)?
+            ))
         },
     },
     Question {
@@ -271,6 +299,14 @@ static QUESTIONS: [Question; 10] = [
                 c.limit()
             )
         },
+        fast: |c| {
+            Some(format!(
+                "SELECT artist, SUM(entries) AS entries\n  FROM {}{}\n GROUP BY artist\n ORDER BY entries DESC, artist\n LIMIT {}",
+                c.sum(ARTIST),
+                c.monthly(false, true)?,
+                c.limit()
+            ))
+        },
     },
     Question {
         id: "artist-streams",
@@ -286,6 +322,14 @@ static QUESTIONS: [Question; 10] = [
                 c.filters(true, true, &[]),
                 c.limit()
             )
+        },
+        fast: |c| {
+            Some(format!(
+                "SELECT artist, SUM(streams) AS total_streams\n  FROM {}{}\n GROUP BY artist\n ORDER BY total_streams DESC, artist\n LIMIT {}",
+                c.sum(ARTIST),
+                c.monthly(true, true)?,
+                c.limit()
+            ))
         },
     },
     Question {
@@ -305,6 +349,16 @@ static QUESTIONS: [Question; 10] = [
                 c.limit()
             )
         },
+        fast: |c| {
+            Some(format!(
+                "SELECT g.track_id, {}, {}, g.total_streams\n  FROM (SELECT track_id, SUM(streams) AS total_streams\n          FROM {}{}\n         GROUP BY track_id\n         ORDER BY total_streams DESC, track_id\n         LIMIT {}) g\n ORDER BY g.total_streams DESC, g.track_id",
+                c.name_of_fast("track", "track"),
+                c.name_of_fast("artist", "artist"),
+                c.sum(TRACK),
+                c.monthly(true, true)?,
+                c.limit()
+            ))
+        },
     },
     Question {
         id: "track-days",
@@ -323,6 +377,16 @@ static QUESTIONS: [Question; 10] = [
                 c.limit()
             )
         },
+        fast: |c| {
+            Some(format!(
+                "SELECT g.track_id, {}, {}, g.days\n  FROM (SELECT track_id, SUM(days) AS days\n          FROM {}{}\n         GROUP BY track_id\n         ORDER BY days DESC, track_id\n         LIMIT {}) g\n ORDER BY g.days DESC, g.track_id",
+                c.name_of_fast("track", "track"),
+                c.name_of_fast("artist", "artist"),
+                c.sum(TRACK),
+                c.monthly(false, true)?,
+                c.limit()
+            ))
+        },
     },
     Question {
         id: "number-ones",
@@ -340,6 +404,16 @@ static QUESTIONS: [Question; 10] = [
                 c.limit()
             )
         },
+        fast: |c| {
+            Some(format!(
+                "SELECT g.track_id, {}, {}, g.days_at_1\n  FROM (SELECT track_id, COUNT(*) AS days_at_1\n          FROM {}{}\n         GROUP BY track_id\n         ORDER BY days_at_1 DESC, track_id\n         LIMIT {}) g\n ORDER BY g.days_at_1 DESC, g.track_id",
+                c.name_of_fast("track", "track"),
+                c.name_of_fast("artist", "artist"),
+                c.sum(ONES),
+                c.filters(false, false, &[]),
+                c.limit()
+            ))
+        },
     },
     Question {
         id: "streaks",
@@ -356,6 +430,15 @@ static QUESTIONS: [Question; 10] = [
                 c.limit()
             )
         },
+        fast: |c| {
+            Some(format!(
+                "SELECT g.track_id, {}, g.country, g.streak_days, g.first_day, g.last_day\n  FROM (SELECT track_id, country, COUNT(*) AS streak_days,\n               MIN(list_date) AS first_day, MAX(list_date) AS last_day\n          FROM (SELECT track_id, country, list_date,\n                       ROW_NUMBER() OVER (PARTITION BY country ORDER BY list_date)\n                     - ROW_NUMBER() OVER (PARTITION BY country, track_id ORDER BY list_date) AS grp\n                  FROM {}{}) s\n         GROUP BY track_id, country, grp\n         ORDER BY streak_days DESC, first_day, country, track_id\n         LIMIT {}) g\n ORDER BY g.streak_days DESC, g.first_day, g.country, g.track_id",
+                c.name_of_fast("track", "track"),
+                c.sum(ONES),
+                c.filters(false, false, &[]),
+                c.limit()
+            ))
+        },
     },
     Question {
         id: "track-history",
@@ -363,22 +446,8 @@ static QUESTIONS: [Question; 10] = [
         description: "Per-day series for the line chart; without a track id, the track with the most days at #1 in the selection.",
         uses: Uses { track: true, limit: false, ..ALL_FILTERS },
         chart: ChartHint::Line { x: "list_date", y: "pos" },
-        build: |c| {
-            let track = match &c.p.track_id {
-                Some(id) => format!("'{id}'"),
-                None => format!(
-                    "(SELECT track_id FROM {}{} GROUP BY track_id ORDER BY COUNT(*) DESC, track_id LIMIT 1)",
-                    c.t,
-                    c.filters(false, false, &["pos = 1"])
-                ),
-            };
-            let cond = format!("track_id = {track}");
-            format!(
-                "SELECT list_date, country, pos, streams\n  FROM {}{}\n ORDER BY list_date, country",
-                c.t,
-                c.filters(false, true, &[&cond])
-            )
-        },
+        build: |c| track_history(c, c.t, "pos = 1"),
+        fast: |c| Some(track_history(c, &c.sum(ONES), "")),
     },
 ];
 
@@ -398,8 +467,41 @@ mod tests {
         };
         let sql = q.sql("top200", Dialect::Sqlite, &p).unwrap();
         assert!(sql.contains("country = 'us'"), "{sql}");
-        assert!(sql.contains("list_date >= '2017-01-01' AND list_date < '2018-01-01'"));
+        // whole months: from the monthly summary
+        assert!(sql.contains("FROM top200_sum_artist"), "{sql}");
+        assert!(sql.contains("month >= '2017-01-01' AND month < '2018-01-01'"));
         assert!(sql.ends_with("LIMIT 5"));
+        let raw = q.sql_raw("top200", Dialect::Sqlite, &p).unwrap();
+        assert!(raw.contains("list_date >= '2017-01-01' AND list_date < '2018-01-01'"));
+        assert!(raw.contains("FROM top200 "), "{raw}");
+        // a day inside a month or a position range: the chart table
+        let mid = Params {
+            from: NaiveDate::from_ymd_opt(2017, 1, 15),
+            ..p.clone()
+        };
+        assert_eq!(
+            q.sql("top200", Dialect::Sqlite, &mid).unwrap(),
+            q.sql_raw("top200", Dialect::Sqlite, &mid).unwrap()
+        );
+        let top10 = Params {
+            pos_max: Some(10),
+            ..p.clone()
+        };
+        assert!(!q
+            .sql("top200", Dialect::Mysql, &top10)
+            .unwrap()
+            .contains("_sum_"));
+        // the #1 questions read the #1 summary for any dates
+        let ones = find("number-ones")
+            .unwrap()
+            .sql("top200", Dialect::Mysql, &mid)
+            .unwrap();
+        assert!(
+            ones.contains(
+                "FROM top200_sum_ones WHERE country = 'us' AND list_date >= '2017-01-15'"
+            ),
+            "{ones}"
+        );
         let all = q
             .sql("top200", Dialect::Sqlite, &Params::default())
             .unwrap();

@@ -158,7 +158,8 @@ impl ResultSet {
         Ok(())
     }
 
-    /// Plain-text table like the mysql client (for batch mode).
+    /// Plain-text table like the mysql client (for batch mode), without the
+    /// [`ResultSet::summary`] line: callers print that once, where it belongs.
     pub fn to_text_table(&self) -> String {
         use unicode_width::UnicodeWidthStr;
         let cells: Vec<Vec<String>> = self
@@ -213,8 +214,6 @@ impl ResultSet {
             }
             out.push_str(&sep);
         }
-        out.push_str(&self.summary());
-        out.push('\n');
         out
     }
 }
@@ -275,6 +274,8 @@ mod tests {
         assert_eq!(r.rows[0][1], Cell::Int(4));
         r.sort_by_column(1, false);
         assert_eq!(r.rows[0][1], Cell::Int(0));
-        assert!(r.to_text_table().contains("5 rows in set"));
+        // the summary line is the caller's to print, once
+        assert!(!r.to_text_table().contains("rows in set"));
+        assert!(r.to_text_table().contains("| a,\"4\" 🔥 |"));
     }
 }

@@ -10,6 +10,7 @@
 //!
 //! Data flow: `import::walk_files` rows → prepared upsert; `run_query` SQL → [`ResultSet`].
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,6 +26,7 @@ use super::readonly;
 use super::results::{Cell, ResultSet};
 use super::schema::{check_ident, sqlite_create_table, Dialect, Row, INDEXES, OLD_INDEXES};
 use super::sortbuf::load_sorted;
+use super::summary;
 
 /// Rows sorted and written per chunk (about 9 MB for chart rows: ~90 bytes of text plus 48 of
 /// bookkeeping each); at most three chunks exist at once. Small chunks let the writer start
@@ -80,8 +82,15 @@ impl SqliteStore {
             }
         }
         {
-            let rw = open_rw(path)?;
+            let mut rw = open_rw(path)?;
             rw.execute_batch(&sqlite_create_table(table))?;
+            // A table loaded by an earlier version: build its summaries once.
+            if !summary::sqlite_present(&rw, table)? {
+                let tx = rw.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let all = summary::sqlite_all_groups(&tx, table)?;
+                summary::refresh_sqlite(&tx, table, &all)?;
+                tx.commit()?;
+            }
         }
         let current: Arc<Mutex<Arc<AtomicBool>>> = Arc::default();
         let ro = open_ro(path, &current)?;
@@ -318,10 +327,13 @@ impl SqliteStore {
         }
         let mut rejected = Vec::new();
         let mut changed = 0u64;
+        // (country, month) of every row that changed: their summary rows are recomputed.
+        let mut groups: BTreeSet<summary::Group> = BTreeSet::new();
+        let mut last: Option<summary::Group> = None;
         let report = {
             let mut stmt = tx.prepare(&upsert)?;
             let mut write = |row: &Row<'_>| -> Result<()> {
-                changed += stmt.execute(params![
+                let n = stmt.execute(params![
                     row.country,
                     row.list_date,
                     row.pos,
@@ -332,6 +344,15 @@ impl SqliteStore {
                     row.streams,
                     row.source as u8
                 ])? as u64;
+                changed += n;
+                let same = last
+                    .as_ref()
+                    .is_some_and(|(c, m)| c == row.country && row.list_date.get(..8) == m.get(..8));
+                if n > 0 && !same {
+                    let g = summary::group_of(row.country, row.list_date);
+                    groups.insert(g.clone());
+                    last = Some(g);
+                }
                 Ok(())
             };
             // Parsed on a second thread, written in key order a chunk at a time (`sortbuf`).
@@ -364,6 +385,19 @@ impl SqliteStore {
             tx.execute_batch("PRAGMA analysis_limit = 2000; ANALYZE")?;
         }
         let index_time = index_start.elapsed();
+        // The summaries, in the same transaction: all of them when they do not exist yet.
+        let summary_start = Instant::now();
+        if !summary::sqlite_present(&tx, t)? {
+            groups = summary::sqlite_all_groups(&tx, t)?;
+        } else if before == 0 {
+            // Whatever the summaries held belonged to rows that are gone.
+            summary::sqlite_clear(&tx, t)?;
+        }
+        if let Some(p) = progress {
+            let _ = p.send(ImportEvent::Phase("updating summaries".into()));
+        }
+        summary::refresh_sqlite(&tx, t, &groups)?;
+        let summary_time = summary_start.elapsed();
         let after: i64 = tx.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?;
         let after = after as u64;
         let commit_start = Instant::now();
@@ -377,6 +411,7 @@ impl SqliteStore {
             indexes_built: rebuild,
             index_time,
             commit_time,
+            summary_time,
             table_rows: after,
             ..Default::default()
         };

@@ -12,30 +12,25 @@
 //! Data flow: `import::walk_files` (blocking thread) → TSV chunks / row batches → staging →
 //! merge; `run_query` SQL → [`ResultSet`].
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Value};
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::config::SpotifyConfig;
-use super::import::{ImportCancelled, ImportEvent, ImportOptions, Summary};
 use super::readonly;
 use super::results::{Cell, ResultSet};
-use super::schema::{
-    check_ident, mysql_binary_collation, mysql_create_table, Dialect, COLUMNS, INDEXES, OLD_INDEXES,
-};
+use super::schema::{mysql_binary_collation, Dialect};
 use super::{CancelToken, QueryCancelled};
 
 mod editor;
 mod guard;
+mod import;
 mod load;
 pub use editor::MAX_RESULT_BYTES;
 pub use load::write_tsv;
-use load::{insert_batches, load_data, LoadError};
 
 pub(crate) const STAGE: &str = "stacktop_import_stage";
 
@@ -140,7 +135,7 @@ impl MysqlStore {
                 })??
                 .unwrap_or_default();
         let _ = probe.disconnect().await;
-        Ok(MysqlStore {
+        let store = MysqlStore {
             base,
             pool,
             database: cfg.database(),
@@ -148,7 +143,12 @@ impl MysqlStore {
             collation: mysql_binary_collation(&version),
             max_rows: cfg.max_rows,
             editor,
-        })
+        };
+        store
+            .ensure_summaries()
+            .await
+            .context("building the summary tables of a table loaded by an earlier version")?;
+        Ok(store)
     }
 
     pub fn table(&self) -> &str {
@@ -272,192 +272,6 @@ impl MysqlStore {
             let _ = k.disconnect().await;
         }
         Ok(())
-    }
-
-    /// Import files atomically (see the module docs).
-    pub async fn import(
-        &self,
-        files: &[std::path::PathBuf],
-        opts: &ImportOptions,
-        progress: Option<UnboundedSender<ImportEvent>>,
-    ) -> Result<Summary> {
-        let start = Instant::now();
-        let (db, t, coll) = (&self.database, &self.table, self.collation);
-        check_ident(db)?;
-        check_ident(t)?;
-        let mut conn = connect(&self.base).await?;
-        conn.query_drop(format!(
-            "CREATE DATABASE IF NOT EXISTS {db} CHARACTER SET utf8mb4 COLLATE {coll}"
-        ))
-        .await?;
-        conn.query_drop(format!("USE {db}")).await?;
-        conn.query_drop("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'")
-            .await?;
-        conn.query_drop(mysql_create_table(t, coll, false)).await?;
-        let before: u64 = conn
-            .query_first(format!("SELECT COUNT(*) FROM {t}"))
-            .await?
-            .unwrap_or(0);
-        // Into an empty table the rows go straight in, in one transaction (a failure rolls
-        // back to the empty table); otherwise into a staging table merged in one statement.
-        let direct = before == 0;
-        let target = if direct { t.as_str() } else { STAGE };
-        if direct {
-            let existing = self.existing_indexes(&mut conn).await?;
-            if !existing.is_empty() {
-                let drops: Vec<String> =
-                    existing.iter().map(|n| format!("DROP INDEX {n}")).collect();
-                conn.query_drop(format!("ALTER TABLE {t} {}", drops.join(", ")))
-                    .await?;
-            }
-            // An insert into an empty table with these two off is MariaDB's bulk path (table
-            // lock, one undo record for the whole load, ≥ 10.11.11 safe); a failure or ROLLBACK
-            // still empties the table again. Duplicate keys are still caught (REPLACE keeps
-            // the last row), so the answers do not change.
-            conn.query_drop("SET SESSION unique_checks = 0, foreign_key_checks = 0")
-                .await?;
-            conn.query_drop("START TRANSACTION").await?;
-        } else {
-            conn.query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {STAGE}"))
-                .await?;
-            conn.query_drop(mysql_create_table(STAGE, coll, true))
-                .await?;
-        }
-        let local_infile: i64 = conn
-            .query_first("SELECT @@local_infile")
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(0);
-        let send = |msg: &str| {
-            if let Some(p) = &progress {
-                let _ = p.send(ImportEvent::Phase(msg.to_string()));
-            }
-        };
-        send("loading");
-        // Why the rows go in as batched INSERTs instead of LOAD DATA LOCAL INFILE, if they do.
-        let mut fallback = if opts.force_insert {
-            Some("forced")
-        } else if local_infile != 1 {
-            Some("local infile refused: the server has local_infile = OFF")
-        } else {
-            None
-        };
-        // Any error below drops `conn` without COMMIT: the server rolls the load back.
-        let mut loaded = None;
-        if fallback.is_none() {
-            match load_data(&mut conn, target, files, opts, progress.clone()).await {
-                Ok(r) => loaded = Some((r, "LOAD DATA LOCAL INFILE (streamed TSV)".to_string())),
-                Err(LoadError::Refused) => {
-                    fallback = Some("local infile refused by the server");
-                    if direct {
-                        conn.query_drop("ROLLBACK").await?;
-                        conn.query_drop("START TRANSACTION").await?;
-                    } else {
-                        conn.query_drop(format!("TRUNCATE TABLE {STAGE}")).await?;
-                    }
-                }
-                Err(LoadError::Other(e)) => return Err(e),
-            }
-        }
-        let ((report, rejected), method) = match loaded {
-            Some(x) => x,
-            None => {
-                let why = fallback.unwrap_or("forced");
-                send(&format!("loading with batched INSERTs ({why})"));
-                (
-                    insert_batches(&mut conn, target, files, opts, progress.clone()).await?,
-                    format!("batched 1000-row INSERT ({why})"),
-                )
-            }
-        };
-        if opts
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed))
-        {
-            let _ = conn.query_drop("ROLLBACK").await;
-            return Err(ImportCancelled.into());
-        }
-        let affected = if direct {
-            conn.query_drop("COMMIT").await?;
-            conn.query_drop("SET SESSION unique_checks = 1, foreign_key_checks = 1")
-                .await?;
-            0
-        } else {
-            send("merging");
-            let cols = COLUMNS.join(", ");
-            let updates: Vec<String> = COLUMNS[3..]
-                .iter()
-                .map(|c| format!("{c} = VALUES({c})"))
-                .collect();
-            conn.query_drop("START TRANSACTION").await?;
-            let merged = conn
-                .query_drop(format!(
-                    "INSERT INTO {t} ({cols}) SELECT {cols} FROM {STAGE} ON DUPLICATE KEY UPDATE {}",
-                    updates.join(", ")
-                ))
-                .await;
-            if let Err(e) = merged {
-                let _ = conn.query_drop("ROLLBACK").await;
-                return Err(e.into());
-            }
-            let affected = conn.affected_rows();
-            conn.query_drop("COMMIT").await?;
-            affected
-        };
-        let now = self.existing_indexes(&mut conn).await?;
-        let missing: Vec<String> = INDEXES
-            .iter()
-            .filter(|(n, _)| !now.iter().any(|e| e == n))
-            .map(|(n, c)| format!("ADD KEY {n} ({c})"))
-            .collect();
-        let index_start = Instant::now();
-        if !missing.is_empty() {
-            send("building indexes");
-            conn.query_drop(format!("ALTER TABLE {t} {}", missing.join(", ")))
-                .await?;
-        }
-        let index_time = index_start.elapsed();
-        let after: u64 = conn
-            .query_first(format!("SELECT COUNT(*) FROM {t}"))
-            .await?
-            .unwrap_or(0);
-        let _ = conn
-            .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {STAGE}"))
-            .await;
-        let _ = conn.disconnect().await;
-        let inserted = after.saturating_sub(before);
-        let mut s = Summary {
-            files: files.len(),
-            rejected_files: rejected,
-            method,
-            indexes_built: !missing.is_empty(),
-            index_time,
-            table_rows: after,
-            ..Default::default()
-        };
-        s.absorb(report);
-        s.inserted = inserted;
-        // ON DUPLICATE KEY UPDATE counts 1 per insert and 2 per changed row.
-        s.updated = affected.saturating_sub(inserted) / 2;
-        s.duplicates = s.rows_read.saturating_sub(inserted);
-        s.elapsed = start.elapsed();
-        Ok(s)
-    }
-
-    async fn existing_indexes(&self, conn: &mut Conn) -> Result<Vec<String>> {
-        let names: Vec<String> = conn
-            .exec(
-                "SELECT DISTINCT index_name FROM information_schema.statistics \
-                 WHERE table_schema = ? AND table_name = ? AND index_name <> 'PRIMARY'",
-                (self.database.as_str(), self.table.as_str()),
-            )
-            .await?;
-        Ok(names
-            .into_iter()
-            .filter(|n| INDEXES.iter().any(|(i, _)| i == n) || OLD_INDEXES.contains(&n.as_str()))
-            .collect())
     }
 }
 

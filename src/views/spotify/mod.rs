@@ -6,6 +6,7 @@
 //! Data flow: keys → `handle`/`modal_key`/`command` → `Effect::ToSource(Spotify, …)` →
 //! collector → `Payload::Spotify(SpotifyEvent)` → [`SpotifyView::apply`] → `render` (pure).
 
+mod charts;
 pub mod editor;
 mod render;
 mod state;

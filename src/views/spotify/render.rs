@@ -5,25 +5,20 @@
 //!
 //! Data flow: `SpotifyView` → [`render`] → buffer.
 
-use chrono::{DateTime, Local, NaiveDate};
+use chrono::{DateTime, Local};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
-use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Bar, BarChart, Block, Borders, Chart, Dataset, Gauge, GraphType, Paragraph, Widget, Wrap,
-};
+use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Widget, Wrap};
 
-use super::state::chart_column;
-use super::{Answer, Focus, SpotifyView};
+use super::charts::{bars, line_chart, picked_track};
+use super::{Focus, SpotifyView};
 use crate::app::Level;
 use crate::spotify::questions::{self, ChartHint};
-use crate::spotify::results::Cell;
 use crate::theme::{Role, Theme};
 use crate::ui::table::render_empty;
 
-fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
+pub(super) fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
     let role = if focused { Role::Title } else { Role::Border };
     Block::default()
         .borders(Borders::ALL)
@@ -248,10 +243,15 @@ fn render_status(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme, now: 
         };
         Line::from(Span::styled(text.clone(), t.style(role)))
     } else if let Some(a) = &v.answer {
-        Line::from(vec![
+        let mut spans = vec![
             Span::styled(a.result.summary(), t.style(Role::Ok)),
             Span::styled(format!("  · {}", a.label), t.style(Role::Muted)),
-        ])
+        ];
+        // Which track a per-day answer is about (picked by the question when none was set).
+        if let (ChartHint::Line { .. }, Some(track)) = (a.chart, picked_track(&a.result)) {
+            spans.push(Span::styled(format!(" · {track}"), t.style(Role::Info)));
+        }
+        Line::from(spans)
     } else {
         Line::from(Span::styled(
             format!(
@@ -259,7 +259,7 @@ fn render_status(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme, now: 
                 v.info.backend,
                 v.info.rows,
                 if v.info.rows == 0 {
-                    " · :import FILE… to load charts"
+                    " · no charts: stacktop spotify demo, or :import FILE…"
                 } else {
                     ""
                 }
@@ -276,6 +276,29 @@ fn render_results(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let inner = b.inner(area);
     b.render(area, buf);
     let Some(a) = &v.answer else {
+        if v.info.rows == 0 && v.running.is_none() && v.import.is_none() {
+            // An empty store: how to get charts, in one line (wrapped when narrow).
+            let hint = Line::from(vec![
+                Span::styled("No charts yet: ", t.style(Role::Warn)),
+                Span::styled("stacktop spotify demo", t.style(Role::HintKey)),
+                Span::styled(" loads sample charts; ", t.style(Role::Muted)),
+                Span::styled(":import FILE…", t.style(Role::HintKey)),
+                Span::styled(" (or ", t.style(Role::Muted)),
+                Span::styled("stacktop spotify import FILE…", t.style(Role::HintKey)),
+                Span::styled(") loads chart CSVs", t.style(Role::Muted)),
+            ]);
+            let y = inner.y + inner.height.saturating_sub(1) / 3;
+            let r = Rect::new(
+                inner.x + 1,
+                y,
+                inner.width.saturating_sub(2),
+                inner.bottom() - y,
+            );
+            Paragraph::new(hint)
+                .wrap(Wrap { trim: true })
+                .render(r, buf);
+            return;
+        }
         render_empty(inner, buf, t, "choose a question and press Enter");
         return;
     };
@@ -292,8 +315,15 @@ fn render_results(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
             (l, Some(r))
         }
         _ => {
+            // Room for every bar of a top-N answer when the pane is tall enough.
+            let h = match chart {
+                ChartHint::Bars { .. } => (a.result.rows.len() as u16 + 2)
+                    .min(inner.height / 2)
+                    .max(10),
+                _ => 10,
+            };
             let [u, d] =
-                Layout::vertical([Constraint::Fill(1), Constraint::Length(10)]).areas(inner);
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(h)]).areas(inner);
             (u, Some(d))
         }
     };
@@ -312,131 +342,4 @@ fn render_results(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
             ChartHint::None => {}
         }
     }
-}
-
-fn short_num(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e9 {
-        format!("{:.1}G", x / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.1}M", x / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", x / 1e3)
-    } else {
-        format!("{x:.0}")
-    }
-}
-
-fn bars(a: &Answer, label: &str, value: &str, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let rs = &a.result;
-    let (Some(li), Some(vi)) = (chart_column(rs, label), chart_column(rs, value)) else {
-        return;
-    };
-    let title = format!("{} by {}", rs.columns[vi], rs.columns[li]);
-    let b = block(&title, false, t);
-    let inner = b.inner(area);
-    b.render(area, buf);
-    let n = (inner.height as usize).min(rs.rows.len());
-    let label_w = (inner.width as usize / 3).max(4);
-    let data: Vec<Bar> = rs.rows[..n]
-        .iter()
-        .map(|r| {
-            let v = r[vi].as_f64().unwrap_or(0.0).max(0.0);
-            let name: String = r[li].to_string().chars().take(label_w).collect();
-            Bar::with_label(name, v as u64)
-                .text_value(short_num(v))
-                .style(t.style(Role::Info))
-                .value_style(t.style(Role::Header))
-        })
-        .collect();
-    BarChart::horizontal(data)
-        .bar_width(1)
-        .bar_gap(0)
-        .label_style(t.style(Role::Normal))
-        .render(inner, buf);
-}
-
-fn line_chart(a: &Answer, x: &str, y: &str, area: Rect, buf: &mut Buffer, t: &Theme) {
-    let rs = &a.result;
-    let (Some(xi), Some(yi)) = (chart_column(rs, x), chart_column(rs, y)) else {
-        return;
-    };
-    let country = rs.column("country");
-    let day = |c: &Cell| match c {
-        Cell::Text(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
-        _ => None,
-    };
-    let Some(start) = rs.rows.iter().filter_map(|r| day(&r[xi])).min() else {
-        return;
-    };
-    // One series per country (at most six), at most 5000 points each.
-    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for r in &rs.rows {
-        let (Some(d), Some(val)) = (day(&r[xi]), r[yi].as_f64()) else {
-            continue;
-        };
-        let key = country.map(|c| r[c].to_string()).unwrap_or_default();
-        let idx = match series.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None if series.len() < 6 => {
-                series.push((key, Vec::new()));
-                series.len() - 1
-            }
-            None => continue,
-        };
-        if series[idx].1.len() < 5000 {
-            series[idx].1.push(((d - start).num_days() as f64, val));
-        }
-    }
-    let pts = series.iter().flat_map(|(_, p)| p.iter());
-    let (mut xmax, mut ymin, mut ymax) = (1.0f64, f64::MAX, f64::MIN);
-    for (px, py) in pts {
-        xmax = xmax.max(*px);
-        ymin = ymin.min(*py);
-        ymax = ymax.max(*py);
-    }
-    if ymin > ymax {
-        return;
-    }
-    if ymin == ymax {
-        ymax = ymin + 1.0;
-    }
-    let roles = [
-        Role::Info,
-        Role::Ok,
-        Role::Warn,
-        Role::Crit,
-        Role::Header,
-        Role::Normal,
-    ];
-    let datasets: Vec<Dataset> = series
-        .iter()
-        .enumerate()
-        .map(|(i, (name, p))| {
-            Dataset::default()
-                .name(name.clone())
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(t.style(roles[i % roles.len()]))
-                .data(p)
-        })
-        .collect();
-    let end = start + chrono::Duration::days(xmax as i64);
-    let title = format!("{} per day", rs.columns[yi]);
-    Chart::new(datasets)
-        .block(block(&title, false, t))
-        .x_axis(
-            Axis::default()
-                .bounds([0.0, xmax])
-                .labels([start.to_string(), end.to_string()])
-                .style(t.style(Role::Muted)),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([ymin, ymax])
-                .labels([short_num(ymin), short_num(ymax)])
-                .style(t.style(Role::Muted)),
-        )
-        .style(Style::default())
-        .render(area, buf);
 }
