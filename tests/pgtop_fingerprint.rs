@@ -11,74 +11,15 @@ mod support;
 
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Update, UPDATE_CHANNEL};
-use stacktop::config::{Config, Dur, ViewKind};
+use crossterm::event::KeyCode;
+use stacktop::app::App;
+use stacktop::config::{Config, Dur};
 use stacktop::pg::classify::is_slow;
 use stacktop::pg::fingerprint::GroupKey;
 use stacktop::pg::kill::SignalOutcome;
-use stacktop::theme::Theme;
-use stacktop::tui::SourceHandles;
 use support::pg::{Pg, PgOpts};
-use tokio::sync::mpsc;
 
-struct Ui {
-    app: App,
-    rx: mpsc::Receiver<Update>,
-    handles: SourceHandles,
-}
-
-impl Ui {
-    fn start(cfg: Config) -> Ui {
-        let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        // no PG* variables, ~/.pgpass or OS user from the developer's environment
-        let env = stacktop::pg::conninfo::Env {
-            vars: Box::new(|_| None),
-            home: None,
-            os_user: Some("stacktop-test".into()),
-        };
-        let handles = stacktop::sources::spawn_with_env(&cfg, Some(ViewKind::Pgtop), tx, &env);
-        let app = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
-        Ui { app, rx, handles }
-    }
-
-    fn route(&self, effects: Vec<Effect>) {
-        for e in effects {
-            if let Effect::ToSource(v, cmd) = e {
-                if let Some(tx) = self.handles.get(&v) {
-                    tx.try_send(cmd).expect("source command queue");
-                }
-            }
-        }
-    }
-
-    fn press(&mut self, code: KeyCode) {
-        let mods = match code {
-            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
-            _ => KeyModifiers::NONE,
-        };
-        let e = self.app.handle_key(KeyEvent::new(code, mods));
-        self.route(e);
-    }
-
-    /// Applies updates until `cond` holds (bounded).
-    async fn until(&mut self, what: &str, limit: Duration, cond: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !cond(&self.app) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(u)) => self.app.apply(u),
-                Ok(None) => panic!("source ended while waiting for {what}"),
-                Err(_) => panic!(
-                    "timed out after {limit:?} waiting for {what}; health: {}; listed: {:?}; dialog: {:?}",
-                    self.app.pgtop.core.health.describe(),
-                    self.app.pgtop.listed().iter().map(|s| (s.pid, s.state.as_str().to_string(), s.query.clone(), s.query_id)).collect::<Vec<_>>(),
-                    self.app.pgtop.dialog.as_ref().map(|d| d.lines(chrono::Utc::now()))
-                ),
-            }
-        }
-    }
-}
+type Ui = support::pg_ui::PgUi;
 
 fn all_slow(app: &App, pids: &[i32]) -> bool {
     let v = &app.pgtop;

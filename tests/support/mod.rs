@@ -12,6 +12,7 @@
 //!   scram-sha-256 with a random password, TLS, roles.
 //! - `webhook` — a local HTTP receiver for Slack-style webhook posts (ok / 500 / hang).
 //! - `live`    — an App fed by a real collector, with bounded waits on its state.
+//! - `pg_ui`   — the App fed by the real pgtop source, keys routed like the run loop.
 //!
 //! `screen.rs` (render the App into a TestBackend, read rows, find text, the detail-pane
 //! indicator) needs no servers: view tests include it alone with `#[path]`.
@@ -22,6 +23,7 @@
 pub mod live;
 pub mod mariadb;
 pub mod pg;
+pub mod pg_ui;
 pub mod proc;
 pub mod varnish;
 pub mod webhook;
