@@ -59,12 +59,13 @@ const SLOW_PID: i32 = 32299;
 const WAITER_PID: i32 = 1_203_344;
 
 fn pg_sessions() -> Vec<Session> {
-    let slow = session(
+    let mut slow = session(
         SLOW_PID,
         "report",
         "select o.id, sum(l.amount) from orders o join lines l using (id) group by o.id",
         95,
     );
+    slow.application_name = "checkout-service".into();
     let mut idle_tx = session(4101, "batch", "update stock set n = n - 1 where id = 7", 45);
     idle_tx.state = SessionState::IdleInTransaction;
     let mut waiter = session(WAITER_PID, "app", "select count(*) from stock", 3);
@@ -194,6 +195,8 @@ fn pgtop_with_sessions_at_80x24_and_200x50() {
         );
         if w == 200 {
             assert_whole(&buf, &["checkout", "orders", "report"]);
+            // a 16-cell application name is not cut when the screen has room
+            assert_whole(&buf, &["checkout-service"]);
             assert_whole(&buf, &["connected, refresh 1.0s"]);
             assert!(whole(&buf, "slow ≥5.0s crit ≥1m00s idle tx ≥30.0s"));
         }
@@ -354,21 +357,34 @@ fn repl_healthy() -> App {
 const MYSQL_DOWN: &str = "mysql://monitor@replica-2.prod.example.com:3306: Can't connect to MySQL server on 'replica-2.prod.example.com' (111 \"Connection refused\")";
 
 fn repl_down() -> App {
+    repl_down_with(MYSQL_DOWN)
+}
+
+/// The healthy pair and replica-2 down with `error`; its next attempt is 4 s away.
+fn repl_down_with(error: &str) -> App {
     let mut a = repl_app(&["primary", "replica", "replica-2"]);
     feed_repl(&mut a, common::maria_primary(""));
     feed_repl(&mut a, common::maria_replica(common::healthy_rows()));
-    feed_repl(
-        &mut a,
-        stacktop::repl::ServerSnapshot::unreachable(
-            "replica-2",
-            "replica-2.prod.example.com:3306",
-            stacktop::repl::Role::Auto,
-            None,
-            common::at() - chrono::Duration::seconds(30),
-            MYSQL_DOWN.into(),
-        ),
+    let mut down = stacktop::repl::ServerSnapshot::unreachable(
+        "replica-2",
+        "replica-2.prod.example.com:3306",
+        stacktop::repl::Role::Auto,
+        None,
+        common::at() - chrono::Duration::seconds(30),
+        error.into(),
     );
+    down.next_try = Some(common::at() + chrono::Duration::seconds(5));
+    feed_repl(&mut a, down);
     a
+}
+
+/// The status row of replica-2 (not the detail pane's lines).
+fn repl_down_row(buf: &Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| line(buf, y))
+        .find(|l| l.trim_start().starts_with("CRIT") || l.trim_start().starts_with("UNKN"))
+        .filter(|l| l.contains("replica-2"))
+        .unwrap_or_else(|| panic!("no replica-2 row:\n{}", plain(buf)))
 }
 
 #[test]
@@ -383,6 +399,37 @@ fn repl_healthy_pair_and_a_down_server() {
             "{w}x{h}: the cause of the down server is on screen:\n{}",
             plain(&buf)
         );
+        // in its row too: the cause and the countdown, the rest shortened first
+        let row = repl_down_row(&buf);
+        let (cause, countdown) = if w == 80 {
+            ("refused", " · retry 4 s")
+        } else {
+            ("(111 \"Connection refused\")", " · retry in 4 s")
+        };
+        assert!(
+            row.contains(cause) && row.trim_end().ends_with(countdown),
+            "{w}x{h}: the row keeps the cause and countdown: {row:?}"
+        );
+    }
+}
+
+#[test]
+fn repl_down_row_keeps_each_cause_and_countdown_from_80_columns() {
+    let denied = "ERROR 1045: Access denied for user 'monitor'@'10.0.0.7' (using password: YES)";
+    let timeout = "mysql://monitor@replica-2.prod.example.com:3306: Connection timed out";
+    for (err, short) in [
+        (MYSQL_DOWN, "refused"),
+        (denied, "denied"),
+        (timeout, "time"),
+    ] {
+        let a = repl_down_with(err);
+        for w in (80..=200).step_by(10) {
+            let row = repl_down_row(&render(&a, w, 24));
+            assert!(
+                row.contains(short) && row.contains("retry") && row.trim_end().ends_with("4 s"),
+                "{w}: {row:?}"
+            );
+        }
     }
 }
 

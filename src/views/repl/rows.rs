@@ -153,6 +153,9 @@ pub fn columns() -> Vec<Column> {
     ]
 }
 
+/// Index of the reason column (fitted at draw time for a down server: `down.rs`).
+pub const REASON_COL: usize = 7;
+
 /// Width of the sparkline in the table.
 pub const TREND_WIDTH: usize = 8;
 
