@@ -510,7 +510,17 @@ fn vlog_with_requests_and_varnishd_not_running() {
 // ---------------------------------------------------------------- spotify
 
 fn spotify_app() -> App {
-    use stacktop::spotify::results::{Cell, ResultSet};
+    use stacktop::spotify::results::Cell;
+    spotify_answer(vec![
+        vec![Cell::Text("Drake".into()), Cell::Int(77_631_771)],
+        vec![Cell::Text("Ed Sheeran".into()), Cell::Int(52_000_000)],
+        vec![Cell::Text("Bad Bunny".into()), Cell::Int(1_500_000)],
+    ])
+}
+
+/// The spotify tab with a ready-made question answered by `rows` (artist, total_streams).
+fn spotify_answer(rows: Vec<Vec<stacktop::spotify::results::Cell>>) -> App {
+    use stacktop::spotify::results::ResultSet;
     use stacktop::spotify::runner::Event;
     use stacktop::spotify::source::{SpotifyCommand, SpotifyEvent, StoreInfo};
     let mut a = App::new(
@@ -550,11 +560,7 @@ fn spotify_app() -> App {
         .expect("an Ask request");
     let rs = ResultSet {
         columns: vec!["artist".into(), "total_streams".into()],
-        rows: vec![
-            vec![Cell::Text("Drake".into()), Cell::Int(77_631_771)],
-            vec![Cell::Text("Ed Sheeran".into()), Cell::Int(52_000_000)],
-            vec![Cell::Text("Bad Bunny".into()), Cell::Int(1_500_000)],
-        ],
+        rows,
         elapsed: Duration::from_millis(160),
         truncated: false,
     };
@@ -590,6 +596,49 @@ fn spotify_with_a_result_and_chart_and_a_store_error() {
                 && status.contains("Access denied for user 'stacktop'@'10.0.0.5'"),
             "{w}: {status:?}"
         );
+    }
+}
+
+#[test]
+fn spotify_bar_chart_says_how_many_bars_it_shows() {
+    use stacktop::spotify::results::Cell;
+    let artists: Vec<String> = (1..=9).map(|i| format!("Artist {i}")).collect();
+    let a = spotify_answer(
+        artists
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                vec![
+                    Cell::Text(n.clone()),
+                    Cell::Int(9_000_000 - i as i64 * 900_000),
+                ]
+            })
+            .collect(),
+    );
+    for (w, h) in SIZES {
+        let buf = render(&a, w, h);
+        let bars = (0..h).filter(|&y| line(&buf, y).contains('█')).count();
+        let shown = artists.iter().filter(|n| whole(&buf, n)).count();
+        assert!(bars >= 1 && bars <= 9, "{w}x{h}:\n{}", plain(&buf));
+        if bars < 9 {
+            let note = format!("{bars} of 9 shown");
+            assert!(
+                plain(&buf).contains(&note),
+                "{w}x{h}: {bars} bars and no {note:?}:\n{}",
+                plain(&buf)
+            );
+        } else {
+            assert!(!plain(&buf).contains(" of 9 shown"), "{w}x{h}");
+            assert!(shown == 9, "{w}x{h}: every artist:\n{}", plain(&buf));
+        }
+        if w == 80 {
+            assert!(
+                bars < 9,
+                "80x24 is too short for 9 bars (the case under test)"
+            );
+        } else {
+            assert_eq!(bars, 9, "{w}x{h}: all 9 bars:\n{}", plain(&buf));
+        }
     }
 }
 
