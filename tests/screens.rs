@@ -619,7 +619,7 @@ fn spotify_bar_chart_says_how_many_bars_it_shows() {
         let buf = render(&a, w, h);
         let bars = (0..h).filter(|&y| line(&buf, y).contains('█')).count();
         let shown = artists.iter().filter(|n| whole(&buf, n)).count();
-        assert!(bars >= 1 && bars <= 9, "{w}x{h}:\n{}", plain(&buf));
+        assert!((1..=9).contains(&bars), "{w}x{h}:\n{}", plain(&buf));
         if bars < 9 {
             let note = format!("{bars} of 9 shown");
             assert!(

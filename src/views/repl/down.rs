@@ -1,7 +1,8 @@
 //! The state/reason cell of an unreachable server's row, fitted at draw time (it holds a
 //! countdown) with [`crate::ui::fit`]: the connection string and the error's context go
-//! first, then `reconnecting since 12:03:04: `, then the error becomes its short cause
-//! (`refused`, `access denied`, `timeout`, …); the cause and the retry countdown stay.
+//! first, then the time (`reconnecting: `), then the error becomes its short cause
+//! (`refused`, `access denied`, `timeout`, …) and `reconnecting` goes; the cause and the
+//! retry countdown stay.
 
 use chrono::{DateTime, Utc};
 
@@ -16,32 +17,34 @@ use crate::ui::table::TableState;
 pub fn short_cause(error: &str) -> Option<(&'static str, &'static str)> {
     let e = error.to_ascii_lowercase();
     let has = |ws: &[&str]| ws.iter().any(|w| e.contains(w));
-    Some(if has(&["connection refused", "(111 ", "os error 111"]) {
-        ("refused", "refused")
-    } else if has(&["access denied", "error 1045", "error 1698", "error 1044"])
-        || e.starts_with("password: ")
-    {
-        ("access denied", "denied")
-    } else if has(&["timed out", "timeout"]) {
-        ("timeout", "timeout")
-    } else if has(&["no route to host", "network is unreachable"]) {
-        ("no route", "no route")
-    } else if has(&[
-        "name or service not known",
-        "failed to lookup",
-        "no such host",
-        "nodename nor servname",
-        "unknown mysql server host",
-        "temporary failure in name resolution",
-    ]) {
-        ("unknown host", "no host")
-    } else if has(&["no such file or directory", "(2002)", "socket"]) {
-        ("no socket", "no sock")
-    } else if has(&["connection reset", "broken pipe"]) {
-        ("reset", "reset")
-    } else {
-        return None;
-    })
+    Some(
+        if has(&["connection refused", "(111 ", "(111)", "os error 111"]) {
+            ("refused", "refused")
+        } else if has(&["access denied", "error 1045", "error 1698", "error 1044"])
+            || e.starts_with("password: ")
+        {
+            ("access denied", "denied")
+        } else if has(&["timed out", "timeout"]) {
+            ("timeout", "timeout")
+        } else if has(&["no route to host", "network is unreachable"]) {
+            ("no route", "no route")
+        } else if has(&[
+            "name or service not known",
+            "failed to lookup",
+            "no such host",
+            "nodename nor servname",
+            "unknown mysql server host",
+            "temporary failure in name resolution",
+        ]) {
+            ("unknown host", "no host")
+        } else if has(&["no such file or directory", "os error 2)"]) {
+            ("no socket", "no sock")
+        } else if has(&["connection reset", "broken pipe"]) {
+            ("reset", "reset")
+        } else {
+            return None;
+        },
+    )
 }
 
 /// The reason cell of a down server as parts: `reconnecting since 12:03:04: <error> · retry
@@ -54,7 +57,8 @@ pub fn reason_parts(
 ) -> Vec<Part> {
     let mut p = vec![
         Part::keep(format!("reconnecting since {}: ", local_time(since)))
-            .with(rank::SINCE, Shrink::Alt(String::new())),
+            .with(rank::SINCE, Shrink::Alt("reconnecting: ".into()))
+            .with(rank::AGE, Shrink::Drop),
     ];
     match short_cause(error) {
         Some((short, shorter)) => {
@@ -163,6 +167,10 @@ mod tests {
             "{l}"
         );
         assert_eq!(short_cause(e), None);
+        let sock = "socket /run/mysqld/mysqld.sock: No such file or directory (os error 2)";
+        assert_eq!(short_cause(sock), Some(("no socket", "no sock")));
+        let sock = "Can't connect to local server through socket '/tmp/m.sock' (111)";
+        assert_eq!(short_cause(sock), Some(("refused", "refused")));
         let l = fit(reason_parts(at(0), e, None, at(60)), 200);
         assert!(l.ends_with("happened here"), "{l}");
     }
