@@ -378,6 +378,11 @@ fn repl_down_with(error: &str) -> App {
     a
 }
 
+/// `HH:MM:SS` in local time, as the replication view shows times.
+fn rows_local(t: chrono::DateTime<Utc>) -> String {
+    local(t).format("%H:%M:%S").to_string()
+}
+
 /// The status row of replica-2 (not the detail pane's lines).
 fn repl_down_row(buf: &Buffer) -> String {
     (0..buf.area.height)
@@ -397,6 +402,13 @@ fn repl_healthy_pair_and_a_down_server() {
         assert!(
             plain(&buf).contains("Can't connect to MySQL server"),
             "{w}x{h}: the cause of the down server is on screen:\n{}",
+            plain(&buf)
+        );
+        // the detail pane says when the next attempt is (a time, never stale)
+        let next = rows_local(common::at() + chrono::Duration::seconds(5));
+        assert!(
+            plain(&buf).contains(&format!("next attempt {next}")),
+            "{w}x{h}:\n{}",
             plain(&buf)
         );
         // in its row too: the cause and the countdown, the rest shortened first

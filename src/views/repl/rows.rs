@@ -244,8 +244,12 @@ pub fn detail_lines(s: &ServerSnapshot, channel: Option<&ChannelStatus>) -> Vec<
         s.name, s.address
     )];
     if let ConnState::Reconnecting { since, error } = &s.state {
+        let next = s
+            .next_try
+            .map(|t| format!(" · next attempt {}", local_time(t)))
+            .unwrap_or_default();
         out.push(format!(
-            "reconnecting since {}: {error}",
+            "reconnecting since {}: {error}{next}",
             local_time(*since)
         ));
         return out;
