@@ -431,6 +431,20 @@ fn primary_killed_connecting_2003_recovery_then_binlogs_purged_1236() {
         prow.cells
     );
     assert!(!v.core.health.is_failed(), "one server is still up");
+    // once the collector's connect attempts fail, the snapshot says when it tries next (the
+    // row's countdown) and the real error has a short cause for a narrow row
+    live.wait("a failed connect attempt to the primary", |v| {
+        v.server("primary").is_some_and(|s| match &s.state {
+            ConnState::Reconnecting { error, .. } => {
+                stacktop::views::repl::down::short_cause(error).map(|c| c.0) == Some("refused")
+                    && s.next_try.is_some_and(|t| t > s.taken_at)
+            }
+            ConnState::Connected => false,
+        })
+    });
+    let s = live.view.server("primary").unwrap();
+    let wait = s.next_try.unwrap() - s.taken_at;
+    assert!(wait <= chrono::Duration::seconds(61), "{wait}");
     let (r, code) = check_json(&cfg);
     let jc = j_chan(&r, "replica", "").unwrap();
     assert_eq!(jc["io_running"], "Connecting");

@@ -59,12 +59,13 @@ const SLOW_PID: i32 = 32299;
 const WAITER_PID: i32 = 1_203_344;
 
 fn pg_sessions() -> Vec<Session> {
-    let slow = session(
+    let mut slow = session(
         SLOW_PID,
         "report",
         "select o.id, sum(l.amount) from orders o join lines l using (id) group by o.id",
         95,
     );
+    slow.application_name = "checkout-service".into();
     let mut idle_tx = session(4101, "batch", "update stock set n = n - 1 where id = 7", 45);
     idle_tx.state = SessionState::IdleInTransaction;
     let mut waiter = session(WAITER_PID, "app", "select count(*) from stock", 3);
@@ -194,6 +195,8 @@ fn pgtop_with_sessions_at_80x24_and_200x50() {
         );
         if w == 200 {
             assert_whole(&buf, &["checkout", "orders", "report"]);
+            // a 16-cell application name is not cut when the screen has room
+            assert_whole(&buf, &["checkout-service"]);
             assert_whole(&buf, &["connected, refresh 1.0s"]);
             assert!(whole(&buf, "slow ≥5.0s crit ≥1m00s idle tx ≥30.0s"));
         }
@@ -354,21 +357,39 @@ fn repl_healthy() -> App {
 const MYSQL_DOWN: &str = "mysql://monitor@replica-2.prod.example.com:3306: Can't connect to MySQL server on 'replica-2.prod.example.com' (111 \"Connection refused\")";
 
 fn repl_down() -> App {
+    repl_down_with(MYSQL_DOWN)
+}
+
+/// The healthy pair and replica-2 down with `error`; its next attempt is 4 s away.
+fn repl_down_with(error: &str) -> App {
     let mut a = repl_app(&["primary", "replica", "replica-2"]);
     feed_repl(&mut a, common::maria_primary(""));
     feed_repl(&mut a, common::maria_replica(common::healthy_rows()));
-    feed_repl(
-        &mut a,
-        stacktop::repl::ServerSnapshot::unreachable(
-            "replica-2",
-            "replica-2.prod.example.com:3306",
-            stacktop::repl::Role::Auto,
-            None,
-            common::at() - chrono::Duration::seconds(30),
-            MYSQL_DOWN.into(),
-        ),
+    let mut down = stacktop::repl::ServerSnapshot::unreachable(
+        "replica-2",
+        "replica-2.prod.example.com:3306",
+        stacktop::repl::Role::Auto,
+        None,
+        common::at() - chrono::Duration::seconds(30),
+        error.into(),
     );
+    down.next_try = Some(common::at() + chrono::Duration::seconds(5));
+    feed_repl(&mut a, down);
     a
+}
+
+/// `HH:MM:SS` in local time, as the replication view shows times.
+fn rows_local(t: chrono::DateTime<Utc>) -> String {
+    local(t).format("%H:%M:%S").to_string()
+}
+
+/// The status row of replica-2 (not the detail pane's lines).
+fn repl_down_row(buf: &Buffer) -> String {
+    (0..buf.area.height)
+        .map(|y| line(buf, y))
+        .find(|l| l.trim_start().starts_with("CRIT") || l.trim_start().starts_with("UNKN"))
+        .filter(|l| l.contains("replica-2"))
+        .unwrap_or_else(|| panic!("no replica-2 row:\n{}", plain(buf)))
 }
 
 #[test]
@@ -383,6 +404,44 @@ fn repl_healthy_pair_and_a_down_server() {
             "{w}x{h}: the cause of the down server is on screen:\n{}",
             plain(&buf)
         );
+        // the detail pane says when the next attempt is (a time, never stale)
+        let next = rows_local(common::at() + chrono::Duration::seconds(5));
+        assert!(
+            plain(&buf).contains(&format!("next attempt {next}")),
+            "{w}x{h}:\n{}",
+            plain(&buf)
+        );
+        // in its row too: the cause and the countdown, the rest shortened first
+        let row = repl_down_row(&buf);
+        let (cause, countdown) = if w == 80 {
+            ("refused", " · retry 4 s")
+        } else {
+            ("(111 \"Connection refused\")", " · retry in 4 s")
+        };
+        assert!(
+            row.contains(cause) && row.trim_end().ends_with(countdown),
+            "{w}x{h}: the row keeps the cause and countdown: {row:?}"
+        );
+    }
+}
+
+#[test]
+fn repl_down_row_keeps_each_cause_and_countdown_from_80_columns() {
+    let denied = "ERROR 1045: Access denied for user 'monitor'@'10.0.0.7' (using password: YES)";
+    let timeout = "mysql://monitor@replica-2.prod.example.com:3306: Connection timed out";
+    for (err, short) in [
+        (MYSQL_DOWN, "refused"),
+        (denied, "denied"),
+        (timeout, "time"),
+    ] {
+        let a = repl_down_with(err);
+        for w in (80..=200).step_by(10) {
+            let row = repl_down_row(&render(&a, w, 24));
+            assert!(
+                row.contains(short) && row.contains("retry") && row.trim_end().ends_with("4 s"),
+                "{w}: {row:?}"
+            );
+        }
     }
 }
 
@@ -463,7 +522,17 @@ fn vlog_with_requests_and_varnishd_not_running() {
 // ---------------------------------------------------------------- spotify
 
 fn spotify_app() -> App {
-    use stacktop::spotify::results::{Cell, ResultSet};
+    use stacktop::spotify::results::Cell;
+    spotify_answer(vec![
+        vec![Cell::Text("Drake".into()), Cell::Int(77_631_771)],
+        vec![Cell::Text("Ed Sheeran".into()), Cell::Int(52_000_000)],
+        vec![Cell::Text("Bad Bunny".into()), Cell::Int(1_500_000)],
+    ])
+}
+
+/// The spotify tab with a ready-made question answered by `rows` (artist, total_streams).
+fn spotify_answer(rows: Vec<Vec<stacktop::spotify::results::Cell>>) -> App {
+    use stacktop::spotify::results::ResultSet;
     use stacktop::spotify::runner::Event;
     use stacktop::spotify::source::{SpotifyCommand, SpotifyEvent, StoreInfo};
     let mut a = App::new(
@@ -503,11 +572,7 @@ fn spotify_app() -> App {
         .expect("an Ask request");
     let rs = ResultSet {
         columns: vec!["artist".into(), "total_streams".into()],
-        rows: vec![
-            vec![Cell::Text("Drake".into()), Cell::Int(77_631_771)],
-            vec![Cell::Text("Ed Sheeran".into()), Cell::Int(52_000_000)],
-            vec![Cell::Text("Bad Bunny".into()), Cell::Int(1_500_000)],
-        ],
+        rows,
         elapsed: Duration::from_millis(160),
         truncated: false,
     };
@@ -543,6 +608,49 @@ fn spotify_with_a_result_and_chart_and_a_store_error() {
                 && status.contains("Access denied for user 'stacktop'@'10.0.0.5'"),
             "{w}: {status:?}"
         );
+    }
+}
+
+#[test]
+fn spotify_bar_chart_says_how_many_bars_it_shows() {
+    use stacktop::spotify::results::Cell;
+    let artists: Vec<String> = (1..=9).map(|i| format!("Artist {i}")).collect();
+    let a = spotify_answer(
+        artists
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                vec![
+                    Cell::Text(n.clone()),
+                    Cell::Int(9_000_000 - i as i64 * 900_000),
+                ]
+            })
+            .collect(),
+    );
+    for (w, h) in SIZES {
+        let buf = render(&a, w, h);
+        let bars = (0..h).filter(|&y| line(&buf, y).contains('█')).count();
+        let shown = artists.iter().filter(|n| whole(&buf, n)).count();
+        assert!((1..=9).contains(&bars), "{w}x{h}:\n{}", plain(&buf));
+        if bars < 9 {
+            let note = format!("{bars} of 9 shown");
+            assert!(
+                plain(&buf).contains(&note),
+                "{w}x{h}: {bars} bars and no {note:?}:\n{}",
+                plain(&buf)
+            );
+        } else {
+            assert!(!plain(&buf).contains(" of 9 shown"), "{w}x{h}");
+            assert!(shown == 9, "{w}x{h}: every artist:\n{}", plain(&buf));
+        }
+        if w == 80 {
+            assert!(
+                bars < 9,
+                "80x24 is too short for 9 bars (the case under test)"
+            );
+        } else {
+            assert_eq!(bars, 9, "{w}x{h}: all 9 bars:\n{}", plain(&buf));
+        }
     }
 }
 

@@ -167,6 +167,11 @@ fn unreachable(
     ServerSnapshot::unreachable(&cfg.name, &cfg.address(), cfg.role, info, since, error)
 }
 
+/// When the next connection attempt is due, `wait` from now.
+fn next_try(wait: Duration) -> Option<DateTime<Utc>> {
+    Some(Utc::now() + chrono::Duration::from_std(wait).ok()?)
+}
+
 async fn run_server(
     cfg: ServerConfig,
     mut ctl: watch::Receiver<Control>,
@@ -188,14 +193,12 @@ async fn run_server(
                 }
                 Err(e) => {
                     let since = *outage_since.get_or_insert_with(Utc::now);
-                    if tx
-                        .send(unreachable(&cfg, last_info.clone(), since, e))
-                        .await
-                        .is_err()
-                    {
+                    let wait = backoff;
+                    let mut snap = unreachable(&cfg, last_info.clone(), since, e);
+                    snap.next_try = next_try(wait.min(ctl.borrow().backoff_max));
+                    if tx.send(snap).await.is_err() {
                         return;
                     }
-                    let wait = backoff;
                     if !pause_for(&mut ctl, |c| wait.min(c.backoff_max)).await {
                         return;
                     }
@@ -208,7 +211,7 @@ async fn run_server(
             continue;
         };
         let res = tokio::time::timeout(REFRESH_TIMEOUT, refresh(c, info, &cfg)).await;
-        let snap = match res {
+        let mut snap = match res {
             Ok(Ok(raw)) => {
                 let mut s = snapshot::build(
                     &cfg.name,
@@ -232,6 +235,9 @@ async fn run_server(
                 unreachable(&cfg, last_info.clone(), since, "refresh timed out".into())
             }
         };
+        if conn.is_none() {
+            snap.next_try = next_try(ctl.borrow().interval);
+        }
         if tx.send(snap).await.is_err() {
             return;
         }

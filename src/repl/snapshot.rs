@@ -156,6 +156,9 @@ pub struct ServerSnapshot {
     /// (`repl::discover::Local::label`, e.g. "discovered: socket /run/mysqld/mysqld.sock").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovered: Option<String>,
+    /// When unreachable: when the collector tries to connect next (the row's countdown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_try: Option<DateTime<Utc>>,
 }
 
 impl ServerSnapshot {
@@ -185,6 +188,7 @@ impl ServerSnapshot {
             replica_hosts: None,
             probe_errors: BTreeMap::new(),
             discovered: None,
+            next_try: None,
         }
     }
 
@@ -379,5 +383,6 @@ pub fn build(
         replica_hosts,
         probe_errors: errors,
         discovered: None,
+        next_try: None,
     }
 }

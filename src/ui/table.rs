@@ -227,11 +227,13 @@ impl TableState {
 
     /// Renders the table into `area`, every column.
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, show_cursor: bool) {
-        self.render_columns(area, buf, theme, show_cursor, None);
+        self.render_columns(area, buf, theme, show_cursor, None, None);
     }
 
     /// Renders only the columns `only` (indexes into `data.columns`, in that order), e.g. the
-    /// ones that fit a narrow screen; the sort mark stays on its column. Copies nothing.
+    /// ones that fit a narrow screen; the sort mark stays on its column. `sized` gives each of
+    /// them its width instead of the column's own (a wide screen's grown columns; 0 fills).
+    /// Copies nothing.
     pub fn render_columns(
         &self,
         area: Rect,
@@ -239,6 +241,7 @@ impl TableState {
         theme: &Theme,
         show_cursor: bool,
         only: Option<&[usize]>,
+        sized: Option<&[u16]>,
     ) {
         if area.height == 0 {
             return;
@@ -292,12 +295,16 @@ impl TableState {
             });
         let widths: Vec<Constraint> = cols
             .iter()
-            .filter_map(|&i| self.data.columns.get(i))
-            .map(|c| {
-                if c.width == 0 {
+            .enumerate()
+            .filter_map(|(n, &i)| {
+                let own = self.data.columns.get(i)?.width;
+                Some(sized.and_then(|s| s.get(n).copied()).unwrap_or(own))
+            })
+            .map(|w| {
+                if w == 0 {
                     Constraint::Fill(1)
                 } else {
-                    Constraint::Length(c.width)
+                    Constraint::Length(w)
                 }
             })
             .collect();
@@ -404,12 +411,12 @@ mod tests {
                 .collect::<String>()
         };
         let mut only_n = Buffer::empty(area);
-        t.render_columns(area, &mut only_n, &theme, false, Some(&[1]));
+        t.render_columns(area, &mut only_n, &theme, false, Some(&[1]), None);
         assert!(line(&only_n, 0).starts_with("n▼"), "{:?}", line(&only_n, 0));
         assert!(line(&only_n, 1).starts_with("10"), "{:?}", line(&only_n, 1));
         assert!(!line(&only_n, 1).contains("beta"));
         let mut only_name = Buffer::empty(area);
-        t.render_columns(area, &mut only_name, &theme, false, Some(&[0]));
+        t.render_columns(area, &mut only_name, &theme, false, Some(&[0]), None);
         assert_eq!(
             line(&only_name, 0).trim_end(),
             "name",
@@ -417,7 +424,7 @@ mod tests {
         );
         assert!(line(&only_name, 1).starts_with("beta"));
         // out-of-range indexes are skipped, not a panic
-        t.render_columns(area, &mut only_name, &theme, false, Some(&[7, 0]));
+        t.render_columns(area, &mut only_name, &theme, false, Some(&[7, 0]), None);
     }
 
     #[test]

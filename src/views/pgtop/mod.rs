@@ -13,6 +13,7 @@ pub mod locks_draw;
 pub mod render;
 pub mod rows;
 pub mod waits_pane;
+pub mod widths;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -189,12 +189,15 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         render_empty(area, buf, t, text);
         return;
     }
-    let cols = if v.groups.on {
-        super::groups::visible_columns(area.width)
-    } else {
-        rows::visible_columns(&table.data.columns, area.width)
-    };
-    table.render_columns(area, buf, t, true, Some(&cols));
+    if v.groups.on {
+        let cols = super::groups::visible_columns(area.width);
+        table.render_columns(area, buf, t, true, Some(&cols), None);
+        return;
+    }
+    let cols = rows::visible_columns(&table.data.columns, area.width);
+    // on a wide screen the columns with longer text take some of the query's room
+    let sized = super::widths::grown(&table.data, &cols, area.width);
+    table.render_columns(area, buf, t, true, Some(&cols), Some(&sized));
 }
 
 fn detail_block(pid: i32, border: Style) -> Block<'static> {

@@ -36,7 +36,7 @@ const WIDTHS: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 12, 8, 0];
 /// to [`QUERY_MIN`]: backend, client, application, database, user, state, wait. The pid,
 /// duration and query columns stay (the pid is never cut); the wait column (who blocks a
 /// session, or its wait event) goes last, so a waiting session stays marked.
-const DROP_ORDER: [usize; 7] = [5, 3, 4, 1, 2, 6, 7];
+pub(super) const DROP_ORDER: [usize; 7] = [5, 3, 4, 1, 2, 6, 7];
 /// The query column shrinks to this many cells before a column is left out.
 pub const QUERY_MIN: u16 = 24;
 

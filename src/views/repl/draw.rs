@@ -28,7 +28,6 @@ pub fn severity_role(s: Severity) -> Role {
 }
 
 pub fn render(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
-    let _ = now;
     if v.snaps.is_empty() {
         render_empty(area, buf, theme, crate::views::View::empty_text(v));
         return;
@@ -64,9 +63,17 @@ pub fn render(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme, now: Da
     let table_area = Rect::new(area.x, area.y, area.width, table_h);
     let detail_area = Rect::new(area.x, area.y + table_h, area.width, detail_h);
     let audit_area = Rect::new(area.x, area.y + table_h + detail_h, area.width, audit_h);
-    v.core
-        .table
-        .render(table_area, buf, theme, v.focus == Focus::Status);
+    // A down server's reason keeps its cause and countdown in the cell's width.
+    let cols = &v.core.table.data.columns;
+    let fixed: usize = cols.iter().map(|c| usize::from(c.width)).sum::<usize>() + cols.len() - 1;
+    let reason_w = usize::from(area.width).saturating_sub(fixed);
+    let fitted = super::down::fitted(&v.core.table, &v.snaps, reason_w, now.to_utc());
+    fitted.as_ref().unwrap_or(&v.core.table).render(
+        table_area,
+        buf,
+        theme,
+        v.focus == Focus::Status,
+    );
     if v.core.table.visible_len() == 0 {
         render_empty(table_area, buf, theme, "no row matches the filter");
     }

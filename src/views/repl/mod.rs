@@ -7,6 +7,7 @@
 //! goes back. The check-detail / fixes pane wraps its lines and scrolls with the keymap's
 //! detail keys (j/k, PgUp/PgDn/Space, g/G). Drawing is in `draw.rs`, row formatting in `rows.rs`.
 
+pub mod down;
 mod draw;
 pub mod rows;
 

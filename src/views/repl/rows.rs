@@ -153,6 +153,9 @@ pub fn columns() -> Vec<Column> {
     ]
 }
 
+/// Index of the reason column (fitted at draw time for a down server: `down.rs`).
+pub const REASON_COL: usize = 7;
+
 /// Width of the sparkline in the table.
 pub const TREND_WIDTH: usize = 8;
 
@@ -241,8 +244,12 @@ pub fn detail_lines(s: &ServerSnapshot, channel: Option<&ChannelStatus>) -> Vec<
         s.name, s.address
     )];
     if let ConnState::Reconnecting { since, error } = &s.state {
+        let next = s
+            .next_try
+            .map(|t| format!(" · next attempt {}", local_time(t)))
+            .unwrap_or_default();
         out.push(format!(
-            "reconnecting since {}: {error}",
+            "reconnecting since {}: {error}{next}",
             local_time(*since)
         ));
         return out;

@@ -62,11 +62,14 @@ pub(super) fn bars(a: &Answer, label: &str, value: &str, area: Rect, buf: &mut B
     let (Some(li), Some(vi)) = (chart_column(rs, label), chart_column(rs, value)) else {
         return;
     };
-    let title = format!("{} by {}", rs.columns[vi], rs.columns[li]);
-    let b = block(&title, false, t);
-    let inner = b.inner(area);
-    b.render(area, buf);
+    let mut title = format!("{} by {}", rs.columns[vi], rs.columns[li]);
+    let inner = block(&title, false, t).inner(area);
     let n = (inner.height as usize).min(rs.rows.len());
+    if n < rs.rows.len() {
+        // one bar per row: a short screen says how many did not fit
+        title.push_str(&format!(" · {n} of {} shown", rs.rows.len()));
+    }
+    block(&title, false, t).render(area, buf);
     if n == 0 || inner.width < 4 {
         return;
     }
