@@ -238,7 +238,7 @@ async fn summary_tables_answer_like_the_chart_table_after_every_import() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("data.csv");
     ds.write_kaggle(&file).unwrap();
-    let store = sqlite_store(dir.path());
+    let mut store = sqlite_store(dir.path());
     let s = import_files(&store, &[file], &ImportOptions::default(), None)
         .await
         .unwrap();
@@ -262,17 +262,37 @@ async fn summary_tables_answer_like_the_chart_table_after_every_import() {
     assert!(s.updated > 0 && s.inserted > 0, "{s}");
     assert!(summaries_match_chart_table(&store, &rows).await >= 40);
 
-    // A store loaded by an earlier version (no summary tables) gets them when opened.
-    drop(store);
-    let db = dir.path().join("charts.sqlite3");
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        for t in ["top200_sum_track", "top200_sum_artist", "top200_sum_ones"] {
-            c.execute_batch(&format!("DROP TABLE {t}")).unwrap();
-        }
+    // Without a country the track-level questions read the all-countries summary.
+    for id in ["track-streams", "track-days"] {
+        let sql = questions::find(id)
+            .unwrap()
+            .sql(store.table(), store.dialect(), &Params::default())
+            .unwrap();
+        assert!(sql.contains("FROM top200_sum_track_all"), "{sql}");
     }
-    let store = sqlite_store(dir.path());
-    assert!(summaries_match_chart_table(&store, &rows).await >= 40);
+
+    // A store loaded by an earlier version (no summary tables, or all but the all-countries
+    // one) gets them when opened.
+    let db = dir.path().join("charts.sqlite3");
+    for drops in [
+        &["top200_sum_track_all"][..],
+        &[
+            "top200_sum_track",
+            "top200_sum_artist",
+            "top200_sum_ones",
+            "top200_sum_track_all",
+        ],
+    ] {
+        drop(store);
+        {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            for t in drops {
+                c.execute_batch(&format!("DROP TABLE {t}")).unwrap();
+            }
+        }
+        store = sqlite_store(dir.path());
+        assert!(summaries_match_chart_table(&store, &rows).await >= 40);
+    }
 }
 
 async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
