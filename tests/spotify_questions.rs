@@ -295,6 +295,54 @@ async fn summary_tables_answer_like_the_chart_table_after_every_import() {
     }
 }
 
+/// Without a country `track-streams` leaves 'global' out: a track charted only there is not
+/// in the answer from the all-countries summary either; `track-days` counts it.
+#[tokio::test]
+async fn all_countries_summary_leaves_global_only_tracks_out_of_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("g.csv");
+    let url = |id: &str| format!("https://open.spotify.com/track/{id}");
+    let (a, b) = ("AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB");
+    std::fs::write(
+        &file,
+        format!(
+            "Position,Track Name,Artist,Streams,URL,Date,Region\n\
+             1,Only Global,X,9000,{},2017-01-01,global\n\
+             1,Local,Y,5,{},2017-01-01,us\n\
+             1,Local,Y,7,{},2017-02-03,global\n",
+            url(a),
+            url(b),
+            url(b)
+        ),
+    )
+    .unwrap();
+    let store = sqlite_store(dir.path());
+    import_files(&store, &[file], &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    let p = Params::default();
+    let mut answers = Vec::new();
+    for id in ["track-streams", "track-days"] {
+        let q = questions::find(id).unwrap();
+        let sql = q.sql(store.table(), store.dialect(), &p).unwrap();
+        assert!(sql.contains("_sum_track_all"), "{sql}");
+        let fast = store.run_query(&sql).await.unwrap();
+        let raw = store
+            .run_query(&q.sql_raw(store.table(), store.dialect(), &p).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(fast.rows, raw.rows, "{id}");
+        answers.push(fast.rows);
+    }
+    let ids = |rows: &[Vec<Cell>]| -> Vec<Cell> { rows.iter().map(|r| r[0].clone()).collect() };
+    assert_eq!(ids(&answers[0]), vec![Cell::Text(b.into())]);
+    assert_eq!(answers[0][0][3], Cell::Int(5));
+    assert_eq!(
+        ids(&answers[1]),
+        vec![Cell::Text(b.into()), Cell::Text(a.into())]
+    );
+}
+
 async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
