@@ -238,7 +238,7 @@ async fn summary_tables_answer_like_the_chart_table_after_every_import() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("data.csv");
     ds.write_kaggle(&file).unwrap();
-    let store = sqlite_store(dir.path());
+    let mut store = sqlite_store(dir.path());
     let s = import_files(&store, &[file], &ImportOptions::default(), None)
         .await
         .unwrap();
@@ -262,17 +262,85 @@ async fn summary_tables_answer_like_the_chart_table_after_every_import() {
     assert!(s.updated > 0 && s.inserted > 0, "{s}");
     assert!(summaries_match_chart_table(&store, &rows).await >= 40);
 
-    // A store loaded by an earlier version (no summary tables) gets them when opened.
-    drop(store);
-    let db = dir.path().join("charts.sqlite3");
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        for t in ["top200_sum_track", "top200_sum_artist", "top200_sum_ones"] {
-            c.execute_batch(&format!("DROP TABLE {t}")).unwrap();
-        }
+    // Without a country the track-level questions read the all-countries summary.
+    for id in ["track-streams", "track-days"] {
+        let sql = questions::find(id)
+            .unwrap()
+            .sql(store.table(), store.dialect(), &Params::default())
+            .unwrap();
+        assert!(sql.contains("FROM top200_sum_track_all"), "{sql}");
     }
+
+    // A store loaded by an earlier version (no summary tables, or all but the all-countries
+    // one) gets them when opened.
+    let db = dir.path().join("charts.sqlite3");
+    for drops in [
+        &["top200_sum_track_all"][..],
+        &[
+            "top200_sum_track",
+            "top200_sum_artist",
+            "top200_sum_ones",
+            "top200_sum_track_all",
+        ],
+    ] {
+        drop(store);
+        {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            for t in drops {
+                c.execute_batch(&format!("DROP TABLE {t}")).unwrap();
+            }
+        }
+        store = sqlite_store(dir.path());
+        assert!(summaries_match_chart_table(&store, &rows).await >= 40);
+    }
+}
+
+/// Without a country `track-streams` leaves 'global' out: a track charted only there is not
+/// in the answer from the all-countries summary either; `track-days` counts it.
+#[tokio::test]
+async fn all_countries_summary_leaves_global_only_tracks_out_of_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("g.csv");
+    let url = |id: &str| format!("https://open.spotify.com/track/{id}");
+    let (a, b) = ("AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB");
+    std::fs::write(
+        &file,
+        format!(
+            "Position,Track Name,Artist,Streams,URL,Date,Region\n\
+             1,Only Global,X,9000,{},2017-01-01,global\n\
+             1,Local,Y,5,{},2017-01-01,us\n\
+             1,Local,Y,7,{},2017-02-03,global\n",
+            url(a),
+            url(b),
+            url(b)
+        ),
+    )
+    .unwrap();
     let store = sqlite_store(dir.path());
-    assert!(summaries_match_chart_table(&store, &rows).await >= 40);
+    import_files(&store, &[file], &ImportOptions::default(), None)
+        .await
+        .unwrap();
+    let p = Params::default();
+    let mut answers = Vec::new();
+    for id in ["track-streams", "track-days"] {
+        let q = questions::find(id).unwrap();
+        let sql = q.sql(store.table(), store.dialect(), &p).unwrap();
+        assert!(sql.contains("_sum_track_all"), "{sql}");
+        let fast = store.run_query(&sql).await.unwrap();
+        let raw = store
+            .run_query(&q.sql_raw(store.table(), store.dialect(), &p).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(fast.rows, raw.rows, "{id}");
+        answers.push(fast.rows);
+    }
+    let ids = |rows: &[Vec<Cell>]| -> Vec<Cell> { rows.iter().map(|r| r[0].clone()).collect() };
+    assert_eq!(ids(&answers[0]), vec![Cell::Text(b.into())]);
+    assert_eq!(answers[0][0][3], Cell::Int(5));
+    assert_eq!(
+        ids(&answers[1]),
+        vec![Cell::Text(b.into()), Cell::Text(a.into())]
+    );
 }
 
 async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Event {

@@ -96,7 +96,10 @@ pub fn validate(cfg: &Config, user_themes: Option<&Path>) -> Vec<Invalid> {
             ));
         }
     }
-    if let Err(e) = cfg.spotify.validate() {
+    if let Err(e) = cfg.spotify.validate_table() {
+        let q = Some(format!("{:?}", cfg.spotify.table));
+        v.push(invalid("spotify.table", q, e.to_string(), &[]));
+    } else if let Err(e) = cfg.spotify.validate() {
         let related = ["spotify.table", "spotify.database", "spotify.password"];
         v.push(invalid("spotify", None, e.to_string(), &related));
     }
@@ -460,6 +463,23 @@ mod tests {
             "{}",
             p[3]
         );
+    }
+
+    #[test]
+    fn spotify_table_too_long_for_the_summary_tables_names_its_line() {
+        let ok = "t".repeat(crate::spotify::summary::MAX_TABLE_NAME);
+        assert!(check(&format!("[spotify]\ntable = \"{ok}\"\n")).is_empty());
+        let long = format!("{ok}x");
+        let p = check(&format!("[ui]\nfps = 5\n[spotify]\ntable = \"{long}\"\n"));
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert!(
+            p[0].starts_with(&format!(
+                "t.toml:4:9: key `spotify.table`: bad value \"{long}\""
+            )),
+            "{}",
+            p[0]
+        );
+        assert!(p[0].contains("at most 50"), "{}", p[0]);
     }
 
     #[test]

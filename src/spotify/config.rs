@@ -137,7 +137,7 @@ pub fn mask_url_password(url: &str) -> String {
 impl SpotifyConfig {
     /// Check names and combinations.
     pub fn validate(&self) -> Result<()> {
-        check_ident(&self.table)?;
+        self.validate_table()?;
         check_ident(&self.database())?;
         if let (Some(set), Some(in_url)) = (&self.database, self.url_database()) {
             if *set != in_url {
@@ -173,6 +173,13 @@ impl SpotifyConfig {
             bail!("sql_timeout must be above 0");
         }
         Ok(())
+    }
+
+    /// The chart table's name: an identifier short enough for its summary tables' names
+    /// (`summary::MAX_TABLE_NAME`).
+    pub fn validate_table(&self) -> Result<()> {
+        check_ident(&self.table)?;
+        super::summary::check_table_name(&self.table)
     }
 
     /// The MySQL database to use: `database` when set, else the one in `url`'s path

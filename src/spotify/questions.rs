@@ -14,7 +14,7 @@ use anyhow::Result;
 use chrono::{Datelike, NaiveDate};
 
 use super::schema::{check_ident, Dialect};
-use super::summary::{ARTIST, ONES, TRACK};
+use super::summary::{ARTIST, ONES, TRACK, TRACK_ALL};
 
 pub use super::params::Params;
 
@@ -143,13 +143,42 @@ impl Ctx<'_> {
             .then(|| self.filters_on("month", streams, false, &[]))
     }
 
-    /// Name look-ups from the per-track summary (its `track_id` index; the minimum of the
-    /// per-month minimums is the minimum over the chart table).
-    fn name_of_fast(&self, col: &str, alias: &str) -> String {
+    /// `WHERE …` on the all-countries summary (`summary::TRACK_ALL`) with `extra`, or `None`
+    /// when a country is chosen or [`Ctx::monthly`] needs the chart table.
+    fn monthly_all(&self, extra: &[&str]) -> Option<String> {
+        self.monthly(false, true)?;
+        self.p
+            .country
+            .is_none()
+            .then(|| self.filters_on("month", false, false, extra))
+    }
+
+    /// Name look-ups from a per-track summary (`TRACK` or `TRACK_ALL`, both indexed by track
+    /// id; the minimum of the per-month minimums is the minimum over the chart table).
+    fn name_of_fast(&self, kind: &str, col: &str, alias: &str) -> String {
         format!(
             "(SELECT MIN(x.{col}) FROM {s} x WHERE x.track_id = g.track_id) AS {alias}",
-            s = self.sum(TRACK)
+            s = self.sum(kind)
         )
+    }
+
+    /// The fast form of a top-N of tracks: `agg` of the summary rows per track id, from the
+    /// all-countries summary when no country is chosen, else from the per-country one.
+    /// `streams`: without a country 'global' is left out (in the all-countries summary: the
+    /// months with rows outside 'global'; a track charted only there is not in the answer).
+    fn top_tracks_fast(&self, agg: &str, value: &str, streams: bool) -> Option<String> {
+        let local: &[&str] = if streams { &["local_rows > 0"] } else { &[] };
+        let (kind, filter) = match self.monthly_all(local) {
+            Some(f) => (TRACK_ALL, f),
+            None => (TRACK, self.monthly(streams, true)?),
+        };
+        Some(format!(
+            "SELECT g.track_id, {}, {}, g.{value}\n  FROM (SELECT track_id, {agg} AS {value}\n          FROM {}{filter}\n         GROUP BY track_id\n         ORDER BY {value} DESC, track_id\n         LIMIT {}) g\n ORDER BY g.{value} DESC, g.track_id",
+            self.name_of_fast(kind, "track", "track"),
+            self.name_of_fast(kind, "artist", "artist"),
+            self.sum(kind),
+            self.limit()
+        ))
     }
 
     /// Name look-ups for a grouped track id (deterministic: MIN over the binary collation).
@@ -349,16 +378,7 @@ static QUESTIONS: [Question; 10] = [
                 c.limit()
             )
         },
-        fast: |c| {
-            Some(format!(
-                "SELECT g.track_id, {}, {}, g.total_streams\n  FROM (SELECT track_id, SUM(streams) AS total_streams\n          FROM {}{}\n         GROUP BY track_id\n         ORDER BY total_streams DESC, track_id\n         LIMIT {}) g\n ORDER BY g.total_streams DESC, g.track_id",
-                c.name_of_fast("track", "track"),
-                c.name_of_fast("artist", "artist"),
-                c.sum(TRACK),
-                c.monthly(true, true)?,
-                c.limit()
-            ))
-        },
+        fast: |c| c.top_tracks_fast("SUM(streams)", "total_streams", true),
     },
     Question {
         id: "track-days",
@@ -377,16 +397,7 @@ static QUESTIONS: [Question; 10] = [
                 c.limit()
             )
         },
-        fast: |c| {
-            Some(format!(
-                "SELECT g.track_id, {}, {}, g.days\n  FROM (SELECT track_id, SUM(days) AS days\n          FROM {}{}\n         GROUP BY track_id\n         ORDER BY days DESC, track_id\n         LIMIT {}) g\n ORDER BY g.days DESC, g.track_id",
-                c.name_of_fast("track", "track"),
-                c.name_of_fast("artist", "artist"),
-                c.sum(TRACK),
-                c.monthly(false, true)?,
-                c.limit()
-            ))
-        },
+        fast: |c| c.top_tracks_fast("SUM(days)", "days", false),
     },
     Question {
         id: "number-ones",
@@ -407,8 +418,8 @@ static QUESTIONS: [Question; 10] = [
         fast: |c| {
             Some(format!(
                 "SELECT g.track_id, {}, {}, g.days_at_1\n  FROM (SELECT track_id, COUNT(*) AS days_at_1\n          FROM {}{}\n         GROUP BY track_id\n         ORDER BY days_at_1 DESC, track_id\n         LIMIT {}) g\n ORDER BY g.days_at_1 DESC, g.track_id",
-                c.name_of_fast("track", "track"),
-                c.name_of_fast("artist", "artist"),
+                c.name_of_fast(TRACK_ALL, "track", "track"),
+                c.name_of_fast(TRACK_ALL, "artist", "artist"),
                 c.sum(ONES),
                 c.filters(false, false, &[]),
                 c.limit()
@@ -433,7 +444,7 @@ static QUESTIONS: [Question; 10] = [
         fast: |c| {
             Some(format!(
                 "SELECT g.track_id, {}, g.country, g.streak_days, g.first_day, g.last_day\n  FROM (SELECT track_id, country, COUNT(*) AS streak_days,\n               MIN(list_date) AS first_day, MAX(list_date) AS last_day\n          FROM (SELECT track_id, country, list_date,\n                       ROW_NUMBER() OVER (PARTITION BY country ORDER BY list_date)\n                     - ROW_NUMBER() OVER (PARTITION BY country, track_id ORDER BY list_date) AS grp\n                  FROM {}{}) s\n         GROUP BY track_id, country, grp\n         ORDER BY streak_days DESC, first_day, country, track_id\n         LIMIT {}) g\n ORDER BY g.streak_days DESC, g.first_day, g.country, g.track_id",
-                c.name_of_fast("track", "track"),
+                c.name_of_fast(TRACK_ALL, "track", "track"),
                 c.sum(ONES),
                 c.filters(false, false, &[]),
                 c.limit()

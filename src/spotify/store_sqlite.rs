@@ -75,6 +75,7 @@ impl SqliteStore {
     /// Open (creating file and table if needed) the database at `path`.
     pub fn open(path: &Path, table: &str) -> Result<SqliteStore> {
         check_ident(table)?;
+        summary::check_table_name(table)?;
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 crate::private_fs::create_dir_all(dir)

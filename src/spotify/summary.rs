@@ -7,10 +7,16 @@
 //!   track id.
 //! - `<table>_sum_artist`: per country, month and (primary) artist: chart rows and streams.
 //! - `<table>_sum_ones`: the #1 of every chart (country, day, track id).
+//! - `<table>_sum_track_all`: per track id and month over all countries (from `_sum_track`):
+//!   chart rows, streams outside `global`, rows outside `global`, smallest title and artist;
+//!   clustered on the track id, so the track-level questions without a country read a few
+//!   thousand rows in track order instead of grouping every country's rows.
 //!
-//! An import recomputes every (country, month) it touched from the chart table; a store whose
-//! summaries are missing (a table loaded by an earlier version) gets them built once, when it
-//! is opened. Writing into the chart table by other means leaves them stale.
+//! An import recomputes every (country, month) it touched from the chart table (and the
+//! all-countries rows of those months from `_sum_track`); a MySQL import into an empty table
+//! builds everything with one grouped statement per table instead. A store whose summaries
+//! are missing (a table loaded by an earlier version) gets them built once, when it is opened.
+//! Writing into the chart table by other means leaves them stale.
 //!
 //! Data flow: store import → [`refresh_sqlite`] / the MySQL statements here → summary tables
 //! ← `questions` SQL.
@@ -25,7 +31,24 @@ use rusqlite::{params, Connection};
 pub const TRACK: &str = "_sum_track";
 pub const ARTIST: &str = "_sum_artist";
 pub const ONES: &str = "_sum_ones";
-pub const ALL: [&str; 3] = [TRACK, ARTIST, ONES];
+pub const TRACK_ALL: &str = "_sum_track_all";
+pub const ALL: [&str; 4] = [TRACK, ARTIST, ONES, TRACK_ALL];
+
+/// The longest chart table name: MySQL identifiers have at most 64 characters, and the
+/// summary tables append their suffix.
+pub const MAX_TABLE_NAME: usize = 64 - TRACK_ALL.len();
+
+/// Refuse a chart table name that leaves no room for the summary suffixes.
+pub fn check_table_name(t: &str) -> Result<()> {
+    if t.len() > MAX_TABLE_NAME {
+        return Err(anyhow!(
+            "table name {t:?} has {} characters: at most {MAX_TABLE_NAME}, so that its summary \
+             tables ({t}{TRACK_ALL} …) stay within MySQL's 64-character identifiers",
+            t.len()
+        ));
+    }
+    Ok(())
+}
 
 /// A (country, first day of the month) whose summary rows must be recomputed.
 pub type Group = (String, String);
@@ -64,9 +87,28 @@ CREATE TABLE IF NOT EXISTS {t}{ARTIST} (
 CREATE TABLE IF NOT EXISTS {t}{ONES} (
   country TEXT NOT NULL, list_date TEXT NOT NULL, track_id TEXT NOT NULL,
   PRIMARY KEY (country, list_date)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS {t}{TRACK_ALL} (
+  track_id TEXT NOT NULL, month TEXT NOT NULL, days INTEGER NOT NULL, streams INTEGER NULL,
+  local_rows INTEGER NOT NULL, track TEXT NOT NULL, artist TEXT NOT NULL,
+  PRIMARY KEY (track_id, month)
 ) WITHOUT ROWID;"
     )
 }
+
+/// `SELECT` of the all-countries rows from `<t>_sum_track` (append a `WHERE` and
+/// `GROUP BY track_id, month`): `streams` and `local_rows` leave `global` out, `days` does not
+/// (what `track-streams` and `track-days` count without a country).
+fn track_all_select(t: &str) -> String {
+    format!(
+        "SELECT track_id, month, SUM(days), \
+         SUM(CASE WHEN country <> 'global' THEN streams END), \
+         SUM(CASE WHEN country <> 'global' THEN 1 ELSE 0 END), MIN(track), MIN(artist) \
+         FROM {t}{TRACK}"
+    )
+}
+
+const TRACK_ALL_COLS: &str = "track_id, month, days, streams, local_rows, track, artist";
 
 /// `true` when all summary tables of `t` exist in the SQLite database.
 pub fn sqlite_present(conn: &Connection, t: &str) -> Result<bool> {
@@ -133,11 +175,23 @@ pub fn refresh_sqlite(conn: &Connection, t: &str, groups: &BTreeSet<Group>) -> R
             st.execute(params![country, month, next])?;
         }
     }
+    // The all-countries rows of every month touched, from the per-country rows just written.
+    let months: BTreeSet<&String> = groups.iter().map(|(_, m)| m).collect();
+    let mut del = conn.prepare(&format!("DELETE FROM {t}{TRACK_ALL} WHERE month = ?1"))?;
+    let mut ins = conn.prepare(&format!(
+        "INSERT INTO {t}{TRACK_ALL} ({TRACK_ALL_COLS}) {} WHERE month = ?1 \
+         GROUP BY track_id, month",
+        track_all_select(t)
+    ))?;
+    for m in months {
+        del.execute([m])?;
+        ins.execute([m])?;
+    }
     Ok(())
 }
 
 /// MySQL/MariaDB DDL of the summary tables (names with the table's binary collation).
-pub fn mysql_ddl(t: &str, coll: &str) -> [String; 3] {
+pub fn mysql_ddl(t: &str, coll: &str) -> [String; 4] {
     let cc = "VARCHAR(8) CHARACTER SET ascii COLLATE ascii_bin NOT NULL";
     let id = "CHAR(22) CHARACTER SET ascii COLLATE ascii_bin NOT NULL";
     let name = format!("VARCHAR(512) CHARACTER SET utf8mb4 COLLATE {coll} NOT NULL");
@@ -158,6 +212,12 @@ pub fn mysql_ddl(t: &str, coll: &str) -> [String; 3] {
         format!(
             "CREATE TABLE IF NOT EXISTS {t}{ONES} (country {cc}, list_date DATE NOT NULL, \
              track_id {id}, PRIMARY KEY (country, list_date)) {tail}"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t}{TRACK_ALL} (track_id {id}, month DATE NOT NULL, \
+             days INT UNSIGNED NOT NULL, streams BIGINT UNSIGNED NULL, \
+             local_rows INT UNSIGNED NOT NULL, track {name}, artist {name}, \
+             PRIMARY KEY (track_id, month)) {tail}"
         ),
     ]
 }
@@ -216,6 +276,45 @@ pub fn mysql_refresh(t: &str) -> Vec<String> {
             "INSERT INTO {t}{ONES} (country, list_date, track_id) \
              SELECT c.country, c.list_date, c.track_id {join} AND c.pos = 1"
         ),
+        format!(
+            "DELETE s FROM {t}{TRACK_ALL} s JOIN (SELECT DISTINCT month FROM {g}) m \
+             ON s.month = m.month"
+        ),
+        format!(
+            "INSERT INTO {t}{TRACK_ALL} ({TRACK_ALL_COLS}) {} \
+             WHERE month IN (SELECT DISTINCT month FROM {g}) GROUP BY track_id, month",
+            track_all_select(t)
+        ),
+    ]
+}
+
+/// Statements that build the summary tables from the whole chart table `t`, one grouped
+/// `INSERT … SELECT` each (a full load: the caller has emptied them, in its transaction).
+/// Sorting (`SQL_BIG_RESULT`) beats MariaDB's temporary table keyed on the group for the
+/// ~100k groups of a million rows.
+pub fn mysql_build_all(t: &str) -> Vec<String> {
+    let month = "DATE_FORMAT(list_date, '%Y-%m-01')";
+    vec![
+        format!(
+            "INSERT INTO {t}{TRACK} (country, month, track_id, days, days_at_1, streams, \
+             first_day, last_day, track, artist) \
+             SELECT SQL_BIG_RESULT country, {month}, track_id, COUNT(*), SUM(pos = 1), \
+             SUM(streams), MIN(list_date), MAX(list_date), MIN(track), MIN(artist) FROM {t} \
+             GROUP BY country, {month}, track_id"
+        ),
+        format!(
+            "INSERT INTO {t}{ARTIST} (country, month, artist, entries, streams) \
+             SELECT SQL_BIG_RESULT country, {month}, artist, COUNT(*), SUM(streams) FROM {t} \
+             GROUP BY country, {month}, artist"
+        ),
+        format!(
+            "INSERT INTO {t}{ONES} (country, list_date, track_id) \
+             SELECT country, list_date, track_id FROM {t} WHERE pos = 1"
+        ),
+        format!(
+            "INSERT INTO {t}{TRACK_ALL} ({TRACK_ALL_COLS}) {} GROUP BY track_id, month",
+            track_all_select(t)
+        ),
     ]
 }
 
@@ -232,5 +331,18 @@ mod tests {
         assert_eq!(next_month("2017-12-01").unwrap(), "2018-01-01");
         assert_eq!(next_month("2016-02-01").unwrap(), "2016-03-01");
         assert!(next_month("x").is_err());
+    }
+
+    #[test]
+    fn table_names_leave_room_for_the_suffixes() {
+        let longest = "t".repeat(MAX_TABLE_NAME);
+        check_table_name(&longest).unwrap();
+        for s in ALL {
+            assert!(format!("{longest}{s}").len() <= 64, "{s}");
+        }
+        let e = check_table_name(&format!("{longest}x"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 50"), "{e}");
     }
 }

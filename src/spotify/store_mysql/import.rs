@@ -1,6 +1,7 @@
 //! The MySQL store's import (see the module docs of `store_mysql`): the load into the empty
-//! table or through the staging table, the summary tables recomputed for the months the
-//! import touched in the same transaction, and the secondary indexes built afterwards.
+//! table or through the staging table, the summary tables built from the whole table (a load
+//! into the empty table, or summaries that are new) or recomputed for the months the import
+//! touched, in the same transaction, and the secondary indexes built afterwards.
 //!
 //! Data flow: files → `load.rs` → chart table → `summary` statements → summary tables.
 
@@ -30,6 +31,7 @@ impl MysqlStore {
         let (db, t, coll) = (&self.database, &self.table, self.collation);
         check_ident(db)?;
         check_ident(t)?;
+        summary::check_table_name(t)?;
         let mut conn = connect(&self.base).await?;
         conn.query_drop(format!(
             "CREATE DATABASE IF NOT EXISTS {db} CHARACTER SET utf8mb4 COLLATE {coll}"
@@ -140,12 +142,9 @@ impl MysqlStore {
         let affected = if direct {
             send("updating summaries");
             let t0 = Instant::now();
-            // Whatever the summaries held belonged to rows that are gone.
-            for suffix in summary::ALL {
-                conn.query_drop(format!("DELETE FROM {t}{suffix}")).await?;
-            }
-            conn.query_drop(summary::mysql_groups_from(t)).await?;
-            self.refresh_summaries(&mut conn, t).await?;
+            // Whatever the summaries held belonged to rows that are gone; the whole table is
+            // new, so one grouped statement per summary table.
+            self.build_all_summaries(&mut conn, t).await?;
             summary_time = t0.elapsed();
             conn.query_drop("COMMIT").await?;
             conn.query_drop("SET SESSION unique_checks = 1, foreign_key_checks = 1")
@@ -172,10 +171,14 @@ impl MysqlStore {
             let affected = conn.affected_rows();
             send("updating summaries");
             let t0 = Instant::now();
-            let from = if had_summaries { STAGE } else { t.as_str() };
-            let refreshed = match conn.query_drop(summary::mysql_groups_from(from)).await {
-                Ok(()) => self.refresh_summaries(&mut conn, t).await,
-                Err(e) => Err(e.into()),
+            // Only the months of the staged rows, or everything when the summaries are new.
+            let refreshed = if had_summaries {
+                match conn.query_drop(summary::mysql_groups_from(STAGE)).await {
+                    Ok(()) => self.refresh_summaries(&mut conn, t).await,
+                    Err(e) => Err(e.into()),
+                }
+            } else {
+                self.build_all_summaries(&mut conn, t).await
             };
             if let Err(e) = refreshed {
                 let _ = conn.query_drop("ROLLBACK").await;
@@ -249,13 +252,8 @@ impl MysqlStore {
         for ddl in summary::mysql_ddl(t, self.collation) {
             conn.query_drop(ddl).await?;
         }
-        conn.query_drop(summary::mysql_groups_ddl()).await?;
         conn.query_drop("START TRANSACTION").await?;
-        for suffix in summary::ALL {
-            conn.query_drop(format!("DELETE FROM {t}{suffix}")).await?;
-        }
-        conn.query_drop(summary::mysql_groups_from(t)).await?;
-        self.refresh_summaries(&mut conn, t).await?;
+        self.build_all_summaries(&mut conn, t).await?;
         conn.query_drop("COMMIT").await?;
         let _ = conn.disconnect().await;
         Ok(())
@@ -270,8 +268,14 @@ impl MysqlStore {
         let n: u64 = conn
             .exec_first(
                 "SELECT COUNT(*) FROM information_schema.tables \
-                 WHERE table_schema = ? AND table_name IN (?, ?, ?)",
-                (self.database.as_str(), &names[0], &names[1], &names[2]),
+                 WHERE table_schema = ? AND table_name IN (?, ?, ?, ?)",
+                (
+                    self.database.as_str(),
+                    &names[0],
+                    &names[1],
+                    &names[2],
+                    &names[3],
+                ),
             )
             .await?
             .unwrap_or(0);
@@ -282,6 +286,18 @@ impl MysqlStore {
     /// import's transaction).
     async fn refresh_summaries(&self, conn: &mut Conn, t: &str) -> Result<()> {
         for sql in summary::mysql_refresh(t) {
+            conn.query_drop(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Empty the summary tables and build them from the whole chart table (inside the
+    /// caller's transaction).
+    async fn build_all_summaries(&self, conn: &mut Conn, t: &str) -> Result<()> {
+        for suffix in summary::ALL {
+            conn.query_drop(format!("DELETE FROM {t}{suffix}")).await?;
+        }
+        for sql in summary::mysql_build_all(t) {
             conn.query_drop(sql).await?;
         }
         Ok(())
