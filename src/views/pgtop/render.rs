@@ -189,12 +189,25 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         render_empty(area, buf, t, text);
         return;
     }
-    let cols = if v.groups.on {
-        super::groups::visible_columns(area.width)
-    } else {
-        rows::visible_columns(&table.data.columns, area.width)
+    if v.groups.on {
+        let cols = super::groups::visible_columns(area.width);
+        table.render_columns(area, buf, t, true, Some(&cols));
+        return;
+    }
+    let cols = rows::visible_columns(&table.data.columns, area.width);
+    // the session list keeps no cell strings (see `rows::table_without_cells`): the rows on
+    // screen get theirs here, from the same snapshot and settings
+    let now = v.server_now();
+    let sessions = v.sessions();
+    let cells = |r: &crate::ui::table::TableRow| -> Option<Vec<String>> {
+        if !r.cells.is_empty() {
+            return None; // a table set as a whole (not from a snapshot) keeps its cells
+        }
+        let pid = r.key.parse::<i32>().ok()?;
+        let s = sessions.iter().find(|s| s.pid == pid)?;
+        Some(rows::cells(s, now, v.basis, v.is_tagged(s), r.role))
     };
-    table.render_columns(area, buf, t, true, Some(&cols));
+    table.render_columns_with(area, buf, t, true, Some(&cols), Some(&cells));
 }
 
 fn detail_block(pid: i32, border: Style) -> Block<'static> {
