@@ -132,7 +132,7 @@ fn perf_sort_keys_computed_once_give_the_same_order_for_every_column() {
             DurationBasis::Transaction,
             DurationBasis::State,
         ] {
-            for col in 0..COLUMNS.len() {
+            for (col, title) in COLUMNS.iter().enumerate() {
                 for desc in [false, true] {
                     for show_all in [false, true] {
                         let spec = ListSpec {
@@ -147,8 +147,7 @@ fn perf_sort_keys_computed_once_give_the_same_order_for_every_column() {
                         assert_eq!(
                             pids(&got),
                             pids(&want),
-                            "column {} desc {desc} basis {basis:?} all {show_all} filter {:?}",
-                            COLUMNS[col],
+                            "column {title} desc {desc} basis {basis:?} all {show_all} filter {:?}",
                             filter.text
                         );
                     }
