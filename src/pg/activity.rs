@@ -32,6 +32,19 @@ impl<'a> FromSql<'a> for Lossy {
     }
 }
 
+/// Text borrowed from the row when it is valid UTF-8 (lossily decoded otherwise), for values
+/// only looked at, never kept (the state word).
+struct LossyRef<'a>(std::borrow::Cow<'a, str>);
+
+impl<'a> FromSql<'a> for LossyRef<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(LossyRef(String::from_utf8_lossy(raw)))
+    }
+    fn accepts(ty: &Type) -> bool {
+        Lossy::accepts(ty)
+    }
+}
+
 /// `pg_stat_activity.state`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -463,7 +476,11 @@ impl ActivityReader {
                 client_port: row.try_get(13)?,
                 application_name: opt_text(row, 14)?.unwrap_or_default(),
                 backend_type: opt_text(row, 15)?,
-                state: SessionState::parse(opt_text(row, 16)?.as_deref()),
+                state: SessionState::parse(
+                    row.try_get::<_, Option<LossyRef>>(16)?
+                        .as_ref()
+                        .map(|l| &*l.0),
+                ),
                 wait_event_type: opt_text(row, 17)?,
                 wait_event: opt_text(row, 18)?,
                 backend_start: row.try_get(19)?,

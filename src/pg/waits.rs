@@ -72,11 +72,23 @@ pub struct WindowSummary {
 
 /// `Lock:transactionid`, `Timeout:PgSleep`, or [`NO_WAIT`].
 pub fn wait_name(s: &Session) -> String {
+    let mut out = String::new();
+    write_wait_name(&mut out, s);
+    out
+}
+
+/// [`wait_name`] into `out` (cleared first), so a refresh can reuse one buffer.
+fn write_wait_name(out: &mut String, s: &Session) {
+    out.clear();
     match (&s.wait_event_type, &s.wait_event) {
-        (Some(t), Some(e)) => format!("{t}:{e}"),
-        (Some(t), None) => t.clone(),
-        (None, Some(e)) => e.clone(),
-        (None, None) => NO_WAIT.to_string(),
+        (Some(t), Some(e)) => {
+            out.push_str(t);
+            out.push(':');
+            out.push_str(e);
+        }
+        (Some(t), None) => out.push_str(t),
+        (None, Some(e)) => out.push_str(e),
+        (None, None) => out.push_str(NO_WAIT),
     }
 }
 
@@ -136,8 +148,14 @@ impl WaitHistory {
     /// before the newest sample and the oldest past [`MAX_SAMPLES`].
     pub fn record(&mut self, at: DateTime<Utc>, sessions: &[Session]) {
         let mut counts: Vec<(u16, u32, u32)> = Vec::new();
+        // one name buffer per refresh: a name already known costs no allocation
+        let mut name = String::new();
         for s in sessions {
-            let id = self.id(wait_name(s));
+            write_wait_name(&mut name, s);
+            let id = match self.ids.get(name.as_str()) {
+                Some(&i) => i,
+                None => self.id(name.clone()),
+            };
             let active = is_active_client(s);
             match counts.iter_mut().find(|c| c.0 == id) {
                 Some(c) if active => c.1 += 1,

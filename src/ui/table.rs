@@ -73,6 +73,9 @@ pub struct TableData {
     pub rows: Vec<TableRow>,
 }
 
+/// Makes the cells of a row drawn ([`TableState::render_columns_with`]); `None`: its own.
+pub type CellsOf<'a> = dyn Fn(&TableRow) -> Option<Vec<String>> + 'a;
+
 /// Selection, sort and filter over a [`TableData`].
 #[derive(Clone, Debug, Default)]
 pub struct TableState {
@@ -243,6 +246,23 @@ impl TableState {
         only: Option<&[usize]>,
         sized: Option<&[u16]>,
     ) {
+        self.render_columns_with(area, buf, theme, show_cursor, only, sized, None);
+    }
+
+    /// [`TableState::render_columns`] for a table whose rows may carry no cell strings: `cells`
+    /// makes those of each row drawn (only the rows on screen), from the row (its key and
+    /// role); where it (or `cells` itself) is `None`, the row's own cells are drawn.
+    #[allow(clippy::too_many_arguments)]
+    pub fn render_columns_with(
+        &self,
+        area: Rect,
+        buf: &mut Buffer,
+        theme: &Theme,
+        show_cursor: bool,
+        only: Option<&[usize]>,
+        sized: Option<&[u16]>,
+        cells: Option<&CellsOf>,
+    ) {
         if area.height == 0 {
             return;
         }
@@ -284,14 +304,19 @@ impl TableState {
                 if show_cursor && pos == self.cursor {
                     style = style.patch(theme.style(Role::Selected));
                 }
-                Some(
-                    Row::new(
+                let row = match cells.and_then(|make| make(r)) {
+                    Some(mut made) => Row::new(
+                        cols.iter()
+                            .filter_map(|&c| made.get_mut(c).map(std::mem::take))
+                            .map(Cell::from),
+                    ),
+                    None => Row::new(
                         cols.iter()
                             .filter_map(|&c| r.cells.get(c))
                             .map(|c| Cell::from(c.as_str())),
-                    )
-                    .style(style),
-                )
+                    ),
+                };
+                Some(row.style(style))
             });
         let widths: Vec<Constraint> = cols
             .iter()

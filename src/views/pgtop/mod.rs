@@ -190,15 +190,9 @@ impl PgtopView {
         let (data, order) = {
             let listed = self.listed();
             let order = listed.iter().map(|s| s.pid).collect();
-            let tagged = |s: &Session| self.is_tagged(s);
-            let data = rows::table(
-                &listed,
-                now,
-                &self.thresholds,
-                self.basis,
-                &tagged,
-                self.sort,
-            );
+            // cell strings are made when drawn, for the rows on screen only
+            let data =
+                rows::table_without_cells(&listed, now, &self.thresholds, self.basis, self.sort);
             (data, order)
         };
         self.order = order;

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
 use super::{header, locks_draw, PgtopView};
-use crate::pg::activity::ConnectionStatus;
+use crate::pg::activity::{ConnectionStatus, Session};
 use crate::theme::{Role, Theme};
 use crate::ui::table::render_empty;
 use crate::ui::{fit, scroll};
@@ -195,9 +195,43 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         return;
     }
     let cols = rows::visible_columns(&table.data.columns, area.width);
-    // on a wide screen the columns with longer text take some of the query's room
-    let sized = super::widths::grown(&table.data, &cols, area.width);
-    table.render_columns(area, buf, t, true, Some(&cols), Some(&sized));
+    // the session list keeps no cell strings (see `rows::table_without_cells`): the rows on
+    // screen get theirs here, from the same snapshot and settings
+    let now = v.server_now();
+    let sessions = v.sessions();
+    let session = |r: &crate::ui::table::TableRow| -> Option<&Session> {
+        let pid = r.key.parse::<i32>().ok()?;
+        sessions.iter().find(|s| s.pid == pid)
+    };
+    let cells = |r: &crate::ui::table::TableRow| -> Option<Vec<String>> {
+        if !r.cells.is_empty() {
+            return None; // a table set as a whole (not from a snapshot) keeps its cells
+        }
+        let s = session(r)?;
+        Some(rows::cells(s, now, v.basis, v.is_tagged(s), r.role))
+    };
+    // on a wide screen the columns with longer text take some of the query's room; their
+    // text is read from the sessions (looked up by pid once, only when there is room to grow)
+    let by_pid: std::cell::OnceCell<std::collections::HashMap<i32, &Session>> =
+        std::cell::OnceCell::new();
+    let width_of = |r: &crate::ui::table::TableRow, c: usize, want: usize| -> usize {
+        if !r.cells.is_empty() {
+            return super::widths::own_cells(r, c, want);
+        }
+        let map = by_pid.get_or_init(|| sessions.iter().map(|s| (s.pid, s)).collect());
+        let text = r
+            .key
+            .parse::<i32>()
+            .ok()
+            .and_then(|pid| map.get(&pid))
+            .and_then(|s| rows::own_text(s, c));
+        match text {
+            Some(x) if x.len() > want => unicode_width::UnicodeWidthStr::width(x),
+            _ => 0,
+        }
+    };
+    let sized = super::widths::grown(&table.data, &cols, area.width, &width_of);
+    table.render_columns_with(area, buf, t, true, Some(&cols), Some(&sized), Some(&cells));
 }
 
 fn detail_block(pid: i32, border: Style) -> Block<'static> {

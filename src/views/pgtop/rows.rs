@@ -4,6 +4,8 @@
 //! (any column, both ways; default longest first), the frozen order while the user navigates,
 //! and the cells/roles of each row for `ui::table`.
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -124,9 +126,13 @@ impl Filter {
     }
 
     pub fn matches(&self, s: &Session, dur: Option<Duration>) -> bool {
+        // nothing to lower-case when the key is not in the filter (the usual case: every
+        // listed row passes here at each refresh)
         let has = |hay: &str, needles: &[String]| {
-            let h = hay.to_lowercase();
-            needles.iter().all(|n| h.contains(n.as_str()))
+            needles.is_empty() || {
+                let h = hay.to_lowercase();
+                needles.iter().all(|n| h.contains(n.as_str()))
+            }
         };
         if let Some(min) = self.min {
             if dur.is_none_or(|d| d < min) {
@@ -168,46 +174,69 @@ pub fn select<'s>(
     now: DateTime<Utc>,
     spec: &ListSpec,
 ) -> Vec<&'s Session> {
-    let mut v: Vec<&Session> = sessions
+    let (col, desc) = spec.sort;
+    // decorate-sort: each row's key is computed once, not at every comparison
+    let mut v: Vec<(SortKey<'s>, &'s Session)> = sessions
         .iter()
         .filter(|s| spec.show_all || (s.is_client_backend() && s.state != SessionState::Idle))
-        .filter(|s| spec.filter.matches(s, s.duration(spec.basis, now)))
+        .filter_map(|s| {
+            let dur = s.duration(spec.basis, now);
+            if !spec.filter.matches(s, dur) {
+                return None;
+            }
+            let key = match col {
+                0 => SortKey::None,
+                DURATION_COL => SortKey::Dur(dur),
+                c => SortKey::Text(text_cell(s, c)),
+            };
+            Some((key, s))
+        })
         .collect();
-    let (col, desc) = spec.sort;
-    v.sort_by(|a, b| {
-        let o = match col {
-            0 => a.pid.cmp(&b.pid),
-            DURATION_COL => a
-                .duration(spec.basis, now)
-                .cmp(&b.duration(spec.basis, now)),
-            c => text_cell(a, c).cmp(&text_cell(b, c)),
+    v.sort_by(|(ka, a), (kb, b)| {
+        let o = match (ka, kb) {
+            (SortKey::Dur(x), SortKey::Dur(y)) => x.cmp(y),
+            (SortKey::Text(x), SortKey::Text(y)) => x.cmp(y),
+            _ => a.pid.cmp(&b.pid),
         };
         let o = if desc { o.reverse() } else { o };
         o.then(a.pid.cmp(&b.pid))
     });
-    v
+    v.into_iter().map(|(_, s)| s).collect()
+}
+
+/// A row's sort key in [`select`], computed once per row.
+enum SortKey<'s> {
+    /// by pid (the tie-break every sort ends with)
+    None,
+    Dur(Option<Duration>),
+    Text(Cow<'s, str>),
 }
 
 /// Keeps `previous` order for rows still present; new rows go after them in sort order.
 pub fn freeze<'s>(sorted: Vec<&'s Session>, previous: &[i32]) -> Vec<&'s Session> {
+    let mut by_pid: HashMap<i32, &Session> = HashMap::with_capacity(sorted.len());
+    for s in &sorted {
+        by_pid.entry(s.pid).or_insert(s);
+    }
     let mut out: Vec<&Session> = previous
         .iter()
-        .filter_map(|pid| sorted.iter().find(|s| s.pid == *pid).copied())
+        .filter_map(|pid| by_pid.get(pid).copied())
         .collect();
-    out.extend(sorted.into_iter().filter(|s| !previous.contains(&s.pid)));
+    let before: HashSet<i32> = previous.iter().copied().collect();
+    out.extend(sorted.into_iter().filter(|s| !before.contains(&s.pid)));
     out
 }
 
-fn text_cell(s: &Session, col: usize) -> String {
+fn text_cell(s: &Session, col: usize) -> Cow<'_, str> {
     match col {
-        1 => s.datname.clone().unwrap_or_default(),
-        2 => s.usename.clone().unwrap_or_default(),
-        3 => s.client_display().to_string(),
-        4 => s.application_name.clone(),
-        5 => s.backend_type.clone().unwrap_or_default(),
-        6 => state_short(&s.state).to_string(),
-        7 => blk(s),
-        _ => s.query.clone(),
+        1 => Cow::Borrowed(s.datname.as_deref().unwrap_or_default()),
+        2 => Cow::Borrowed(s.usename.as_deref().unwrap_or_default()),
+        3 => Cow::Borrowed(s.client_display()),
+        4 => Cow::Borrowed(&s.application_name),
+        5 => Cow::Borrowed(s.backend_type.as_deref().unwrap_or_default()),
+        6 => Cow::Borrowed(state_short(&s.state)),
+        7 => Cow::Owned(blk(s)),
+        _ => Cow::Borrowed(&s.query),
     }
 }
 
@@ -302,11 +331,17 @@ pub fn visible_columns(columns: &[Column], width: u16) -> Vec<usize> {
 
 /// Cells the pid column needs: the widest pid plus the tag mark, at least the title's.
 pub fn pid_width(rows: &[&Session]) -> u16 {
-    let widest = rows
-        .iter()
-        .map(|s| s.pid.to_string().len())
-        .max()
-        .unwrap_or(0);
+    // digits counted, not formatted (this runs over every listed row at each refresh)
+    let digits = |p: i32| {
+        let mut n = u64::from(p.unsigned_abs());
+        let mut d = 1 + usize::from(p < 0);
+        while n >= 10 {
+            n /= 10;
+            d += 1;
+        }
+        d
+    };
+    let widest = rows.iter().map(|s| digits(s.pid)).max().unwrap_or(0);
     u16::try_from(widest + 1).unwrap_or(u16::MAX).max(4)
 }
 
@@ -317,6 +352,30 @@ pub fn table(
     t: &Thresholds,
     basis: DurationBasis,
     tagged: &dyn Fn(&Session) -> bool,
+    sort: (usize, bool),
+) -> TableData {
+    build(rows, now, t, basis, Some(tagged), sort)
+}
+
+/// [`table`] without the cell strings: keys, roles and sort keys only. The view keeps this one
+/// and its drawing makes the cells of the rows on screen ([`cells`]), so a refresh does not
+/// format thousands of rows nobody sees.
+pub fn table_without_cells(
+    rows: &[&Session],
+    now: DateTime<Utc>,
+    t: &Thresholds,
+    basis: DurationBasis,
+    sort: (usize, bool),
+) -> TableData {
+    build(rows, now, t, basis, None, sort)
+}
+
+fn build(
+    rows: &[&Session],
+    now: DateTime<Utc>,
+    t: &Thresholds,
+    basis: DurationBasis,
+    tagged: Option<&dyn Fn(&Session) -> bool>,
     sort: (usize, bool),
 ) -> TableData {
     let columns = COLUMNS
@@ -342,26 +401,11 @@ pub fn table(
         .iter()
         .map(|s| {
             let dur = s.duration(basis, now);
-            let tag = if tagged(s) { "*" } else { " " };
             let role = role(s, now, t);
-            // the marker that stays without colour (NO_COLOR): the state reads `long tx`
-            let state = if role == Role::LongTx {
-                "long tx"
-            } else {
-                state_short(&s.state)
+            let cells = match tagged {
+                Some(tagged) => cells(s, now, basis, tagged(s), role),
+                None => Vec::new(),
             };
-            let cells = vec![
-                format!("{tag}{}", s.pid),
-                s.datname.clone().unwrap_or_default(),
-                s.usename.clone().unwrap_or_default(),
-                s.client_display().to_string(),
-                s.application_name.clone(),
-                s.backend_type.clone().unwrap_or_default(),
-                state.to_string(),
-                blk(s),
-                dur.map(fmt_dur).unwrap_or_default(),
-                one_line(&s.query, 400),
-            ];
             let mut keys = vec![0.0; COLUMNS.len()];
             keys[0] = f64::from(s.pid);
             keys[DURATION_COL] = dur.map_or(-1.0, |d| d.as_secs_f64());
@@ -369,6 +413,50 @@ pub fn table(
         })
         .collect();
     TableData { columns, rows }
+}
+
+/// The text of a session's column `c` where it is the session's own (database, user, client,
+/// application, backend), for the width of a wide screen's grown columns; `None` for the
+/// columns made from figures (their width is fixed).
+pub fn own_text(s: &Session, c: usize) -> Option<&str> {
+    match c {
+        1 => s.datname.as_deref(),
+        2 => s.usename.as_deref(),
+        3 => Some(s.client_display()),
+        4 => Some(&s.application_name),
+        5 => s.backend_type.as_deref(),
+        _ => None,
+    }
+}
+
+/// The cells of one row of [`table`] (`role`: the row's, from [`role`]).
+pub fn cells(
+    s: &Session,
+    now: DateTime<Utc>,
+    basis: DurationBasis,
+    tagged: bool,
+    role: Role,
+) -> Vec<String> {
+    let dur = s.duration(basis, now);
+    let tag = if tagged { "*" } else { " " };
+    // the marker that stays without colour (NO_COLOR): the state reads `long tx`
+    let state = if role == Role::LongTx {
+        "long tx"
+    } else {
+        state_short(&s.state)
+    };
+    vec![
+        format!("{tag}{}", s.pid),
+        s.datname.clone().unwrap_or_default(),
+        s.usename.clone().unwrap_or_default(),
+        s.client_display().to_string(),
+        s.application_name.clone(),
+        s.backend_type.clone().unwrap_or_default(),
+        state.to_string(),
+        blk(s),
+        dur.map(fmt_dur).unwrap_or_default(),
+        one_line(&s.query, 400),
+    ]
 }
 
 #[cfg(test)]

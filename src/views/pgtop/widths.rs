@@ -7,7 +7,21 @@
 use unicode_width::UnicodeWidthStr;
 
 use super::rows::{DROP_ORDER, QUERY_COL};
-use crate::ui::table::TableData;
+use crate::ui::table::{TableData, TableRow};
+
+/// The display width of a row's cell in column `c` when it is longer than `want` bytes
+/// (else anything ≤ `want`): the session list keeps no cell strings, so pgtop reads them from
+/// the sessions.
+pub type CellWidth<'a> = dyn Fn(&TableRow, usize, usize) -> usize + 'a;
+
+/// [`CellWidth`] of a table whose rows carry their cells.
+pub fn own_cells(r: &TableRow, c: usize, want: usize) -> usize {
+    match r.cells.get(c) {
+        // a cell is never wider than its length in bytes: most need no width count
+        Some(s) if s.len() > want => s.width(),
+        _ => 0,
+    }
+}
 
 /// The query keeps this many cells before another column grows into its room.
 pub const QUERY_ROOM: u16 = 60;
@@ -16,7 +30,7 @@ pub const GROW_MAX: u16 = 32;
 
 /// The widths of `cols` (indexes into `data.columns`, as `visible_columns` gives them) at
 /// `width` cells; the query's stays 0 (it takes the rest).
-pub fn grown(data: &TableData, cols: &[usize], width: u16) -> Vec<u16> {
+pub fn grown(data: &TableData, cols: &[usize], width: u16, cell: &CellWidth) -> Vec<u16> {
     let mut w: Vec<u16> = cols
         .iter()
         .map(|&c| data.columns.get(c).map_or(0, |x| x.width))
@@ -47,11 +61,7 @@ pub fn grown(data: &TableData, cols: &[usize], width: u16) -> Vec<u16> {
             if want >= cap {
                 break;
             }
-            // a cell is never wider than its length in bytes: most need no width count
-            match r.cells.get(c) {
-                Some(s) if s.len() > want => want = want.max(s.width()),
-                _ => {}
-            }
+            want = want.max(cell(r, c, want));
         }
         let grow = u16::try_from(want.min(cap))
             .unwrap_or(base)
@@ -89,7 +99,7 @@ mod tests {
     fn a_long_application_name_shows_whole_on_a_wide_screen_only() {
         let d = data("checkout-service");
         let cols = visible_columns(&d.columns, 200);
-        let w = grown(&d, &cols, 200);
+        let w = grown(&d, &cols, 200, &own_cells);
         let app = cols.iter().position(|&c| c == APP).unwrap();
         assert_eq!(w[app], 16, "{w:?}");
         let fixed: u16 = w.iter().map(|x| x + 1).sum::<u16>() - 1;
@@ -97,14 +107,14 @@ mod tests {
         // a short name: nothing grows
         let d2 = data("psql");
         assert_eq!(
-            grown(&d2, &cols, 200),
+            grown(&d2, &cols, 200, &own_cells),
             cols.iter().map(|&c| BASE[c]).collect::<Vec<_>>()
         );
         // narrower screens: the same columns as before, and no column grows while the query
         // has less than its room
         for width in 1..=140u16 {
             let cols = visible_columns(&d.columns, width);
-            let w = grown(&d, &cols, width);
+            let w = grown(&d, &cols, width, &own_cells);
             let base: Vec<u16> = cols.iter().map(|&c| BASE[c]).collect();
             let fixed: u16 = base.iter().map(|x| x + 1).sum();
             if fixed + QUERY_ROOM >= width {
@@ -122,8 +132,8 @@ mod tests {
         let d = data(&"a".repeat(100));
         let cols: Vec<usize> = (0..COLUMNS.len()).collect();
         let app = cols.iter().position(|&c| c == APP).unwrap();
-        assert_eq!(grown(&d, &cols, 400)[app], GROW_MAX);
+        assert_eq!(grown(&d, &cols, 400, &own_cells)[app], GROW_MAX);
         let d = data("日本語のアプリケーション名"); // 13 chars, 26 cells
-        assert_eq!(grown(&d, &cols, 400)[app], 26);
+        assert_eq!(grown(&d, &cols, 400, &own_cells)[app], 26);
     }
 }
