@@ -199,9 +199,13 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     // screen get theirs here, from the same snapshot and settings
     let now = v.server_now();
     let sessions = v.sessions();
+    // a row's session by pid: the map is built once per draw, when a row first needs it
+    let by_pid: std::cell::OnceCell<std::collections::HashMap<i32, &Session>> =
+        std::cell::OnceCell::new();
     let session = |r: &crate::ui::table::TableRow| -> Option<&Session> {
         let pid = r.key.parse::<i32>().ok()?;
-        sessions.iter().find(|s| s.pid == pid)
+        let map = by_pid.get_or_init(|| sessions.iter().map(|s| (s.pid, s)).collect());
+        map.get(&pid).copied()
     };
     let cells = |r: &crate::ui::table::TableRow| -> Option<Vec<String>> {
         if !r.cells.is_empty() {
@@ -211,21 +215,12 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         Some(rows::cells(s, now, v.basis, v.is_tagged(s), r.role))
     };
     // on a wide screen the columns with longer text take some of the query's room; their
-    // text is read from the sessions (looked up by pid once, only when there is room to grow)
-    let by_pid: std::cell::OnceCell<std::collections::HashMap<i32, &Session>> =
-        std::cell::OnceCell::new();
+    // text is read from the sessions
     let width_of = |r: &crate::ui::table::TableRow, c: usize, want: usize| -> usize {
         if !r.cells.is_empty() {
             return super::widths::own_cells(r, c, want);
         }
-        let map = by_pid.get_or_init(|| sessions.iter().map(|s| (s.pid, s)).collect());
-        let text = r
-            .key
-            .parse::<i32>()
-            .ok()
-            .and_then(|pid| map.get(&pid))
-            .and_then(|s| rows::own_text(s, c));
-        match text {
+        match session(r).and_then(|s| rows::own_text(s, c)) {
             Some(x) if x.len() > want => unicode_width::UnicodeWidthStr::width(x),
             _ => 0,
         }

@@ -228,12 +228,10 @@ pub fn freeze<'s>(sorted: Vec<&'s Session>, previous: &[i32]) -> Vec<&'s Session
 }
 
 fn text_cell(s: &Session, col: usize) -> Cow<'_, str> {
+    if let Some(own) = own_text(s, col) {
+        return Cow::Borrowed(own);
+    }
     match col {
-        1 => Cow::Borrowed(s.datname.as_deref().unwrap_or_default()),
-        2 => Cow::Borrowed(s.usename.as_deref().unwrap_or_default()),
-        3 => Cow::Borrowed(s.client_display()),
-        4 => Cow::Borrowed(&s.application_name),
-        5 => Cow::Borrowed(s.backend_type.as_deref().unwrap_or_default()),
         6 => Cow::Borrowed(state_short(&s.state)),
         7 => Cow::Owned(blk(s)),
         _ => Cow::Borrowed(&s.query),
@@ -416,15 +414,15 @@ fn build(
 }
 
 /// The text of a session's column `c` where it is the session's own (database, user, client,
-/// application, backend), for the width of a wide screen's grown columns; `None` for the
-/// columns made from figures (their width is fixed).
+/// application, backend; empty when unknown), for sorting and for the width of a wide
+/// screen's grown columns; `None` for the columns made from figures.
 pub fn own_text(s: &Session, c: usize) -> Option<&str> {
     match c {
-        1 => s.datname.as_deref(),
-        2 => s.usename.as_deref(),
+        1 => Some(s.datname.as_deref().unwrap_or_default()),
+        2 => Some(s.usename.as_deref().unwrap_or_default()),
         3 => Some(s.client_display()),
         4 => Some(&s.application_name),
-        5 => s.backend_type.as_deref(),
+        5 => Some(s.backend_type.as_deref().unwrap_or_default()),
         _ => None,
     }
 }
