@@ -1,4 +1,7 @@
-//! Time to draw one full screen with a 1,000-row table (the shell's per-frame cost).
+//! Time to draw one full screen with a 1,000-row table (the shell's per-frame cost), and the
+//! pgtop refresh without the server: a snapshot of 500 active sessions applied to the app and
+//! the whole screen drawn at 200x50 (`pgtop_500_apply_draw_200x50`, the client-side part of
+//! `benches/pgtop_refresh.sh`'s figure, which adds the collector's fetch and decoding).
 //! `cargo bench --bench draw`
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -7,6 +10,8 @@ use ratatui::layout::Rect;
 use stacktop::app::App;
 use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
+use stacktop::pg::collector::ConnectionStatus;
 use stacktop::theme::{Role, Theme};
 use stacktop::ui::table::{Column, TableData, TableRow};
 
@@ -73,5 +78,64 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// 500 active sessions in the shapes `benches/pgtop_refresh.sh` makes (pg_sleep, a few apps).
+fn pg_snapshot(seq: u64) -> PgSnapshot {
+    let now = chrono::Utc::now();
+    let sessions: Vec<Session> = (0..500)
+        .map(|i| {
+            let mut s = Session::for_test(
+                20_000 + i,
+                SessionState::Active,
+                &format!("SELECT pg_sleep(3600) /* bench client {i} */"),
+            );
+            s.usename = Some(format!("bench{}", i % 4));
+            s.application_name = format!("pgbench-{}", i % 3);
+            s.client_addr = Some(format!("10.0.{}.{}", i / 250, i % 250));
+            s.backend_start = Some(now - chrono::Duration::seconds(600));
+            s.query_start = Some(now - chrono::Duration::seconds(i64::from(i % 90)));
+            s.xact_start = s.query_start;
+            s.state_change = s.query_start;
+            if i % 5 == 0 {
+                s.wait_event_type = Some("Timeout".into());
+                s.wait_event = Some("PgSleep".into());
+            }
+            s
+        })
+        .collect();
+    let mut snap = PgSnapshot::status_only(
+        seq,
+        ConnectionStatus::Connected { since: now },
+        std::time::Duration::from_secs(1),
+    );
+    snap.server_now = now;
+    let mut h = stacktop::pg::activity::summarize(now, &sessions);
+    h.server_version = "15.6".into();
+    h.server_version_num = 150006;
+    snap.header = Some(h);
+    snap.sessions = sessions;
+    snap
+}
+
+fn pgtop(c: &mut Criterion) {
+    let mut app = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);
+    let area = Rect::new(0, 0, 200, 50);
+    let mut buf = Buffer::empty(area);
+    let snap = pg_snapshot(1);
+    let mut seq = 1;
+    c.bench_function("pgtop_500_apply_draw_200x50", |b| {
+        b.iter(|| {
+            seq += 1;
+            let mut s = snap.clone();
+            s.seq = seq;
+            app.apply(Update {
+                view: ViewKind::Pgtop,
+                payload: Payload::Pg(Box::new(s)),
+            });
+            buf.reset();
+            stacktop::ui::render(&app, area, &mut buf);
+        })
+    });
+}
+
+criterion_group!(benches, bench, pgtop);
 criterion_main!(benches);

@@ -47,12 +47,23 @@ pub struct Groups {
     /// `Enter` on a group: the session list shows that group only (key, fingerprint text)
     pub only: Option<(GroupKey, Arc<str>)>,
     cache: Fingerprinter,
-    /// (group key, fingerprint) of each session of the current snapshot, by pid
-    keys: HashMap<i32, (GroupKey, Fingerprint)>,
-    /// the statement each session ran at the previous refresh: while pid, backend start, query
-    /// start and text length are the same, so is the text (the server sets text and query
-    /// start together), and its fingerprint is reused without reading the text again
-    seen: HashMap<i32, (Stmt, Fingerprint)>,
+    /// the group key and fingerprint of each session of the current snapshot, by pid, with
+    /// the statement it was computed for: while pid, backend start, query start and text
+    /// length are the same, so is the text (the server sets text and query start together),
+    /// and the entry is kept without reading the text again. Updated in place (no map is
+    /// rebuilt per refresh); entries of sessions that are gone are dropped by generation.
+    keys: HashMap<i32, Keyed, foldhash::fast::RandomState>,
+    generation: u64,
+}
+
+/// One session's entry in [`Groups::keys`].
+#[derive(Debug)]
+struct Keyed {
+    /// 0: not visible, 1: no query text, 2: a statement text
+    class: u8,
+    stmt: Stmt,
+    key: (GroupKey, Fingerprint),
+    generation: u64,
 }
 
 /// What identifies one statement of one session.
@@ -92,35 +103,63 @@ impl Groups {
     /// Fingerprints the snapshot's sessions (only while they are needed). Steady state: every
     /// text is a cache hit.
     pub fn update(&mut self, sessions: &[Session]) {
-        self.keys.clear();
         if !self.active() {
-            self.seen.clear();
+            self.keys.clear();
             return;
         }
         self.cache.next_generation();
-        let mut seen = HashMap::with_capacity(sessions.len());
+        self.generation += 1;
+        let generation = self.generation;
         for s in sessions {
-            let k = if !s.visible {
-                marker(0, INSUFFICIENT_PRIVILEGE)
-            } else if s.query.trim().is_empty() {
-                marker(1, "(no query text)")
-            } else {
-                let id = stmt(s);
-                let fp = match self.seen.get(&s.pid) {
-                    Some((prev, fp)) if s.query_start.is_some() && *prev == id => fp.clone(),
-                    _ => self.cache.get(&s.query),
-                };
-                seen.insert(s.pid, (id, fp.clone()));
-                (GroupKey::of(s.query_id, &fp), fp)
+            let id = stmt(s);
+            // reused without touching the text: same statement (pid, backend start, query
+            // start, length), or still not visible
+            let same = |k: &Keyed| {
+                if s.visible {
+                    k.class != 0 && s.query_start.is_some() && k.stmt == id
+                } else {
+                    k.class == 0
+                }
             };
-            self.keys.insert(s.pid, k);
+            match self.keys.get_mut(&s.pid) {
+                Some(k) if same(k) => k.generation = generation,
+                prev => {
+                    let class = if !s.visible {
+                        0
+                    } else if s.query.trim().is_empty() {
+                        1
+                    } else {
+                        2
+                    };
+                    let key = match class {
+                        0 => marker(0, INSUFFICIENT_PRIVILEGE),
+                        1 => marker(1, "(no query text)"),
+                        _ => {
+                            let fp = self.cache.get(&s.query);
+                            (GroupKey::of(s.query_id, &fp), fp)
+                        }
+                    };
+                    let k = Keyed {
+                        class,
+                        stmt: id,
+                        key,
+                        generation,
+                    };
+                    match prev {
+                        Some(p) => *p = k,
+                        None => {
+                            self.keys.insert(s.pid, k);
+                        }
+                    }
+                }
+            }
         }
-        self.seen = seen;
+        self.keys.retain(|_, k| k.generation == generation);
     }
 
     /// The group key and fingerprint of a session of the current snapshot.
     pub fn key(&self, pid: i32) -> Option<&(GroupKey, Fingerprint)> {
-        self.keys.get(&pid)
+        self.keys.get(&pid).map(|k| &k.key)
     }
 
     /// The list narrowed to the chosen group (all of it when none is chosen).
@@ -151,7 +190,6 @@ impl Groups {
             return false;
         }
         self.keys.clear();
-        self.seen.clear();
         true
     }
 }
