@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod fit;
+pub mod grid;
 pub mod help;
 pub mod scroll;
 pub mod table;

@@ -8,7 +8,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table, Widget};
+use ratatui::widgets::Widget;
+
+use super::grid::Grid;
 use serde::Serialize;
 use std::cmp::Ordering;
 
@@ -274,17 +276,18 @@ impl TableState {
                 &every
             }
         };
-        let header_style = theme.style(Role::Header);
-        let header = Row::new(cols.iter().filter_map(|&i| {
-            let c = self.data.columns.get(i)?;
-            let mark = match self.sort {
-                Some((s, true)) if s == i => "▼",
-                Some((s, false)) if s == i => "▲",
-                _ => "",
-            };
-            Some(Cell::from(format!("{}{mark}", c.title)))
-        }))
-        .style(header_style);
+        let titles: Vec<String> = cols
+            .iter()
+            .filter_map(|&i| {
+                let c = self.data.columns.get(i)?;
+                let mark = match self.sort {
+                    Some((s, true)) if s == i => "▼",
+                    Some((s, false)) if s == i => "▲",
+                    _ => "",
+                };
+                Some(format!("{}{mark}", c.title))
+            })
+            .collect();
         let body_height = area.height.saturating_sub(1) as usize;
         self.page.set(body_height);
         let offset = if self.cursor >= body_height {
@@ -292,32 +295,6 @@ impl TableState {
         } else {
             0
         };
-        let rows = self
-            .visible
-            .iter()
-            .enumerate()
-            .skip(offset)
-            .take(body_height)
-            .filter_map(|(pos, &i)| {
-                let r = self.data.rows.get(i)?;
-                let mut style = theme.style(r.role);
-                if show_cursor && pos == self.cursor {
-                    style = style.patch(theme.style(Role::Selected));
-                }
-                let row = match cells.and_then(|make| make(r)) {
-                    Some(mut made) => Row::new(
-                        cols.iter()
-                            .filter_map(|&c| made.get_mut(c).map(std::mem::take))
-                            .map(Cell::from),
-                    ),
-                    None => Row::new(
-                        cols.iter()
-                            .filter_map(|&c| r.cells.get(c))
-                            .map(|c| Cell::from(c.as_str())),
-                    ),
-                };
-                Some(row.style(style))
-            });
         let widths: Vec<Constraint> = cols
             .iter()
             .enumerate()
@@ -333,11 +310,45 @@ impl TableState {
                 }
             })
             .collect();
-        Table::new(rows, widths)
-            .header(header)
-            .column_spacing(1)
-            .style(theme.style(Role::Normal))
-            .render(area, buf);
+        let grid = Grid::new(area, buf, &widths, theme.style(Role::Normal));
+        grid.row(
+            buf,
+            0,
+            theme.style(Role::Header),
+            titles.iter().map(String::as_str),
+        );
+        let rows = self
+            .visible
+            .iter()
+            .enumerate()
+            .skip(offset)
+            .take(body_height);
+        for (line, (pos, &i)) in rows.enumerate() {
+            let Some(r) = self.data.rows.get(i) else {
+                continue;
+            };
+            let mut style = theme.style(r.role);
+            if show_cursor && pos == self.cursor {
+                style = style.patch(theme.style(Role::Selected));
+            }
+            let y = line as u16 + 1;
+            match cells.and_then(|make| make(r)) {
+                Some(made) => grid.row(
+                    buf,
+                    y,
+                    style,
+                    cols.iter().filter_map(|&c| made.get(c)).map(String::as_str),
+                ),
+                None => grid.row(
+                    buf,
+                    y,
+                    style,
+                    cols.iter()
+                        .filter_map(|&c| r.cells.get(c))
+                        .map(String::as_str),
+                ),
+            }
+        }
     }
 
     /// Plain text rendering for batch mode: header and rows, columns padded.
