@@ -16,7 +16,7 @@ use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
 use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
 use stacktop::pg::collector::ConnectionStatus;
-use stacktop::pg::columns::COLUMNS;
+use stacktop::pg::columns::{TextWidth, COLUMNS, DROP_ORDER, DURATION_COL, QUERY_COL, VIEW};
 use stacktop::theme::Theme;
 use stacktop::views::View;
 
@@ -124,4 +124,40 @@ fn every_column_of_the_table_is_in_the_list_the_text_table_and_the_json() {
             c.id
         );
     }
+}
+
+#[test]
+fn the_table_derives_the_list_indexes_and_the_text_table_ends_with_the_rest() {
+    let titles: Vec<&str> = VIEW.iter().map(|v| v.title).collect();
+    assert_eq!(
+        titles,
+        [
+            "pid",
+            "database",
+            "user",
+            "client",
+            "application",
+            "backend",
+            "state",
+            "wait",
+            "duration",
+            "query"
+        ]
+    );
+    assert_eq!((DURATION_COL, QUERY_COL), (8, 9));
+    assert_eq!(DROP_ORDER, [5, 3, 4, 1, 2, 6, 7]);
+    let mut ids: Vec<&str> = COLUMNS.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), COLUMNS.len(), "column ids are unique");
+    let rest: Vec<&str> = COLUMNS
+        .iter()
+        .filter(|c| c.text.is_some_and(|t| t.width == TextWidth::Rest))
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(rest, ["query"], "one text column takes the rest, the last");
+    assert_eq!(
+        COLUMNS.iter().rev().find_map(|c| c.text).map(|t| t.title),
+        Some("QUERY")
+    );
 }
