@@ -3,14 +3,15 @@
 //! loop (`crate::batch`) prints them after each snapshot record; [`run_once`] takes one
 //! snapshot on its own connection. Uses the same reader and classification as the live view.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::activity::{ActivityReader, PgSnapshot, Session, SessionState};
 use super::classify::{classify, DurationBasis, RowClass, Thresholds};
 use super::collector::CollectorOptions;
+use super::columns::{RowCtx, TextColumn, TextWidth, COLUMNS};
 use super::redact::one_line;
 use super::tls;
 
@@ -69,12 +70,8 @@ pub fn exit_code(snap: &PgSnapshot, t: &Thresholds) -> i32 {
     }
 }
 
-fn secs(d: Option<std::time::Duration>) -> String {
-    d.map(|d| format!("{:.1}", d.as_secs_f64()))
-        .unwrap_or_default()
-}
-
-/// Plain text table.
+/// Plain text table: the header line, then one line per session with the columns of
+/// [`COLUMNS`] that have a text part.
 pub fn render_text(snap: &PgSnapshot, o: &BatchOptions) -> String {
     let mut out = String::new();
     if let Some(h) = &snap.header {
@@ -92,91 +89,77 @@ pub fn render_text(snap: &PgSnapshot, o: &BatchOptions) -> String {
             snap.slow_count
         );
     }
-    let _ = writeln!(
-        out,
-        "{:>7} {:<12} {:<12} {:<15} {:<20} {:<12} {:>9} {:<5} QUERY",
-        "PID", "DATABASE", "USER", "CLIENT", "STATE", "WAIT", "SECONDS", "FLAG"
-    );
-    let fixed = 7 + 13 + 13 + 16 + 21 + 13 + 10 + 6;
-    let qw = o.width.saturating_sub(fixed).max(10);
+    let cols: Vec<TextColumn> = COLUMNS.iter().filter_map(|c| c.text).collect();
+    // the fixed columns and one space after each; the last takes the rest
+    let fixed: usize = cols
+        .iter()
+        .map(|c| match c.width {
+            TextWidth::Cut(n) | TextWidth::Pad(n) => n + 1,
+            TextWidth::Rest => 0,
+        })
+        .sum();
+    let rest = o.width.saturating_sub(fixed).max(10);
+    text_line(&mut out, &cols, |c| Cow::Borrowed(c.title));
     for s in default_rows(&snap.sessions, snap.server_now, o.include_idle, o.basis) {
-        let class = classify(s, snap.server_now, &o.thresholds);
-        let flag = match class {
-            RowClass::Critical => "CRIT",
-            RowClass::Slow => "SLOW",
-            RowClass::IdleInTransactionLong => "IDLE",
-            RowClass::LongTransaction => "LTX",
-            RowClass::Normal => "",
+        let r = RowCtx {
+            now: snap.server_now,
+            basis: o.basis,
+            class: classify(s, snap.server_now, &o.thresholds),
+            tagged: false,
         };
-        let cut = |v: Option<&str>, n: usize| one_line(v.unwrap_or(""), n);
-        let _ = writeln!(
-            out,
-            "{:>7} {:<12} {:<12} {:<15} {:<20} {:<12} {:>9} {:<5} {}",
-            s.pid,
-            cut(s.datname.as_deref(), 12),
-            cut(s.usename.as_deref(), 12),
-            cut(Some(s.client_display()), 15),
-            cut(Some(s.state.as_str()), 20),
-            cut(Some(&blocked_or_wait(s)), 12),
-            secs(s.duration(o.basis, snap.server_now)),
-            flag,
-            one_line(&s.query, qw)
-        );
+        text_line(&mut out, &cols, |c| match c.width {
+            TextWidth::Rest => Cow::Owned(one_line(&(c.cell)(s, &r), rest)),
+            _ => (c.cell)(s, &r),
+        });
     }
     out
 }
 
-/// One session as the JSON object batch mode prints (with its class and slow flag).
+/// One line of the text table: each column's `cell` cut or padded to its width.
+fn text_line<'a>(
+    out: &mut String,
+    cols: &[TextColumn],
+    cell: impl Fn(&TextColumn) -> Cow<'a, str>,
+) {
+    for c in cols {
+        let text = cell(c);
+        let (n, text) = match c.width {
+            TextWidth::Cut(n) => (n, Cow::Owned(one_line(&text, n))),
+            TextWidth::Pad(n) => (n, text),
+            TextWidth::Rest => {
+                out.push_str(&text);
+                continue;
+            }
+        };
+        let _ = if c.right {
+            write!(out, "{text:>n$} ")
+        } else {
+            write!(out, "{text:<n$} ")
+        };
+    }
+    out.push('\n');
+}
+
+/// One session as the JSON object batch mode prints (with its class and slow flag): the JSON
+/// keys of every column of [`COLUMNS`].
 pub fn session_json(
     s: &Session,
     now: DateTime<Utc>,
     t: &Thresholds,
     basis: DurationBasis,
 ) -> serde_json::Value {
-    let class = classify(s, now, t);
-    json!({
-        "pid": s.pid,
-        "database": s.datname,
-        "user": s.usename,
-        "client": s.client_addr,
-        "application": s.application_name,
-        "backend_type": s.backend_type,
-        "state": s.state.as_str(),
-        "wait_event_type": s.wait_event_type,
-        "wait_event": s.wait_event,
-        "backend_start": s.backend_start,
-        "xact_start": s.xact_start,
-        "query_start": s.query_start,
-        "state_change": s.state_change,
-        "duration_s": s.duration(basis, now).map(|d| d.as_secs_f64()),
-        "slow": matches!(class, RowClass::Slow | RowClass::Critical),
-        "long_transaction": class == RowClass::LongTransaction,
-        "class": class,
-        "blocking_pids": s.blocking_pids,
-        "blocked_by": s.blocking_pids,
-        "lock": s.lock.as_ref().map(lock_json),
-        "query": s.query,
-    })
-}
-
-/// A waited-for lock as batch JSON and the slow log show it: `{mode, relation, type, object}`.
-pub fn lock_json(l: &super::locks::LockWait) -> serde_json::Value {
-    json!({
-        "mode": l.mode,
-        "relation": l.relation,
-        "type": l.locktype,
-        "object": l.object,
-    })
-}
-
-/// The WAIT cell of a session: `by 1234+2` (the first blocking pid and how many more) when it
-/// waits for sessions, else the wait event.
-pub fn blocked_or_wait(s: &Session) -> String {
-    match s.blocking_pids.split_first() {
-        Some((first, [])) => format!("by {first}"),
-        Some((first, more)) => format!("by {first}+{}", more.len()),
-        None => s.wait_event.clone().unwrap_or_default(),
-    }
+    let r = RowCtx {
+        now,
+        basis,
+        class: classify(s, now, t),
+        tagged: false,
+    };
+    let map: serde_json::Map<String, serde_json::Value> = COLUMNS
+        .iter()
+        .flat_map(|c| c.json)
+        .map(|(key, value)| ((*key).to_string(), value(s, &r)))
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// One JSON object per session (NDJSON).
@@ -246,6 +229,7 @@ async fn run_once_unbounded(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::time::Duration;
 
     fn snap() -> PgSnapshot {

@@ -16,6 +16,7 @@ pub mod activity;
 pub mod batch;
 pub mod classify;
 pub mod collector;
+pub mod columns;
 pub mod config;
 pub mod conninfo;
 pub mod explain;

@@ -130,7 +130,7 @@ impl SlowLog {
             "backend_start": info.backend_start.map(|t| t.to_rfc3339()),
             "xact_start": info.xact_start.map(|t| t.to_rfc3339()),
             "blocked_by": blocked_by,
-            "lock": info.lock.as_ref().map(crate::pg::batch::lock_json),
+            "lock": info.lock.as_ref().map(crate::pg::columns::lock_json),
             "database": info.datname,
             "user": info.usename,
             "application": info.application_name,

@@ -1,10 +1,14 @@
-//! pgtop: `pg_stat_activity` as a live top. State and keys live here; the list logic is in
-//! [`rows`], the kill confirmation in [`dialogs`], the lock tree in [`locks`], the waits pane
-//! in [`waits_pane`], drawing in [`render`]. Data arrives as `Payload::Pg` snapshots from `pg::source`; requests (signals,
-//! EXPLAIN, thresholds) leave as `SourceCommand::Pg` effects and their answers come back as
-//! `Payload::PgReply`. Nothing here does I/O.
+//! pgtop: `pg_stat_activity` as a live top. State and the key dispatch live here; a snapshot
+//! becomes the list in [`snapshot`], the list logic is in [`rows`] (its columns are defined
+//! once, in `pg::columns`), the `/` filter in [`filter`], what keys and commands do in
+//! [`actions`], the kill confirmation in [`dialogs`], the lock tree in [`locks`], the waits pane
+//! in [`waits_pane`], drawing in [`render`]. Data arrives as `Payload::Pg` snapshots from
+//! `pg::source`; requests (signals, EXPLAIN, thresholds) leave as `SourceCommand::Pg` effects
+//! and their answers come back as `Payload::PgReply`. Nothing here does I/O.
 
+pub mod actions;
 pub mod dialogs;
+pub mod filter;
 pub mod filter_edit;
 pub mod groups;
 pub mod header;
@@ -12,6 +16,7 @@ pub mod locks;
 pub mod locks_draw;
 pub mod render;
 pub mod rows;
+pub mod snapshot;
 pub mod waits_pane;
 pub mod widths;
 
@@ -30,14 +35,14 @@ use crate::config::{PgtopConfig, ViewKind};
 use crate::keymap::{Action, Modal};
 use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
 use crate::pg::classify::{DurationBasis, Thresholds};
-use crate::pg::kill::{select_slow_targets, KillExclusions, SignalKind, SignalTarget};
+use crate::pg::kill::{KillExclusions, SignalKind};
 use crate::pg::source::{PgReply, PgRequest};
 use crate::theme::Theme;
-use crate::ui::commands::{Arg, Invocation};
+use crate::ui::commands::Invocation;
 use crate::ui::scroll::Scroll;
-use dialogs::{KillDialog, Origin, Stage};
+use dialogs::{KillDialog, Stage};
 use filter_edit::FilterEdit;
-use rows::{ListSpec, DURATION_COL};
+use rows::DURATION_COL;
 
 /// How long the order stays frozen after the cursor moved.
 pub const FREEZE_AFTER_NAV: Duration = Duration::from_secs(3);
@@ -161,266 +166,9 @@ impl PgtopView {
             || self.detail.is_some()
     }
 
-    /// The listed sessions, in list order (what the user sees).
-    pub fn listed(&self) -> Vec<&Session> {
-        let sessions = self.sessions();
-        let now = self.server_now();
-        let spec = ListSpec {
-            show_all: self.show_all,
-            basis: self.basis,
-            filter: &self.filter,
-            sort: self.sort,
-        };
-        let sorted = self.groups.only_group(rows::select(sessions, now, &spec));
-        if self.frozen() {
-            rows::freeze(sorted, &self.order)
-        } else {
-            sorted
-        }
-    }
-
-    /// Rebuilds the table from the snapshot and the list settings.
-    fn rebuild(&mut self) {
-        let now = self.server_now();
-        if self.groups.on {
-            let data = groups::table(&self.query_groups(), now, &self.thresholds);
-            self.core.table.set_data(data);
-            return;
-        }
-        let (data, order) = {
-            let listed = self.listed();
-            let order = listed.iter().map(|s| s.pid).collect();
-            // cell strings are made when drawn, for the rows on screen only
-            let data =
-                rows::table_without_cells(&listed, now, &self.thresholds, self.basis, self.sort);
-            (data, order)
-        };
-        self.order = order;
-        self.core.table.set_data(data);
-        if self.locks {
-            let lines = self.lock_lines();
-            self.lock_cursor.sync(&lines);
-        }
-    }
-
-    /// The lock tree's lines for the current snapshot.
-    pub fn lock_lines(&self) -> Vec<locks::LockLine> {
-        locks::tree(self.sessions(), self.server_now())
-    }
-
-    /// The session under the cursor: the lock tree's line while the tree is shown, else the
-    /// list row.
-    fn selected(&self) -> Option<&Session> {
-        if self.locks {
-            let line = self.lock_cursor.line(&self.lock_lines())?;
-            return self.sessions().iter().find(|s| s.pid == line.pid);
-        }
-        let key = &self.core.table.selected()?.key;
-        self.sessions().iter().find(|s| &s.pid.to_string() == key)
-    }
-
-    fn apply_snapshot(&mut self, snap: Box<PgSnapshot>) {
-        self.status = snap.status.clone();
-        if snap.header.is_none() {
-            // status only. No answer yet: the rows stay, marked with their age by the banner.
-            // Disconnected: the rows are cleared (and a snapshot kept while paused dropped), so
-            // nothing from before the disconnect is shown, listed in batch or tagged as current.
-            if matches!(snap.status, ConnectionStatus::Disconnected { .. })
-                && (self.snap.is_some() || self.pending.is_some())
-            {
-                self.snap = None;
-                self.pending = None;
-                self.tagged.clear();
-                self.detail = None;
-                self.rebuild();
-            }
-            return;
-        }
-        self.last_data = Some(DateTime::<Utc>::from(snap.taken_at));
-        if let Some(d) = self.dialog.as_mut() {
-            d.on_snapshot(&snap);
-        }
-        // drop tags of sessions that are gone
-        self.tagged.retain(|(pid, start)| {
-            snap.sessions
-                .iter()
-                .any(|s| s.pid == *pid && s.backend_start == *start)
-        });
-        if let Some(d) = self.detail.as_mut() {
-            match snap
-                .sessions
-                .iter()
-                .find(|s| s.pid == d.pid && s.backend_start == d.last.backend_start)
-            {
-                Some(s) => d.last = s.clone(),
-                None => d.ended = true,
-            }
-        }
-        self.groups.update(&snap.sessions);
-        self.snap = Some(snap);
-        self.rebuild();
-    }
-
     fn request(ctx: &mut Ctx, r: PgRequest) {
         ctx.effects
             .push(Effect::ToSource(ViewKind::Pgtop, SourceCommand::Pg(r)));
-    }
-
-    /// `c` / `k`: the tagged backends, or the selected one.
-    fn open_signal(&mut self, kind: SignalKind, ctx: &mut Ctx) {
-        let now = self.server_now();
-        // in the lock tree the line under the cursor is the target, never the hidden list's
-        let (origin, sessions): (Origin, Vec<&Session>) = if self.tagged.is_empty() || self.locks {
-            (Origin::Selected, self.selected().into_iter().collect())
-        } else {
-            // tagged rows hidden by a later filter are still targets: the dialog lists them
-            (
-                Origin::Tagged,
-                self.sessions()
-                    .iter()
-                    .filter(|s| self.is_tagged(s))
-                    .collect(),
-            )
-        };
-        if sessions.is_empty() {
-            ctx.flash(Level::Warn, "no session selected");
-            return;
-        }
-        let targets: Vec<SignalTarget> = sessions
-            .iter()
-            .filter_map(|s| SignalTarget::from_session(s, now))
-            .collect();
-        let refused = sessions.len() - targets.len();
-        if targets.is_empty() {
-            ctx.flash(
-                Level::Warn,
-                "only visible client backends can be signalled (not background processes or hidden sessions)",
-            );
-            return;
-        }
-        if refused > 0 {
-            ctx.flash(
-                Level::Warn,
-                format!("{refused} tagged session(s) are not client backends and are left out"),
-            );
-        }
-        self.dialog = Some(KillDialog::new(kind, origin, targets));
-    }
-
-    /// `R` in the lock tree: terminate the root blocker of the selected chain, after a
-    /// confirmation listing every session it holds up.
-    fn open_root_blocker(&mut self, ctx: &mut Ctx) {
-        if !self.locks {
-            ctx.flash(Level::Info, "R works in the lock tree: press L first");
-            return;
-        }
-        let Some(line) = self.lock_cursor.line(&self.lock_lines()) else {
-            ctx.flash(Level::Info, "no session waits for a lock");
-            return;
-        };
-        let now = self.server_now();
-        let sessions = self.sessions();
-        let Some(target) = sessions
-            .iter()
-            .find(|s| s.pid == line.root)
-            .and_then(|s| SignalTarget::from_session(s, now))
-        else {
-            ctx.flash(
-                Level::Warn,
-                format!(
-                    "root blocker pid {} is not a visible client backend (hidden from this role, a background process or a prepared transaction): nothing to signal",
-                    line.root
-                ),
-            );
-            return;
-        };
-        let held = locks::unblocked_by(line.root, sessions);
-        let unblocks = held
-            .iter()
-            .map(|pid| locks_draw::unblock_line(*pid, line.root, &held, sessions, now))
-            .collect();
-        self.dialog = Some(
-            KillDialog::new(SignalKind::Terminate, Origin::RootBlocker, vec![target])
-                .with_unblocks(unblocks),
-        );
-    }
-
-    /// `K`: every listed query over the slow threshold, minus configured exclusions.
-    fn open_kill_slow(&mut self, ctx: &mut Ctx) {
-        let now = self.server_now();
-        let listed: Vec<Session> = self.listed().into_iter().cloned().collect();
-        let targets = select_slow_targets(&listed, now, &self.thresholds, &self.exclusions);
-        if targets.is_empty() {
-            ctx.flash(
-                Level::Info,
-                format!(
-                    "no query on screen runs longer than {} (slow threshold)",
-                    rows::fmt_dur(self.thresholds.slow)
-                ),
-            );
-            return;
-        }
-        self.dialog = Some(KillDialog::new(
-            SignalKind::Cancel,
-            Origin::Slow(self.thresholds.slow),
-            targets,
-        ));
-    }
-
-    fn explain(&mut self, ctx: &mut Ctx) {
-        let s = match &self.detail {
-            Some(d) => d.last.clone(),
-            None => match self.selected() {
-                Some(s) => s.clone(),
-                None => {
-                    ctx.flash(Level::Warn, "no session selected");
-                    return;
-                }
-            },
-        };
-        if !s.visible || s.query.trim().is_empty() {
-            ctx.flash(Level::Warn, "no query text to EXPLAIN");
-            return;
-        }
-        Self::request(
-            ctx,
-            PgRequest::Explain {
-                pid: s.pid,
-                query: s.query.clone(),
-                datname: s.datname.clone(),
-                usename: s.usename.clone(),
-            },
-        );
-        let mut d = self.detail.take().unwrap_or_else(|| Detail::new(&s));
-        d.explain = Some(None);
-        self.detail = Some(d);
-    }
-
-    fn set_thresholds(&mut self, t: Thresholds, ctx: &mut Ctx, what: &str) {
-        if t.critical < t.slow {
-            ctx.flash(
-                Level::Error,
-                format!(
-                    "{what}: critical threshold ({}) must not be below the slow threshold ({})",
-                    rows::fmt_dur(t.critical),
-                    rows::fmt_dur(t.slow)
-                ),
-            );
-            return;
-        }
-        self.thresholds = t;
-        self.rebuild();
-        Self::request(ctx, PgRequest::SetThresholds(t));
-        ctx.flash(
-            Level::Info,
-            format!(
-                "thresholds: slow {} · critical {} · idle in transaction {} · long transaction {}",
-                rows::fmt_dur(t.slow),
-                rows::fmt_dur(t.critical),
-                rows::fmt_dur(t.idle_in_transaction),
-                rows::fmt_dur(t.long_transaction)
-            ),
-        );
     }
 
     fn set_paused(&mut self, paused: bool) {
@@ -665,34 +413,7 @@ impl View for PgtopView {
 
     /// The kill dialog: its keys are [`Modal::KillConfirm`] / [`Modal::KillResult`].
     fn modal_key(&mut self, _key: &KeyEvent, action: Option<Action>, ctx: &mut Ctx) -> bool {
-        let Some(d) = self.dialog.as_mut() else {
-            return false;
-        };
-        match (&d.stage, action) {
-            (Stage::Confirm, Some(Action::Yes)) => {
-                if ctx.read_only {
-                    self.dialog = None;
-                    ctx.flash(Level::Warn, "read-only mode: nothing was signalled");
-                    return true;
-                }
-                d.stage = Stage::Sent;
-                let (kind, targets) = (d.kind, d.targets.clone());
-                Self::request(ctx, PgRequest::Signal { kind, targets });
-                self.tagged.clear();
-            }
-            (Stage::Confirm, Some(Action::No)) => {
-                self.dialog = None;
-                ctx.flash(Level::Info, "aborted: nothing was signalled");
-                self.rebuild();
-            }
-            (Stage::Sent | Stage::Done, Some(Action::Back)) => {
-                self.dialog = None;
-                self.rebuild();
-            }
-            // everything else is swallowed while the dialog is open
-            _ => {}
-        }
-        true
+        self.dialog_key(action, ctx)
     }
 
     /// Live, on every key at `/` (see [`filter_edit`]): a bad text is never applied.
@@ -716,33 +437,7 @@ impl View for PgtopView {
     }
 
     fn command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
-        let mut t = self.thresholds;
-        match (inv.name(), &inv.arg) {
-            (cmd @ ("slow" | "critical" | "idle" | "long"), Arg::Dur(d)) => {
-                match cmd {
-                    "slow" => t.slow = *d,
-                    "critical" => t.critical = *d,
-                    "long" => t.long_transaction = *d,
-                    _ => t.idle_in_transaction = *d,
-                }
-                self.set_thresholds(t, ctx, cmd);
-            }
-            ("min", Arg::Dur(d)) if !d.is_zero() => {
-                self.filter.set_min(Some(*d));
-                ctx.flash(
-                    Level::Info,
-                    format!("only sessions running at least {}", rows::fmt_dur(*d)),
-                );
-                self.rebuild();
-            }
-            ("min", _) => {
-                self.filter.set_min(None);
-                ctx.flash(Level::Info, "no minimum duration");
-                self.rebuild();
-            }
-            _ => return false,
-        }
-        true
+        self.run_command(inv, ctx)
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {

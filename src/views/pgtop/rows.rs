@@ -1,8 +1,8 @@
-//! The pgtop list as data (no drawing): the `/` filter language (`db:orders user:app
-//! state:active app:psql min:2s` plus free text), which sessions are listed (client backends,
-//! idle ones on request, never the own session — the collector already leaves it out), the sort
-//! (any column, both ways; default longest first), the frozen order while the user navigates,
-//! and the cells/roles of each row for `ui::table`.
+//! The pgtop list as data (no drawing): which sessions are listed (client backends, idle ones
+//! on request, never the own session — the collector already leaves it out; the `/` filter is
+//! [`super::filter`]), the sort (any column, both ways; default longest first), the frozen
+//! order while the user navigates, and the cells/roles of each row for `ui::table`. The
+//! columns themselves are defined once, in [`crate::pg::columns`].
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -12,150 +12,26 @@ use chrono::{DateTime, Utc};
 
 use crate::pg::activity::{Session, SessionState};
 use crate::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
-use crate::pg::redact::one_line;
+pub(super) use crate::pg::columns::DROP_ORDER;
+pub use crate::pg::columns::{blk, fmt_dur, state_short, wait, DURATION_COL, QUERY_COL};
+use crate::pg::columns::{RowCtx, SortBy, ViewText, Width, VIEW, VIEW_LEN};
 use crate::theme::Role;
 use crate::ui::table::{Column, TableData, TableRow};
 
-/// Column titles (also the sort keys of `>` / `<`).
-pub const COLUMNS: [&str; 10] = [
-    "pid",
-    "database",
-    "user",
-    "client",
-    "application",
-    "backend",
-    "state",
-    "wait",
-    "duration",
-    "query",
-];
-/// Index of the duration column (the default sort, descending).
-pub const DURATION_COL: usize = 8;
-/// Index of the query column (it takes the rest of the width).
-pub const QUERY_COL: usize = 9;
-const WIDTHS: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 12, 8, 0];
-/// Columns left out when the screen is narrow, first to last, once the query column is down
-/// to [`QUERY_MIN`]: backend, client, application, database, user, state, wait. The pid,
-/// duration and query columns stay (the pid is never cut); the wait column (who blocks a
-/// session, or its wait event) goes last, so a waiting session stays marked.
-pub(super) const DROP_ORDER: [usize; 7] = [5, 3, 4, 1, 2, 6, 7];
+pub use super::filter::{Filter, FILTER_SYNTAX};
+
+/// The list's column titles (also the sort keys of `>` / `<`), from [`VIEW`].
+pub const COLUMNS: [&str; VIEW_LEN] = {
+    let mut out = [""; VIEW_LEN];
+    let mut i = 0;
+    while i < VIEW_LEN {
+        out[i] = VIEW[i].title;
+        i += 1;
+    }
+    out
+};
 /// The query column shrinks to this many cells before a column is left out.
 pub const QUERY_MIN: u16 = 24;
-
-/// What [`Filter::parse`] accepts, for `?` (keep the two together).
-pub const FILTER_SYNTAX: &[(&str, &str)] = &[
-    (
-        "WORD",
-        "a word anywhere in the row (query, user, db, app, client…)",
-    ),
-    ("db:NAME", "database contains NAME (also database:, d:)"),
-    ("user:NAME", "user contains NAME (also u:)"),
-    (
-        "app:NAME",
-        "application_name contains NAME (also application:, a:)",
-    ),
-    ("state:S", "state contains S, e.g. state:idle (also s:)"),
-    (
-        "min:DUR",
-        "running at least DUR (min:0 for any; :min DUR sets it apart)",
-    ),
-    ("A B", "several words: all must match (case-insensitive)"),
-];
-
-/// A parsed `/` filter. Every key matches case-insensitively as a substring; several words
-/// must all match.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Filter {
-    pub text: String,
-    db: Vec<String>,
-    user: Vec<String>,
-    app: Vec<String>,
-    state: Vec<String>,
-    free: Vec<String>,
-    pub min: Option<Duration>,
-}
-
-impl Filter {
-    /// Parses `db:orders user:app state:idle app:psql min:2s select`. A `key:` word with an
-    /// unknown key or a bad value is an error (the whole filter is refused, never half
-    /// applied); casts (`x::int`), URLs (`http://…`) and words not starting with letters
-    /// then `:` are free text.
-    pub fn parse(text: &str) -> Result<Filter, String> {
-        let mut f = Filter {
-            text: text.trim().to_string(),
-            ..Filter::default()
-        };
-        for w in text.split_whitespace() {
-            let lw = w.to_lowercase();
-            let (key, val) = match lw.split_once(':') {
-                Some((k, v)) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphabetic()) => {
-                    (k.to_string(), v.to_string())
-                }
-                _ => (String::new(), lw.clone()),
-            };
-            let (slot, v) = match key.as_str() {
-                "db" | "database" | "d" => (&mut f.db, val),
-                "user" | "u" => (&mut f.user, val),
-                "app" | "application" | "a" => (&mut f.app, val),
-                "state" | "s" => (&mut f.state, val),
-                "min" => {
-                    let d = val.parse::<crate::config::Dur>().map_err(|e| {
-                        format!("filter min: {e} (keys: db: user: app: state: min:)")
-                    })?;
-                    f.min = Some(d.get()).filter(|d| !d.is_zero());
-                    continue;
-                }
-                "" => (&mut f.free, lw),
-                // `x::int` casts and `http://` URLs are text, not keys
-                _ if val.starts_with(':') || val.starts_with('/') => (&mut f.free, lw),
-                k => {
-                    return Err(format!(
-                        "filter: unknown key `{k}:` (keys: db: user: app: state: min:)"
-                    ))
-                }
-            };
-            if !v.is_empty() {
-                slot.push(v);
-            }
-        }
-        Ok(f)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
-    }
-
-    pub fn matches(&self, s: &Session, dur: Option<Duration>) -> bool {
-        // nothing to lower-case when the key is not in the filter (the usual case: every
-        // listed row passes here at each refresh)
-        let has = |hay: &str, needles: &[String]| {
-            needles.is_empty() || {
-                let h = hay.to_lowercase();
-                needles.iter().all(|n| h.contains(n.as_str()))
-            }
-        };
-        if let Some(min) = self.min {
-            if dur.is_none_or(|d| d < min) {
-                return false;
-            }
-        }
-        has(s.datname.as_deref().unwrap_or(""), &self.db)
-            && has(s.usename.as_deref().unwrap_or(""), &self.user)
-            && has(&s.application_name, &self.app)
-            && has(s.state.as_str(), &self.state)
-            && self.free.iter().all(|n| {
-                [
-                    s.query.as_str(),
-                    s.datname.as_deref().unwrap_or(""),
-                    s.usename.as_deref().unwrap_or(""),
-                    &s.application_name,
-                    s.state.as_str(),
-                ]
-                .iter()
-                .any(|h| h.to_lowercase().contains(n.as_str()))
-            })
-    }
-}
 
 /// What the list shows and in which order.
 #[derive(Clone, Debug)]
@@ -175,6 +51,7 @@ pub fn select<'s>(
     spec: &ListSpec,
 ) -> Vec<&'s Session> {
     let (col, desc) = spec.sort;
+    let by = VIEW.get(col).map(|c| c.text);
     // decorate-sort: each row's key is computed once, not at every comparison
     let mut v: Vec<(SortKey<'s>, &'s Session)> = sessions
         .iter()
@@ -184,10 +61,14 @@ pub fn select<'s>(
             if !spec.filter.matches(s, dur) {
                 return None;
             }
-            let key = match col {
-                0 => SortKey::None,
-                DURATION_COL => SortKey::Dur(dur),
-                c => SortKey::Text(text_cell(s, c)),
+            let key = match by {
+                Some(ViewText::Own(text)) => SortKey::Text(Cow::Borrowed(text(s))),
+                Some(ViewText::Made { key, .. }) => match key {
+                    SortBy::Pid => SortKey::None,
+                    SortBy::Duration => SortKey::Dur(dur),
+                    SortBy::Text(text) => SortKey::Text(text(s)),
+                },
+                None => SortKey::None,
             };
             Some((key, s))
         })
@@ -227,63 +108,6 @@ pub fn freeze<'s>(sorted: Vec<&'s Session>, previous: &[i32]) -> Vec<&'s Session
     out
 }
 
-fn text_cell(s: &Session, col: usize) -> Cow<'_, str> {
-    if let Some(own) = own_text(s, col) {
-        return Cow::Borrowed(own);
-    }
-    match col {
-        6 => Cow::Borrowed(state_short(&s.state)),
-        7 => Cow::Owned(blk(s)),
-        _ => Cow::Borrowed(&s.query),
-    }
-}
-
-/// Short state names for the narrow column.
-pub fn state_short(s: &SessionState) -> &str {
-    match s {
-        SessionState::IdleInTransaction => "idle tx",
-        SessionState::IdleInTransactionAborted => "idle tx!",
-        SessionState::FastpathFunctionCall => "fastpath",
-        other => other.as_str(),
-    }
-}
-
-/// `Lock:relation`, `IO:DataFileRead`, or empty.
-pub fn wait(s: &Session) -> String {
-    match (&s.wait_event_type, &s.wait_event) {
-        (Some(t), Some(e)) => format!("{t}:{e}"),
-        (Some(t), None) => t.clone(),
-        (None, Some(e)) => e.clone(),
-        (None, None) => String::new(),
-    }
-}
-
-/// The wait column: `by 1234+2` (first blocking pid, how many more) for a session blocked by
-/// others, else its wait event (`Lock:tuple`, `IO:DataFileRead`), else empty.
-pub fn blk(s: &Session) -> String {
-    if s.blocking_pids.is_empty() {
-        wait(s)
-    } else {
-        crate::pg::batch::blocked_or_wait(s)
-    }
-}
-
-/// `850ms`, `12.3s`, `4m05s`, `2h03m`, `3d04h`.
-pub fn fmt_dur(d: Duration) -> String {
-    let s = d.as_secs();
-    if s < 1 {
-        format!("{}ms", d.as_millis())
-    } else if s < 60 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else if s < 3600 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else if s < 86400 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{}d{:02}h", s / 86400, (s % 86400) / 3600)
-    }
-}
-
 /// The theme role of a row.
 pub fn role(s: &Session, now: DateTime<Utc>, t: &Thresholds) -> Role {
     if !s.visible {
@@ -303,7 +127,11 @@ pub fn role(s: &Session, now: DateTime<Utc>, t: &Thresholds) -> Role {
 /// [`QUERY_MIN`] cells, then columns are left out in [`DROP_ORDER`]; on a very narrow screen
 /// the query, then the duration go, so the pid is never cut.
 pub fn visible_columns(columns: &[Column], width: u16) -> Vec<usize> {
-    let w = |c: usize| columns.get(c).map_or(WIDTHS[c], |x| x.width);
+    let w = |c: usize| {
+        columns
+            .get(c)
+            .map_or_else(|| VIEW.get(c).map_or(0, |v| v.width.base()), |x| x.width)
+    };
     // fixed widths plus one space between columns
     let fixed = |cols: &[usize]| -> u16 {
         cols.iter()
@@ -376,19 +204,21 @@ fn build(
     tagged: Option<&dyn Fn(&Session) -> bool>,
     sort: (usize, bool),
 ) -> TableData {
-    let columns = COLUMNS
+    let columns = VIEW
         .iter()
-        .zip(WIDTHS)
         .enumerate()
-        .map(|(i, (title, w))| {
+        .map(|(i, v)| {
             let mark = match sort {
                 (c, true) if c == i => "▼",
                 (c, false) if c == i => "▲",
                 _ => "",
             };
-            let title = format!("{title}{mark}");
-            let w = if i == 0 { pid_width(rows) } else { w };
-            if i == 0 || i == DURATION_COL {
+            let title = format!("{}{mark}", v.title);
+            let w = match v.width {
+                Width::Widest => pid_width(rows),
+                w => w.base(),
+            };
+            if v.numeric {
                 Column::numeric(&title, w)
             } else {
                 Column::new(&title, w)
@@ -404,7 +234,7 @@ fn build(
                 Some(tagged) => cells(s, now, basis, tagged(s), role),
                 None => Vec::new(),
             };
-            let mut keys = vec![0.0; COLUMNS.len()];
+            let mut keys = vec![0.0; VIEW_LEN];
             keys[0] = f64::from(s.pid);
             keys[DURATION_COL] = dur.map_or(-1.0, |d| d.as_secs_f64());
             TableRow::new(s.pid.to_string(), cells, role).with_sort_keys(keys)
@@ -417,13 +247,9 @@ fn build(
 /// application, backend; empty when unknown), for sorting and for the width of a wide
 /// screen's grown columns; `None` for the columns made from figures.
 pub fn own_text(s: &Session, c: usize) -> Option<&str> {
-    match c {
-        1 => Some(s.datname.as_deref().unwrap_or_default()),
-        2 => Some(s.usename.as_deref().unwrap_or_default()),
-        3 => Some(s.client_display()),
-        4 => Some(&s.application_name),
-        5 => Some(s.backend_type.as_deref().unwrap_or_default()),
-        _ => None,
+    match VIEW.get(c)?.text {
+        ViewText::Own(text) => Some(text(s)),
+        ViewText::Made { .. } => None,
     }
 }
 
@@ -435,31 +261,34 @@ pub fn cells(
     tagged: bool,
     role: Role,
 ) -> Vec<String> {
-    let dur = s.duration(basis, now);
-    let tag = if tagged { "*" } else { " " };
-    // the marker that stays without colour (NO_COLOR): the state reads `long tx`
-    let state = if role == Role::LongTx {
-        "long tx"
-    } else {
-        state_short(&s.state)
+    let r = RowCtx {
+        now,
+        basis,
+        // the one class a cell shows (the state of a long transaction); the others are the
+        // row's colour
+        class: if role == Role::LongTx {
+            RowClass::LongTransaction
+        } else {
+            RowClass::Normal
+        },
+        tagged,
     };
-    vec![
-        format!("{tag}{}", s.pid),
-        s.datname.clone().unwrap_or_default(),
-        s.usename.clone().unwrap_or_default(),
-        s.client_display().to_string(),
-        s.application_name.clone(),
-        s.backend_type.clone().unwrap_or_default(),
-        state.to_string(),
-        blk(s),
-        dur.map(fmt_dur).unwrap_or_default(),
-        one_line(&s.query, 400),
-    ]
+    VIEW.iter()
+        .map(|v| match v.text {
+            ViewText::Own(text) => text(s).to_string(),
+            ViewText::Made { cell, .. } => cell(s, &r),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The base widths, from the column table.
+    fn widths() -> [u16; VIEW_LEN] {
+        std::array::from_fn(|i| VIEW[i].width.base())
+    }
 
     fn s(pid: i32, db: &str, user: &str, q: &str, secs: i64, now: DateTime<Utc>) -> Session {
         let mut s = Session::for_test(pid, SessionState::Active, q);
@@ -467,39 +296,6 @@ mod tests {
         s.usename = Some(user.into());
         s.query_start = Some(now - chrono::Duration::seconds(secs));
         s
-    }
-
-    #[test]
-    fn filter_language() {
-        let now = Utc::now();
-        let a = s(
-            1,
-            "orders",
-            "app",
-            "select * from t where x::int = 1",
-            10,
-            now,
-        );
-        let b = s(2, "billing", "app", "update t", 1, now);
-        let f = Filter::parse("db:ord user:APP").unwrap();
-        assert!(f.matches(&a, a.duration(DurationBasis::Query, now)));
-        assert!(!f.matches(&b, None));
-        let f = Filter::parse("x::int").unwrap();
-        assert!(f.matches(&a, None), "a cast: free text");
-        assert!(Filter::parse("see http://x/y").is_ok(), "a URL: free text");
-        let e = Filter::parse("db:orders usr:app").unwrap_err();
-        assert!(e.contains("unknown key `usr:`"), "{e}");
-        assert!(
-            Filter::parse("min:").is_err(),
-            "a half-typed min: is no filter"
-        );
-        let f = Filter::parse("min:5s").unwrap();
-        assert!(f.matches(&a, a.duration(DurationBasis::Query, now)));
-        assert!(!f.matches(&b, b.duration(DurationBasis::Query, now)));
-        assert!(Filter::parse("min:soon").is_err());
-        assert!(Filter::parse("state:active update")
-            .unwrap()
-            .matches(&b, None));
     }
 
     #[test]
@@ -545,13 +341,13 @@ mod tests {
         assert_eq!(blk(&w), "by 4194304");
         w.blocking_pids = vec![4194304, 7, 8];
         assert_eq!(blk(&w), "by 4194304+2");
-        assert!(blk(&w).len() <= usize::from(WIDTHS[7]));
+        assert!(blk(&w).len() <= usize::from(widths()[7]));
     }
 
     fn columns(pid_w: u16) -> Vec<Column> {
         COLUMNS
             .iter()
-            .zip(WIDTHS)
+            .zip(widths())
             .enumerate()
             .map(|(i, (t, w))| Column::new(t, if i == 0 { pid_w } else { w }))
             .collect()
