@@ -108,7 +108,7 @@ mod tests {
         let yellow = Style::default()
             .fg(Color::Yellow)
             .add_modifier(Modifier::BOLD);
-        let rows = vec![
+        let rows = [
             (
                 Style::default().bg(Color::Blue),
                 vec!["pid▼", "db", "query"],

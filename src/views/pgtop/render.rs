@@ -4,6 +4,8 @@
 //! tree), the detail pane under it when open, and the kill confirmation on top.
 
 use chrono::{DateTime, Local};
+use std::collections::HashMap;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -200,7 +202,7 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let now = v.server_now();
     let sessions = v.sessions();
     // a row's session by pid: the map is built once per draw, when a row first needs it
-    let by_pid: std::cell::OnceCell<std::collections::HashMap<i32, &Session>> =
+    let by_pid: std::cell::OnceCell<HashMap<i32, &Session, foldhash::fast::RandomState>> =
         std::cell::OnceCell::new();
     let session = |r: &crate::ui::table::TableRow| -> Option<&Session> {
         let pid = r.key.parse::<i32>().ok()?;
@@ -215,12 +217,19 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         Some(rows::cells(s, now, v.basis, v.is_tagged(s), r.role))
     };
     // on a wide screen the columns with longer text take some of the query's room; their
-    // text is read from the sessions
-    let width_of = |r: &crate::ui::table::TableRow, c: usize, want: usize| -> usize {
+    // text is read from the sessions, each row's found once (not once per column)
+    let by_row: std::cell::OnceCell<Vec<Option<&Session>>> = std::cell::OnceCell::new();
+    let width_of = |n: usize, r: &crate::ui::table::TableRow, c: usize, want: usize| -> usize {
         if !r.cells.is_empty() {
-            return super::widths::own_cells(r, c, want);
+            return super::widths::own_cells(n, r, c, want);
         }
-        match session(r).and_then(|s| rows::own_text(s, c)) {
+        let row = by_row.get_or_init(|| table.data.rows.iter().map(&session).collect());
+        match row
+            .get(n)
+            .copied()
+            .flatten()
+            .and_then(|s| rows::own_text(s, c))
+        {
             Some(x) if x.len() > want => unicode_width::UnicodeWidthStr::width(x),
             _ => 0,
         }

@@ -9,13 +9,13 @@ use unicode_width::UnicodeWidthStr;
 use super::rows::{DROP_ORDER, QUERY_COL};
 use crate::ui::table::{TableData, TableRow};
 
-/// The display width of a row's cell in column `c` when it is longer than `want` bytes
-/// (else anything ≤ `want`): the session list keeps no cell strings, so pgtop reads them from
-/// the sessions.
-pub type CellWidth<'a> = dyn Fn(&TableRow, usize, usize) -> usize + 'a;
+/// The display width of row `n`'s (`r`'s) cell in column `c` when it is longer than `want`
+/// bytes (else anything ≤ `want`): the session list keeps no cell strings, so pgtop reads them
+/// from the sessions.
+pub type CellWidth<'a> = dyn Fn(usize, &TableRow, usize, usize) -> usize + 'a;
 
 /// [`CellWidth`] of a table whose rows carry their cells.
-pub fn own_cells(r: &TableRow, c: usize, want: usize) -> usize {
+pub fn own_cells(_n: usize, r: &TableRow, c: usize, want: usize) -> usize {
     match r.cells.get(c) {
         // a cell is never wider than its length in bytes: most need no width count
         Some(s) if s.len() > want => s.width(),
@@ -57,11 +57,11 @@ pub fn grown(data: &TableData, cols: &[usize], width: u16, cell: &CellWidth) -> 
         let base = w[pos];
         let cap = usize::from(GROW_MAX.min(base + spare));
         let mut want = usize::from(base);
-        for r in &data.rows {
+        for (n, r) in data.rows.iter().enumerate() {
             if want >= cap {
                 break;
             }
-            want = want.max(cell(r, c, want));
+            want = want.max(cell(n, r, c, want));
         }
         let grow = u16::try_from(want.min(cap))
             .unwrap_or(base)
