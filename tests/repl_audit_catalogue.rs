@@ -9,7 +9,9 @@
 mod common;
 
 use common::*;
-use stacktop::repl::audit;
+use std::collections::BTreeSet;
+
+use stacktop::repl::audit::{self, catalogue, catalogue::CATALOGUE};
 use stacktop::repl::capture::{parse_vertical, sections};
 use stacktop::repl::snapshot::{build, Probe};
 use stacktop::repl::{QueryError, Role, RowExt, ServerSnapshot};
@@ -389,4 +391,99 @@ fn audit_output_over_every_fixture_matches_the_golden_file() {
             });
         panic!("audit output differs from {GOLDEN}: {diff}");
     }
+}
+
+/// (letter, number): the order of ids in the catalogue and in the results (R2 before R10).
+fn id_key(id: &str) -> (char, u32) {
+    let mut ch = id.chars();
+    let c = ch.next().expect("non-empty id");
+    (c, ch.as_str().parse().expect("numeric id tail"))
+}
+
+/// The catalogue walk: every check has a unique id, a title, a fix text, a non-empty version
+/// range, and exactly one line of the listing; the table is in id order.
+#[test]
+fn every_check_has_a_unique_id_fix_versions_and_a_listing_line() {
+    let listing = catalogue::listing();
+    assert_eq!(listing.len(), CATALOGUE.len());
+    let mut seen = BTreeSet::new();
+    for (i, c) in CATALOGUE.iter().enumerate() {
+        assert!(seen.insert(c.id), "{} twice in the catalogue", c.id);
+        assert!(!c.title.is_empty(), "{}: title", c.id);
+        assert!(!c.fix.trim().is_empty(), "{}: fix text", c.id);
+        assert!(!c.applies.is_empty(), "{}: no version applies", c.id);
+        assert_eq!(
+            catalogue::find(c.id).map(|f| f.id),
+            Some(c.id),
+            "find({})",
+            c.id
+        );
+        let line = &listing[i];
+        assert!(
+            line.starts_with(&format!("{:<4} {}", c.id, c.title)),
+            "{line}"
+        );
+        assert!(
+            line.contains(c.fix) && line.contains(c.worst.label()),
+            "{line}"
+        );
+        assert_eq!(
+            listing
+                .iter()
+                .filter(|l| l.split(' ').next() == Some(c.id))
+                .count(),
+            1,
+            "{} listed once",
+            c.id
+        );
+    }
+    let keys: Vec<_> = CATALOGUE.iter().map(|c| id_key(c.id)).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "catalogue in id order");
+}
+
+/// No check can be skipped silently: over the recorded fixtures every catalogue row reports
+/// at least once, every result belongs to a row (same title, no worse than the row's worst
+/// severity, on a flavor/version the row applies to), and nothing reports outside the table.
+#[test]
+fn every_check_reports_on_the_fixtures_and_only_as_catalogued() {
+    let mut reported = BTreeSet::new();
+    for sc in &scenarios().0 {
+        for r in audit::run(&sc.snaps) {
+            let row = catalogue::find(&r.id)
+                .unwrap_or_else(|| panic!("{}: {} is not in the catalogue", sc.name, r.id));
+            let s = sc
+                .snaps
+                .iter()
+                .find(|s| s.name == r.server)
+                .expect("result names an audited server");
+            let titles = [
+                Some(row.title),
+                row.title_mariadb,
+                (r.id == "C0").then_some("variables readable"),
+            ];
+            assert!(
+                titles.contains(&Some(r.title.as_str())),
+                "{}: {r:?}",
+                sc.name
+            );
+            assert!(
+                r.severity <= row.worst,
+                "{}: {r:?} worse than {:?}",
+                sc.name,
+                row.worst
+            );
+            if let (Some(info), false) = (&s.info, r.id == "C0") {
+                assert!(row.applies.contains(info), "{}: {r:?} on {info:?}", sc.name);
+            }
+            reported.insert(r.id);
+        }
+    }
+    let all: BTreeSet<String> = CATALOGUE.iter().map(|c| c.id.to_string()).collect();
+    let missing: Vec<_> = all.difference(&reported).collect();
+    assert!(
+        missing.is_empty(),
+        "checks no fixture exercises: {missing:?}"
+    );
 }
