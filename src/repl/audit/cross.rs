@@ -225,109 +225,149 @@ fn resume_channel(
             .as_deref()
             .is_some_and(|u| !u.eq_ignore_ascii_case("no"));
     if gtid_chan && !maria {
-        let (Some(purged), Some(exec)) = (p.var("gtid_purged"), s.var("gtid_executed")) else {
-            return mk(
-                Unknown,
-                "gtid_purged / gtid_executed not reported".into(),
-                Vec::new(),
-            );
-        };
-        return match (GtidSet::parse(purged), GtidSet::parse(exec)) {
-            (Ok(pu), Ok(ex)) => {
-                let missing = pu.subtract(&ex);
-                if missing.is_empty() {
-                    mk(
-                        Pass,
-                        format!("every GTID purged on {} is executed here", p.name),
-                        Vec::new(),
-                    )
-                } else {
-                    mk(
-                        Crit,
-                        format!(
-                            "{} purged {} transactions this replica never executed: {}",
-                            p.name,
-                            missing.count(),
-                            missing
-                        ),
-                        reclone_fix(s, c),
-                    )
-                }
-            }
-            _ => mk(Unknown, "cannot parse GTID sets".into(), Vec::new()),
-        };
+        return by_gtid_set(&mk, s, c, p);
     }
     if gtid_chan && maria {
-        let Some(start) = p.oldest_binlog_gtid_pos.as_deref() else {
-            return match p
-                .probe_errors
-                .get(&Probe::BinaryLogs)
-                .or(p.probe_errors.get(&Probe::BinlogGtidPos))
-            {
-                Some(e) if e.is_privilege() => {
-                    let mut r = mk(
-                        Unknown,
-                        format!("cannot read binlogs on {}: {e}", p.name),
-                        vec![format!(
-                            "GRANT {grant} ON *.* TO '<monitor user>'@'<host>';"
-                        )],
-                    );
-                    r.missing_grant = Some(grant.to_string());
-                    r
-                }
-                Some(e) => mk(
+        return by_mariadb_gtid(&mk, s, c, p, grant);
+    }
+    by_binlog_file(&mk, s, c, p, grant)
+}
+
+/// P7 on MySQL GTID channels: GTID_SUBTRACT(source gtid_purged, replica gtid_executed).
+fn by_gtid_set(
+    mk: &impl Fn(Severity, String, Vec<String>) -> CheckResult,
+    s: &ServerSnapshot,
+    c: &ChannelStatus,
+    p: &ServerSnapshot,
+) -> CheckResult {
+    let (Some(purged), Some(exec)) = (p.var("gtid_purged"), s.var("gtid_executed")) else {
+        return mk(
+            Unknown,
+            "gtid_purged / gtid_executed not reported".into(),
+            Vec::new(),
+        );
+    };
+    match (GtidSet::parse(purged), GtidSet::parse(exec)) {
+        (Ok(pu), Ok(ex)) => {
+            let missing = pu.subtract(&ex);
+            if missing.is_empty() {
+                mk(
+                    Pass,
+                    format!("every GTID purged on {} is executed here", p.name),
+                    Vec::new(),
+                )
+            } else {
+                mk(
+                    Crit,
+                    format!(
+                        "{} purged {} transactions this replica never executed: {}",
+                        p.name,
+                        missing.count(),
+                        missing
+                    ),
+                    reclone_fix(s, c),
+                )
+            }
+        }
+        _ => mk(Unknown, "cannot parse GTID sets".into(), Vec::new()),
+    }
+}
+
+/// P7 on MariaDB GTID channels: the replica's position against the GTID state at the start
+/// of the source's oldest binlog (BINLOG_GTID_POS), per domain.
+fn by_mariadb_gtid(
+    mk: &impl Fn(Severity, String, Vec<String>) -> CheckResult,
+    s: &ServerSnapshot,
+    c: &ChannelStatus,
+    p: &ServerSnapshot,
+    grant: &str,
+) -> CheckResult {
+    let Some(start) = p.oldest_binlog_gtid_pos.as_deref() else {
+        return match p
+            .probe_errors
+            .get(&Probe::BinaryLogs)
+            .or(p.probe_errors.get(&Probe::BinlogGtidPos))
+        {
+            Some(e) if e.is_privilege() => {
+                let mut r = mk(
                     Unknown,
                     format!("cannot read binlogs on {}: {e}", p.name),
-                    Vec::new(),
-                ),
-                None => mk(
-                    Unknown,
-                    format!("oldest binlog GTID position of {} unknown", p.name),
-                    Vec::new(),
-                ),
-            };
-        };
-        let have = c
-            .executed_gtid
-            .as_deref()
-            .or(s.var("gtid_slave_pos"))
-            .unwrap_or("");
-        return match (MariaPos::parse(start), MariaPos::parse(have)) {
-            (Ok(need), Ok(h)) => {
-                let miss = h.missing_against(&need);
-                if miss.is_empty() {
-                    let oldest = p
-                        .binlogs
-                        .as_ref()
-                        .and_then(|b| b.first())
-                        .map(|b| b.name.as_str())
-                        .unwrap_or("?");
-                    mk(Pass, format!("position {have} is within {}'s binlogs (oldest {oldest} starts after {})", p.name, if start.is_empty() { "nothing" } else { start }), Vec::new())
-                } else {
-                    let d: Vec<String> = miss
-                        .iter()
-                        .map(|(d, h, n)| {
-                            format!(
-                                "domain {d}: replica at {}, oldest binlog starts after {n}",
-                                h.map(|x| x.to_string()).unwrap_or_else(|| "none".into())
-                            )
-                        })
-                        .collect();
-                    mk(
-                        Crit,
-                        format!(
-                            "{} purged binlogs this replica still needs ({})",
-                            p.name,
-                            d.join("; ")
-                        ),
-                        reclone_fix(s, c),
-                    )
-                }
+                    vec![format!(
+                        "GRANT {grant} ON *.* TO '<monitor user>'@'<host>';"
+                    )],
+                );
+                r.missing_grant = Some(grant.to_string());
+                r
             }
-            _ => mk(Unknown, "cannot parse GTID positions".into(), Vec::new()),
+            Some(e) => mk(
+                Unknown,
+                format!("cannot read binlogs on {}: {e}", p.name),
+                Vec::new(),
+            ),
+            None => mk(
+                Unknown,
+                format!("oldest binlog GTID position of {} unknown", p.name),
+                Vec::new(),
+            ),
         };
+    };
+    let have = c
+        .executed_gtid
+        .as_deref()
+        .or(s.var("gtid_slave_pos"))
+        .unwrap_or("");
+    match (MariaPos::parse(start), MariaPos::parse(have)) {
+        (Ok(need), Ok(h)) => {
+            let miss = h.missing_against(&need);
+            if miss.is_empty() {
+                let oldest = p
+                    .binlogs
+                    .as_ref()
+                    .and_then(|b| b.first())
+                    .map(|b| b.name.as_str())
+                    .unwrap_or("?");
+                mk(
+                    Pass,
+                    format!(
+                        "position {have} is within {}'s binlogs (oldest {oldest} starts after {})",
+                        p.name,
+                        if start.is_empty() { "nothing" } else { start }
+                    ),
+                    Vec::new(),
+                )
+            } else {
+                let d: Vec<String> = miss
+                    .iter()
+                    .map(|(d, h, n)| {
+                        format!(
+                            "domain {d}: replica at {}, oldest binlog starts after {n}",
+                            h.map(|x| x.to_string()).unwrap_or_else(|| "none".into())
+                        )
+                    })
+                    .collect();
+                mk(
+                    Crit,
+                    format!(
+                        "{} purged binlogs this replica still needs ({})",
+                        p.name,
+                        d.join("; ")
+                    ),
+                    reclone_fix(s, c),
+                )
+            }
+        }
+        _ => mk(Unknown, "cannot parse GTID positions".into(), Vec::new()),
     }
-    // File/position replication: the applier's source file must still exist.
+}
+
+/// P7 on file/position channels: the applier's source binlog must still exist on the source.
+fn by_binlog_file(
+    mk: &impl Fn(Severity, String, Vec<String>) -> CheckResult,
+    s: &ServerSnapshot,
+    c: &ChannelStatus,
+    p: &ServerSnapshot,
+    grant: &str,
+) -> CheckResult {
     let Some(list) = p.binlogs.as_ref() else {
         return match p.probe_errors.get(&Probe::BinaryLogs) {
             Some(e) if e.is_privilege() => {
