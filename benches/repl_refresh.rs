@@ -8,8 +8,8 @@ use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
+use stacktop::repl::capture::{fixture_refresh, parse_tabular, parse_vertical, section, sections};
 use stacktop::repl::snapshot::{build, RawRefresh};
-use stacktop::repl::textfmt::{fixture_refresh, parse_tabular, parse_vertical, section, sections};
 use stacktop::repl::{audit, flavor, report, verdict, LagThresholds, Role, ServerInfo};
 
 fn read(rel: &str) -> String {

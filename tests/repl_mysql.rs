@@ -274,7 +274,7 @@ fn status_privilege_error_on_mysql_names_replication_client() {
         "===== SHOW REPLICA STATUS =====",
         "===== error: SHOW REPLICA STATUS =====\n1227\tAccess denied; you need (at least one of) the SUPER, REPLICATION CLIENT privilege(s) for this operation\n===== SHOW REPLICA STATUS =====",
     );
-    let (info, raw) = stacktop::repl::textfmt::fixture_refresh(&text).unwrap();
+    let (info, raw) = stacktop::repl::capture::fixture_refresh(&text).unwrap();
     let s = stacktop::repl::snapshot::build("r84", "x:1", Role::Replica, info, raw, at());
     let res = audit::run(&[s]);
     let r0 = find(&res, "R0", "r84", None);

@@ -6,12 +6,13 @@
 //! using `flavor` to pick statements and `status` to parse rows by column name) → `verdict`
 //! (per-server OK/WARN/CRIT) and `audit` (crash-safety catalogue R1–R17 / P1–P10) → `report`
 //! (batch `--check` output, run by `check`). `source` wires the collectors into the shell's
-//! update channel for the UI. `textfmt` turns `mysql` client captures into the same [`Row`]s, so
+//! update channel for the UI. `capture` turns `mysql` client captures into the same [`Row`]s, so
 //! recorded fixtures and live servers go through exactly the same parsing code.
 //!
 //! Nothing in here draws: no ratatui.
 
 pub mod audit;
+pub mod capture;
 pub mod check;
 pub mod collector;
 pub mod config;
@@ -22,7 +23,6 @@ pub mod report;
 pub mod snapshot;
 pub mod source;
 pub mod status;
-pub mod textfmt;
 pub mod verdict;
 
 pub use audit::{CheckResult, Severity};

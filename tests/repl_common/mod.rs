@@ -1,11 +1,11 @@
 //! Shared helpers for the replication fixture tests: load recorded captures from
 //! tests/fixtures/mysql/ and turn them into snapshots through the library's own code path
-//! (textfmt → RawRefresh → snapshot::build), exactly like live rows.
+//! (capture → RawRefresh → snapshot::build), exactly like live rows.
 #![allow(dead_code)]
 
 use chrono::{TimeZone, Utc};
+use stacktop::repl::capture::{fixture_refresh, parse_tabular, parse_vertical, section, sections};
 use stacktop::repl::snapshot::{build, RawRefresh};
-use stacktop::repl::textfmt::{fixture_refresh, parse_tabular, parse_vertical, section, sections};
 use stacktop::repl::{flavor, Role, Row, ServerSnapshot};
 
 pub fn read(rel: &str) -> String {

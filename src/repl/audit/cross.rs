@@ -1,10 +1,12 @@
 //! Cross-server checks: R17 unique server identity, P7 "each replica can still resume from its
 //! primary's oldest binlog" (the direct retention check), P9 errant transactions. They map each
 //! replica channel to a configured primary (by host:port, then by server_id) and compare the
-//! snapshots. Results are appended to the per-server lists built by `audit::run`.
+//! snapshots. One function per catalogue row; results are appended to the per-server lists
+//! built by `audit::run`.
 
 use std::collections::BTreeMap;
 
+use super::catalogue::Check;
 use super::{CheckResult, Severity};
 use crate::repl::gtid::{GtidSet, MariaPos};
 use crate::repl::snapshot::{Probe, ServerSnapshot};
@@ -53,44 +55,34 @@ pub(super) fn has_replicas(s: &ServerSnapshot, snaps: &[ServerSnapshot]) -> bool
     })
 }
 
-fn result(
-    id: &str,
-    server: &str,
-    channel: Option<String>,
-    severity: Severity,
-    title: &str,
-    why: String,
-    fix: Vec<String>,
-) -> CheckResult {
-    CheckResult {
-        id: id.into(),
-        server: server.into(),
-        channel,
-        severity,
-        title: title.into(),
-        why,
-        fix,
-        missing_grant: None,
+/// The servers the per-server cross checks judge: connected, version known.
+fn audited(snaps: &[ServerSnapshot]) -> impl Iterator<Item = (usize, &ServerSnapshot)> {
+    snaps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_connected() && s.info.is_some())
+}
+
+/// P7: every replica channel can still resume from its source's binlogs.
+pub(super) fn resume(check: &Check, snaps: &[ServerSnapshot], all: &mut [Vec<CheckResult>]) {
+    for (i, s) in audited(snaps) {
+        for c in s.channels.iter().filter(|c| !c.group_replication) {
+            all[i].push(resume_channel(check, s, c, snaps));
+        }
     }
 }
 
-pub(super) fn check(snaps: &[ServerSnapshot], all: &mut [Vec<CheckResult>]) {
-    unique_ids(snaps, all);
-    for (i, s) in snaps.iter().enumerate() {
-        if !s.is_connected() || s.info.is_none() {
-            continue;
-        }
-        for c in s.channels.iter().filter(|c| !c.group_replication) {
-            all[i].push(resume(s, c, snaps));
-        }
-        if let Some(r) = errant(s, snaps) {
+/// P9: transactions on a replica that none of its configured sources has.
+pub(super) fn errant(check: &Check, snaps: &[ServerSnapshot], all: &mut [Vec<CheckResult>]) {
+    for (i, s) in audited(snaps) {
+        if let Some(r) = errant_on(check, s, snaps) {
             all[i].push(r);
         }
     }
 }
 
 /// R17: server_id (and server_uuid) unique and non-zero across the configured servers.
-fn unique_ids(snaps: &[ServerSnapshot], all: &mut [Vec<CheckResult>]) {
+pub(super) fn unique_ids(check: &Check, snaps: &[ServerSnapshot], all: &mut [Vec<CheckResult>]) {
     let mut by_id: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut by_uuid: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for s in snaps.iter().filter(|s| s.is_connected()) {
@@ -125,22 +117,18 @@ fn unique_ids(snaps: &[ServerSnapshot], all: &mut [Vec<CheckResult>]) {
             .map(|v| v.iter().copied().filter(|n| *n != s.name).collect())
             .unwrap_or_default();
         let r = if id.trim() == "0" {
-            result(
-                "R17",
-                &s.name,
+            check.result(
+                s,
                 None,
                 Crit,
-                "unique server identity",
                 "server_id=0: replication refuses to run".into(),
                 fix(sec),
             )
         } else if !dups.is_empty() {
-            result(
-                "R17",
-                &s.name,
+            check.result(
+                s,
                 None,
                 Crit,
-                "unique server identity",
                 format!(
                     "server_id={id} also used by {}: replicas drop or skip each other's events",
                     dups.join(", ")
@@ -148,24 +136,20 @@ fn unique_ids(snaps: &[ServerSnapshot], all: &mut [Vec<CheckResult>]) {
                 fix(sec),
             )
         } else if self_loop {
-            result(
-                "R17",
-                &s.name,
+            check.result(
+                s,
                 None,
                 Crit,
-                "unique server identity",
                 format!("a channel's source has the same server_id {id} as this server"),
                 fix(sec),
             )
         } else if !uuid_dups.is_empty() {
-            result("R17", &s.name, None, Crit, "unique server identity", format!("server_uuid also used by {} (cloned datadir)", uuid_dups.join(", ")), vec!["# stop the server, delete <datadir>/auto.cnf, start it (a new server_uuid is generated)".into()])
+            check.result(s, None, Crit, format!("server_uuid also used by {} (cloned datadir)", uuid_dups.join(", ")), vec!["# stop the server, delete <datadir>/auto.cnf, start it (a new server_uuid is generated)".into()])
         } else {
-            result(
-                "R17",
-                &s.name,
+            check.result(
+                s,
                 None,
                 Pass,
-                "unique server identity",
                 format!(
                     "server_id={id} unique among {} servers",
                     by_id.values().map(Vec::len).sum::<usize>()
@@ -198,10 +182,14 @@ fn reclone_fix(s: &ServerSnapshot, c: &ChannelStatus) -> Vec<String> {
 }
 
 /// P7 for one channel.
-fn resume(s: &ServerSnapshot, c: &ChannelStatus, snaps: &[ServerSnapshot]) -> CheckResult {
+fn resume_channel(
+    check: &Check,
+    s: &ServerSnapshot,
+    c: &ChannelStatus,
+    snaps: &[ServerSnapshot],
+) -> CheckResult {
     let chan = Some(c.display_name().to_string());
-    let title = "replica can resume from source binlogs";
-    let mk = |sev, why: String, fix| result("P7", &s.name, chan.clone(), sev, title, why, fix);
+    let mk = |sev, why: String, fix| check.result(s, chan.clone(), sev, why, fix);
     if let Some(e) = c.last_io_error.as_ref().filter(|e| e.errno == 1236) {
         let short: String = e.message.chars().take(140).collect();
         return mk(Crit, format!("IO error 1236: {short}"), reclone_fix(s, c));
@@ -237,109 +225,149 @@ fn resume(s: &ServerSnapshot, c: &ChannelStatus, snaps: &[ServerSnapshot]) -> Ch
             .as_deref()
             .is_some_and(|u| !u.eq_ignore_ascii_case("no"));
     if gtid_chan && !maria {
-        let (Some(purged), Some(exec)) = (p.var("gtid_purged"), s.var("gtid_executed")) else {
-            return mk(
-                Unknown,
-                "gtid_purged / gtid_executed not reported".into(),
-                Vec::new(),
-            );
-        };
-        return match (GtidSet::parse(purged), GtidSet::parse(exec)) {
-            (Ok(pu), Ok(ex)) => {
-                let missing = pu.subtract(&ex);
-                if missing.is_empty() {
-                    mk(
-                        Pass,
-                        format!("every GTID purged on {} is executed here", p.name),
-                        Vec::new(),
-                    )
-                } else {
-                    mk(
-                        Crit,
-                        format!(
-                            "{} purged {} transactions this replica never executed: {}",
-                            p.name,
-                            missing.count(),
-                            missing
-                        ),
-                        reclone_fix(s, c),
-                    )
-                }
-            }
-            _ => mk(Unknown, "cannot parse GTID sets".into(), Vec::new()),
-        };
+        return by_gtid_set(&mk, s, c, p);
     }
     if gtid_chan && maria {
-        let Some(start) = p.oldest_binlog_gtid_pos.as_deref() else {
-            return match p
-                .probe_errors
-                .get(&Probe::BinaryLogs)
-                .or(p.probe_errors.get(&Probe::BinlogGtidPos))
-            {
-                Some(e) if e.is_privilege() => {
-                    let mut r = mk(
-                        Unknown,
-                        format!("cannot read binlogs on {}: {e}", p.name),
-                        vec![format!(
-                            "GRANT {grant} ON *.* TO '<monitor user>'@'<host>';"
-                        )],
-                    );
-                    r.missing_grant = Some(grant.to_string());
-                    r
-                }
-                Some(e) => mk(
+        return by_mariadb_gtid(&mk, s, c, p, grant);
+    }
+    by_binlog_file(&mk, s, c, p, grant)
+}
+
+/// P7 on MySQL GTID channels: GTID_SUBTRACT(source gtid_purged, replica gtid_executed).
+fn by_gtid_set(
+    mk: &impl Fn(Severity, String, Vec<String>) -> CheckResult,
+    s: &ServerSnapshot,
+    c: &ChannelStatus,
+    p: &ServerSnapshot,
+) -> CheckResult {
+    let (Some(purged), Some(exec)) = (p.var("gtid_purged"), s.var("gtid_executed")) else {
+        return mk(
+            Unknown,
+            "gtid_purged / gtid_executed not reported".into(),
+            Vec::new(),
+        );
+    };
+    match (GtidSet::parse(purged), GtidSet::parse(exec)) {
+        (Ok(pu), Ok(ex)) => {
+            let missing = pu.subtract(&ex);
+            if missing.is_empty() {
+                mk(
+                    Pass,
+                    format!("every GTID purged on {} is executed here", p.name),
+                    Vec::new(),
+                )
+            } else {
+                mk(
+                    Crit,
+                    format!(
+                        "{} purged {} transactions this replica never executed: {}",
+                        p.name,
+                        missing.count(),
+                        missing
+                    ),
+                    reclone_fix(s, c),
+                )
+            }
+        }
+        _ => mk(Unknown, "cannot parse GTID sets".into(), Vec::new()),
+    }
+}
+
+/// P7 on MariaDB GTID channels: the replica's position against the GTID state at the start
+/// of the source's oldest binlog (BINLOG_GTID_POS), per domain.
+fn by_mariadb_gtid(
+    mk: &impl Fn(Severity, String, Vec<String>) -> CheckResult,
+    s: &ServerSnapshot,
+    c: &ChannelStatus,
+    p: &ServerSnapshot,
+    grant: &str,
+) -> CheckResult {
+    let Some(start) = p.oldest_binlog_gtid_pos.as_deref() else {
+        return match p
+            .probe_errors
+            .get(&Probe::BinaryLogs)
+            .or(p.probe_errors.get(&Probe::BinlogGtidPos))
+        {
+            Some(e) if e.is_privilege() => {
+                let mut r = mk(
                     Unknown,
                     format!("cannot read binlogs on {}: {e}", p.name),
-                    Vec::new(),
-                ),
-                None => mk(
-                    Unknown,
-                    format!("oldest binlog GTID position of {} unknown", p.name),
-                    Vec::new(),
-                ),
-            };
-        };
-        let have = c
-            .executed_gtid
-            .as_deref()
-            .or(s.var("gtid_slave_pos"))
-            .unwrap_or("");
-        return match (MariaPos::parse(start), MariaPos::parse(have)) {
-            (Ok(need), Ok(h)) => {
-                let miss = h.missing_against(&need);
-                if miss.is_empty() {
-                    let oldest = p
-                        .binlogs
-                        .as_ref()
-                        .and_then(|b| b.first())
-                        .map(|b| b.name.as_str())
-                        .unwrap_or("?");
-                    mk(Pass, format!("position {have} is within {}'s binlogs (oldest {oldest} starts after {})", p.name, if start.is_empty() { "nothing" } else { start }), Vec::new())
-                } else {
-                    let d: Vec<String> = miss
-                        .iter()
-                        .map(|(d, h, n)| {
-                            format!(
-                                "domain {d}: replica at {}, oldest binlog starts after {n}",
-                                h.map(|x| x.to_string()).unwrap_or_else(|| "none".into())
-                            )
-                        })
-                        .collect();
-                    mk(
-                        Crit,
-                        format!(
-                            "{} purged binlogs this replica still needs ({})",
-                            p.name,
-                            d.join("; ")
-                        ),
-                        reclone_fix(s, c),
-                    )
-                }
+                    vec![format!(
+                        "GRANT {grant} ON *.* TO '<monitor user>'@'<host>';"
+                    )],
+                );
+                r.missing_grant = Some(grant.to_string());
+                r
             }
-            _ => mk(Unknown, "cannot parse GTID positions".into(), Vec::new()),
+            Some(e) => mk(
+                Unknown,
+                format!("cannot read binlogs on {}: {e}", p.name),
+                Vec::new(),
+            ),
+            None => mk(
+                Unknown,
+                format!("oldest binlog GTID position of {} unknown", p.name),
+                Vec::new(),
+            ),
         };
+    };
+    let have = c
+        .executed_gtid
+        .as_deref()
+        .or(s.var("gtid_slave_pos"))
+        .unwrap_or("");
+    match (MariaPos::parse(start), MariaPos::parse(have)) {
+        (Ok(need), Ok(h)) => {
+            let miss = h.missing_against(&need);
+            if miss.is_empty() {
+                let oldest = p
+                    .binlogs
+                    .as_ref()
+                    .and_then(|b| b.first())
+                    .map(|b| b.name.as_str())
+                    .unwrap_or("?");
+                mk(
+                    Pass,
+                    format!(
+                        "position {have} is within {}'s binlogs (oldest {oldest} starts after {})",
+                        p.name,
+                        if start.is_empty() { "nothing" } else { start }
+                    ),
+                    Vec::new(),
+                )
+            } else {
+                let d: Vec<String> = miss
+                    .iter()
+                    .map(|(d, h, n)| {
+                        format!(
+                            "domain {d}: replica at {}, oldest binlog starts after {n}",
+                            h.map(|x| x.to_string()).unwrap_or_else(|| "none".into())
+                        )
+                    })
+                    .collect();
+                mk(
+                    Crit,
+                    format!(
+                        "{} purged binlogs this replica still needs ({})",
+                        p.name,
+                        d.join("; ")
+                    ),
+                    reclone_fix(s, c),
+                )
+            }
+        }
+        _ => mk(Unknown, "cannot parse GTID positions".into(), Vec::new()),
     }
-    // File/position replication: the applier's source file must still exist.
+}
+
+/// P7 on file/position channels: the applier's source binlog must still exist on the source.
+fn by_binlog_file(
+    mk: &impl Fn(Severity, String, Vec<String>) -> CheckResult,
+    s: &ServerSnapshot,
+    c: &ChannelStatus,
+    p: &ServerSnapshot,
+    grant: &str,
+) -> CheckResult {
     let Some(list) = p.binlogs.as_ref() else {
         return match p.probe_errors.get(&Probe::BinaryLogs) {
             Some(e) if e.is_privilege() => {
@@ -387,8 +415,8 @@ fn resume(s: &ServerSnapshot, c: &ChannelStatus, snaps: &[ServerSnapshot]) -> Ch
     }
 }
 
-/// P9: transactions on the replica that none of its configured sources has.
-fn errant(s: &ServerSnapshot, snaps: &[ServerSnapshot]) -> Option<CheckResult> {
+/// P9 for one replica.
+fn errant_on(check: &Check, s: &ServerSnapshot, snaps: &[ServerSnapshot]) -> Option<CheckResult> {
     let chans: Vec<&ChannelStatus> = s.channels.iter().filter(|c| !c.group_replication).collect();
     if chans.is_empty() {
         return None;
@@ -398,17 +426,7 @@ fn errant(s: &ServerSnapshot, snaps: &[ServerSnapshot]) -> Option<CheckResult> {
         .filter_map(|c| source_of(s, c, snaps))
         .collect();
     let maria = s.info.as_ref()?.is_mariadb();
-    let mk = |sev, why: String, fix: Vec<String>| {
-        Some(result(
-            "P9",
-            &s.name,
-            None,
-            sev,
-            "errant transactions",
-            why,
-            fix,
-        ))
-    };
+    let mk = |sev, why: String, fix: Vec<String>| Some(check.result(s, None, sev, why, fix));
     if maria {
         let own = s.var("server_id")?;
         let pos = MariaPos::parse(s.var("gtid_binlog_pos")?).ok()?;

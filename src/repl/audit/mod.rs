@@ -3,11 +3,16 @@
 //! version-aware, computed from [`ServerSnapshot`]s only (pure; no I/O). Each result is
 //! PASS / INFO / WARN / CRIT / UNKNOWN with a one-line why and the exact fix (my.cnf lines for
 //! the server's flavor/version, or SQL). Consumed by the UI detail pane and `report`.
+//!
+//! Which checks exist, where they run and on which versions is one table:
+//! [`catalogue::CATALOGUE`]; [`run`] walks it. Adding a check = one function + one row.
 
+pub mod catalogue;
 mod cross;
 pub mod fixes;
 mod primary;
 mod replica;
+mod replica_server;
 mod tables;
 
 pub use tables::PROBED_TABLES;
@@ -16,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::flavor::ServerInfo;
 use super::snapshot::{Probe, ServerSnapshot};
+use catalogue::{Check, Run, Side, CATALOGUE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -57,53 +63,38 @@ pub struct CheckResult {
     pub missing_grant: Option<String>,
 }
 
-/// Builder context for one server's checks.
+/// Context of one check on one server: the snapshot, the catalogue row being run (its id and
+/// title go on every result) and what the audit knows about the server's place.
 pub(crate) struct Ctx<'a> {
     pub s: &'a ServerSnapshot,
     pub info: &'a ServerInfo,
+    pub check: &'static Check,
+    /// Some replica (seen on the server, or configured) replicates from this server.
+    pub has_replicas: bool,
     pub out: Vec<CheckResult>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn push(&mut self, id: &str, sev: Severity, title: &str, why: String, fix: Vec<String>) {
-        self.out.push(CheckResult {
-            id: id.to_string(),
-            server: self.s.name.clone(),
-            channel: None,
-            severity: sev,
-            title: title.to_string(),
-            why,
-            fix,
-            missing_grant: None,
-        });
+    /// A result of the current check.
+    pub fn report(&mut self, sev: Severity, why: String, fix: Vec<String>) {
+        self.out
+            .push(self.check.result(self.s, None, sev, why, fix));
     }
 
-    pub fn push_chan(
-        &mut self,
-        id: &str,
-        chan: &str,
-        sev: Severity,
-        title: &str,
-        why: String,
-        fix: Vec<String>,
-    ) {
-        self.push(id, sev, title, why, fix);
-        if let Some(last) = self.out.last_mut() {
-            last.channel = Some(chan.to_string());
-        }
+    /// A result of the current check for one replication channel.
+    pub fn report_chan(&mut self, chan: &str, sev: Severity, why: String, fix: Vec<String>) {
+        let r = self
+            .check
+            .result(self.s, Some(chan.to_string()), sev, why, fix);
+        self.out.push(r);
     }
 
-    pub fn unknown(&mut self, id: &str, title: &str, why: String, grant: &str) {
-        self.out.push(CheckResult {
-            id: id.to_string(),
-            server: self.s.name.clone(),
-            channel: None,
-            severity: Severity::Unknown,
-            title: title.to_string(),
-            why,
-            fix: vec![format!("GRANT {grant} TO '<monitor user>'@'<host>';")],
-            missing_grant: Some(grant.to_string()),
-        });
+    /// UNKNOWN because a privilege is missing: the fix is the grant.
+    pub fn unknown(&mut self, why: String, grant: &str) {
+        let fix = vec![format!("GRANT {grant} TO '<monitor user>'@'<host>';")];
+        let mut r = self.check.result(self.s, None, Severity::Unknown, why, fix);
+        r.missing_grant = Some(grant.to_string());
+        self.out.push(r);
     }
 
     /// my.cnf fix lines under the flavor's section header.
@@ -127,11 +118,6 @@ impl<'a> Ctx<'a> {
     pub fn var_bool(&self, n: &str) -> Option<bool> {
         self.s.var_bool(n)
     }
-
-    /// Variables could not be read at all.
-    pub fn vars_missing(&self) -> bool {
-        self.s.probe_errors.contains_key(&Probe::Variables) || self.s.variables.is_empty()
-    }
 }
 
 /// Run the whole audit over all configured servers (cross-server checks need all of them).
@@ -141,59 +127,61 @@ pub fn run(snaps: &[ServerSnapshot]) -> Vec<CheckResult> {
     for s in snaps {
         let mut per = Vec::new();
         let Some(info) = s.info.as_ref().filter(|_| s.is_connected()) else {
-            per.push(CheckResult {
-                id: "C0".into(),
-                server: s.name.clone(),
-                channel: None,
-                severity: Severity::Unknown,
-                title: "server reachable".into(),
-                why: match &s.state {
-                    super::snapshot::ConnState::Reconnecting { error, .. } => {
-                        format!("cannot audit, server unreachable: {error}")
-                    }
-                    _ => "cannot audit, server version unknown".into(),
-                },
-                fix: Vec::new(),
-                missing_grant: None,
-            });
+            let why = match &s.state {
+                super::snapshot::ConnState::Reconnecting { error, .. } => {
+                    format!("cannot audit, server unreachable: {error}")
+                }
+                _ => "cannot audit, server version unknown".into(),
+            };
+            per.push(precondition(s, why));
             all.push(per);
             continue;
         };
-        let mut ctx = Ctx {
-            s,
-            info,
-            out: Vec::new(),
-        };
-        if ctx.vars_missing() {
+        if vars_missing(s) {
             let why = match s.probe_errors.get(&Probe::Variables) {
                 Some(e) => format!("SHOW GLOBAL VARIABLES failed: {e}"),
                 None => "SHOW GLOBAL VARIABLES returned nothing".into(),
             };
-            ctx.push(
-                "C0",
-                Severity::Unknown,
-                "variables readable",
-                why,
-                Vec::new(),
-            );
-        } else {
-            let has_replicas = cross::has_replicas(s, snaps);
-            if s.is_replica() || status_unreadable(s) {
-                replica::check(&mut ctx, has_replicas);
-            }
-            let is_primary = primary::is_primary(s, has_replicas);
-            if is_primary {
-                primary::check(&mut ctx, has_replicas);
-            }
-            if is_primary || s.is_replica() {
-                primary::check_gtid_mode(&mut ctx);
-            }
-            tables::check(&mut ctx);
+            per.push(CheckResult {
+                title: "variables readable".into(),
+                ..precondition(s, why)
+            });
+            all.push(per);
+            continue;
         }
-        per = ctx.out;
+        let has_replicas = cross::has_replicas(s, snaps);
+        let is_primary = primary::is_primary(s, has_replicas);
+        let is_replica = s.is_replica() || status_unreadable(s);
+        for check in CATALOGUE {
+            let Run::Server(side, f) = check.run else {
+                continue;
+            };
+            let on_side = match side {
+                Side::Replica => is_replica,
+                Side::Primary => is_primary,
+                Side::Replication => is_primary || s.is_replica(),
+                Side::Every => true,
+            };
+            if !on_side || !check.applies.contains(info) {
+                continue;
+            }
+            let mut ctx = Ctx {
+                s,
+                info,
+                check,
+                has_replicas,
+                out: std::mem::take(&mut per),
+            };
+            f(&mut ctx);
+            per = ctx.out;
+        }
         all.push(per);
     }
-    cross::check(snaps, &mut all);
+    for check in CATALOGUE {
+        if let Run::Cross(f) = check.run {
+            f(check, snaps, &mut all);
+        }
+    }
     let mut out = Vec::new();
     for mut per in all {
         per.sort_by(|a, b| {
@@ -205,6 +193,16 @@ pub fn run(snaps: &[ServerSnapshot]) -> Vec<CheckResult> {
         out.extend(per);
     }
     out
+}
+
+/// C0: the audit itself cannot run on this server.
+fn precondition(s: &ServerSnapshot, why: String) -> CheckResult {
+    catalogue::C0.result(s, None, Severity::Unknown, why, Vec::new())
+}
+
+/// Variables could not be read at all.
+fn vars_missing(s: &ServerSnapshot) -> bool {
+    s.probe_errors.contains_key(&Probe::Variables) || s.variables.is_empty()
 }
 
 fn status_unreadable(s: &ServerSnapshot) -> bool {

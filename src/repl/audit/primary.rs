@@ -1,10 +1,11 @@
 //! Primary-side checks P1–P6, P8 and P10 of the catalogue (P7 and P9 compare servers and live
-//! in `cross`). Input: one server's snapshot; output: `CheckResult`s pushed into the context.
+//! in `cross`). One function per catalogue row; input: one server's snapshot, output:
+//! `CheckResult`s pushed into the context.
 
 use super::{Ctx, Severity};
 use crate::repl::config::Role;
 use crate::repl::flavor::Version;
-use crate::repl::snapshot::ServerSnapshot;
+use crate::repl::snapshot::{parse_bool, ServerSnapshot};
 
 use Severity::*;
 
@@ -20,106 +21,102 @@ pub(super) fn is_primary(s: &ServerSnapshot, has_replicas: bool) -> bool {
 
 const TWO_WEEKS: f64 = 1_209_600.0;
 
-pub(super) fn check(ctx: &mut Ctx, has_replicas: bool) {
-    let info = ctx.info;
-    // P1 log_bin
+fn binlog_on(ctx: &Ctx) -> bool {
+    ctx.var_bool("log_bin") == Some(true)
+}
+
+/// P1: log_bin (CRIT when the server has, or is configured to have, replicas).
+pub(super) fn binary_log(ctx: &mut Ctx) {
     match ctx.var_bool("log_bin") {
-        Some(true) => ctx.push("P1", Pass, "binary log", "log_bin=ON".into(), Vec::new()),
+        Some(true) => ctx.report(Pass, "log_bin=ON".into(), Vec::new()),
         Some(false) => {
-            let sev = if has_replicas || ctx.s.role == Role::Primary {
+            let sev = if ctx.has_replicas || ctx.s.role == Role::Primary {
                 Crit
             } else {
                 Info
             };
             let fix = ctx.cnf(&["log_bin = binlog", "# restart required"]);
-            ctx.push(
-                "P1",
+            ctx.report(
                 sev,
-                "binary log",
                 "log_bin=OFF: no replication, no point-in-time recovery".into(),
                 fix,
             );
         }
-        None => ctx.push(
-            "P1",
-            Unknown,
-            "binary log",
-            "log_bin not reported".into(),
-            Vec::new(),
-        ),
+        None => ctx.report(Unknown, "log_bin not reported".into(), Vec::new()),
     }
-    let binlog_on = ctx.var_bool("log_bin") == Some(true);
-    // P2 sync_binlog
-    if binlog_on {
-        if let Some(v) = ctx.var("sync_binlog") {
-            if v.trim() == "1" {
-                ctx.push(
-                    "P2",
-                    Pass,
-                    "sync_binlog",
-                    "sync_binlog=1".into(),
-                    Vec::new(),
-                );
-            } else {
-                let note = if info.is_mariadb() && v.trim() == "0" {
-                    " (MariaDB default)"
-                } else {
-                    ""
-                };
-                let fix = ctx.cnf_and_sql(&["sync_binlog = 1"], &["SET GLOBAL sync_binlog = 1;"]);
-                ctx.push("P2", Warn, "sync_binlog", format!("sync_binlog={v}{note}: a crash can lose binlog events replicas already applied"), fix);
-            }
-        }
-    }
-    // P3 InnoDB durability
-    if let Some(v) = ctx.var("innodb_flush_log_at_trx_commit") {
-        if v.trim() == "1" {
-            ctx.push(
-                "P3",
-                Pass,
-                "InnoDB durability",
-                "innodb_flush_log_at_trx_commit=1".into(),
-                Vec::new(),
-            );
-        } else {
-            let fix = ctx.cnf_and_sql(
-                &["innodb_flush_log_at_trx_commit = 1"],
-                &["SET GLOBAL innodb_flush_log_at_trx_commit = 1;"],
-            );
-            ctx.push("P3", Warn, "InnoDB durability", format!("innodb_flush_log_at_trx_commit={v}: committed transactions can vanish on crash while replicas have them"), fix);
-        }
-    }
-    if !binlog_on {
+}
+
+/// P2: sync_binlog (with the binary log on).
+pub(super) fn sync_binlog(ctx: &mut Ctx) {
+    if !binlog_on(ctx) {
         return;
     }
-    // P4 binlog_format
-    if let Some(v) = ctx.var("binlog_format") {
-        let fix = ctx.cnf(&["binlog_format = ROW"]);
-        match v.to_ascii_uppercase().as_str() {
-            "ROW" => ctx.push(
-                "P4",
-                Pass,
-                "binlog format",
-                "binlog_format=ROW".into(),
-                Vec::new(),
-            ),
-            "STATEMENT" => ctx.push(
-                "P4",
-                Warn,
-                "binlog format",
-                "binlog_format=STATEMENT: non-deterministic statements diverge replicas".into(),
-                fix,
-            ),
-            _ => ctx.push(
-                "P4",
-                Info,
-                "binlog format",
-                format!("binlog_format={v}: row events are deterministic, prefer ROW"),
-                fix,
-            ),
-        }
+    let Some(v) = ctx.var("sync_binlog") else {
+        return;
+    };
+    if v.trim() == "1" {
+        ctx.report(Pass, "sync_binlog=1".into(), Vec::new());
+        return;
     }
-    // P5 time retention
+    let note = if ctx.info.is_mariadb() && v.trim() == "0" {
+        " (MariaDB default)"
+    } else {
+        ""
+    };
+    let fix = ctx.cnf_and_sql(&["sync_binlog = 1"], &["SET GLOBAL sync_binlog = 1;"]);
+    ctx.report(
+        Warn,
+        format!("sync_binlog={v}{note}: a crash can lose binlog events replicas already applied"),
+        fix,
+    );
+}
+
+/// P3: innodb_flush_log_at_trx_commit.
+pub(super) fn innodb_durability(ctx: &mut Ctx) {
+    let Some(v) = ctx.var("innodb_flush_log_at_trx_commit") else {
+        return;
+    };
+    if v.trim() == "1" {
+        ctx.report(Pass, "innodb_flush_log_at_trx_commit=1".into(), Vec::new());
+        return;
+    }
+    let fix = ctx.cnf_and_sql(
+        &["innodb_flush_log_at_trx_commit = 1"],
+        &["SET GLOBAL innodb_flush_log_at_trx_commit = 1;"],
+    );
+    ctx.report(Warn, format!("innodb_flush_log_at_trx_commit={v}: committed transactions can vanish on crash while replicas have them"), fix);
+}
+
+/// P4: binlog_format (with the binary log on).
+pub(super) fn binlog_format(ctx: &mut Ctx) {
+    if !binlog_on(ctx) {
+        return;
+    }
+    let Some(v) = ctx.var("binlog_format") else {
+        return;
+    };
+    let fix = ctx.cnf(&["binlog_format = ROW"]);
+    match v.to_ascii_uppercase().as_str() {
+        "ROW" => ctx.report(Pass, "binlog_format=ROW".into(), Vec::new()),
+        "STATEMENT" => ctx.report(
+            Warn,
+            "binlog_format=STATEMENT: non-deterministic statements diverge replicas".into(),
+            fix,
+        ),
+        _ => ctx.report(
+            Info,
+            format!("binlog_format={v}: row events are deterministic, prefer ROW"),
+            fix,
+        ),
+    }
+}
+
+/// P5: time-based binlog retention (with the binary log on).
+pub(super) fn time_retention(ctx: &mut Ctx) {
+    if !binlog_on(ctx) {
+        return;
+    }
+    let info = ctx.info;
     let (secs, name) = retention(ctx);
     let modern =
         info.mysql_at_least(Version::new(8, 0, 0)) || info.mariadb_at_least(Version::new(10, 6, 1));
@@ -135,107 +132,98 @@ pub(super) fn check(ctx: &mut Ctx, has_replicas: bool) {
         )
     };
     match secs {
-        None => ctx.push(
-            "P5",
+        None => ctx.report(
             Unknown,
-            "binlog retention",
             "no binlog expiry variable reported".into(),
             Vec::new(),
         ),
-        Some(s) if s <= 0.0 => ctx.push(
-            "P5",
+        Some(s) if s <= 0.0 => ctx.report(
             Info,
-            "binlog retention",
             format!("{name}=0: binlogs never expire (watch disk space)"),
             Vec::new(),
         ),
-        Some(s) if s < 7.0 * 86400.0 => ctx.push(
-            "P5",
+        Some(s) if s < 7.0 * 86400.0 => ctx.report(
             Warn,
-            "binlog retention",
             format!(
                 "binlogs kept {}: a replica down longer cannot resume (error 1236)",
                 days(s)
             ),
             fix,
         ),
-        Some(s) if s < TWO_WEEKS => ctx.push(
-            "P5",
+        Some(s) if s < TWO_WEEKS => ctx.report(
             Info,
-            "binlog retention",
             format!(
                 "binlogs kept {}; two weeks survive a long replica outage",
                 days(s)
             ),
             fix,
         ),
-        Some(s) => ctx.push(
-            "P5",
-            Pass,
-            "binlog retention",
-            format!("binlogs kept {}", days(s)),
-            Vec::new(),
-        ),
+        Some(s) => ctx.report(Pass, format!("binlogs kept {}", days(s)), Vec::new()),
     }
-    // P6 size retention
+}
+
+/// P6: size-based binlog purging (Percona binlog_space_limit, MariaDB max_binlog_total_size).
+pub(super) fn size_retention(ctx: &mut Ctx) {
+    if !binlog_on(ctx) {
+        return;
+    }
     for name in ["binlog_space_limit", "max_binlog_total_size"] {
-        if let Some(v) = ctx.var(name) {
-            let n: f64 = v.trim().parse().unwrap_or(0.0);
-            if n > 0.0 {
-                let sev = if n < 10.0 * 1024.0 * 1024.0 * 1024.0 {
-                    Warn
-                } else {
-                    Info
-                };
-                let fix = ctx.cnf(&[&format!("{name} = 0")]);
-                ctx.push("P6", sev, "binlog size retention", format!("{name}={v}: old binlogs are purged by size even if a replica still needs them"), fix);
+        let Some(v) = ctx.var(name) else {
+            continue;
+        };
+        let n: f64 = v.trim().parse().unwrap_or(0.0);
+        if n > 0.0 {
+            let sev = if n < 10.0 * 1024.0 * 1024.0 * 1024.0 {
+                Warn
             } else {
-                ctx.push(
-                    "P6",
-                    Pass,
-                    "binlog size retention",
-                    format!("{name}=0"),
-                    Vec::new(),
-                );
-            }
+                Info
+            };
+            let fix = ctx.cnf(&[&format!("{name} = 0")]);
+            ctx.report(
+                sev,
+                format!(
+                    "{name}={v}: old binlogs are purged by size even if a replica still needs them"
+                ),
+                fix,
+            );
+        } else {
+            ctx.report(Pass, format!("{name}=0"), Vec::new());
         }
     }
-    // P10 semi-sync
-    if let Some((name, v)) = ctx.s.var_any(&[
+}
+
+/// P10: semi-sync enabled but fallen back to async (with the binary log on).
+pub(super) fn semi_sync(ctx: &mut Ctx) {
+    if !binlog_on(ctx) {
+        return;
+    }
+    let Some((name, v)) = ctx.s.var_any(&[
         "rpl_semi_sync_source_enabled",
         "rpl_semi_sync_master_enabled",
-    ]) {
-        if crate::repl::snapshot::parse_bool(v) == Some(true) {
-            let status = ctx
-                .s
-                .status_vars
-                .get("Rpl_semi_sync_source_status")
-                .or_else(|| ctx.s.status_vars.get("Rpl_semi_sync_master_status"))
-                .map(String::as_str);
-            match status.and_then(crate::repl::snapshot::parse_bool) {
-                Some(true) => ctx.push(
-                    "P10",
-                    Pass,
-                    "semi-sync",
-                    format!("{name}=ON and active"),
-                    Vec::new(),
-                ),
-                Some(false) => ctx.push(
-                    "P10",
-                    Warn,
-                    "semi-sync",
-                    format!("{name}=ON but status OFF: silently fell back to async"),
-                    Vec::new(),
-                ),
-                None => ctx.push(
-                    "P10",
-                    Unknown,
-                    "semi-sync",
-                    "semi-sync status counter not reported".into(),
-                    Vec::new(),
-                ),
-            }
-        }
+    ]) else {
+        return;
+    };
+    if parse_bool(v) != Some(true) {
+        return;
+    }
+    let status = ctx
+        .s
+        .status_vars
+        .get("Rpl_semi_sync_source_status")
+        .or_else(|| ctx.s.status_vars.get("Rpl_semi_sync_master_status"))
+        .map(String::as_str);
+    match status.and_then(parse_bool) {
+        Some(true) => ctx.report(Pass, format!("{name}=ON and active"), Vec::new()),
+        Some(false) => ctx.report(
+            Warn,
+            format!("{name}=ON but status OFF: silently fell back to async"),
+            Vec::new(),
+        ),
+        None => ctx.report(
+            Unknown,
+            "semi-sync status counter not reported".into(),
+            Vec::new(),
+        ),
     }
 }
 
@@ -265,8 +253,8 @@ fn days(s: f64) -> String {
     }
 }
 
-/// P8 GTID configuration, on every connected server.
-pub(super) fn check_gtid_mode(ctx: &mut Ctx) {
+/// P8: GTID configuration, on replicas and primaries.
+pub(super) fn gtid_config(ctx: &mut Ctx) {
     if ctx.info.is_mysql_family() {
         let (Some(mode), consistency) = (ctx.var("gtid_mode"), ctx.var("enforce_gtid_consistency"))
         else {
@@ -275,29 +263,25 @@ pub(super) fn check_gtid_mode(ctx: &mut Ctx) {
         let ok = mode.eq_ignore_ascii_case("ON")
             && consistency.is_some_and(|c| c.eq_ignore_ascii_case("ON"));
         if ok {
-            ctx.push(
-                "P8",
+            ctx.report(
                 Pass,
-                "GTID",
                 "gtid_mode=ON, enforce_gtid_consistency=ON".into(),
                 Vec::new(),
             );
         } else {
             let fix = ctx.cnf(&["gtid_mode = ON", "enforce_gtid_consistency = ON"]);
-            ctx.push("P8", Warn, "GTID", format!("gtid_mode={mode}, enforce_gtid_consistency={}: no auto-positioning or errant-transaction detection", consistency.unwrap_or("?")), fix);
+            ctx.report(Warn, format!("gtid_mode={mode}, enforce_gtid_consistency={}: no auto-positioning or errant-transaction detection", consistency.unwrap_or("?")), fix);
         }
     } else if let Some(v) = ctx.var("gtid_strict_mode") {
-        if crate::repl::snapshot::parse_bool(v) == Some(true) {
-            ctx.push("P8", Pass, "GTID", "gtid_strict_mode=ON".into(), Vec::new());
+        if parse_bool(v) == Some(true) {
+            ctx.report(Pass, "gtid_strict_mode=ON".into(), Vec::new());
         } else {
             let fix = ctx.cnf_and_sql(
                 &["gtid_strict_mode = ON"],
                 &["SET GLOBAL gtid_strict_mode = ON;"],
             );
-            ctx.push(
-                "P8",
+            ctx.report(
                 Warn,
-                "GTID",
                 "gtid_strict_mode=OFF: out-of-order or duplicate GTIDs are accepted".into(),
                 fix,
             );

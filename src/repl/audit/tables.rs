@@ -17,7 +17,8 @@ pub const PROBED_TABLES: &[&str] = &[
     "gtid_slave_pos",
 ];
 
-pub(super) fn check(ctx: &mut Ctx) {
+/// T1: every probed system table is readable.
+pub(super) fn system_tables(ctx: &mut Ctx) {
     let probed: Vec<_> = ctx.s.tables.clone();
     if probed.is_empty() {
         return;
@@ -28,28 +29,22 @@ pub(super) fn check(ctx: &mut Ctx) {
         any_bad = true;
         if e.is_privilege() {
             ctx.unknown(
-                "T1",
-                "system table readable",
                 format!("mysql.{} not probed: {e}", t.table),
                 &format!("SELECT ON mysql.{}", t.table),
             );
             continue;
         }
         let steps = recovery_steps(ctx, &t.table);
-        ctx.push(
-            "T1",
+        ctx.report(
             Severity::Crit,
-            "system table readable",
             format!("mysql.{} is listed but cannot be read: {e}", t.table),
             steps,
         );
     }
     if !any_bad {
         let names: Vec<&str> = probed.iter().map(|t| t.table.as_str()).collect();
-        ctx.push(
-            "T1",
+        ctx.report(
             Severity::Pass,
-            "system table readable",
             format!("readable: mysql.{}", names.join(", mysql.")),
             Vec::new(),
         );
