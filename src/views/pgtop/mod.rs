@@ -76,8 +76,6 @@ pub struct PgtopView {
     /// when the last snapshot with data was taken (local clock), kept across a disconnect
     pub last_data: Option<DateTime<Utc>>,
     pub status: ConnectionStatus,
-    /// snapshot received while paused, applied on resume
-    pending: Option<Box<PgSnapshot>>,
     pub thresholds: Thresholds,
     pub exclusions: KillExclusions,
     pub basis: DurationBasis,
@@ -120,7 +118,6 @@ impl PgtopView {
             snap: None,
             last_data: None,
             status: ConnectionStatus::Connecting,
-            pending: None,
             thresholds: cfg.thresholds(),
             exclusions: cfg.kill.clone(),
             basis: cfg.duration_basis,
@@ -226,10 +223,10 @@ impl PgtopView {
             // Disconnected: the rows are cleared (and a snapshot kept while paused dropped), so
             // nothing from before the disconnect is shown, listed in batch or tagged as current.
             if matches!(snap.status, ConnectionStatus::Disconnected { .. })
-                && (self.snap.is_some() || self.pending.is_some())
+                && (self.snap.is_some() || !self.core.held.is_empty())
             {
                 self.snap = None;
-                self.pending = None;
+                self.core.held.clear();
                 self.tagged.clear();
                 self.detail = None;
                 self.rebuild();
@@ -423,15 +420,6 @@ impl PgtopView {
         );
     }
 
-    fn set_paused(&mut self, paused: bool) {
-        self.core.paused = paused;
-        if !paused {
-            if let Some(s) = self.pending.take() {
-                self.apply_snapshot(s);
-            }
-        }
-    }
-
     /// The worst class over the listed client backends, as a batch exit code.
     pub fn exit_code(&self) -> i32 {
         match &self.snap {
@@ -461,7 +449,7 @@ impl View for PgtopView {
             Payload::Pg(s) if self.core.paused && s.header.is_some() => {
                 self.status = s.status.clone();
                 self.last_data = Some(DateTime::<Utc>::from(s.taken_at));
-                self.pending = Some(s);
+                self.core.held.keep(Payload::Pg(s));
             }
             Payload::Pg(s) => self.apply_snapshot(s),
             Payload::PgReply(r) => match *r {
@@ -589,16 +577,13 @@ impl View for PgtopView {
                 self.rebuild();
             }
             Action::TogglePause => {
-                let p = !self.core.paused;
-                self.set_paused(p);
-                ctx.flash(
-                    Level::Info,
-                    if p {
-                        "paused: updates are kept, not shown"
-                    } else {
-                        "resumed"
-                    },
-                );
+                for p in self.core.toggle_pause(ctx, super::pause::KEPT_NOT_SHOWN) {
+                    // alerts and the waits ring took it in when it arrived
+                    match p {
+                        Payload::Pg(s) => self.apply_snapshot(s),
+                        other => self.core.apply(other),
+                    }
+                }
             }
             Action::Up
             | Action::Down
