@@ -153,3 +153,68 @@ impl VlogView {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::Payload;
+    use crate::views::{Ctx, View};
+    use crate::vlog::builder::RequestBuilder;
+    use crate::vlog::VlogEvent;
+
+    fn reqs(from: u64, n: u64) -> Payload {
+        let rs = (from..from + n)
+            .map(|i| {
+                let mut b = RequestBuilder {
+                    vxid: 100 + i,
+                    start: 1.0e9 + i as f64,
+                    ..Default::default()
+                };
+                b.url.extend_from_slice(format!("/r{i}").as_bytes());
+                b.build()
+            })
+            .collect();
+        Payload::Vlog(VlogEvent::Requests(rs))
+    }
+
+    fn selected_url(v: &VlogView) -> Option<String> {
+        v.selected_request().map(|r| r.url().to_string())
+    }
+
+    #[test]
+    fn pause_freezes_the_rows_shown_and_counts_the_requests_recorded() {
+        let mut v = VlogView::default();
+        let mut ctx = Ctx::default();
+        v.apply(reqs(0, 5));
+        v.handle(Action::TogglePause, &mut ctx);
+        v.apply(reqs(5, 3));
+        v.apply(reqs(8, 4));
+        assert_eq!(v.ring.len(), 12, "the ring keeps recording");
+        assert_eq!(v.shown_len(), 5, "the display is frozen");
+        assert_eq!(v.core.pause_status().as_deref(), Some("PAUSED · 7 new"));
+        v.handle(Action::TogglePause, &mut ctx);
+        assert_eq!(v.shown_len(), 12);
+        assert_eq!(v.core.pause_status(), None);
+    }
+
+    #[test]
+    fn the_list_follows_new_requests_until_moved_up_then_stays_on_its_request() {
+        let mut v = VlogView::default();
+        let mut ctx = Ctx::default();
+        v.apply(reqs(0, 5));
+        assert_eq!(v.selected_index(), None, "following");
+        assert_eq!(v.window(3), (2, 5));
+        v.apply(reqs(5, 5));
+        assert_eq!(v.window(3), (7, 10), "following: the newest rows");
+        v.handle(Action::Up, &mut ctx);
+        assert_eq!(selected_url(&v).as_deref(), Some("/r9"));
+        v.apply(reqs(10, 5));
+        assert_eq!(
+            selected_url(&v).as_deref(),
+            Some("/r9"),
+            "stays on its request"
+        );
+        v.handle(Action::Bottom, &mut ctx);
+        assert_eq!(v.selected_index(), None, "Bottom follows again");
+    }
+}
