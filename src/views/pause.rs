@@ -3,7 +3,7 @@
 //! kept in [`Held`] (bounded: the newest of each kind, or for repl the newest of each server)
 //! and applied in arrival order on resume. A view whose data keeps flowing while paused (vlog:
 //! the ring keeps recording) keeps nothing and only counts; its freeze point is the number
-//! of requests recorded less the count ([`ViewCore::arrived`]). The flag lives in
+//! of requests recorded less those counted ([`Held::counted`]). The flag lives in
 //! [`ViewCore::paused`]; the status line shows [`ViewCore::pause_status`].
 
 use super::{Ctx, ViewCore};
@@ -22,7 +22,10 @@ pub type Replaces<T> = fn(&T, &T) -> bool;
 pub struct Held<T> {
     items: VecDeque<T>,
     replaces: Replaces<T>,
-    arrived: u64,
+    /// Updates kept (also those replaced since).
+    kept: u64,
+    /// Updates applied anyway and only counted ([`Held::count`]).
+    counted: u64,
 }
 
 impl<T> Default for Held<T> {
@@ -42,13 +45,14 @@ impl<T> Held<T> {
         Held {
             items: VecDeque::new(),
             replaces,
-            arrived: 0,
+            kept: 0,
+            counted: 0,
         }
     }
 
     /// Keeps `item` (and counts it), dropping the kept ones it replaces.
     pub fn keep(&mut self, item: T) {
-        self.arrived += 1;
+        self.kept += 1;
         let replaces = self.replaces;
         self.items.retain(|kept| !replaces(kept, &item));
         self.items.push_back(item);
@@ -59,12 +63,17 @@ impl<T> Held<T> {
 
     /// Counts `n` updates that were applied anyway (vlog requests go into the ring).
     pub fn count(&mut self, n: u64) {
-        self.arrived += n;
+        self.counted += n;
     }
 
     /// Updates that arrived since the pause began (kept or only counted).
     pub fn arrived(&self) -> u64 {
-        self.arrived
+        self.kept + self.counted
+    }
+
+    /// Of those, the ones only counted (vlog: requests recorded since the pause).
+    pub fn counted(&self) -> u64 {
+        self.counted
     }
 
     pub fn is_empty(&self) -> bool {
@@ -83,7 +92,7 @@ impl<T> Held<T> {
 
     /// Everything kept, oldest first; the count starts again.
     fn take(&mut self) -> Vec<T> {
-        self.arrived = 0;
+        (self.kept, self.counted) = (0, 0);
         self.items.drain(..).collect()
     }
 }
@@ -187,6 +196,7 @@ mod tests {
         h.clear();
         assert!(h.is_empty());
         assert_eq!(h.arrived(), 8);
+        assert_eq!(h.counted(), 7, "only the counted ones, not the kept");
     }
 
     #[test]
