@@ -3,7 +3,8 @@
 //! `show_req_headers`, `show_resp_headers`, in their `name=value` spellings) plus handling and
 //! backend. Set from the CLI / config / the live edit line, applied by the view to each
 //! [`Request`] with [`Filter::matches`] (cheap checks first, regexes last), and optionally
-//! pushed down to `varnishlog -q` as a VSL query (`Filter::vsl_query`, in [`super::vsl`]).
+//! pushed down to `varnishlog -q` as a VSL query (`Filter::vsl_query`, in `vlog/vsl.rs`,
+//! which uses this module; this one does not use it).
 
 use std::fmt;
 
