@@ -8,6 +8,7 @@ pub mod fit;
 pub mod grid;
 pub mod help;
 pub mod scroll;
+pub mod selection;
 pub mod table;
 
 use crate::app::{App, Level, PromptKind};
@@ -71,8 +72,8 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     }
     Line::from(spans).render(area, buf);
     let mut right = Vec::new();
-    if app.active_view().core().paused {
-        right.push(Span::styled(" PAUSED ", t.style(Role::FlashWarn)));
+    if let Some(text) = app.active_view().core().pause_status() {
+        right.push(Span::styled(format!(" {text} "), t.style(Role::FlashWarn)));
     }
     if app.read_only() {
         right.push(Span::styled(" READ-ONLY ", t.style(Role::ReadOnly)));

@@ -4,6 +4,7 @@
 //! Views own a [`TableState`]; drawing reads it and never changes it.
 
 use crate::theme::{Role, Theme};
+use crate::ui::selection::{key_id, Selection};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -84,9 +85,8 @@ pub struct TableState {
     pub data: TableData,
     /// Indices into `data.rows` after filter and sort.
     visible: Vec<usize>,
-    /// Position of the cursor in `visible`.
-    pub cursor: usize,
-    selected_key: Option<String>,
+    /// The cursor: a position in `visible`, kept on its row's key across refreshes.
+    pub cursor: Selection<u64>,
     pub sort: Option<(usize, bool)>,
     pub filter: String,
     /// Body rows shown at the last draw (set by [`TableState::render_columns`] through a
@@ -177,21 +177,17 @@ impl TableState {
         }
         self.visible = vis;
         // Keep the cursor on the same row when it is still there.
-        if let Some(key) = &self.selected_key {
-            if let Some(pos) = self
-                .visible
-                .iter()
-                .position(|&i| &self.data.rows[i].key == key)
-            {
-                self.cursor = pos;
-            }
-        }
-        self.cursor = self.cursor.min(self.visible.len().saturating_sub(1));
-        self.remember();
+        let (rows, visible) = (&self.data.rows, &self.visible);
+        self.cursor.sync(
+            visible.len(),
+            |k| visible.iter().position(|&i| key_id(&rows[i].key) == k),
+            |n| visible.get(n).map(|&i| key_id(&rows[i].key)),
+        );
     }
 
-    fn remember(&mut self) {
-        self.selected_key = self.selected().map(|r| r.key.clone());
+    /// The cursor's key of the visible row `n`.
+    fn key_at(&self) -> impl Fn(usize) -> Option<u64> + '_ {
+        |n| self.visible.get(n).map(|&i| key_id(&self.data.rows[i].key))
     }
 
     pub fn visible_rows(&self) -> impl Iterator<Item = &TableRow> {
@@ -204,14 +200,14 @@ impl TableState {
 
     pub fn selected(&self) -> Option<&TableRow> {
         self.visible
-            .get(self.cursor)
+            .get(self.cursor.at())
             .and_then(|&i| self.data.rows.get(i))
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let max = self.visible.len().saturating_sub(1) as isize;
-        self.cursor = (self.cursor as isize + delta).clamp(0, max.max(0)) as usize;
-        self.remember();
+        let mut c = self.cursor;
+        c.move_by(delta, self.visible.len(), self.key_at());
+        self.cursor = c;
     }
 
     /// How far PageUp / PageDown move: the drawn page less one row of context (like
@@ -220,14 +216,23 @@ impl TableState {
         self.page.get().saturating_sub(1).max(1) as isize
     }
 
+    /// The next [`TableState::set_data`] starts on the first row, unless the selected row
+    /// is in it.
+    pub fn rewind(&mut self) {
+        self.cursor.rewind();
+    }
+
     pub fn top(&mut self) {
-        self.cursor = 0;
-        self.remember();
+        let mut c = self.cursor;
+        c.set(0, self.visible.len(), self.key_at());
+        self.cursor = c;
     }
 
     pub fn bottom(&mut self) {
-        self.cursor = self.visible.len().saturating_sub(1);
-        self.remember();
+        let mut c = self.cursor;
+        let n = self.visible.len();
+        c.set(n.saturating_sub(1), n, self.key_at());
+        self.cursor = c;
     }
 
     /// Renders the table into `area`, every column.
@@ -290,10 +295,10 @@ impl TableState {
             .collect();
         let body_height = area.height.saturating_sub(1) as usize;
         self.page.set(body_height);
-        let offset = if self.cursor >= body_height {
-            self.cursor + 1 - body_height
-        } else {
+        let offset = if body_height == 0 {
             0
+        } else {
+            self.cursor.first(self.visible.len(), body_height, None)
         };
         let widths: Vec<Constraint> = cols
             .iter()
@@ -328,7 +333,7 @@ impl TableState {
                 continue;
             };
             let mut style = theme.style(r.role);
-            if show_cursor && pos == self.cursor {
+            if show_cursor && self.cursor == pos {
                 style = style.patch(theme.style(Role::Selected));
             }
             let y = line as u16 + 1;

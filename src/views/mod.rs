@@ -2,6 +2,7 @@
 //! actions into state changes (and [`Effect`]s for collectors), and renders as a pure
 //! function of that state. No I/O and no tokio here.
 
+pub mod pause;
 pub mod pgtop;
 pub mod repl;
 pub mod spotify;
@@ -13,9 +14,10 @@ use crate::config::ViewKind;
 use crate::keymap::{Action, Modal};
 use crate::theme::Theme;
 use crate::ui::commands::Invocation;
-use crate::ui::table::{render_empty, TableData, TableState};
+use crate::ui::table::{render_empty, TableState};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
+use pause::Held;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -162,14 +164,15 @@ pub trait View {
     }
 }
 
-/// State every view has: the table, the source health, pause and a pending snapshot.
+/// State every view has: the table, the source health, pause and what arrived while paused.
 #[derive(Debug, Default)]
 pub struct ViewCore {
     pub table: TableState,
     pub health: SourceHealth,
+    /// Updates are not shown (`p`); see [`pause`] for the mechanism.
     pub paused: bool,
-    /// Latest snapshot received while paused; applied on resume so nothing is lost.
-    pub pending: Option<TableData>,
+    /// What arrived while paused: kept to be applied on resume, and counted.
+    pub held: Held<Payload>,
     /// The detail pane of the selected row is open.
     pub detail: bool,
     /// When the source last delivered data (the `at` of its last `Live` health; set by
@@ -181,7 +184,7 @@ impl ViewCore {
     pub fn apply(&mut self, payload: Payload) {
         match payload {
             Payload::Health(h) => self.health = h,
-            Payload::Table(t) if self.paused => self.pending = Some(t),
+            Payload::Table(t) if self.paused => self.held.keep(Payload::Table(t)),
             Payload::Table(t) => self.table.set_data(t),
             Payload::Notice { .. }
             | Payload::Pg(_)
@@ -189,15 +192,6 @@ impl ViewCore {
             | Payload::Repl(_)
             | Payload::Vlog(_)
             | Payload::Spotify(_) => {}
-        }
-    }
-
-    pub fn set_paused(&mut self, paused: bool) {
-        self.paused = paused;
-        if !paused {
-            if let Some(t) = self.pending.take() {
-                self.table.set_data(t);
-            }
         }
     }
 
@@ -215,16 +209,9 @@ impl ViewCore {
             Action::SortReverse => self.table.sort_reverse(),
             Action::Open => self.detail = self.table.selected().is_some() && !self.detail,
             Action::TogglePause => {
-                let p = !self.paused;
-                self.set_paused(p);
-                ctx.flash(
-                    Level::Info,
-                    if p {
-                        "paused: updates are kept, not shown"
-                    } else {
-                        "resumed"
-                    },
-                );
+                for p in self.toggle_pause(ctx, pause::KEPT_NOT_SHOWN) {
+                    self.apply(p);
+                }
             }
             _ => return false,
         }

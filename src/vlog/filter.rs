@@ -3,14 +3,14 @@
 //! `show_req_headers`, `show_resp_headers`, in their `name=value` spellings) plus handling and
 //! backend. Set from the CLI / config / the live edit line, applied by the view to each
 //! [`Request`] with [`Filter::matches`] (cheap checks first, regexes last), and optionally
-//! pushed down to `varnishlog -q` as a VSL query ([`Filter::vsl_query`]).
+//! pushed down to `varnishlog -q` as a VSL query (`Filter::vsl_query`, in `vlog/vsl.rs`,
+//! which uses this module; this one does not use it).
 
 use std::fmt;
 
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::record::{Handling, Request};
-pub use super::vsl::vsl_regex;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FilterError {
@@ -76,7 +76,7 @@ impl Pattern {
         &self.src
     }
 
-    fn body(&self) -> &str {
+    pub(super) fn body(&self) -> &str {
         self.src.strip_prefix('!').unwrap_or(&self.src)
     }
 }
@@ -433,59 +433,6 @@ impl Filter {
             && pat(&self.url, r.url_bytes())
             && pat(&self.req_headers, r.req_headers_block())
             && pat(&self.resp_headers, r.resp_headers_block())
-    }
-
-    /// A `varnishlog -q` query selecting a superset of what this filter keeps, to cut the
-    /// volume at the source; `None` if no part can be pushed down. Only a part whose VSL form
-    /// keeps every request it keeps goes down (regexes through [`vsl_regex`]); the filter
-    /// itself still decides what is shown. Caveat: with a query the statistics see only the
-    /// matching traffic, and a restart whose legs match differently may arrive half (it is
-    /// then shown as its first leg).
-    pub fn vsl_query(&self) -> Option<String> {
-        let mut parts = Vec::new();
-        let mut re = |tag: &str, p: &Option<Pattern>| {
-            if let Some(q) = p
-                .as_ref()
-                .filter(|p| !p.is_negated())
-                .and_then(|p| vsl_regex(p.body()))
-            {
-                parts.push(format!("{tag} ~ {q}"));
-            }
-        };
-        re("ReqURL", &self.url);
-        re("ReqMethod", &self.method);
-        re("ReqStart[1]", &self.client);
-        if let Some(StatusFilter::Set {
-            negate: false,
-            items,
-        }) = &self.status
-        {
-            let alts: Option<Vec<String>> = items
-                .iter()
-                .map(|i| match i {
-                    StatusItem::Code(c) => Some(format!("RespStatus == {c}")),
-                    StatusItem::Class(c) => Some(format!(
-                        "(RespStatus >= {} and RespStatus < {})",
-                        c * 100,
-                        c * 100 + 100
-                    )),
-                    StatusItem::Missing => None,
-                })
-                .collect();
-            if let Some(a) = alts.filter(|a| !a.is_empty()) {
-                parts.push(format!("({})", a.join(" or ")));
-            }
-        }
-        if let Some(ms) = self.slow_ms {
-            parts.push(format!(
-                "(Timestamp:Resp[2] >= {0} or Timestamp:PipeSess[2] >= {0})",
-                ms / 1000.0
-            ));
-        }
-        if self.only_hits {
-            parts.push("Hit".into());
-        }
-        (!parts.is_empty()).then(|| parts.join(" and "))
     }
 }
 

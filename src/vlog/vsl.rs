@@ -1,6 +1,63 @@
-//! Filter regexes as `varnishlog -q` (VSL query) strings, for push-down
-//! ([`super::filter::Filter::vsl_query`]): only what varnishlog's PCRE reads as broadly as
-//! Rust's `regex` goes down.
+//! A filter as a `varnishlog -q` (VSL query) string, for push-down ([`Filter::vsl_query`]):
+//! only what varnishlog's PCRE reads as broadly as Rust's `regex` goes down. This module
+//! uses the filter; the filter does not use it.
+
+use super::filter::{Filter, Pattern, StatusFilter, StatusItem};
+
+impl Filter {
+    /// A `varnishlog -q` query selecting a superset of what this filter keeps, to cut the
+    /// volume at the source; `None` if no part can be pushed down. Only a part whose VSL form
+    /// keeps every request it keeps goes down (regexes through [`vsl_regex`]); the filter
+    /// itself still decides what is shown. Caveat: with a query the statistics see only the
+    /// matching traffic, and a restart whose legs match differently may arrive half (it is
+    /// then shown as its first leg).
+    pub fn vsl_query(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut re = |tag: &str, p: &Option<Pattern>| {
+            if let Some(q) = p
+                .as_ref()
+                .filter(|p| !p.is_negated())
+                .and_then(|p| vsl_regex(p.body()))
+            {
+                parts.push(format!("{tag} ~ {q}"));
+            }
+        };
+        re("ReqURL", &self.url);
+        re("ReqMethod", &self.method);
+        re("ReqStart[1]", &self.client);
+        if let Some(StatusFilter::Set {
+            negate: false,
+            items,
+        }) = &self.status
+        {
+            let alts: Option<Vec<String>> = items
+                .iter()
+                .map(|i| match i {
+                    StatusItem::Code(c) => Some(format!("RespStatus == {c}")),
+                    StatusItem::Class(c) => Some(format!(
+                        "(RespStatus >= {} and RespStatus < {})",
+                        c * 100,
+                        c * 100 + 100
+                    )),
+                    StatusItem::Missing => None,
+                })
+                .collect();
+            if let Some(a) = alts.filter(|a| !a.is_empty()) {
+                parts.push(format!("({})", a.join(" or ")));
+            }
+        }
+        if let Some(ms) = self.slow_ms {
+            parts.push(format!(
+                "(Timestamp:Resp[2] >= {0} or Timestamp:PipeSess[2] >= {0})",
+                ms / 1000.0
+            ));
+        }
+        if self.only_hits {
+            parts.push("Hit".into());
+        }
+        (!parts.is_empty()).then(|| parts.join(" and "))
+    }
+}
 
 /// A regex of the filter as a VSL query string (quoted, backslashes escaped for the query
 /// lexer), or `None` when varnishlog's PCRE might match less than Rust's `regex` does.

@@ -341,7 +341,7 @@ impl PgtopView {
         }
         let sessions = self.snap.as_ref().map_or(&[][..], |s| &s.sessions);
         self.groups.update(sessions);
-        self.core.table.cursor = 0;
+        self.core.table.rewind();
         self.rebuild();
     }
 
@@ -353,7 +353,7 @@ impl PgtopView {
         };
         self.groups.on = false;
         self.groups.only = Some(g);
-        self.core.table.cursor = 0;
+        self.core.table.rewind();
         self.rebuild();
     }
 

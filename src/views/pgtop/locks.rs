@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::pg::activity::Session;
+use crate::ui::selection::Selection;
 
 /// One line of the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,37 +171,41 @@ pub fn tree(sessions: &[Session], now: DateTime<Utc>) -> Vec<LockLine> {
     w.out
 }
 
-/// The cursor of the lock tree: a line index, kept on the same pid across refreshes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Cursor {
-    pub index: usize,
-    pub pid: Option<i32>,
-}
+/// The cursor of the lock tree: a line index, kept on the same pid across refreshes (the
+/// list cursor, [`Selection`], over the tree's lines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor(Selection<i32>);
 
 impl Cursor {
+    pub fn index(&self) -> usize {
+        self.0.at()
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        self.0.key()
+    }
+
     /// Follows the selected pid into a new tree (else keeps the index, clamped).
     pub fn sync(&mut self, lines: &[LockLine]) {
-        if let Some(p) = self.pid {
-            if lines.get(self.index).is_none_or(|l| l.pid != p) {
-                if let Some(i) = lines.iter().position(|l| l.pid == p) {
-                    self.index = i;
-                }
-            }
-        }
-        self.index = self.index.min(lines.len().saturating_sub(1));
-        self.pid = lines.get(self.index).map(|l| l.pid);
+        self.0.sync(
+            lines.len(),
+            |p| lines.iter().position(|l| l.pid == p),
+            pid_at(lines),
+        );
     }
 
     /// Moves by `delta` lines (clamped to the tree).
     pub fn move_by(&mut self, lines: &[LockLine], delta: isize) {
-        let last = lines.len().saturating_sub(1) as isize;
-        self.index = (self.index as isize + delta).clamp(0, last.max(0)) as usize;
-        self.pid = lines.get(self.index).map(|l| l.pid);
+        self.0.move_by(delta, lines.len(), pid_at(lines));
     }
 
     pub fn line(&self, lines: &[LockLine]) -> Option<LockLine> {
-        lines.get(self.index).copied()
+        lines.get(self.index()).copied()
     }
+}
+
+fn pid_at(lines: &[LockLine]) -> impl Fn(usize) -> Option<i32> + '_ {
+    |i| lines.get(i).map(|l| l.pid)
 }
 
 #[cfg(test)]
@@ -287,12 +292,12 @@ mod tests {
         let mut c = Cursor::default();
         let a = [line(1), line(2), line(3)];
         c.move_by(&a, 2);
-        assert_eq!(c.pid, Some(3));
+        assert_eq!(c.pid(), Some(3));
         c.sync(&[line(3), line(1)]);
-        assert_eq!((c.index, c.pid), (0, Some(3)));
+        assert_eq!((c.index(), c.pid()), (0, Some(3)));
         c.sync(&[line(1)]);
-        assert_eq!((c.index, c.pid), (0, Some(1)));
+        assert_eq!((c.index(), c.pid()), (0, Some(1)));
         c.move_by(&[], 1);
-        assert_eq!((c.index, c.pid), (0, None));
+        assert_eq!((c.index(), c.pid()), (0, None));
     }
 }

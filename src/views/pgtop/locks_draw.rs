@@ -192,7 +192,7 @@ pub fn lock_tree(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         t.style(Role::Header),
     ))];
     let rows_h = usize::from(inner.height.saturating_sub(1)).max(1);
-    let cursor = v.lock_cursor.index.min(lines.len() - 1);
+    let cursor = v.lock_cursor.index().min(lines.len() - 1);
     let offset = cursor.saturating_sub(rows_h - 1);
     for (i, l) in lines.iter().enumerate().skip(offset).take(rows_h) {
         let s = v.sessions().iter().find(|s| s.pid == l.pid);

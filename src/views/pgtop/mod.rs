@@ -81,8 +81,6 @@ pub struct PgtopView {
     /// when the last snapshot with data was taken (local clock), kept across a disconnect
     pub last_data: Option<DateTime<Utc>>,
     pub status: ConnectionStatus,
-    /// snapshot received while paused, applied on resume
-    pending: Option<Box<PgSnapshot>>,
     pub thresholds: Thresholds,
     pub exclusions: KillExclusions,
     pub basis: DurationBasis,
@@ -125,7 +123,6 @@ impl PgtopView {
             snap: None,
             last_data: None,
             status: ConnectionStatus::Connecting,
-            pending: None,
             thresholds: cfg.thresholds(),
             exclusions: cfg.kill.clone(),
             basis: cfg.duration_basis,
@@ -171,15 +168,6 @@ impl PgtopView {
             .push(Effect::ToSource(ViewKind::Pgtop, SourceCommand::Pg(r)));
     }
 
-    fn set_paused(&mut self, paused: bool) {
-        self.core.paused = paused;
-        if !paused {
-            if let Some(s) = self.pending.take() {
-                self.apply_snapshot(s);
-            }
-        }
-    }
-
     /// The worst class over the listed client backends, as a batch exit code.
     pub fn exit_code(&self) -> i32 {
         match &self.snap {
@@ -209,7 +197,7 @@ impl View for PgtopView {
             Payload::Pg(s) if self.core.paused && s.header.is_some() => {
                 self.status = s.status.clone();
                 self.last_data = Some(DateTime::<Utc>::from(s.taken_at));
-                self.pending = Some(s);
+                self.core.held.keep(Payload::Pg(s));
             }
             Payload::Pg(s) => self.apply_snapshot(s),
             Payload::PgReply(r) => match *r {
@@ -337,16 +325,13 @@ impl View for PgtopView {
                 self.rebuild();
             }
             Action::TogglePause => {
-                let p = !self.core.paused;
-                self.set_paused(p);
-                ctx.flash(
-                    Level::Info,
-                    if p {
-                        "paused: updates are kept, not shown"
-                    } else {
-                        "resumed"
-                    },
-                );
+                for p in self.core.toggle_pause(ctx, super::pause::KEPT_NOT_SHOWN) {
+                    // alerts and the waits ring took it in when it arrived
+                    match p {
+                        Payload::Pg(s) => self.apply_snapshot(s),
+                        other => self.core.apply(other),
+                    }
+                }
             }
             Action::Up
             | Action::Down

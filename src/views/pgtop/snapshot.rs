@@ -74,10 +74,10 @@ impl PgtopView {
             // Disconnected: the rows are cleared (and a snapshot kept while paused dropped), so
             // nothing from before the disconnect is shown, listed in batch or tagged as current.
             if matches!(snap.status, ConnectionStatus::Disconnected { .. })
-                && (self.snap.is_some() || self.pending.is_some())
+                && (self.snap.is_some() || !self.core.held.is_empty())
             {
                 self.snap = None;
-                self.pending = None;
+                self.core.held.clear();
                 self.tagged.clear();
                 self.detail = None;
                 self.rebuild();

@@ -189,8 +189,8 @@ fn render_audit(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme) {
         }
     );
     let inner_h = area.height.saturating_sub(1) as usize;
-    let offset = if v.focus == Focus::Audit && v.audit_cursor >= inner_h {
-        v.audit_cursor + 1 - inner_h
+    let offset = if v.focus == Focus::Audit {
+        v.audit_cursor.first(checks.len(), inner_h, None)
     } else {
         0
     };
@@ -201,7 +201,7 @@ fn render_audit(v: &ReplView, area: Rect, buf: &mut Buffer, theme: &Theme) {
         .take(inner_h)
         .map(|(i, c)| {
             let mut style = theme.style(severity_role(c.severity));
-            if v.focus == Focus::Audit && i == v.audit_cursor {
+            if v.focus == Focus::Audit && v.audit_cursor == i {
                 style = style.patch(theme.style(Role::Selected));
             }
             Line::from(Span::styled(check_line(c), style))

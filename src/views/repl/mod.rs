@@ -18,6 +18,7 @@ use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+use super::pause::{Held, KEPT_NOT_SHOWN};
 use super::{Ctx, View, ViewCore};
 use crate::app::{Effect, Level};
 use crate::collect::{Payload, SourceHealth};
@@ -28,6 +29,7 @@ use crate::repl::verdict::{judge, with_audit, ServerVerdict};
 use crate::repl::{ConnState, LagThresholds, ServerSnapshot};
 use crate::theme::Theme;
 use crate::ui::scroll::Scroll;
+use crate::ui::selection::Selection;
 use crate::ui::table::TableState;
 
 /// Which part of the view the arrow keys move in.
@@ -65,15 +67,26 @@ pub struct ReplView {
     pub history: HashMap<(String, String), VecDeque<Option<f64>>>,
     pub focus: Focus,
     /// Cursor in the audit list of the selected server.
-    pub audit_cursor: usize,
+    pub audit_cursor: Selection<()>,
     pub pane: Option<Pane>,
     /// First row of the pane shown (j/k, PgUp/PgDn/Space, g/G); 0 whenever a pane opens.
     pub pane_scroll: Scroll,
     /// The user moved the cursor: from then on it follows its row; before, it stays on top
     /// (the worst row).
     moved: bool,
-    /// Snapshots received while paused, applied on resume.
-    pending: Vec<ServerSnapshot>,
+}
+
+/// PageUp / PageDown in the audit list move this many checks.
+const AUDIT_PAGE: usize = 10;
+
+/// The audit list's rows have no id (the cursor stays at its position): `()` for each.
+fn row_at(n: usize) -> impl Fn(usize) -> Option<()> {
+    move |i| (i < n).then_some(())
+}
+
+/// While paused the newest snapshot of each server is kept.
+fn same_server(kept: &Payload, new: &Payload) -> bool {
+    matches!((kept, new), (Payload::Repl(a), Payload::Repl(b)) if a.name == b.name)
 }
 
 impl Default for ReplView {
@@ -84,7 +97,10 @@ impl Default for ReplView {
 
 impl ReplView {
     pub fn new(cfg: &ReplConfig) -> Self {
-        let mut core = ViewCore::default();
+        let mut core = ViewCore {
+            held: Held::with_rule(same_server),
+            ..ViewCore::default()
+        };
         if !cfg.servers.is_empty() {
             // Configured: batch mode waits for the first answers instead of reporting "idle".
             core.health = SourceHealth::Connecting {
@@ -101,11 +117,10 @@ impl ReplView {
             audit: Vec::new(),
             history: HashMap::new(),
             focus: Focus::Status,
-            audit_cursor: 0,
+            audit_cursor: Selection::default(),
             pane: None,
             pane_scroll: Scroll::default(),
             moved: false,
-            pending: Vec::new(),
         }
     }
 
@@ -135,7 +150,7 @@ impl ReplView {
     /// The check under the audit cursor.
     pub fn selected_check(&self) -> Option<&CheckResult> {
         let srv = self.selected_server()?;
-        self.checks(srv).get(self.audit_cursor).copied()
+        self.checks(srv).get(self.audit_cursor.at()).copied()
     }
 
     /// Lag history of one channel.
@@ -189,8 +204,8 @@ impl ReplView {
         if !self.moved {
             self.core.table.top();
         }
-        let n = self.checks(self.selected_server().unwrap_or("")).len();
-        self.audit_cursor = self.audit_cursor.min(n.saturating_sub(1));
+        let n = self.audit_len();
+        self.audit_cursor.sync(n, |_| None, row_at(n));
         self.update_health();
     }
 
@@ -287,10 +302,9 @@ impl ReplView {
         self.pane_scroll = Scroll::default();
     }
 
-    fn move_audit(&mut self, delta: isize) {
-        let n = self.checks(self.selected_server().unwrap_or("")).len();
-        let max = n.saturating_sub(1) as isize;
-        self.audit_cursor = (self.audit_cursor as isize + delta).clamp(0, max.max(0)) as usize;
+    /// Checks in the audit list of the selected server.
+    fn audit_len(&self) -> usize {
+        self.checks(self.selected_server().unwrap_or("")).len()
     }
 }
 
@@ -307,10 +321,7 @@ impl View for ReplView {
 
     fn apply(&mut self, payload: Payload) {
         match payload {
-            Payload::Repl(s) if self.core.paused => {
-                self.pending.retain(|p| p.name != s.name);
-                self.pending.push(*s);
-            }
+            Payload::Repl(s) if self.core.paused => self.core.held.keep(Payload::Repl(s)),
             Payload::Repl(s) => self.ingest(*s),
             other => self.core.apply(other),
         }
@@ -325,7 +336,7 @@ impl View for ReplView {
                     ctx.flash(Level::Info, "no audit results for this server yet");
                 } else {
                     self.focus = Focus::Audit;
-                    self.audit_cursor = 0;
+                    self.audit_cursor = Selection::default();
                 }
             }
             (Action::FocusAudit, Focus::Audit) | (Action::Back, Focus::Audit) => {
@@ -353,20 +364,22 @@ impl View for ReplView {
                 };
                 return self.pane_scroll.apply(action, rows, page);
             }
-            (Action::Up, Focus::Audit) => self.move_audit(-1),
-            (Action::Down, Focus::Audit) => self.move_audit(1),
-            (Action::PageUp, Focus::Audit) => self.move_audit(-10),
-            (Action::PageDown, Focus::Audit) => self.move_audit(10),
-            (Action::Top, Focus::Audit) => self.audit_cursor = 0,
-            (Action::Bottom, Focus::Audit) => self.move_audit(isize::MAX / 2),
+            (
+                Action::Up
+                | Action::Down
+                | Action::PageUp
+                | Action::PageDown
+                | Action::Top
+                | Action::Bottom,
+                Focus::Audit,
+            ) => {
+                let n = self.audit_len();
+                self.audit_cursor.apply(action, n, AUDIT_PAGE, row_at(n));
+            }
             (Action::TogglePause, _) => {
-                let handled = self.core.handle_common(action, ctx);
-                if !self.core.paused {
-                    for s in std::mem::take(&mut self.pending) {
-                        self.ingest(s);
-                    }
+                for p in self.core.toggle_pause(ctx, KEPT_NOT_SHOWN) {
+                    self.apply(p);
                 }
-                return handled;
             }
             (Action::Up | Action::Down | Action::PageUp | Action::PageDown, Focus::Status)
             | (Action::Top | Action::Bottom, Focus::Status) => {
@@ -374,7 +387,7 @@ impl View for ReplView {
                 self.moved = true;
                 let handled = self.core.handle_common(action, ctx);
                 if self.selected_server().map(str::to_string) != before {
-                    self.audit_cursor = 0;
+                    self.audit_cursor = Selection::default();
                 }
                 return handled;
             }

@@ -25,6 +25,7 @@ use crate::spotify::runner::{Event, JobId};
 use crate::spotify::source::{SavedQuery, SpotifyCommand, SpotifyEvent, StoreInfo};
 use crate::spotify::Dialect;
 use crate::theme::Theme;
+use crate::ui::selection::Selection;
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
 use editor::{Editor, EditorOutcome};
@@ -75,7 +76,7 @@ pub struct SpotifyView {
     pub info: StoreInfo,
     pub focus: Focus,
     /// Index in the left list: the questions, then the saved queries.
-    pub selected: usize,
+    pub selected: Selection<()>,
     pub params: Params,
     pub editor: Editor,
     pub saved: Vec<SavedQuery>,
@@ -88,6 +89,11 @@ pub struct SpotifyView {
     next_id: JobId,
 }
 
+/// The left list's entries have no id (the cursor keeps its position): `()` for each.
+pub(crate) fn entry_at(n: usize) -> impl Fn(usize) -> Option<()> {
+    move |i| (i < n).then_some(())
+}
+
 impl SpotifyView {
     /// Entries in the left list.
     pub fn list_len(&self) -> usize {
@@ -96,11 +102,12 @@ impl SpotifyView {
 
     /// The selected ready-made question, if a question (not a saved query) is selected.
     pub fn question(&self) -> Option<&'static Question> {
-        questions::list().get(self.selected)
+        questions::list().get(self.selected.at())
     }
 
     fn saved_query(&self) -> Option<&SavedQuery> {
         self.selected
+            .at()
             .checked_sub(questions::list().len())
             .and_then(|i| self.saved.get(i))
     }
@@ -275,7 +282,8 @@ impl SpotifyView {
             SpotifyEvent::History(saved) => self.editor.load_history(saved),
             SpotifyEvent::SavedQueries(s) => {
                 self.saved = s;
-                self.selected = self.selected.min(self.list_len().saturating_sub(1));
+                let n = self.list_len();
+                self.selected.sync(n, |_| None, entry_at(n));
             }
             SpotifyEvent::Job(Event::Started { id, sql }) => {
                 if let Some(r) = self.running.as_mut().filter(|r| r.id == id) {
@@ -339,7 +347,7 @@ impl SpotifyView {
             .map(|q| q.chart)
             .unwrap_or_else(|| state::guess_chart(&result));
         self.core.table.sort = None;
-        self.core.table.cursor = 0;
+        self.core.table.rewind();
         self.core.table.set_data(state::table_data(&result));
         self.message = None;
         self.answer = Some(Answer {

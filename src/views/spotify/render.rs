@@ -64,7 +64,7 @@ fn render_left(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
     .areas(area);
     // Question list, scrolled so the selection is visible.
     let inner_h = list_h.saturating_sub(2) as usize;
-    let offset = (v.selected + 1).saturating_sub(inner_h);
+    let offset = v.selected.first(v.list_len(), inner_h, None);
     let qs = questions::list();
     let mut lines = Vec::new();
     for i in offset..v.list_len() {
@@ -76,7 +76,7 @@ fn render_left(v: &SpotifyView, area: Rect, buf: &mut Buffer, t: &Theme) {
             },
         };
         let mut style = t.style(if saved { Role::Info } else { Role::Normal });
-        if i == v.selected {
+        if v.selected == i {
             style = style.patch(t.style(Role::Selected));
         }
         lines.push(Line::from(Span::styled(text, style)));

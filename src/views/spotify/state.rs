@@ -58,12 +58,10 @@ impl SpotifyView {
     pub(super) fn handle_action(&mut self, action: Action, ctx: &mut Ctx) -> bool {
         let on_list = self.focus == Focus::Questions;
         match action {
-            Action::Up if on_list => self.selected = self.selected.saturating_sub(1),
-            Action::Down if on_list => {
-                self.selected = (self.selected + 1).min(self.list_len().saturating_sub(1))
+            Action::Up | Action::Down | Action::Top | Action::Bottom if on_list => {
+                let n = self.list_len();
+                self.selected.apply(action, n, 1, super::entry_at(n));
             }
-            Action::Top if on_list => self.selected = 0,
-            Action::Bottom if on_list => self.selected = self.list_len().saturating_sub(1),
             Action::Open if on_list => self.ask(ctx),
             Action::Open => {}
             Action::EditSql => self.focus = Focus::Editor,

@@ -3,10 +3,12 @@
 //! (bounded by the ring), selection / follow mode, pause (display frozen at a sequence number
 //! while the ring keeps filling), search, the detail pane and the save / find editors.
 //! Fed by `Payload::Vlog` from `vlog::collector`; drawn by [`render`] from the visible window
-//! only (no table snapshot is ever rebuilt).
+//! only (no table snapshot is ever rebuilt). The rows shown and the cursor are in [`rows`],
+//! search, the editors and saving in [`edit`].
 
 mod edit;
 mod render;
+mod rows;
 
 use super::{Ctx, View, ViewCore};
 use crate::app::Level;
@@ -15,6 +17,7 @@ use crate::config::{ViewKind, VlogConfig, VlogLayout};
 use crate::keymap::{Action, Modal};
 use crate::theme::Theme;
 use crate::ui::commands::{Arg, Invocation};
+use crate::ui::selection::Selection;
 use crate::vlog::{Filter, Request, Ring, SourceStatus, Stats, VlogEvent};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
@@ -65,12 +68,11 @@ pub struct VlogView {
     /// Sequence numbers (push order, 0-based) of the ring entries that pass the filter,
     /// oldest first. Never longer than the ring.
     matches: VecDeque<u64>,
-    /// Selected row (sequence number); `None` follows the newest row.
-    selected: Option<u64>,
+    /// The cursor over `matches` (its id: the sequence number), following the newest row
+    /// until moved up. Synced whenever `matches` changes.
+    cursor: Selection<u64>,
     /// First row of the window (sequence number), kept so scrolling does not jump.
     top: Option<u64>,
-    /// While paused, rows from this sequence number on are not shown.
-    frozen_at: Option<u64>,
     pub malformed: u64,
     /// Child processes started (a restart makes it 2+).
     pub starts: u32,
@@ -120,9 +122,8 @@ impl VlogView {
             program: None,
             hint: None,
             matches: VecDeque::new(),
-            selected: None,
+            cursor: Selection::tail(),
             top: None,
-            frozen_at: None,
             malformed: 0,
             starts: 0,
             requeries: 0,
@@ -173,102 +174,6 @@ impl VlogView {
         self.filter_text != self.committed_text
     }
 
-    /// Sequence number of the oldest entry still in the ring.
-    fn oldest_seq(&self) -> u64 {
-        self.ring.pushed() - self.ring.len() as u64
-    }
-
-    pub fn request_at(&self, seq: u64) -> Option<&Request> {
-        let base = self.oldest_seq();
-        seq.checked_sub(base)
-            .and_then(|i| self.ring.get(i as usize))
-    }
-
-    /// Number of matching rows shown (up to the freeze point while paused).
-    pub fn shown_len(&self) -> usize {
-        match self.frozen_at {
-            Some(f) => self.matches.partition_point(|&s| s < f),
-            None => self.matches.len(),
-        }
-    }
-
-    /// The shown rows, oldest first.
-    pub fn shown(&self) -> impl DoubleEndedIterator<Item = &Request> + '_ {
-        self.matches
-            .range(..self.shown_len())
-            .filter_map(|&s| self.request_at(s))
-    }
-
-    /// Index (into `matches`) of the selected row, `None` when following.
-    pub fn selected_index(&self) -> Option<usize> {
-        let n = self.shown_len();
-        let s = self.selected?;
-        if n == 0 {
-            return None;
-        }
-        Some(self.matches.partition_point(|&x| x < s).min(n - 1))
-    }
-
-    pub fn selected_request(&self) -> Option<&Request> {
-        let i = self.selected_index()?;
-        self.matches.get(i).and_then(|&s| self.request_at(s))
-    }
-
-    /// The window of `height` rows: (first index into `matches`, end index).
-    pub fn window(&self, height: usize) -> (usize, usize) {
-        let n = self.shown_len();
-        let h = height.max(1);
-        match self.selected_index() {
-            None => (n.saturating_sub(h), n),
-            Some(sel) => {
-                let top = self
-                    .top
-                    .map(|t| self.matches.partition_point(|&x| x < t))
-                    .unwrap_or(sel);
-                let mut start = top.min(sel);
-                if sel >= start + h {
-                    start = sel + 1 - h;
-                }
-                let start = start.min(n.saturating_sub(h));
-                (start, (start + h).min(n))
-            }
-        }
-    }
-
-    fn push_requests(&mut self, reqs: Vec<Request>) {
-        for r in reqs {
-            let t = if r.start > 0.0 {
-                r.start
-            } else {
-                self.newest_start
-            };
-            self.newest_start = self.newest_start.max(t);
-            self.stats.observe(&r, t);
-            let seq = self.ring.pushed();
-            if self.filter.matches(&r) {
-                self.matches.push_back(seq);
-            }
-            self.ring.push(r);
-        }
-        let oldest = self.oldest_seq();
-        while self.matches.front().is_some_and(|&s| s < oldest) {
-            self.matches.pop_front();
-        }
-    }
-
-    fn recompute(&mut self) {
-        let base = self.oldest_seq();
-        let f = &self.filter;
-        self.matches = self
-            .ring
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| f.matches(r))
-            .map(|(i, _)| base + i as u64)
-            .collect();
-        self.top = None;
-    }
-
     /// The time the header statistics are computed at.
     pub fn stats_now(&self, now: DateTime<Local>) -> f64 {
         let wall = now.timestamp_millis() as f64 / 1000.0;
@@ -279,48 +184,9 @@ impl VlogView {
         }
     }
 
-    fn move_to_index(&mut self, idx: Option<usize>) {
-        let n = self.shown_len();
-        match idx {
-            Some(i) if n > 0 && i < n => {
-                self.selected = self.matches.get(i).copied();
-                let page = self.page.get().max(1) as usize;
-                let (start, _) = self.window(page);
-                self.top = self.matches.get(start).copied();
-            }
-            _ => {
-                self.selected = None;
-                self.top = None;
-            }
-        }
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        let n = self.shown_len();
-        if n == 0 {
-            return;
-        }
-        let cur = match self.selected_index() {
-            Some(i) => i as isize,
-            None if delta < 0 => n as isize, // leaving follow mode lands on the newest row
-            None => return,
-        };
-        let next = cur + delta;
-        if next >= n as isize {
-            self.move_to_index(None); // past the newest row: follow again
-        } else {
-            self.move_to_index(Some(next.max(0) as usize));
-        }
-    }
-
-    fn set_paused(&mut self, paused: bool) {
-        self.core.paused = paused;
-        self.frozen_at = paused.then(|| self.ring.pushed());
-    }
-
     fn open_detail(&mut self, ctx: &mut Ctx) {
-        if self.selected.is_none() {
-            self.move_by(-1);
+        if self.cursor.is_following() {
+            self.move_cursor(Action::Up);
         }
         match self.selected_request() {
             Some(r) => {
@@ -414,26 +280,23 @@ impl View for VlogView {
     }
 
     fn handle(&mut self, action: Action, ctx: &mut Ctx) -> bool {
-        let page = self.page.get().max(2) as isize - 1;
         match action {
-            Action::Up => self.move_by(-1),
-            Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-page),
-            Action::PageDown => self.move_by(page),
-            Action::Top => self.move_to_index(Some(0)),
-            Action::Bottom => self.move_to_index(None),
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom => self.move_cursor(action),
             Action::Open => self.open_detail(ctx),
             Action::TogglePause => {
-                let p = !self.core.paused;
-                self.set_paused(p);
-                ctx.flash(
-                    Level::Info,
-                    if p {
-                        "paused: the display is frozen, requests are still recorded"
-                    } else {
-                        "resumed"
-                    },
+                // nothing is held: the ring kept recording
+                let held = self.core.toggle_pause(
+                    ctx,
+                    "paused: the display is frozen, requests are still recorded",
                 );
+                for p in held {
+                    self.core.apply(p);
+                }
             }
             Action::TogglePane => self.pane = !self.pane,
             Action::Find => {

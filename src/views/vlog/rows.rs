@@ -1,0 +1,222 @@
+//! The vlog view's rows: the sequence numbers of the ring entries that pass the filter
+//! (`matches`), the part of them shown (up to the freeze point while paused, see
+//! [`crate::views::pause`]), and the cursor over them ([`Selection`](crate::ui::selection::Selection), following the newest
+//! row until moved up) with the window of rows drawn.
+
+use super::VlogView;
+use crate::keymap::Action;
+use crate::vlog::Request;
+
+impl VlogView {
+    /// Sequence number of the oldest entry still in the ring.
+    pub(super) fn oldest_seq(&self) -> u64 {
+        self.ring.pushed() - self.ring.len() as u64
+    }
+
+    pub fn request_at(&self, seq: u64) -> Option<&Request> {
+        let base = self.oldest_seq();
+        seq.checked_sub(base)
+            .and_then(|i| self.ring.get(i as usize))
+    }
+
+    /// While paused, rows from this sequence number on are not shown: the requests recorded
+    /// less those recorded since the pause (counted by the pause).
+    pub(super) fn frozen_at(&self) -> Option<u64> {
+        let arrived = self.core.held.counted();
+        self.core
+            .paused
+            .then(|| self.ring.pushed().saturating_sub(arrived))
+    }
+
+    /// Number of matching rows shown (up to the freeze point while paused).
+    pub fn shown_len(&self) -> usize {
+        match self.frozen_at() {
+            Some(f) => self.matches.partition_point(|&s| s < f),
+            None => self.matches.len(),
+        }
+    }
+
+    /// The shown rows, oldest first.
+    pub fn shown(&self) -> impl DoubleEndedIterator<Item = &Request> + '_ {
+        self.matches
+            .range(..self.shown_len())
+            .filter_map(|&s| self.request_at(s))
+    }
+
+    /// Index (into `matches`) of the selected row, `None` when following.
+    pub fn selected_index(&self) -> Option<usize> {
+        let n = self.shown_len();
+        self.cursor.index().filter(|_| n > 0).map(|i| i.min(n - 1))
+    }
+
+    /// Puts the cursor back on its request (or the next one still shown) after `matches`
+    /// changed. With no row shown it keeps its request for when rows are back.
+    pub(super) fn sync_cursor(&mut self) {
+        let n = self.shown_len();
+        if n == 0 {
+            return;
+        }
+        let m = &self.matches;
+        self.cursor.sync(
+            n,
+            |s| Some(m.partition_point(|&x| x < s).min(n - 1)),
+            |i| m.get(i).copied(),
+        );
+    }
+
+    pub fn selected_request(&self) -> Option<&Request> {
+        let i = self.selected_index()?;
+        self.matches.get(i).and_then(|&s| self.request_at(s))
+    }
+
+    /// The window of `height` rows: (first index into `matches`, end index).
+    pub fn window(&self, height: usize) -> (usize, usize) {
+        let n = self.shown_len();
+        let start = match self.selected_index() {
+            None => n.saturating_sub(height.max(1)),
+            Some(sel) => {
+                let top = self.top.map(|t| self.matches.partition_point(|&x| x < t));
+                self.cursor.first(n, height, Some(top.unwrap_or(sel)))
+            }
+        };
+        (start, (start + height.max(1)).min(n))
+    }
+
+    pub(super) fn push_requests(&mut self, reqs: Vec<Request>) {
+        if self.core.paused {
+            self.core.held.count(reqs.len() as u64);
+        }
+        for r in reqs {
+            let t = if r.start > 0.0 {
+                r.start
+            } else {
+                self.newest_start
+            };
+            self.newest_start = self.newest_start.max(t);
+            self.stats.observe(&r, t);
+            let seq = self.ring.pushed();
+            if self.filter.matches(&r) {
+                self.matches.push_back(seq);
+            }
+            self.ring.push(r);
+        }
+        let oldest = self.oldest_seq();
+        while self.matches.front().is_some_and(|&s| s < oldest) {
+            self.matches.pop_front();
+        }
+        self.sync_cursor();
+    }
+
+    pub(super) fn recompute(&mut self) {
+        let base = self.oldest_seq();
+        let f = &self.filter;
+        self.matches = self
+            .ring
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| f.matches(r))
+            .map(|(i, _)| base + i as u64)
+            .collect();
+        self.top = None;
+        self.sync_cursor();
+    }
+
+    /// Puts the cursor on row `idx` (past the newest, or `None`: follows the newest).
+    pub(super) fn move_to_index(&mut self, idx: Option<usize>) {
+        let n = self.shown_len();
+        let m = &self.matches;
+        self.cursor.set(idx.unwrap_or(n), n, |i| m.get(i).copied());
+        self.keep_window();
+    }
+
+    /// A list key (`Up`, `PageDown`, `Bottom`, ...): up from following lands on the newest
+    /// row, past the newest row follows again.
+    pub(super) fn move_cursor(&mut self, action: Action) {
+        let n = self.shown_len();
+        if n == 0 && !matches!(action, Action::Top | Action::Bottom) {
+            return;
+        }
+        self.sync_cursor();
+        let page = self.page.get().max(2) as usize - 1;
+        let m = &self.matches;
+        self.cursor.apply(action, n, page, |i| m.get(i).copied());
+        self.keep_window();
+    }
+
+    /// Remembers the window's first row after a move, so the next moves do not jump.
+    pub(super) fn keep_window(&mut self) {
+        self.top = if self.cursor.is_following() {
+            None
+        } else {
+            let (start, _) = self.window(self.page.get().max(1) as usize);
+            self.matches.get(start).copied()
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::Payload;
+    use crate::views::{Ctx, View};
+    use crate::vlog::builder::RequestBuilder;
+    use crate::vlog::VlogEvent;
+
+    fn reqs(from: u64, n: u64) -> Payload {
+        let rs = (from..from + n)
+            .map(|i| {
+                let mut b = RequestBuilder {
+                    vxid: 100 + i,
+                    start: 1.0e9 + i as f64,
+                    ..Default::default()
+                };
+                b.url.extend_from_slice(format!("/r{i}").as_bytes());
+                b.build()
+            })
+            .collect();
+        Payload::Vlog(VlogEvent::Requests(rs))
+    }
+
+    fn selected_url(v: &VlogView) -> Option<String> {
+        v.selected_request().map(|r| r.url().to_string())
+    }
+
+    #[test]
+    fn pause_freezes_the_rows_shown_and_counts_the_requests_recorded() {
+        let mut v = VlogView::default();
+        let mut ctx = Ctx::default();
+        v.apply(reqs(0, 5));
+        v.handle(Action::TogglePause, &mut ctx);
+        v.apply(reqs(5, 3));
+        v.apply(reqs(8, 4));
+        // a table (only tests send one) is kept, and does not move the freeze point
+        v.apply(Payload::Table(Default::default()));
+        assert_eq!(v.ring.len(), 12, "the ring keeps recording");
+        assert_eq!(v.shown_len(), 5, "the display is frozen");
+        assert_eq!(v.core.pause_status().as_deref(), Some("PAUSED · 8 new"));
+        v.handle(Action::TogglePause, &mut ctx);
+        assert_eq!(v.shown_len(), 12);
+        assert_eq!(v.core.pause_status(), None);
+    }
+
+    #[test]
+    fn the_list_follows_new_requests_until_moved_up_then_stays_on_its_request() {
+        let mut v = VlogView::default();
+        let mut ctx = Ctx::default();
+        v.apply(reqs(0, 5));
+        assert_eq!(v.selected_index(), None, "following");
+        assert_eq!(v.window(3), (2, 5));
+        v.apply(reqs(5, 5));
+        assert_eq!(v.window(3), (7, 10), "following: the newest rows");
+        v.handle(Action::Up, &mut ctx);
+        assert_eq!(selected_url(&v).as_deref(), Some("/r9"));
+        v.apply(reqs(10, 5));
+        assert_eq!(
+            selected_url(&v).as_deref(),
+            Some("/r9"),
+            "stays on its request"
+        );
+        v.handle(Action::Bottom, &mut ctx);
+        assert_eq!(v.selected_index(), None, "Bottom follows again");
+    }
+}
