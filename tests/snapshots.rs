@@ -38,3 +38,59 @@ fn every_screen_matches_its_reviewed_snapshot() {
     }
     snaps.finish();
 }
+
+/// The harness itself, on a plain buffer in a temporary directory: update mode writes the file,
+/// an unchanged screen passes, one changed cell fails naming the file's line and both texts, a
+/// changed style alone fails too, and a file no scene draws is reported.
+#[test]
+fn a_changed_cell_or_style_fails_with_the_line_and_a_stale_file_is_reported() {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::style::{Color, Style};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (dir, out) = (tmp.path().join("snaps"), tmp.path().join("out"));
+    let screen = |text: &str, yellow: bool| {
+        let mut b = Buffer::empty(Rect::new(0, 0, 12, 3));
+        let style = if yellow {
+            Style::default().fg(Color::Yellow)
+        } else {
+            Style::default()
+        };
+        b.set_string(0, 1, text, style);
+        b
+    };
+    let run = |update: bool, b: &Buffer| {
+        let mut s = snapshot::Snapshots::in_dir(dir.clone(), out.clone(), update);
+        s.check("tiny-12x3", "a test screen", b);
+        s.result().err()
+    };
+    assert_eq!(run(true, &screen("pid 32299", true)), None);
+    let file = std::fs::read_to_string(dir.join("tiny-12x3.txt")).expect("written");
+    assert!(
+        file.starts_with("# tiny-12x3 12x3: a test screen\n\npid 32299\n"),
+        "{file}"
+    );
+    assert!(file.contains("# a = fg Yellow"), "{file}");
+    assert_eq!(run(false, &screen("pid 32299", true)), None);
+
+    let msg = run(false, &screen("pid 32298", true)).expect("a changed cell fails");
+    assert!(msg.contains("tiny-12x3.txt:3 differs"), "{msg}");
+    assert!(
+        msg.contains(r#"want: "pid 32299""#) && msg.contains(r#"got:  "pid 32298""#),
+        "{msg}"
+    );
+    assert!(
+        out.join("tiny-12x3.txt").exists(),
+        "the new screen for diff -u"
+    );
+
+    let msg = run(false, &screen("pid 32299", false)).expect("a changed style fails");
+    assert!(msg.contains("tiny-12x3.txt:7 differs"), "{msg}");
+
+    std::fs::write(dir.join("gone-80x24.txt"), "old").expect("write");
+    let msg = run(false, &screen("pid 32299", true)).expect("a stale file fails");
+    assert!(
+        msg.contains("gone-80x24.txt: no scene draws it any more"),
+        "{msg}"
+    );
+}

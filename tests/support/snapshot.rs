@@ -95,11 +95,22 @@ impl Default for Snapshots {
 }
 
 impl Snapshots {
+    /// `tests/snapshots/`, new screens under `CARGO_TARGET_TMPDIR`, updating when
+    /// `STACKTOP_UPDATE_SNAPSHOTS=1`.
     pub fn new() -> Self {
+        Self::in_dir(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"),
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snapshots"),
+            std::env::var_os("STACKTOP_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1"),
+        )
+    }
+
+    /// Snapshots in `dir`, differing screens written to `out`.
+    pub fn in_dir(dir: PathBuf, out: PathBuf, update: bool) -> Self {
         Snapshots {
-            dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"),
-            out: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("snapshots"),
-            update: std::env::var_os("STACKTOP_UPDATE_SNAPSHOTS").is_some_and(|v| v == "1"),
+            dir,
+            out,
+            update,
             seen: BTreeSet::new(),
             failures: Vec::new(),
         }
@@ -141,6 +152,13 @@ impl Snapshots {
 
     /// Fails with every difference (and with snapshot files no scene wrote any more).
     pub fn finish(self) {
+        if let Err(e) = self.result() {
+            panic!("{e}");
+        }
+    }
+
+    /// Every difference (and every snapshot file no scene wrote), as the failure message.
+    pub fn result(self) -> Result<(), String> {
         let mut failures = self.failures;
         let mut stale: Vec<String> = std::fs::read_dir(&self.dir)
             .map(|d| {
@@ -154,16 +172,19 @@ impl Snapshots {
         stale.sort();
         for n in stale {
             failures.push(format!(
-                "tests/snapshots/{n}.txt: no scene draws it any more (delete it)"
+                "{}: no scene draws it any more (delete it)",
+                self.dir.join(format!("{n}.txt")).display()
             ));
         }
-        assert!(
-            failures.is_empty(),
+        if failures.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
             "{} snapshot(s) differ; review, then accept with \
              `STACKTOP_UPDATE_SNAPSHOTS=1 cargo test --test snapshots`:\n\n{}",
             failures.len(),
             failures.join("\n\n")
-        );
+        ))
     }
 }
 
