@@ -10,6 +10,9 @@
 
 // Config errors are built once, at start-up, and carry file/line/key/value for the user.
 #![allow(clippy::result_large_err)]
+// A panic in the UI is a bug: production code returns errors; `unwrap`/`expect` only in tests
+// (or with an `#[allow]` naming why it cannot fail).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod app;
 pub mod batch;

@@ -12,21 +12,11 @@ use std::time::{Duration, Instant};
 
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::collector::{self, CollectorHandle, CollectorOptions};
-use stacktop::pg::conninfo::{self, ConnOverrides, ConnSpec, Env};
 use stacktop::pg::explain::Explainer;
 use support::pg::{Pg, PgOpts, Role};
 use tokio::sync::mpsc::Receiver;
 
 const SEC: Duration = Duration::from_secs(1);
-
-fn spec(pg: &Pg, user: &str) -> ConnSpec {
-    let env = Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("root".into()),
-    };
-    conninfo::resolve(Some(&pg.conninfo(user)), &ConnOverrides::default(), &env).unwrap()
-}
 
 /// Next connected snapshot that lists `pid` as active.
 async fn with_session(rx: &mut Receiver<PgSnapshot>, pid: i32) -> PgSnapshot {
@@ -103,7 +93,7 @@ async fn explain_scenarios() {
     .await
     .unwrap();
 
-    let mut o = CollectorOptions::new(spec(&pg, "postgres"));
+    let mut o = CollectorOptions::new(pg.spec("postgres"));
     o.interval = Duration::from_millis(200);
     let (h, mut rx) = collector::spawn(o);
 
@@ -200,7 +190,7 @@ async fn refusals(pg: &Pg, h: &CollectorHandle) {
     let e = h.explain("SELECT 1".into(), None, who()).await.unwrap_err();
     assert!(e.contains("no database"), "{e}");
     // stacktop connected as a plain role: neither another plain role's nor a superuser's query
-    let as_app = Explainer::new(spec(pg, "app"), "stacktop");
+    let as_app = Explainer::new(pg.spec("app"), "stacktop");
     let e = as_app
         .explain("SELECT 1", pg_db().as_deref(), Some("evil"))
         .await
@@ -328,7 +318,7 @@ async fn explain_each_major(major: u32) {
         .batch_execute("CREATE TABLE pub(i int); GRANT ALL ON pub TO PUBLIC")
         .await
         .unwrap();
-    let ex = Explainer::new(spec(&pg, "postgres"), "stacktop");
+    let ex = Explainer::new(pg.spec("postgres"), "stacktop");
     let plan = ex
         .explain(
             "SELECT * FROM pub WHERE i > 1",

@@ -9,22 +9,12 @@ mod support;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use stacktop::pg::conninfo::{self, ConnOverrides, ConnSpec, Env};
 use stacktop::pg::kill::{self, SignalKind, SignalOutcome, SignalTarget};
 use stacktop::pg::tls;
 use support::pg::{Pg, PgOpts, Role};
 use tokio_postgres::Client;
 
 const SEC: Duration = Duration::from_secs(1);
-
-fn spec(pg: &Pg, user: &str) -> ConnSpec {
-    let env = Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("root".into()),
-    };
-    conninfo::resolve(Some(&pg.conninfo(user)), &ConnOverrides::default(), &env).unwrap()
-}
 
 /// (backend_start, query_start) of `pid` as pg_stat_activity shows it to `c`.
 async fn times(c: &Client, pid: i32) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
@@ -57,7 +47,7 @@ async fn every_guard_of_the_signal_statement_holds() {
     pg.create_role("app", Role::Plain).await;
     let a = pg.running("app", "guard-a", "SELECT pg_sleep(600)").await;
     let b = pg.running("app", "guard-b", "SELECT pg_sleep(600)").await;
-    let (c, _task) = tls::connect(&spec(&pg, "postgres"), "stacktop", 5 * SEC)
+    let (c, _task) = tls::connect(&pg.spec("postgres"), "stacktop", 5 * SEC)
         .await
         .unwrap();
     pg.wait_until(

@@ -15,7 +15,6 @@ use stacktop::pg::batch::{self, BatchOptions};
 use stacktop::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
 use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
 use stacktop::pg::conninfo::Secret;
-use stacktop::pg::conninfo::{self, ConnOverrides, ConnSpec, Env};
 use stacktop::pg::kill::{
     select_slow_targets, KillExclusions, SignalKind, SignalOutcome, SignalTarget,
 };
@@ -27,15 +26,6 @@ use tokio::sync::mpsc::Receiver;
 
 const SEC: Duration = Duration::from_secs(1);
 
-fn spec(pg: &Pg, user: &str) -> ConnSpec {
-    let env = Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("root".into()),
-    };
-    conninfo::resolve(Some(&pg.conninfo(user)), &ConnOverrides::default(), &env).unwrap()
-}
-
 fn thresholds(slow_ms: u64) -> Thresholds {
     Thresholds {
         slow: Duration::from_millis(slow_ms),
@@ -46,9 +36,7 @@ fn thresholds(slow_ms: u64) -> Thresholds {
 }
 
 fn opts(pg: &Pg, user: &str) -> CollectorOptions {
-    let mut o = CollectorOptions::new(spec(pg, user));
-    o.server = "test".into();
-    o.interval = Duration::from_millis(200);
+    let mut o = pg.collector_options(user, Duration::from_millis(200));
     o.thresholds = thresholds(1000);
     o
 }
@@ -396,7 +384,7 @@ async fn monitor_role(pg: &Pg) {
         .running("app", "victim", "SELECT pg_sleep(600) /* secret-ish */")
         .await;
     // pg_monitor member: sees queries of other roles
-    let (c, task) = tls::connect(&spec(pg, "mon"), "stacktop", 5 * SEC)
+    let (c, task) = tls::connect(&pg.spec("mon"), "stacktop", 5 * SEC)
         .await
         .unwrap();
     let mut reader = ActivityReader::new(&c).await.unwrap();
@@ -409,11 +397,11 @@ async fn monitor_role(pg: &Pg) {
     assert_eq!(v.state, SessionState::Active);
     task.abort();
     // plain role: the row is there but hidden
-    let (c, task) = tls::connect(&spec(pg, "app"), "stacktop", 5 * SEC)
+    let (c, task) = tls::connect(&pg.spec("app"), "stacktop", 5 * SEC)
         .await
         .unwrap();
     pg.create_role("nobody2", Role::Plain).await;
-    let (c2, task2) = tls::connect(&spec(pg, "nobody2"), "stacktop", 5 * SEC)
+    let (c2, task2) = tls::connect(&pg.spec("nobody2"), "stacktop", 5 * SEC)
         .await
         .unwrap();
     let mut r2 = ActivityReader::new(&c2).await.unwrap();

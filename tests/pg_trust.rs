@@ -22,7 +22,7 @@ use stacktop::collect::{SourceHealth, Update, UPDATE_CHANNEL};
 use stacktop::config::{Config, Dur, ViewKind};
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
-use stacktop::pg::conninfo::{self, ConnOverrides, Env};
+use stacktop::pg::conninfo::Env;
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalTarget};
 use stacktop::theme::Theme;
 use support::pg::{Pg, PgOpts};
@@ -280,15 +280,7 @@ async fn postgres_stopped_under_the_ui_and_the_batch_binary() {
 }
 
 fn opts(pg: &Pg, query_timeout: Duration) -> CollectorOptions {
-    let spec = conninfo::resolve(
-        Some(&pg.conninfo("postgres")),
-        &ConnOverrides::default(),
-        &no_env(),
-    )
-    .unwrap();
-    let mut o = CollectorOptions::new(spec);
-    o.server = "test".into();
-    o.interval = Duration::from_millis(200);
+    let mut o = pg.collector_options("postgres", Duration::from_millis(200));
     o.query_timeout = query_timeout;
     o
 }

@@ -7,34 +7,25 @@
 #[path = "support/screen.rs"]
 mod screen;
 
+#[path = "support/pg_fixture.rs"]
+mod pg_fixture;
+
+use pg_fixture::now;
 use screen::{find, line, render, text};
 
-use std::time::Duration;
-
-use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
+use stacktop::collect::SourceCommand;
 use stacktop::config::{Config, ViewKind};
-use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::activity::Session;
 use stacktop::pg::kill::SignalKind;
 use stacktop::pg::source::PgRequest;
 use stacktop::theme::Theme;
 
-fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 11, 3, 4).unwrap()
-}
-
 fn active(pid: i32, user: &str, db: &str, q: &str, secs: i64) -> Session {
-    let mut s = Session::for_test(pid, SessionState::Active, q);
-    s.usename = Some(user.into());
+    let mut s = pg_fixture::active(pid, user, q, secs);
     s.datname = Some(db.into());
-    s.backend_start = Some(now() - chrono::Duration::hours(1));
-    s.query_start = Some(now() - chrono::Duration::seconds(secs));
-    s.xact_start = s.query_start;
-    s.state_change = s.query_start;
     s
 }
 
@@ -65,34 +56,12 @@ fn sessions() -> Vec<Session> {
     ]
 }
 
-fn snapshot(seq: u64, sessions: Vec<Session>) -> PgSnapshot {
-    let mut s = PgSnapshot::status_only(
-        seq,
-        ConnectionStatus::Connected { since: now() },
-        Duration::from_secs(1),
-    );
-    s.server_now = now();
-    s.header = Some(Header {
-        server_version: "15.6".into(),
-        server_version_num: 150006,
-        ..stacktop::pg::activity::summarize(now(), &sessions)
-    });
-    s.sessions = sessions;
-    s
-}
-
 fn feed(a: &mut App, seq: u64, sessions: Vec<Session>) {
-    a.apply(Update {
-        view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snapshot(seq, sessions))),
-    });
+    pg_fixture::feed(a, pg_fixture::snapshot(seq, sessions));
 }
 
 fn app() -> App {
-    let mut a = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);
-    a.now = now().with_timezone(&chrono::Local);
-    feed(&mut a, 1, sessions());
-    a
+    pg_fixture::app_with(Config::default(), pg_fixture::snapshot(1, sessions()))
 }
 
 fn press(a: &mut App, code: KeyCode) -> Vec<Effect> {

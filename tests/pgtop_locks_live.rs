@@ -10,7 +10,6 @@ mod support;
 use std::time::Duration;
 
 use stacktop::pg::activity::{ActivityReader, Session};
-use stacktop::pg::conninfo::{self, ConnOverrides, Env};
 use stacktop::pg::kill::{self, SignalKind, SignalOutcome, SignalTarget};
 use stacktop::pg::tls;
 use stacktop::views::pgtop::locks::{tree, LockLine};
@@ -20,17 +19,7 @@ use tokio_postgres::Client;
 const SEC: Duration = Duration::from_secs(1);
 
 async fn connect(pg: &Pg) -> (Client, tokio::task::JoinHandle<()>) {
-    let env = Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("root".into()),
-    };
-    let spec = conninfo::resolve(
-        Some(&pg.conninfo("postgres")),
-        &ConnOverrides::default(),
-        &env,
-    )
-    .unwrap();
+    let spec = pg.spec("postgres");
     let (c, task) = tls::connect(&spec, "stacktop-locks", 5 * SEC)
         .await
         .unwrap();

@@ -6,41 +6,23 @@
 #[path = "support/screen.rs"]
 mod screen;
 
+#[path = "support/pg_fixture.rs"]
+mod pg_fixture;
+
+use pg_fixture::{active, now};
 use screen::{find, line, render, text};
 
-use std::time::Duration;
-
-use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
+use stacktop::collect::SourceCommand;
 use stacktop::config::{Config, ViewKind};
-use stacktop::pg::activity::{
-    ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
-};
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::activity::{Header, Session, SessionState};
 use stacktop::pg::kill::SignalKind;
 use stacktop::pg::locks::LockWait;
 use stacktop::pg::source::PgRequest;
-use stacktop::theme::Theme;
-
-fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 11, 3, 4).unwrap()
-}
-
-fn session(pid: i32, user: &str, q: &str, secs: i64) -> Session {
-    let mut s = Session::for_test(pid, SessionState::Active, q);
-    s.usename = Some(user.into());
-    s.datname = Some("orders".into());
-    s.backend_start = Some(now() - chrono::Duration::hours(1));
-    s.query_start = Some(now() - chrono::Duration::seconds(secs));
-    s.xact_start = s.query_start;
-    s.state_change = s.query_start;
-    s
-}
 
 fn waiter(pid: i32, by: &[i32], secs: i64, rel: &str) -> Session {
-    let mut s = session(pid, "app", &format!("update {rel} set n = {pid}"), secs);
+    let mut s = active(pid, "app", &format!("update {rel} set n = {pid}"), secs);
     s.wait_event_type = Some("Lock".into());
     s.wait_event = Some("relation".into());
     s.blocking_pids = by.to_vec();
@@ -57,12 +39,12 @@ fn waiter(pid: i32, by: &[i32], secs: i64, rel: &str) -> Session {
 /// 201 (idle in tx) holds up 211, 212 and, through 212, 213; 202 holds up 221 alone; 230 runs
 /// unblocked and is the longest query (the list's first row).
 fn sessions() -> Vec<Session> {
-    let mut r1 = session(201, "batch", "lock table stock", 300);
+    let mut r1 = active(201, "batch", "lock table stock", 300);
     r1.state = SessionState::IdleInTransaction;
-    let mut r2 = session(202, "report", "lock table lines", 200);
+    let mut r2 = active(202, "report", "lock table lines", 200);
     r2.state = SessionState::IdleInTransaction;
     vec![
-        session(230, "app", "select pg_sleep(900)", 900),
+        active(230, "app", "select pg_sleep(900)", 900),
         r1,
         r2,
         waiter(211, &[201], 40, "public.stock"),
@@ -77,40 +59,15 @@ fn app() -> App {
 }
 
 fn app_with(cfg: Config) -> App {
-    let mut s = PgSnapshot::status_only(
-        1,
-        ConnectionStatus::Connected { since: now() },
-        Duration::from_secs(1),
-    );
-    s.server_now = now();
-    s.header = Some(Header {
-        server_version: "15.6".into(),
-        server_version_num: 150006,
-        postmaster_start: now() - chrono::Duration::hours(1),
-        uptime: Duration::from_secs(3600),
-        in_recovery: false,
-        max_connections: 100,
-        counts: SessionCounts {
-            total: 8,
-            active: 5,
-            idle_in_transaction: 2,
-            ..Default::default()
-        },
+    let mut s = pg_fixture::snapshot(1, sessions());
+    s.header = s.header.map(|h| Header {
         tps: Some(1.0),
         cache_hit_ratio: Some(0.99),
         longest_query: None,
         longest_transaction: None,
-        waiting: 4,
-        columns: ActivityColumns::default(),
+        ..h
     });
-    s.sessions = sessions();
-    let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
-    a.now = now().with_timezone(&chrono::Local);
-    a.apply(Update {
-        view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(s)),
-    });
-    a
+    pg_fixture::app_with(cfg, s)
 }
 
 fn press(a: &mut App, code: KeyCode) -> Vec<Effect> {

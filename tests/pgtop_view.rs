@@ -7,38 +7,26 @@
 #[path = "support/screen.rs"]
 mod screen;
 
+#[path = "support/pg_fixture.rs"]
+mod pg_fixture;
+
+use pg_fixture::{active, now};
+
 use screen::{find, indicator, line, render, text};
 
 use std::time::{Duration, SystemTime};
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use stacktop::app::{App, Effect};
 use stacktop::collect::{Payload, SourceCommand, Update};
 use stacktop::config::{Config, ViewKind};
-use stacktop::pg::activity::{
-    ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
-};
+use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalResult};
 use stacktop::pg::source::{PgReply, PgRequest};
 use stacktop::theme::Theme;
-
-fn now() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 11, 3, 4).unwrap()
-}
-
-fn active(pid: i32, user: &str, q: &str, secs: i64) -> Session {
-    let mut s = Session::for_test(pid, SessionState::Active, q);
-    s.usename = Some(user.into());
-    s.datname = Some("orders".into());
-    s.backend_start = Some(now() - chrono::Duration::hours(1));
-    s.query_start = Some(now() - chrono::Duration::seconds(secs));
-    s.xact_start = s.query_start;
-    s.state_change = s.query_start;
-    s
-}
 
 fn sessions() -> Vec<Session> {
     let mut idle_tx = active(103, "batch", "update stock set n = n - 1", 45);
@@ -66,46 +54,20 @@ fn sessions() -> Vec<Session> {
     ]
 }
 
+/// The shared fixture's snapshot with this file's rates and longest transaction.
 fn snapshot(sessions: Vec<Session>) -> PgSnapshot {
-    let mut s = PgSnapshot::status_only(
-        1,
-        ConnectionStatus::Connected { since: now() },
-        Duration::from_secs(1),
-    );
-    s.server_now = now();
-    s.header = Some(Header {
-        server_version: "15.6".into(),
-        server_version_num: 150006,
-        postmaster_start: now() - chrono::Duration::hours(1),
-        uptime: Duration::from_secs(3600),
-        in_recovery: false,
-        max_connections: 100,
-        counts: SessionCounts {
-            total: 6,
-            active: 3,
-            idle: 1,
-            idle_in_transaction: 1,
-            ..Default::default()
-        },
+    let mut s = pg_fixture::snapshot(1, sessions);
+    s.header = s.header.map(|h| Header {
         tps: Some(12.5),
         cache_hit_ratio: Some(0.991),
-        longest_query: Some((101, Duration::from_secs(90))),
         longest_transaction: Some((103, Duration::from_secs(45))),
-        waiting: 1,
-        columns: ActivityColumns::default(),
+        ..h
     });
-    s.sessions = sessions;
     s
 }
 
 fn app_with(cfg: Config) -> App {
-    let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
-    a.now = now().with_timezone(&chrono::Local);
-    a.apply(Update {
-        view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snapshot(sessions()))),
-    });
-    a
+    pg_fixture::app_with(cfg, snapshot(sessions()))
 }
 
 fn app() -> App {

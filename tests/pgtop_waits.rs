@@ -24,26 +24,15 @@ use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::batch::session_json;
 use stacktop::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
 use stacktop::pg::collector::{self, CollectorOptions};
-use stacktop::pg::conninfo::{self, ConnOverrides, ConnSpec, Env, Secret};
+use stacktop::pg::conninfo::Secret;
 use stacktop::pg::slack::SlackOptions;
 use stacktop::theme::Theme;
 use support::pg::{Pg, PgOpts, Role};
 use support::webhook::{Mode, Webhook};
 use tokio::sync::mpsc::Receiver;
 
-fn spec(pg: &Pg, user: &str) -> ConnSpec {
-    let env = Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("root".into()),
-    };
-    conninfo::resolve(Some(&pg.conninfo(user)), &ConnOverrides::default(), &env).unwrap()
-}
-
 fn opts(pg: &Pg) -> CollectorOptions {
-    let mut o = CollectorOptions::new(spec(pg, "postgres"));
-    o.server = "test".into();
-    o.interval = Duration::from_millis(100);
+    let mut o = pg.collector_options("postgres", Duration::from_millis(100));
     o.statements_every = Duration::from_millis(300);
     o.thresholds = Thresholds {
         slow: Duration::from_secs(1),

@@ -369,6 +369,32 @@ impl Pg {
         )
     }
 
+    /// [`Pg::conninfo`] of `user` resolved as stacktop resolves it, hermetically: no PG*
+    /// variables, no ~/.pgpass, OS user `root`.
+    pub fn spec(&self, user: &str) -> stacktop::pg::conninfo::ConnSpec {
+        let env = stacktop::pg::conninfo::Env {
+            vars: Box::new(|_| None),
+            home: None,
+            os_user: Some("root".into()),
+        };
+        let overrides = stacktop::pg::conninfo::ConnOverrides::default();
+        stacktop::pg::conninfo::resolve(Some(&self.conninfo(user)), &overrides, &env)
+            .expect("the test server's conninfo resolves")
+    }
+
+    /// Collector options for [`Pg::spec`] of `user`: server label `test`, a refresh every
+    /// `interval`; tests set the rest.
+    pub fn collector_options(
+        &self,
+        user: &str,
+        interval: Duration,
+    ) -> stacktop::pg::collector::CollectorOptions {
+        let mut o = stacktop::pg::collector::CollectorOptions::new(self.spec(user));
+        o.server = "test".into();
+        o.interval = interval;
+        o
+    }
+
     /// A plain (no TLS) client connection; the connection task is spawned on the current runtime.
     pub async fn client(&self, user: &str) -> Client {
         self.client_app(user, "stacktop-test").await

@@ -350,7 +350,13 @@ pub(super) async fn run(
                 Some(b) => d.enqueue(b),
                 None => open = false,
             },
-            r = async { inflight.as_mut().expect("guarded").await }, if inflight.is_some() => {
+            // `pending` is never reached: the branch is disabled while nothing is in flight
+            r = async {
+                match inflight.as_mut() {
+                    Some(post) => post.await,
+                    None => std::future::pending().await,
+                }
+            }, if inflight.is_some() => {
                 inflight = None;
                 d.finished(r.0, r.1);
             }
