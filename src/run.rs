@@ -28,7 +28,7 @@ pub fn main() -> i32 {
     };
     match &cli.command {
         Some(Command::Completions { shell }) => {
-            crate::cli::completions(*shell);
+            crate::completions::completions(*shell);
             return exit::OK;
         }
         Some(Command::Config(ConfigCommand::Check { files })) => return check(files),
