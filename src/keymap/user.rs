@@ -353,3 +353,79 @@ pub fn reference() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load, LoadOptions};
+
+    fn env(vars: &[(&str, &str)]) -> Result<crate::config::Config, crate::config::ConfigError> {
+        let opts = LoadOptions {
+            env: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        load(&opts).map(|l| l.config)
+    }
+
+    #[test]
+    fn keys_come_from_the_environment_too_and_a_bad_one_names_its_variable() {
+        let cfg = env(&[("STACKTOP_KEYS__QUIT", "[\"x\", \"ctrl-q\"]")]).unwrap();
+        let km = Keymap::with_keys(&cfg.keys).unwrap();
+        let quit: Vec<String> = km
+            .bindings
+            .iter()
+            .filter(|bd| bd.scope == Scope::Global && bd.action == Action::Quit)
+            .map(|bd| key_name(bd.code, bd.mods))
+            .collect();
+        assert_eq!(quit, ["x", "Ctrl-Q"]);
+        let e = env(&[("STACKTOP_KEYS__PGTOP__CANCEL", "x")]).unwrap_err();
+        assert!(e.source.contains("STACKTOP_KEYS__PGTOP__CANCEL"), "{e}");
+        assert!(e.to_string().contains("unknown field `cancel`"), "{e}");
+    }
+
+    #[test]
+    fn an_action_set_twice_and_a_clash_between_layers_are_refused_whole() {
+        let keys: KeysConfig =
+            toml::from_str("quit = \"Q\"\n[global]\nquit = \"ctrl-q\"\n").unwrap();
+        let p = Keymap::with_keys(&keys).unwrap_err();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].message.contains("set twice"), "{p:?}");
+        // two layers, each fine alone: the merged config is refused by start-up's check
+        let cfg = env(&[
+            ("STACKTOP_KEYS__OPEN_FILTER", "x"),
+            ("STACKTOP_KEYS__TOGGLE_PAUSE", "x"),
+        ])
+        .unwrap();
+        let inv = crate::config::check::validate(&cfg, None);
+        assert!(
+            inv.iter()
+                .any(|i| i.to_string().contains("x in global is bound to both")),
+            "{inv:?}"
+        );
+    }
+
+    #[test]
+    fn a_rebinding_keeps_its_place_description_and_hint() {
+        let keys: KeysConfig = toml::from_str("pgtop.cancel_backend = [\"x\", \"X\"]\n").unwrap();
+        let km = Keymap::with_keys(&keys).unwrap();
+        let builtin = Keymap::default();
+        let at = |km: &Keymap| {
+            km.bindings
+                .iter()
+                .position(|bd| bd.action == Action::CancelBackend)
+        };
+        assert_eq!(at(&km), at(&builtin));
+        let x: Vec<&Binding> = km
+            .bindings
+            .iter()
+            .filter(|bd| bd.action == Action::CancelBackend)
+            .collect();
+        assert_eq!(x.len(), 2);
+        assert_eq!(x[0].desc, "cancel the selected (or tagged) queries");
+        assert!(x[0].hint && !x[1].hint);
+        assert_eq!(km.bindings.len(), builtin.bindings.len() + 1);
+    }
+}
