@@ -172,6 +172,33 @@ fn start_up_refuses_a_bad_keys_section_with_file_line_and_key() {
 }
 
 #[test]
+fn a_clash_between_two_files_names_the_file_that_made_it() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.toml"), "[keys]\nopen_filter = \"x\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        "[ui]\nfps = 5\n[keys]\ntoggle_pause = \"x\"\n",
+    )
+    .unwrap();
+    let o = bin(home.path())
+        .current_dir(dir.path())
+        .args([
+            "-c", "a.toml", "-c", "b.toml", "--batch", "-n", "1", "vlog", "--file", "none",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "stacktop: b.toml:4:16: key `keys.toggle_pause`: bad value \"x\": x in global is bound to both"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_rebound_key_works_in_the_app_and_the_old_one_does_not() {
     let mut a = app_with(REBOUND);
     assert!(a.flash.is_none(), "{:?}", a.flash);
