@@ -97,13 +97,18 @@ impl App {
     pub fn new(config: Config, theme: Theme, start: ViewKind) -> App {
         let refresh = config.ui.refresh.get();
         let theme = theme.colorless_if(config.ui.no_color);
-        App {
+        // Start-up refuses a bad `[keys]`; one that gets here anyway is not half applied.
+        let (keymap, key_problem) = match Keymap::with_keys(&config.keys) {
+            Ok(k) => (k, None),
+            Err(p) => (Keymap::default(), p.into_iter().next()),
+        };
+        let mut app = App {
             active: start,
             pgtop: PgtopView::new(&config.pgtop),
             repl: ReplView::new(&config.repl),
             vlog: VlogView::new(&config.vlog),
             spotify: SpotifyView::default(),
-            keymap: Keymap::default(),
+            keymap,
             theme,
             config,
             help: false,
@@ -115,7 +120,11 @@ impl App {
             now: Local::now(),
             refresh,
             screen: Rect::new(0, 0, 80, 24),
+        };
+        if let Some(p) = key_problem {
+            app.set_flash(Level::Error, format!("[keys] not applied: {p}"));
         }
+        app
     }
 
     /// The terminal has this size now (at start and on every resize event).

@@ -7,9 +7,6 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 
-/// The values of `vlog --grouping` (`vlog.grouping`), offered by completion.
-pub const GROUPINGS: [&str; 3] = ["request", "vxid", "session"];
-
 /// Theme names for completion: the shipped ones, then the `NAME.toml` files of `user_dir`
 /// (`~/.config/stacktop/themes`) whose names are plain (letters, digits, `-`, `_`), sorted.
 pub fn theme_names(user_dir: Option<&std::path::Path>) -> Vec<String> {

@@ -28,7 +28,7 @@ pub fn main() -> i32 {
     };
     match &cli.command {
         Some(Command::Completions { shell }) => {
-            crate::cli::completions(*shell);
+            crate::completions::completions(*shell);
             return exit::OK;
         }
         Some(Command::Config(ConfigCommand::Check { files })) => return check(files),
@@ -77,7 +77,10 @@ pub fn main() -> i32 {
     let user_themes = config::config_dir().map(|d| d.join("themes"));
     let invalid = config::check::validate(&cfg, user_themes.as_deref());
     for i in &invalid {
-        eprintln!("stacktop: {i}");
+        match keys_problem_in_files(i, &loaded.files) {
+            Some(e) => eprintln!("stacktop: {e}"),
+            None => eprintln!("stacktop: {i}"),
+        }
     }
     if !invalid.is_empty() {
         return exit::USAGE;
@@ -227,6 +230,22 @@ fn check(files: &[std::path::PathBuf]) -> i32 {
         }
     }
     code
+}
+
+/// A `[keys]` problem of the merged layers (each file was fine alone), placed in the last
+/// file that sets the key it blames.
+fn keys_problem_in_files(
+    inv: &config::check::Invalid,
+    files: &[std::path::PathBuf],
+) -> Option<config::ConfigError> {
+    if !inv.key.starts_with("keys") {
+        return None;
+    }
+    files.iter().rev().find_map(|f| {
+        let text = std::fs::read_to_string(f).ok()?;
+        let e = config::check::locate(inv, &text, &f.display().to_string());
+        e.line.is_some().then_some(e)
+    })
 }
 
 fn show(cfg: &config::Config) -> i32 {

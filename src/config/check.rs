@@ -8,7 +8,7 @@
 //! - [`validate`], the same function start-up runs on the merged configuration: the theme
 //!   loads, `slow_threshold` ≤ `critical_threshold` (and the other `[pgtop]` rules),
 //!   `lag_warn` ≤ `lag_crit`, every `[vlog] filter` word (regexes included) parses, the
-//!   `[spotify]` names and password sources.
+//!   `[spotify]` names and password sources, `[keys]` as a whole.
 
 use super::load::{line_col, ConfigError};
 use super::Config;
@@ -94,6 +94,11 @@ pub fn validate(cfg: &Config, user_themes: Option<&Path>) -> Vec<Invalid> {
                 format!("vlog filter: {e}"),
                 &[],
             ));
+        }
+    }
+    if let Err(problems) = crate::keymap::Keymap::with_keys(&cfg.keys) {
+        for p in problems {
+            v.push(invalid(&p.key, p.value, p.message, &["keys"]));
         }
     }
     if let Err(e) = cfg.spotify.validate_table() {
@@ -388,6 +393,12 @@ fn find_span(table: &DeTable<'_>, steps: &[Step]) -> Option<std::ops::Range<usiz
         };
     }
     Some(cur.span())
+}
+
+/// A cross-field problem of the file `text` alone, placed in it (see [`place`]).
+pub fn locate(inv: &Invalid, text: &str, source: &str) -> ConfigError {
+    let (doc, _) = DeTable::parse_recoverable(text);
+    place(inv, doc.get_ref(), text, source)
 }
 
 /// A cross-field problem as a file problem: at its key's value in the file, else at a

@@ -131,9 +131,24 @@ pub fn parse_text(text: &str, source: &str) -> Result<toml::Table, ConfigError> 
     // Validate the file's content against the schema, with its own spans.
     let de = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, text, source, None))?;
     let res: Result<Config, _> = serde_path_to_error::deserialize(de);
-    if let Err(err) = res {
-        let key = path_string(err.path());
-        return Err(toml_error(err.inner(), text, source, key));
+    let cfg = match res {
+        Ok(cfg) => cfg,
+        Err(err) => {
+            let key = path_string(err.path());
+            return Err(toml_error(err.inner(), text, source, key));
+        }
+    };
+    // `[keys]` as a whole, on this file's own entries (so the error names its line).
+    if let Err(problems) = crate::keymap::Keymap::with_keys(&cfg.keys) {
+        if let Some(p) = problems.into_iter().next() {
+            let inv = super::check::Invalid {
+                key: p.key,
+                value: p.value,
+                message: p.message,
+                related: vec!["keys".into()],
+            };
+            return Err(super::check::locate(&inv, text, source));
+        }
     }
     Ok(table)
 }

@@ -88,6 +88,8 @@ pub struct Config {
     pub repl: ReplConfig,
     pub vlog: VlogConfig,
     pub spotify: SpotifyConfig,
+    /// `[keys]`: the user's key bindings (see [`crate::keymap::user`]).
+    pub keys: crate::keymap::KeysConfig,
 }
 
 /// `[ui]`: the shell itself.

@@ -3,7 +3,8 @@
 //! so `?` lists them and views turn an [`Action`] (not a raw key) into what happens. Keys a
 //! text editor types (letters, Backspace, cursor keys) stay the editor's and are not listed.
 
-use super::{b, Action as A, Binding, Scope, CTRL, NONE, SHIFT};
+use super::defaults::{b, CTRL, NONE, SHIFT};
+use super::{Action, Action as A, Binding, Scope};
 use crate::config::ViewKind;
 use crossterm::event::KeyCode::{
     Backspace, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Up, F,
@@ -29,6 +30,41 @@ pub enum Modal {
 }
 
 impl Modal {
+    /// Every modal state.
+    pub const ALL: [Modal; 7] = [
+        Modal::Help,
+        Modal::KillConfirm,
+        Modal::KillResult,
+        Modal::ReplPane,
+        Modal::VlogDetail,
+        Modal::VlogEditor,
+        Modal::SpotifyEditor,
+    ];
+
+    /// Its name as a scope of `[keys]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Modal::Help => "help",
+            Modal::KillConfirm => "kill_confirm",
+            Modal::KillResult => "kill_result",
+            Modal::ReplPane => "repl_pane",
+            Modal::VlogDetail => "vlog_detail",
+            Modal::VlogEditor => "vlog_editor",
+            Modal::SpotifyEditor => "spotify_editor",
+        }
+    }
+
+    /// The action that leaves the state: `[keys]` must leave it a key.
+    pub fn way_out(self) -> &'static [Action] {
+        match self {
+            Modal::Help => &[A::Back, A::ToggleHelp],
+            Modal::KillConfirm | Modal::VlogEditor => &[A::No],
+            Modal::KillResult | Modal::ReplPane | Modal::VlogDetail | Modal::SpotifyEditor => {
+                &[A::Back]
+            }
+        }
+    }
+
     /// The heading of its keys in `?`.
     pub fn title(self) -> &'static str {
         match self {
