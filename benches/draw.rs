@@ -5,7 +5,6 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
 use stacktop::theme::{Role, Theme};
 use stacktop::ui::table::{Column, TableData, TableRow};
@@ -48,10 +47,9 @@ fn data(n: usize) -> TableData {
 
 fn bench(c: &mut Criterion) {
     let mut app = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);
-    app.apply(Update {
-        view: ViewKind::Pgtop,
-        payload: Payload::Table(data(1000)),
-    });
+    app.view_mut(ViewKind::Pgtop)
+        .core_mut()
+        .set_table(data(1000));
     for (w, h) in [(80u16, 24u16), (200, 60)] {
         let area = Rect::new(0, 0, w, h);
         let mut buf = Buffer::empty(area);
@@ -65,10 +63,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("apply_1000_row_snapshot", |b| {
         let d = data(1000);
         b.iter(|| {
-            app.apply(Update {
-                view: ViewKind::Pgtop,
-                payload: Payload::Table(d.clone()),
-            })
+            app.view_mut(ViewKind::Pgtop)
+                .core_mut()
+                .set_table(d.clone())
         })
     });
 }

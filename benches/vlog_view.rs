@@ -9,8 +9,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::theme::Theme;
 use stacktop::vlog::{parse_all, Request, VlogEvent};
 

@@ -3,25 +3,18 @@
 //! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
 //! synchronous and need no terminal, so tests drive the whole app with key sequences.
 
-use crate::collect::{SourceCommand, SourceHealth, Update};
-use crate::config::{Config, ViewKind};
+use crate::config::Config;
 use crate::keymap::{Action, Keymap, Modal};
+use crate::messages::{Effect, SourceCommand, Update};
 use crate::theme::Theme;
 use crate::views::{
     pgtop::PgtopView, repl::ReplView, spotify::SpotifyView, vlog::VlogView, Ctx, View,
 };
+use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant};
-
-/// Severity of a flash message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
 
 /// A status-line message that disappears after a few seconds.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,28 +22,6 @@ pub struct Flash {
     pub level: Level,
     pub text: String,
     pub until: Instant,
-}
-
-/// What the run loop must do after an update.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    Quit,
-    Suspend,
-    ToSource(ViewKind, SourceCommand),
-    /// Start this view's source with the config's settings (libpq / varnishlog / SQLite
-    /// defaults where there are none); asked from a tab that has no source yet.
-    StartSource(ViewKind),
-    /// Put text on the terminal's clipboard (OSC 52; works through tmux with set-clipboard).
-    Copy(String),
-    /// Write `bytes` to `path` (parent directories created), off the UI thread; the result
-    /// comes back to `view` as a flash: `saved {what} to PATH` or `cannot save to PATH: why`.
-    /// Views render what to save; only the run loop touches the file system.
-    WriteFile {
-        view: ViewKind,
-        path: std::path::PathBuf,
-        bytes: Vec<u8>,
-        what: String,
-    },
 }
 
 /// The `/` filter or `:` command prompt.
@@ -175,7 +146,7 @@ impl App {
 
     /// Applies a collector update to its view.
     pub fn apply(&mut self, update: Update) {
-        if let crate::collect::Payload::Notice { level, text } = &update.payload {
+        if let crate::messages::Payload::Notice { level, text } = &update.payload {
             if update.view == self.active || *level == Level::Error {
                 self.set_flash(*level, text.clone());
             }
@@ -183,7 +154,7 @@ impl App {
         let view = self.view_mut(update.view);
         view.apply(update.payload);
         let core = view.core_mut();
-        if let crate::collect::SourceHealth::Live { at } = core.health {
+        if let crate::wire::SourceHealth::Live { at } = core.health {
             core.last_data = Some(at);
         }
         if update.view == self.active {

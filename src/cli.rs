@@ -2,28 +2,14 @@
 //! [`GlobalArgs::overlay`]), one subcommand per view, `config check|show` and shell
 //! completions. Parsing and config loading happen before the terminal changes mode.
 
-use crate::config::{self, Dur, LoadOptions, ViewKind};
+use crate::base::Dur;
+use crate::config::{self, LoadOptions};
+use crate::wire::ViewKind;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Exit codes (documented in README.md).
-pub mod exit {
-    pub const OK: i32 = 0;
-    /// Runtime failure: a batch source stayed unreachable past `--give-up-after` (or was
-    /// unreachable at the last of `--count` snapshots), an I/O error.
-    pub const RUNTIME: i32 = 1;
-    /// Bad command line or configuration.
-    pub const USAGE: i32 = 2;
-    /// `repl --check` (text, `--json`, `--nagios`) uses the Nagios plugin codes instead:
-    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a bad command line or config is still 2).
-    pub const CHECK_WARNING: i32 = 1;
-    pub const CHECK_CRITICAL: i32 = 2;
-    pub const CHECK_UNKNOWN: i32 = 3;
-    /// `pgtop --batch`: at least one active query is over `slow_threshold`.
-    pub const PG_SLOW: i32 = 3;
-    /// `pgtop --batch`: at least one active query is over `critical_threshold`.
-    pub const PG_CRITICAL: i32 = 4;
-}
+pub use crate::wire::exit;
 
 pub use crate::completions::{completions, GROUPINGS};
 

@@ -5,7 +5,7 @@
 
 pub mod modal;
 
-use crate::config::ViewKind;
+use crate::wire::ViewKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub use modal::Modal;
 

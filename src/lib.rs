@@ -12,14 +12,15 @@
 #![allow(clippy::result_large_err)]
 
 pub mod app;
+pub mod base;
 pub mod batch;
 pub mod children;
 pub mod cli;
-pub mod collect;
 pub mod completions;
 pub mod config;
 pub mod keymap;
 pub mod mask;
+pub mod messages;
 pub mod panics;
 pub mod pg;
 pub mod private_fs;
@@ -33,3 +34,4 @@ pub mod tui;
 pub mod ui;
 pub mod views;
 pub mod vlog;
+pub mod wire;

@@ -18,13 +18,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stacktop::app::App;
-use stacktop::collect::{SourceHealth, Update, UPDATE_CHANNEL};
-use stacktop::config::{Config, Dur, ViewKind};
+use stacktop::base::Dur;
+use stacktop::config::Config;
+use stacktop::messages::{Update, UPDATE_CHANNEL};
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
 use stacktop::pg::conninfo::{self, ConnOverrides, Env};
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalTarget};
 use stacktop::theme::Theme;
+use stacktop::wire::{SourceHealth, ViewKind};
 use support::pg::{Pg, PgOpts};
 use tokio::sync::mpsc;
 

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 use stacktop::app::App;
-use stacktop::config::{Config, Dur};
+use stacktop::base::Dur;
+use stacktop::config::Config;
 use stacktop::pg::classify::{classify, RowClass};
 use stacktop::pg::kill::SignalOutcome;
 use support::pg::{Pg, PgOpts};
@@ -204,7 +205,7 @@ async fn kill_slow_end_to_end_and_batch_binary(major: u32) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
-        Some(stacktop::cli::exit::PG_SLOW),
+        Some(stacktop::wire::exit::PG_SLOW),
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );

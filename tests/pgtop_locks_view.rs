@@ -12,17 +12,18 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Payload, SourceCommand, Update};
 use stacktop::pg::activity::{
     ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::pg::kill::SignalKind;
 use stacktop::pg::locks::LockWait;
-use stacktop::pg::source::PgRequest;
+use stacktop::pg::msg::PgRequest;
 use stacktop::theme::Theme;
+use stacktop::wire::ViewKind;
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 11, 3, 4).unwrap()

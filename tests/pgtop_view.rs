@@ -14,16 +14,17 @@ use std::time::{Duration, SystemTime};
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Payload, SourceCommand, Update};
 use stacktop::pg::activity::{
     ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalResult};
-use stacktop::pg::source::{PgReply, PgRequest};
+use stacktop::pg::msg::{PgReply, PgRequest};
 use stacktop::theme::Theme;
+use stacktop::wire::ViewKind;
 
 fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 11, 3, 4).unwrap()
@@ -474,7 +475,7 @@ fn batch_json_has_the_slow_flag_and_exit_code_says_slow_or_critical() {
     assert_eq!(by_pid(104)["slow"], false);
     assert_eq!(
         stacktop::views::View::batch_exit_code(&a.pgtop),
-        Some(stacktop::cli::exit::PG_CRITICAL)
+        Some(stacktop::wire::exit::PG_CRITICAL)
     );
 }
 

@@ -10,14 +10,15 @@ use chrono::TimeZone;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Payload, SourceCommand, Update};
+use stacktop::spotify::msg::{SpotifyCommand, SpotifyEvent, StoreInfo};
 use stacktop::spotify::results::{Cell, ResultSet};
 use stacktop::spotify::runner::Event;
-use stacktop::spotify::source::{SpotifyCommand, SpotifyEvent, StoreInfo};
 use stacktop::theme::Theme;
 use stacktop::views::spotify::Focus;
+use stacktop::wire::ViewKind;
 
 fn app() -> App {
     let mut a = App::new(

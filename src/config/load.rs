@@ -2,59 +2,10 @@
 //! names its file, line, key and value), then the layers are merged as TOML tables in order
 //! and the result is deserialized once.
 
-use super::{secrets, Config};
-use std::fmt;
+use super::Config;
+pub use crate::base::error::{line_col, ConfigError};
+use crate::base::secrets;
 use std::path::{Path, PathBuf};
-
-/// A configuration problem, reported before the terminal switches mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// Where the bad value came from: a file path, `environment` or `command line`.
-    pub source: String,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    /// Dotted key path, e.g. `pgtop.slow_threshold`.
-    pub key: Option<String>,
-    /// The offending value as written.
-    pub value: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.source)?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
-        write!(f, ": ")?;
-        if let Some(k) = &self.key {
-            write!(f, "key `{k}`: ")?;
-        }
-        if let Some(v) = &self.value {
-            write!(f, "bad value {v}: ")?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-impl ConfigError {
-    /// An error about a whole source, with no position.
-    pub fn plain(source: &str, message: &str) -> ConfigError {
-        ConfigError {
-            source: source.to_string(),
-            line: None,
-            column: None,
-            key: None,
-            value: None,
-            message: message.to_string(),
-        }
-    }
-}
 
 /// What the caller asks [`load`] to read.
 #[derive(Debug, Default, Clone)]
@@ -189,14 +140,6 @@ pub(crate) fn toml_error(
         value: if unknown { None } else { value },
         message,
     }
-}
-
-/// 1-based line and column of a byte offset in `text`.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 fn deserialize_table(table: &toml::Table, source: &str) -> Result<Config, ConfigError> {

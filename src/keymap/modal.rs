@@ -4,7 +4,7 @@
 //! text editor types (letters, Backspace, cursor keys) stay the editor's and are not listed.
 
 use super::{b, Action as A, Binding, Scope, CTRL, NONE, SHIFT};
-use crate::config::ViewKind;
+use crate::wire::ViewKind;
 use crossterm::event::KeyCode::{
     Backspace, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Up, F,
 };

@@ -22,6 +22,7 @@ pub mod explain;
 pub mod fingerprint;
 pub mod kill;
 pub mod locks;
+pub mod msg;
 pub mod redact;
 pub mod signaller;
 pub mod slack;

@@ -19,7 +19,8 @@ use super::import::{import_files, ImportEvent, ImportOptions};
 use super::questions::{self, Params};
 use super::results::ResultSet;
 use super::{SpotifyConfig, Store};
-use crate::cli::{exit, SpotifyAction, SpotifyAskArgs, SpotifyImportArgs};
+use crate::cli::{SpotifyAction, SpotifyAskArgs, SpotifyImportArgs};
+use crate::wire::exit;
 
 /// Output format for answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use super::gen::{Dataset, GenConfig};
 use super::import::{import_files, ImportOptions};
 use super::results::Cell;
 use super::SpotifyConfig;
-use crate::cli::exit;
+use crate::wire::exit;
 
 /// Most days `--days` accepts (10 years: 14.6M rows).
 pub const MAX_DAYS: u32 = 3650;

@@ -13,6 +13,7 @@ pub mod formats;
 pub mod gen;
 pub mod history;
 pub mod import;
+pub mod msg;
 pub mod params;
 pub mod parse;
 pub mod questions;

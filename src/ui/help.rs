@@ -4,10 +4,10 @@
 //! (so the number of rows is known and the last one is never cut) and scrolls.
 
 use crate::app::App;
-use crate::config::ViewKind;
 use crate::keymap::{key_name, Binding, Modal};
 use crate::theme::Role;
 use crate::ui::commands;
+use crate::wire::ViewKind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

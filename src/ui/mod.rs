@@ -4,14 +4,14 @@
 //! table ([`commands`]).
 
 pub mod commands;
-pub mod fit;
 pub mod help;
 pub mod scroll;
 pub mod table;
 
-use crate::app::{App, Level, PromptKind};
-use crate::config::ViewKind;
+use crate::app::{App, PromptKind};
+use crate::base::fit;
 use crate::theme::Role;
+use crate::wire::{Level, ViewKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -142,7 +142,7 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let core = app.active_view().core();
     let role = if core.health.is_failed()
-        || matches!(core.health, crate::collect::SourceHealth::Stalled { .. })
+        || matches!(core.health, crate::wire::SourceHealth::Stalled { .. })
     {
         Role::Crit
     } else {

@@ -7,13 +7,12 @@ pub mod repl;
 pub mod spotify;
 pub mod vlog;
 
-use crate::app::{Effect, Level};
-use crate::collect::{Payload, SourceHealth};
-use crate::config::ViewKind;
 use crate::keymap::{Action, Modal};
+use crate::messages::{Effect, Payload};
 use crate::theme::Theme;
 use crate::ui::commands::Invocation;
 use crate::ui::table::{render_empty, TableData, TableState};
+use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
@@ -181,14 +180,21 @@ impl ViewCore {
     pub fn apply(&mut self, payload: Payload) {
         match payload {
             Payload::Health(h) => self.health = h,
-            Payload::Table(t) if self.paused => self.pending = Some(t),
-            Payload::Table(t) => self.table.set_data(t),
             Payload::Notice { .. }
             | Payload::Pg(_)
             | Payload::PgReply(_)
             | Payload::Repl(_)
             | Payload::Vlog(_)
             | Payload::Spotify(_) => {}
+        }
+    }
+
+    /// A ready-made table snapshot (tests and simple tables): shown now, or kept while paused.
+    pub fn set_table(&mut self, t: TableData) {
+        if self.paused {
+            self.pending = Some(t);
+        } else {
+            self.table.set_data(t);
         }
     }
 

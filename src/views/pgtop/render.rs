@@ -12,10 +12,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
 use super::{header, locks_draw, PgtopView};
+use crate::base::fit;
 use crate::pg::activity::{ConnectionStatus, Session};
 use crate::theme::{Role, Theme};
+use crate::ui::scroll;
 use crate::ui::table::render_empty;
-use crate::ui::{fit, scroll};
 
 /// The one line an unstarted pgtop shows.
 pub const NO_SOURCE_HINT: &str = "no PostgreSQL source: set [pgtop] conninfo or host (or run stacktop pgtop [CONNINFO]); Enter or :connect connects with the libpq defaults (PG* variables, ~/.pgpass)";
@@ -99,7 +100,7 @@ fn last_data(v: &PgtopView, now: DateTime<Local>) -> fit::Part {
         None => fit::Part::drop_at(" · no data yet", fit::rank::AGE),
         Some(t) => {
             let t = t.with_timezone(&Local);
-            let age = crate::collect::fmt_age(now.signed_duration_since(t));
+            let age = crate::wire::fmt_age(now.signed_duration_since(t));
             fit::Part::keep(format!(" · last data {}, {age} old", t.format("%H:%M:%S")))
                 .with(
                     fit::rank::DETAILS,
@@ -114,7 +115,7 @@ fn last_data(v: &PgtopView, now: DateTime<Local>) -> fit::Part {
 /// delay the collector reported when the view has no health for it.
 fn retry_in(v: &PgtopView, fallback: std::time::Duration, now: DateTime<Local>) -> String {
     match &v.core.health {
-        crate::collect::SourceHealth::Reconnecting {
+        crate::wire::SourceHealth::Reconnecting {
             next_try: Some(at), ..
         } => match at.signed_duration_since(now).to_std() {
             Ok(d) if !d.is_zero() => format!(" · retry in {}", fmt_dur(d)),
@@ -158,7 +159,7 @@ fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: Date
             vec![
                 Part::keep(format!(
                     " NO ANSWER for {}",
-                    crate::collect::fmt_age(now.signed_duration_since(since)),
+                    crate::wire::fmt_age(now.signed_duration_since(since)),
                 )),
                 Part::drop_at(
                     format!(" (since {})", since.format("%H:%M:%S")),
@@ -179,7 +180,7 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     if table.data.rows.is_empty() {
         let text = if matches!(v.status, ConnectionStatus::Disconnected { .. }) {
             "not connected: no current sessions to show"
-        } else if v.core.health == crate::collect::SourceHealth::Idle && v.snap.is_none() {
+        } else if v.core.health == crate::wire::SourceHealth::Idle && v.snap.is_none() {
             NO_SOURCE_HINT
         } else if v.snap.is_none() {
             "no sessions (waiting for PostgreSQL)"

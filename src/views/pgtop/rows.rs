@@ -99,7 +99,7 @@ impl Filter {
                 "app" | "application" | "a" => (&mut f.app, val),
                 "state" | "s" => (&mut f.state, val),
                 "min" => {
-                    let d = val.parse::<crate::config::Dur>().map_err(|e| {
+                    let d = val.parse::<crate::base::Dur>().map_err(|e| {
                         format!("filter min: {e} (keys: db: user: app: state: min:)")
                     })?;
                     f.min = Some(d.get()).filter(|d| !d.is_zero());

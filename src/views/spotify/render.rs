@@ -13,10 +13,10 @@ use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Widget, Wrap};
 
 use super::charts::{bars, line_chart, picked_track};
 use super::{Focus, SpotifyView};
-use crate::app::Level;
 use crate::spotify::questions::{self, ChartHint};
 use crate::theme::{Role, Theme};
 use crate::ui::table::render_empty;
+use crate::wire::Level;
 
 pub(super) fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
     let role = if focused { Role::Title } else { Role::Border };

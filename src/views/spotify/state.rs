@@ -9,15 +9,15 @@ use std::path::PathBuf;
 use chrono::{Datelike, NaiveDate};
 
 use super::{Focus, SpotifyView};
-use crate::app::Level;
 use crate::keymap::Action;
+use crate::spotify::msg::{SpotifyCommand, StoreInfo};
 use crate::spotify::questions::ChartHint;
 use crate::spotify::results::{Cell, ResultSet};
-use crate::spotify::source::{SpotifyCommand, StoreInfo};
 use crate::theme::Role;
 use crate::ui::commands::{Arg, Invocation};
 use crate::ui::table::{Column, TableData, TableRow};
 use crate::views::Ctx;
+use crate::wire::Level;
 
 const LIMITS: [u32; 4] = [10, 20, 50, 100];
 const POSITIONS: [Option<(u16, u16)>; 4] = [None, Some((1, 1)), Some((1, 10)), Some((1, 50))];
@@ -96,9 +96,9 @@ impl SpotifyView {
             Action::Save => self.export(None, false, ctx),
             Action::SaveJson => self.export(None, true, ctx),
             Action::Refresh => {
-                ctx.effects.push(crate::app::Effect::ToSource(
-                    crate::config::ViewKind::Spotify,
-                    crate::collect::SourceCommand::RefreshNow,
+                ctx.effects.push(crate::messages::Effect::ToSource(
+                    crate::wire::ViewKind::Spotify,
+                    crate::messages::SourceCommand::RefreshNow,
                 ));
             }
             _ => return self.core.handle_common(action, ctx),

@@ -9,13 +9,13 @@ mod edit;
 mod render;
 
 use super::{Ctx, View, ViewCore};
-use crate::app::Level;
-use crate::collect::Payload;
-use crate::config::{ViewKind, VlogConfig, VlogLayout};
+use crate::config::{VlogConfig, VlogLayout};
 use crate::keymap::{Action, Modal};
+use crate::messages::Payload;
 use crate::theme::Theme;
 use crate::ui::commands::{Arg, Invocation};
 use crate::vlog::{Filter, Request, Ring, SourceStatus, Stats, VlogEvent};
+use crate::wire::{Level, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;

@@ -293,7 +293,7 @@ fn render_rows(v: &VlogView, area: Rect, buf: &mut Buffer, theme: &Theme) {
     if v.ring.is_empty() {
         let msg = if v.finished {
             "no requests in the input"
-        } else if v.core.health == crate::collect::SourceHealth::Idle {
+        } else if v.core.health == crate::wire::SourceHealth::Idle {
             v.hint.as_deref().unwrap_or(
                 "no varnishlog source: start `stacktop vlog -n NAME` or set [vlog] instance / file",
             )
