@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
 use stacktop::theme::{Role, Theme};
-use stacktop::ui::table::{Column, TableData, TableRow};
+use stacktop::widgets::table::{Column, TableData, TableRow};
 
 fn data(n: usize) -> TableData {
     let columns = vec![
@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("draw_full_screen_1000_rows_{w}x{h}"), |b| {
             b.iter(|| {
                 buf.reset();
-                stacktop::ui::render(&app, area, &mut buf);
+                stacktop::screen::render(&app, area, &mut buf);
             })
         });
     }

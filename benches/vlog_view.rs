@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
         let area = Rect::new(0, 0, 160, 50);
         let mut buf = Buffer::empty(area);
         g.bench_function(format!("draw_frame_{name}"), |b| {
-            b.iter(|| stacktop::ui::render(&app, area, &mut buf))
+            b.iter(|| stacktop::screen::render(&app, area, &mut buf))
         });
     }
     g.finish();

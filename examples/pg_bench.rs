@@ -88,7 +88,7 @@ fn main() -> Result<(), String> {
             app.tick(chrono::Local::now());
             app.apply(Update { view: ViewKind::Pgtop, payload: Payload::Pg(Box::new(s)) });
             buf.reset();
-            stacktop::ui::render(&app, area, &mut buf);
+            stacktop::screen::render(&app, area, &mut buf);
             got += 1;
             if start.is_none() {
                 start = Some((Instant::now(), cpu())); // steady state from the first refresh on

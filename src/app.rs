@@ -201,7 +201,7 @@ impl App {
             .keymap
             .lookup_modal(Modal::Help, key)
             .or_else(|| self.keymap.lookup(self.active, key));
-        let (page, max) = crate::ui::help::scroll_limits(self);
+        let (page, max) = crate::screen::help::scroll_limits(self);
         let s = &mut self.help_scroll;
         match action {
             Some(Action::ToggleHelp | Action::Back) => self.help = false,
@@ -276,7 +276,7 @@ impl App {
     fn on_view(&mut self, f: impl FnOnce(&mut dyn View, &mut Ctx) -> bool) -> (bool, Vec<Effect>) {
         let mut ctx = Ctx {
             read_only: self.read_only(),
-            area: crate::ui::body_area(self.screen),
+            area: crate::screen::body_area(self.screen),
             ..Ctx::default()
         };
         let handled = f(self.view_mut(self.active), &mut ctx);
@@ -402,10 +402,10 @@ impl App {
         Vec::new()
     }
 
-    /// `:` commands, parsed with the one table ([`crate::ui::commands`]): the app runs the
+    /// `:` commands, parsed with the one table ([`crate::widgets::commands`]): the app runs the
     /// ones every view has, the active view its own. `?` lists them.
     pub fn run_command(&mut self, line: &str) -> Vec<Effect> {
-        use crate::ui::commands::{self, Arg};
+        use crate::widgets::commands::{self, Arg};
         let inv = match commands::parse(self.active, line) {
             Ok(Some(inv)) => inv,
             Ok(None) => return Vec::new(),

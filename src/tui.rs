@@ -210,7 +210,7 @@ async fn event_loop(
     let mut panic_in_task = std::env::var_os("STACKTOP_DEBUG_PANIC_IN_TASK").is_some();
     loop {
         if app.dirty && last_draw.elapsed() >= frame {
-            if let Err(e) = terminal.draw(|f| crate::ui::draw(app, f)) {
+            if let Err(e) = terminal.draw(|f| crate::screen::draw(app, f)) {
                 return io_end(e);
             }
             app.dirty = false;

@@ -5,8 +5,8 @@ use stacktop::app::{App, PromptKind};
 use stacktop::config::Config;
 use stacktop::messages::{Effect, Payload, Update};
 use stacktop::theme::{Role, Theme};
-use stacktop::ui::table::{Column, TableData, TableRow};
 use stacktop::views::View;
+use stacktop::widgets::table::{Column, TableData, TableRow};
 use stacktop::wire::ViewKind;
 
 fn app() -> App {
@@ -214,7 +214,7 @@ fn a_tab_without_a_source_says_how_to_get_one_and_enter_or_connect_starts_it() {
     let mut a = app();
     let area = ratatui::layout::Rect::new(0, 0, 200, 24);
     let mut buf = ratatui::buffer::Buffer::empty(area);
-    stacktop::ui::render(&a, area, &mut buf);
+    stacktop::screen::render(&a, area, &mut buf);
     let text: String = (0..area.height)
         .flat_map(|y| (0..area.width).map(move |x| (x, y)))
         .map(|p| buf[p].symbol().to_string())

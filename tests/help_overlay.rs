@@ -13,9 +13,9 @@ use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::keymap::{Action, Modal, Scope};
 use stacktop::messages::{Effect, Payload, SourceCommand, Update};
+use stacktop::screen::help;
 use stacktop::theme::Theme;
-use stacktop::ui::commands::COMMANDS;
-use stacktop::ui::help;
+use stacktop::widgets::commands::COMMANDS;
 use stacktop::wire::ViewKind;
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (100, 30), (200, 50)];

@@ -404,7 +404,7 @@ fn run_seed(sc: &Scenario, seed: u64, steps: usize) -> Result<Reach, String> {
                         app.tick(now);
                     }
                 }
-                term.draw(|f| stacktop::ui::draw(&app, f))
+                term.draw(|f| stacktop::screen::draw(&app, f))
                     .expect("TestBackend never fails");
             }));
             if let Err(p) = res {

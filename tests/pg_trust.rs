@@ -154,7 +154,7 @@ async fn until(
 fn screen(app: &App) -> String {
     let area = ratatui::layout::Rect::new(0, 0, 160, 30);
     let mut buf = ratatui::buffer::Buffer::empty(area);
-    stacktop::ui::render(app, area, &mut buf);
+    stacktop::screen::render(app, area, &mut buf);
     let mut s = String::new();
     for y in 0..area.height {
         for x in 0..area.width {

@@ -267,7 +267,7 @@ async fn test_webhook_flag_posts_once_and_reports_failure() {
 /// The screen at `w`x`h`, one string per row.
 fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(app, f)).unwrap();
+    term.draw(|f| stacktop::screen::draw(app, f)).unwrap();
     let buf = term.backend().buffer();
     (0..h)
         .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())

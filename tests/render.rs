@@ -11,7 +11,7 @@ use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::messages::{Payload, Update};
 use stacktop::theme::{Role, Theme};
-use stacktop::ui::table::{Column, TableData, TableRow};
+use stacktop::widgets::table::{Column, TableData, TableRow};
 use stacktop::wire::{SourceHealth, ViewKind};
 
 fn app() -> App {
@@ -68,7 +68,7 @@ fn tabs_hints_and_status_at_80x24() {
 
 /// The shared table component, rendered on its own (every view's lists use it).
 fn table_buffer(theme: &Theme, select_second: bool) -> ratatui::buffer::Buffer {
-    let mut t = stacktop::ui::table::TableState::default();
+    let mut t = stacktop::widgets::table::TableState::default();
     t.set_data(sessions());
     if select_second {
         t.move_by(1);

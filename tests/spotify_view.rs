@@ -49,7 +49,7 @@ fn ev(e: SpotifyEvent) -> Update {
 
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(app, f)).unwrap();
+    term.draw(|f| stacktop::screen::draw(app, f)).unwrap();
     let buf = term.backend().buffer().clone();
     (0..h)
         .map(|y| {

@@ -10,8 +10,8 @@ pub mod vlog;
 use crate::keymap::{Action, Modal};
 use crate::messages::{Effect, Payload};
 use crate::theme::Theme;
-use crate::ui::commands::Invocation;
-use crate::ui::table::{render_empty, TableData, TableState};
+use crate::widgets::commands::Invocation;
+use crate::widgets::table::{render_empty, TableData, TableState};
 use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
@@ -90,7 +90,7 @@ pub trait View {
         self.core().table.filter.clone()
     }
 
-    /// One of the view's own `:` commands (declared in [`crate::ui::commands::COMMANDS`],
+    /// One of the view's own `:` commands (declared in [`crate::widgets::commands::COMMANDS`],
     /// parsed there; match on `inv.name()`). Return true when it was the view's.
     fn command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
         let _ = (inv, ctx);

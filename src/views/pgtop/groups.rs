@@ -21,8 +21,8 @@ use crate::pg::classify::Thresholds;
 use crate::pg::fingerprint::{Fingerprint, Fingerprinter, GroupKey};
 use crate::pg::kill::{select_slow_targets, SignalKind};
 use crate::theme::Role;
-use crate::ui::table::{Column, TableData, TableRow};
 use crate::views::Ctx;
+use crate::widgets::table::{Column, TableData, TableRow};
 use crate::wire::Level;
 
 /// Column titles of the grouped view.

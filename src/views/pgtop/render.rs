@@ -15,8 +15,8 @@ use super::{header, locks_draw, PgtopView};
 use crate::base::fit;
 use crate::pg::activity::{ConnectionStatus, Session};
 use crate::theme::{Role, Theme};
-use crate::ui::scroll;
-use crate::ui::table::render_empty;
+use crate::widgets::scroll;
+use crate::widgets::table::render_empty;
 
 /// The one line an unstarted pgtop shows.
 pub const NO_SOURCE_HINT: &str = "no PostgreSQL source: set [pgtop] conninfo or host (or run stacktop pgtop [CONNINFO]); Enter or :connect connects with the libpq defaults (PG* variables, ~/.pgpass)";
@@ -203,12 +203,12 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     // a row's session by pid: the map is built once per draw, when a row first needs it
     let by_pid: std::cell::OnceCell<std::collections::HashMap<i32, &Session>> =
         std::cell::OnceCell::new();
-    let session = |r: &crate::ui::table::TableRow| -> Option<&Session> {
+    let session = |r: &crate::widgets::table::TableRow| -> Option<&Session> {
         let pid = r.key.parse::<i32>().ok()?;
         let map = by_pid.get_or_init(|| sessions.iter().map(|s| (s.pid, s)).collect());
         map.get(&pid).copied()
     };
-    let cells = |r: &crate::ui::table::TableRow| -> Option<Vec<String>> {
+    let cells = |r: &crate::widgets::table::TableRow| -> Option<Vec<String>> {
         if !r.cells.is_empty() {
             return None; // a table set as a whole (not from a snapshot) keeps its cells
         }
@@ -217,7 +217,7 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     };
     // on a wide screen the columns with longer text take some of the query's room; their
     // text is read from the sessions
-    let width_of = |r: &crate::ui::table::TableRow, c: usize, want: usize| -> usize {
+    let width_of = |r: &crate::widgets::table::TableRow, c: usize, want: usize| -> usize {
         if !r.cells.is_empty() {
             return super::widths::own_cells(r, c, want);
         }

@@ -14,7 +14,7 @@ use crate::pg::activity::{Session, SessionState};
 use crate::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
 use crate::pg::redact::one_line;
 use crate::theme::Role;
-use crate::ui::table::{Column, TableData, TableRow};
+use crate::widgets::table::{Column, TableData, TableRow};
 
 /// Column titles (also the sort keys of `>` / `<`).
 pub const COLUMNS: [&str; 10] = [

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::rows::{local_time, REASON_COL};
 use crate::base::fit::{error_parts, fit, rank, Part, Shrink};
 use crate::repl::{ConnState, ServerSnapshot};
-use crate::ui::table::TableState;
+use crate::widgets::table::TableState;
 use crate::wire::fmt_age;
 
 /// The short cause of a connection error from its kind, with a shorter form for the

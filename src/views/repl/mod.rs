@@ -26,8 +26,8 @@ use crate::repl::audit::{self, CheckResult};
 use crate::repl::verdict::{judge, with_audit, ServerVerdict};
 use crate::repl::{ConnState, LagThresholds, ServerSnapshot};
 use crate::theme::Theme;
-use crate::ui::scroll::Scroll;
-use crate::ui::table::TableState;
+use crate::widgets::scroll::Scroll;
+use crate::widgets::table::TableState;
 use crate::wire::{Level, SourceHealth, ViewKind};
 
 /// Which part of the view the arrow keys move in.

@@ -420,7 +420,7 @@ impl View for SpotifyView {
         true
     }
 
-    fn command(&mut self, inv: &crate::ui::commands::Invocation, ctx: &mut Ctx) -> bool {
+    fn command(&mut self, inv: &crate::widgets::commands::Invocation, ctx: &mut Ctx) -> bool {
         self.run_command(inv, ctx)
     }
 

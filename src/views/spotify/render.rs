@@ -15,7 +15,7 @@ use super::charts::{bars, line_chart, picked_track};
 use super::{Focus, SpotifyView};
 use crate::spotify::questions::{self, ChartHint};
 use crate::theme::{Role, Theme};
-use crate::ui::table::render_empty;
+use crate::widgets::table::render_empty;
 use crate::wire::Level;
 
 pub(super) fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {

@@ -14,9 +14,9 @@ use crate::spotify::msg::{SpotifyCommand, StoreInfo};
 use crate::spotify::questions::ChartHint;
 use crate::spotify::results::{Cell, ResultSet};
 use crate::theme::Role;
-use crate::ui::commands::{Arg, Invocation};
-use crate::ui::table::{Column, TableData, TableRow};
 use crate::views::Ctx;
+use crate::widgets::commands::{Arg, Invocation};
+use crate::widgets::table::{Column, TableData, TableRow};
 use crate::wire::Level;
 
 const LIMITS: [u32; 4] = [10, 20, 50, 100];
@@ -153,7 +153,7 @@ impl SpotifyView {
         }
     }
 
-    /// The spotify `:` commands (declared and parsed in [`crate::ui::commands`]).
+    /// The spotify `:` commands (declared and parsed in [`crate::widgets::commands`]).
     pub(super) fn run_command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
         let arg = inv.text().trim();
         let res: Result<(), String> = match inv.name() {

@@ -6,9 +6,9 @@
 
 use super::{EditorKind, VlogView};
 use crate::theme::{Role, Theme};
-use crate::ui::table::render_empty;
 use crate::vlog::stats::{StatsSnapshot, WindowStats};
 use crate::vlog::Request;
+use crate::widgets::table::render_empty;
 use chrono::{DateTime, Local};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
