@@ -10,8 +10,8 @@
 //!   `lag_warn` ≤ `lag_crit`, every `[vlog] filter` word (regexes included) parses, the
 //!   `[spotify]` names and password sources.
 
-use super::load::{line_col, ConfigError};
 use super::Config;
+use crate::base::error::{line_col, ConfigError};
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::activity::{ActivityReader, PgSnapshot, Session, SessionState};
 use super::classify::{classify, DurationBasis, RowClass, Thresholds};
-use super::collector::CollectorOptions;
+use super::options::CollectorOptions;
 use super::redact::one_line;
 use super::tls;
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::classify::{DurationBasis, Thresholds};
-use super::collector::CollectorOptions;
 use super::conninfo::{resolve, ConnInfoError, ConnOverrides, ConnSpec, Env, Secret, SslMode};
 use super::kill::KillExclusions;
+use super::options::CollectorOptions;
 use super::slack::SlackOptions;
 
 /// Env var consulted for the webhook when the file has none.

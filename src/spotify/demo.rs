@@ -12,9 +12,10 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 
-use super::cli::{open, usage};
 use super::gen::{Dataset, GenConfig};
 use super::import::{import_files, ImportOptions};
+use super::open;
+use super::params::usage;
 use super::results::Cell;
 use super::SpotifyConfig;
 use crate::wire::exit;

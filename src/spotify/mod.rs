@@ -197,3 +197,9 @@ impl Store {
             .collect())
     }
 }
+
+/// [`Store::open`] after checking the config (a bad one is a usage error, exit code 2).
+pub(crate) async fn open(cfg: &SpotifyConfig) -> Result<Store> {
+    cfg.validate().map_err(params::usage)?;
+    Store::open(cfg).await
+}

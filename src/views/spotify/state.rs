@@ -215,7 +215,7 @@ impl SpotifyView {
                     self.params.pos_max = None;
                     Ok(())
                 } else {
-                    match crate::spotify::cli::parse_positions(arg) {
+                    match crate::spotify::params::parse_positions(arg) {
                         Ok((a, b)) => {
                             self.params.pos_min = Some(a);
                             self.params.pos_max = Some(b);
