@@ -155,7 +155,7 @@ pub async fn run(
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!("stdin/stdout is not a terminal: use --batch to print snapshots instead");
     }
-    crate::panics::install();
+    crate::panics::install(restore_terminal);
     let mut terminal = match enter() {
         Ok(t) => t,
         Err(e) => {

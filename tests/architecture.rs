@@ -79,8 +79,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
     &["cli", "completions"],
     // both report TOML errors with the same toml_error
     &["config::check", "config::load"],
-    // the panic hook restores the terminal; the terminal installs the hook
-    &["panics", "tui"],
 ];
 
 /// Layer index of a module: the layer of its longest matching prefix.
