@@ -77,8 +77,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
     &["app", "screen", "screen::help"],
     // completions are generated from the Cli, which takes the grouping values from them
     &["cli", "completions"],
-    // both report TOML errors with the same toml_error
-    &["config::check", "config::load"],
 ];
 
 /// Layer index of a module: the layer of its longest matching prefix.
