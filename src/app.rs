@@ -226,8 +226,8 @@ impl App {
                 return vec![Effect::Quit];
             }
             Action::Suspend => return vec![Effect::Suspend],
-            Action::NextTab => self.switch((self.active.index() + 1) % 4),
-            Action::PrevTab => self.switch((self.active.index() + 3) % 4),
+            Action::NextTab => self.switch(self.active.next().index()),
+            Action::PrevTab => self.switch(self.active.prev().index()),
             Action::GoTab(k) => self.switch(k.index()),
             Action::ToggleHelp => {
                 self.help = !self.help;

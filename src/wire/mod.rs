@@ -49,6 +49,16 @@ impl ViewKind {
         Self::ALL.get(i).copied()
     }
 
+    /// The next tab to the right, wrapping (the count comes from [`Self::ALL`]).
+    pub fn next(self) -> ViewKind {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+
+    /// The next tab to the left, wrapping.
+    pub fn prev(self) -> ViewKind {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+
     /// The name used on the command line and in config files.
     pub fn name(self) -> &'static str {
         match self {
@@ -76,6 +86,22 @@ impl ViewKind {
             "3" | "vlog" | "vlogdump" | "varnish" => Some(ViewKind::Vlog),
             "4" | "spotify" => Some(ViewKind::Spotify),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tabs_wrap_both_ways_over_all_kinds() {
+        let last = ViewKind::ALL[ViewKind::ALL.len() - 1];
+        assert_eq!(last.next(), ViewKind::ALL[0]);
+        assert_eq!(ViewKind::ALL[0].prev(), last);
+        for k in ViewKind::ALL {
+            assert_eq!(k.next().prev(), k);
+            assert_ne!(k.next(), k);
         }
     }
 }
