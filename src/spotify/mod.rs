@@ -10,7 +10,7 @@ pub mod config;
 pub mod csvlimit;
 pub mod demo;
 pub mod formats;
-pub mod gen;
+pub mod generate;
 pub mod history;
 pub mod import;
 pub mod msg;
