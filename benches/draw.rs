@@ -8,12 +8,12 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::theme::{Role, Theme};
-use stacktop::ui::table::{Column, TableData, TableRow};
+use stacktop::widgets::table::{Column, TableData, TableRow};
 
 fn data(n: usize) -> TableData {
     let columns = vec![
@@ -53,27 +53,25 @@ fn data(n: usize) -> TableData {
 
 fn bench(c: &mut Criterion) {
     let mut app = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);
-    app.apply(Update {
-        view: ViewKind::Pgtop,
-        payload: Payload::Table(data(1000)),
-    });
+    app.view_mut(ViewKind::Pgtop)
+        .core_mut()
+        .set_table(data(1000));
     for (w, h) in [(80u16, 24u16), (200, 60)] {
         let area = Rect::new(0, 0, w, h);
         let mut buf = Buffer::empty(area);
         c.bench_function(&format!("draw_full_screen_1000_rows_{w}x{h}"), |b| {
             b.iter(|| {
                 buf.reset();
-                stacktop::ui::render(&app, area, &mut buf);
+                stacktop::screen::render(&app, area, &mut buf);
             })
         });
     }
     c.bench_function("apply_1000_row_snapshot", |b| {
         let d = data(1000);
         b.iter(|| {
-            app.apply(Update {
-                view: ViewKind::Pgtop,
-                payload: Payload::Table(d.clone()),
-            })
+            app.view_mut(ViewKind::Pgtop)
+                .core_mut()
+                .set_table(d.clone())
         })
     });
 }
@@ -132,7 +130,7 @@ fn pgtop(c: &mut Criterion) {
                 payload: Payload::Pg(Box::new(s)),
             });
             buf.reset();
-            stacktop::ui::render(&app, area, &mut buf);
+            stacktop::screen::render(&app, area, &mut buf);
         })
     });
 }

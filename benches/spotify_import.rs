@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use stacktop::spotify::gen::{Dataset, GenConfig};
+use stacktop::spotify::generate::{Dataset, GenConfig};
 use stacktop::spotify::{
     import_files, questions, Backend, ImportOptions, Params, SpotifyConfig, SqliteStore, Store,
     Summary,

@@ -9,8 +9,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::theme::Theme;
 use stacktop::vlog::{parse_all, Request, VlogEvent};
 
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
         let area = Rect::new(0, 0, 160, 50);
         let mut buf = Buffer::empty(area);
         g.bench_function(format!("draw_frame_{name}"), |b| {
-            b.iter(|| stacktop::ui::render(&app, area, &mut buf))
+            b.iter(|| stacktop::screen::render(&app, area, &mut buf))
         });
     }
     g.finish();

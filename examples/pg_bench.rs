@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::collector::{self, CollectorOptions};
 use stacktop::pg::conninfo::{resolve, ConnOverrides, Env};
 use stacktop::theme::Theme;
@@ -88,7 +88,7 @@ fn main() -> Result<(), String> {
             app.tick(chrono::Local::now());
             app.apply(Update { view: ViewKind::Pgtop, payload: Payload::Pg(Box::new(s)) });
             buf.reset();
-            stacktop::ui::render(&app, area, &mut buf);
+            stacktop::screen::render(&app, area, &mut buf);
             got += 1;
             if start.is_none() {
                 start = Some((Instant::now(), cpu())); // steady state from the first refresh on

@@ -3,7 +3,7 @@
 //!
 //! Usage: `cargo run --release --example spotify_gen -- OUT.csv [DAYS]`
 
-use stacktop::spotify::gen::{Dataset, GenConfig};
+use stacktop::spotify::generate::{Dataset, GenConfig};
 
 fn main() {
     let mut args = std::env::args().skip(1);

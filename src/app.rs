@@ -3,25 +3,18 @@
 //! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
 //! synchronous and need no terminal, so tests drive the whole app with key sequences.
 
-use crate::collect::{SourceCommand, SourceHealth, Update};
-use crate::config::{Config, ViewKind};
+use crate::config::Config;
 use crate::keymap::{Action, Keymap, Modal};
+use crate::messages::{Effect, SourceCommand, Update};
 use crate::theme::Theme;
 use crate::views::{
     pgtop::PgtopView, repl::ReplView, spotify::SpotifyView, vlog::VlogView, Ctx, View,
 };
+use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant};
-
-/// Severity of a flash message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
 
 /// A status-line message that disappears after a few seconds.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,28 +22,6 @@ pub struct Flash {
     pub level: Level,
     pub text: String,
     pub until: Instant,
-}
-
-/// What the run loop must do after an update.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    Quit,
-    Suspend,
-    ToSource(ViewKind, SourceCommand),
-    /// Start this view's source with the config's settings (libpq / varnishlog / SQLite
-    /// defaults where there are none); asked from a tab that has no source yet.
-    StartSource(ViewKind),
-    /// Put text on the terminal's clipboard (OSC 52; works through tmux with set-clipboard).
-    Copy(String),
-    /// Write `bytes` to `path` (parent directories created), off the UI thread; the result
-    /// comes back to `view` as a flash: `saved {what} to PATH` or `cannot save to PATH: why`.
-    /// Views render what to save; only the run loop touches the file system.
-    WriteFile {
-        view: ViewKind,
-        path: std::path::PathBuf,
-        bytes: Vec<u8>,
-        what: String,
-    },
 }
 
 /// The `/` filter or `:` command prompt.
@@ -184,7 +155,7 @@ impl App {
 
     /// Applies a collector update to its view.
     pub fn apply(&mut self, update: Update) {
-        if let crate::collect::Payload::Notice { level, text } = &update.payload {
+        if let crate::messages::Payload::Notice { level, text } = &update.payload {
             if update.view == self.active || *level == Level::Error {
                 self.set_flash(*level, text.clone());
             }
@@ -192,7 +163,7 @@ impl App {
         let view = self.view_mut(update.view);
         view.apply(update.payload);
         let core = view.core_mut();
-        if let crate::collect::SourceHealth::Live { at } = core.health {
+        if let crate::wire::SourceHealth::Live { at } = core.health {
             core.last_data = Some(at);
         }
         if update.view == self.active {
@@ -239,7 +210,7 @@ impl App {
             .keymap
             .lookup_modal(Modal::Help, key)
             .or_else(|| self.keymap.lookup(self.active, key));
-        let (page, max) = crate::ui::help::scroll_limits(self);
+        let (page, max) = crate::screen::help::scroll_limits(self);
         let s = &mut self.help_scroll;
         match action {
             Some(Action::ToggleHelp | Action::Back) => self.help = false,
@@ -264,8 +235,8 @@ impl App {
                 return vec![Effect::Quit];
             }
             Action::Suspend => return vec![Effect::Suspend],
-            Action::NextTab => self.switch((self.active.index() + 1) % 4),
-            Action::PrevTab => self.switch((self.active.index() + 3) % 4),
+            Action::NextTab => self.switch(self.active.next().index()),
+            Action::PrevTab => self.switch(self.active.prev().index()),
             Action::GoTab(k) => self.switch(k.index()),
             Action::ToggleHelp => {
                 self.help = !self.help;
@@ -314,7 +285,7 @@ impl App {
     fn on_view(&mut self, f: impl FnOnce(&mut dyn View, &mut Ctx) -> bool) -> (bool, Vec<Effect>) {
         let mut ctx = Ctx {
             read_only: self.read_only(),
-            area: crate::ui::body_area(self.screen),
+            area: crate::screen::body_area(self.screen),
             ..Ctx::default()
         };
         let handled = f(self.view_mut(self.active), &mut ctx);
@@ -440,10 +411,10 @@ impl App {
         Vec::new()
     }
 
-    /// `:` commands, parsed with the one table ([`crate::ui::commands`]): the app runs the
+    /// `:` commands, parsed with the one table ([`crate::widgets::commands`]): the app runs the
     /// ones every view has, the active view its own. `?` lists them.
     pub fn run_command(&mut self, line: &str) -> Vec<Effect> {
-        use crate::ui::commands::{self, Arg};
+        use crate::widgets::commands::{self, Arg};
         let inv = match commands::parse(self.active, line) {
             Ok(Some(inv)) => inv,
             Ok(None) => return Vec::new(),

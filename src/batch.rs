@@ -3,9 +3,9 @@
 //! `--json`) instead of drawn. Nothing here touches the terminal mode.
 
 use crate::app::App;
-use crate::cli::exit;
-use crate::collect::{SourceHealth, Update};
+use crate::messages::Update;
 use crate::views::View;
+use crate::wire::{exit, SourceHealth};
 use std::io::Write;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -30,7 +30,7 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
         .max(Duration::from_millis(10));
     let give_up = cfg.give_up_after.map_or(DEFAULT_GIVE_UP, |d| d.get());
     let view = app.active;
-    if view == crate::config::ViewKind::Vlog {
+    if view == crate::wire::ViewKind::Vlog {
         return crate::vlog::batch::stream(app, updates, cfg.give_up_after.map(|d| d.get())).await;
     }
     let mut watch = Watch::new(view, give_up);
@@ -130,14 +130,14 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
 /// Follows the source's state for batch mode: state changes and the source's warnings on
 /// stderr, and since when it has been down (for `--give-up-after`).
 struct Watch {
-    view: crate::config::ViewKind,
+    view: crate::wire::ViewKind,
     give_up: Duration,
     state: &'static str,
     down_since: Option<tokio::time::Instant>,
 }
 
 impl Watch {
-    fn new(view: crate::config::ViewKind, give_up: Duration) -> Self {
+    fn new(view: crate::wire::ViewKind, give_up: Duration) -> Self {
         Watch {
             view,
             give_up,
@@ -148,8 +148,8 @@ impl Watch {
 
     fn apply(&mut self, app: &mut App, u: Update) {
         if u.view == self.view {
-            if let crate::collect::Payload::Notice { level, text } = &u.payload {
-                if *level != crate::app::Level::Info {
+            if let crate::messages::Payload::Notice { level, text } = &u.payload {
+                if *level != crate::wire::Level::Info {
                     eprintln!("stacktop: {}: {text}", self.view.name());
                 }
             }

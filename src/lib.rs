@@ -5,7 +5,7 @@
 //! ```text
 //! collectors (tokio tasks, one per source) ──Update──► bounded mpsc ──► App::apply
 //! crossterm keys ──► keymap ──► Action ──► App::handle_action ──► view state (+ Effects)
-//! render tick (fps cap, only when dirty) ──► ui::draw(&App, frame)   (pure)
+//! render tick (fps cap, only when dirty) ──► screen::draw(&App, frame)   (pure)
 //! ```
 
 // Config errors are built once, at start-up, and carry file/line/key/value for the user.
@@ -15,24 +15,27 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod app;
+pub mod base;
 pub mod batch;
 pub mod children;
 pub mod cli;
-pub mod collect;
 pub mod completions;
 pub mod config;
 pub mod keymap;
 pub mod mask;
+pub mod messages;
 pub mod panics;
 pub mod pg;
 pub mod private_fs;
 pub mod repl;
 pub mod run;
+pub mod screen;
 pub mod signals;
 pub mod sources;
 pub mod spotify;
 pub mod theme;
 pub mod tui;
-pub mod ui;
 pub mod views;
 pub mod vlog;
+pub mod widgets;
+pub mod wire;

@@ -31,17 +31,18 @@ struct Recorded {
 }
 
 /// Makes the calling thread the UI thread and wraps the current panic hook (once; later calls
-/// do nothing).
-pub fn install() {
+/// do nothing). A panic on the UI thread runs `restore_terminal` first (the terminal module
+/// passes its own, so this module needs no import of it).
+pub fn install(restore_terminal: fn()) {
     let _ = UI_THREAD.set(std::thread::current().id());
-    INSTALLED.call_once(wrap_hook);
+    INSTALLED.call_once(|| wrap_hook(restore_terminal));
 }
 
-fn wrap_hook() {
+fn wrap_hook(restore_terminal: fn()) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if UI_THREAD.get() == Some(&std::thread::current().id()) {
-            crate::tui::restore_terminal();
+            restore_terminal();
             previous(info);
             return;
         }
@@ -165,7 +166,7 @@ mod tests {
     fn background_panic_messages_are_masked() {
         // The hook is process-wide: put the harness's own back afterwards.
         let saved = std::panic::take_hook();
-        install();
+        install(crate::tui::restore_terminal);
         let h = std::thread::Builder::new()
             .name("collector".into())
             .spawn(|| {

@@ -5,9 +5,11 @@
 //! (`crate::children::Reaper`).
 
 use crate::app::App;
-use crate::cli::{exit, Cli, Command, ConfigCommand};
-use crate::collect::UPDATE_CHANNEL;
-use crate::config::{self, secrets};
+use crate::base::secrets;
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::config;
+use crate::messages::UPDATE_CHANNEL;
+use crate::wire::exit;
 use clap::Parser;
 use tokio::sync::mpsc;
 
@@ -139,7 +141,7 @@ pub fn main() -> i32 {
     }
     let mut app = App::new(cfg, theme, start);
     for w in loaded.warnings {
-        app.set_flash(crate::app::Level::Warn, w);
+        app.set_flash(crate::wire::Level::Warn, w);
     }
     runtime.block_on(async move {
         // Before anything is started: from here on a signal ends stacktop through its exit path.

@@ -12,8 +12,9 @@
 
 use std::collections::HashMap;
 
-use crate::collect::{SourceCommand, Update};
-use crate::config::{Config, ViewKind};
+use crate::config::Config;
+use crate::messages::{SourceCommand, Update};
+use crate::wire::ViewKind;
 use tokio::sync::mpsc;
 
 /// Command channels to the running collectors, by view.

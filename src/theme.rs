@@ -3,8 +3,8 @@
 //! a user theme may `extends` another and set only what differs. Views never name colours,
 //! only roles. `NO_COLOR` strips colours and keeps modifiers.
 
-use crate::config::load::line_col;
-use crate::config::ConfigError;
+use crate::base::error::line_col;
+use crate::base::ConfigError;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use std::collections::BTreeMap;

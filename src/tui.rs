@@ -12,11 +12,10 @@
 //! vanished terminal — a write error, or `POLLHUP` on stdout checked every second, since
 //! crossterm's reader does not report it — ends the loop with [`Exit::TtyGone`].
 
-use crate::app::Level;
-use crate::app::{App, Effect};
-use crate::collect::{Payload, Update};
-use crate::config::ViewKind;
+use crate::app::App;
+use crate::messages::{Effect, Payload, Update};
 use crate::signals::{Signals, Stop};
+use crate::wire::{Level, ViewKind};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
@@ -47,7 +46,7 @@ impl Exit {
     /// The process exit code (README's table): 0, 128 + signal, 129 for a vanished terminal.
     pub fn code(self) -> i32 {
         match self {
-            Exit::Quit => crate::cli::exit::OK,
+            Exit::Quit => crate::wire::exit::OK,
             Exit::Signal(s) => s.exit_code(),
             Exit::TtyGone => Stop::Hangup.exit_code(),
         }
@@ -156,7 +155,7 @@ pub async fn run(
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!("stdin/stdout is not a terminal: use --batch to print snapshots instead");
     }
-    crate::panics::install();
+    crate::panics::install(restore_terminal);
     let mut terminal = match enter() {
         Ok(t) => t,
         Err(e) => {
@@ -211,7 +210,7 @@ async fn event_loop(
     let mut panic_in_task = std::env::var_os("STACKTOP_DEBUG_PANIC_IN_TASK").is_some();
     loop {
         if app.dirty && last_draw.elapsed() >= frame {
-            if let Err(e) = terminal.draw(|f| crate::ui::draw(app, f)) {
+            if let Err(e) = terminal.draw(|f| crate::screen::draw(app, f)) {
                 return io_end(e);
             }
             app.dirty = false;
@@ -249,7 +248,7 @@ async fn event_loop(
                 app.tick(chrono::Local::now());
                 for p in crate::panics::take_new() {
                     app.set_flash(
-                        crate::app::Level::Error,
+                        crate::wire::Level::Error,
                         format!("internal error in a background task ({p}); that view may stop updating: please report it"),
                     );
                 }

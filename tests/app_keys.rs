@@ -1,12 +1,13 @@
 //! The app driven by key sequences, without a terminal.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect, PromptKind};
-use stacktop::collect::{Payload, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::{App, PromptKind};
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Payload, Update};
 use stacktop::theme::{Role, Theme};
-use stacktop::ui::table::{Column, TableData, TableRow};
 use stacktop::views::View;
+use stacktop::widgets::table::{Column, TableData, TableRow};
+use stacktop::wire::ViewKind;
 
 fn app() -> App {
     App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop)
@@ -70,10 +71,9 @@ fn filter_prompt_filters_live_and_esc_restores() {
     let mut a = app();
     // a plain table view (pgtop has its own list and filter language: tests/pgtop_view.rs)
     a.active = ViewKind::Repl;
-    a.apply(Update {
-        view: ViewKind::Repl,
-        payload: Payload::Table(rows(&["orders", "billing", "ordersync"])),
-    });
+    a.view_mut(ViewKind::Repl)
+        .core_mut()
+        .set_table(rows(&["orders", "billing", "ordersync"]));
     press(&mut a, KeyCode::Char('/'));
     assert_eq!(
         a.prompt.as_ref().map(|p| p.kind.clone()),
@@ -135,16 +135,14 @@ fn pause_keeps_updates_and_applies_them_on_resume() {
     let mut a = app();
     // a plain table view (pgtop has its own list and filter language: tests/pgtop_view.rs)
     a.active = ViewKind::Repl;
-    a.apply(Update {
-        view: ViewKind::Repl,
-        payload: Payload::Table(rows(&["a"])),
-    });
+    a.view_mut(ViewKind::Repl)
+        .core_mut()
+        .set_table(rows(&["a"]));
     press(&mut a, KeyCode::Char('p'));
     assert!(a.repl.core().paused);
-    a.apply(Update {
-        view: ViewKind::Repl,
-        payload: Payload::Table(rows(&["a", "b"])),
-    });
+    a.view_mut(ViewKind::Repl)
+        .core_mut()
+        .set_table(rows(&["a", "b"]));
     assert_eq!(a.repl.core().table.visible_len(), 1, "frozen while paused");
     press(&mut a, KeyCode::Char('p'));
     assert_eq!(
@@ -216,7 +214,7 @@ fn a_tab_without_a_source_says_how_to_get_one_and_enter_or_connect_starts_it() {
     let mut a = app();
     let area = ratatui::layout::Rect::new(0, 0, 200, 24);
     let mut buf = ratatui::buffer::Buffer::empty(area);
-    stacktop::ui::render(&a, area, &mut buf);
+    stacktop::screen::render(&a, area, &mut buf);
     let text: String = (0..area.height)
         .flat_map(|y| (0..area.width).map(move |x| (x, y)))
         .map(|p| buf[p].symbol().to_string())
@@ -241,7 +239,7 @@ fn a_tab_without_a_source_says_how_to_get_one_and_enter_or_connect_starts_it() {
     press(&mut a, KeyCode::Char('1'));
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Health(stacktop::collect::SourceHealth::Connecting {
+        payload: Payload::Health(stacktop::wire::SourceHealth::Connecting {
             since: chrono::Local::now(),
         }),
     });

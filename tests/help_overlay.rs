@@ -9,13 +9,14 @@ use screen::{line, render, text};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
 use stacktop::keymap::{Action, Modal, Scope};
+use stacktop::messages::{Effect, Payload, SourceCommand, Update};
+use stacktop::screen::help;
 use stacktop::theme::Theme;
-use stacktop::ui::commands::COMMANDS;
-use stacktop::ui::help;
+use stacktop::widgets::commands::COMMANDS;
+use stacktop::wire::ViewKind;
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (100, 30), (200, 50)];
 
@@ -240,7 +241,7 @@ fn signalled(e: &[Effect]) -> bool {
             e,
             Effect::ToSource(
                 ViewKind::Pgtop,
-                SourceCommand::Pg(stacktop::pg::source::PgRequest::Signal { .. })
+                SourceCommand::Pg(stacktop::pg::msg::PgRequest::Signal { .. })
             )
         )
     })

@@ -7,12 +7,13 @@
 mod screen;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
+use stacktop::app::App;
 use stacktop::config::{self, ViewKind};
 use stacktop::keymap::{Action, Keymap, KeysConfig};
+use stacktop::messages::Effect;
+use stacktop::messages::{Payload, SourceCommand, Update};
+use stacktop::screen::help::{self, Entry};
 use stacktop::theme::Theme;
-use stacktop::ui::help::{self, Entry};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

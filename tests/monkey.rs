@@ -21,24 +21,26 @@ use chrono::{DateTime, Local, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use stacktop::app::{App, Level, Prompt, PromptKind};
-use stacktop::collect::{Payload, SourceHealth, Update};
-use stacktop::config::{Config, Dur, ViewKind};
+use stacktop::app::{App, Prompt, PromptKind};
+use stacktop::base::Dur;
+use stacktop::config::Config;
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{
     ActivityColumns, ConnectionStatus, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalResult, SignalTarget};
-use stacktop::pg::source::PgReply;
+use stacktop::pg::msg::PgReply;
 use stacktop::repl::{Role, ServerSnapshot};
 use stacktop::spotify::import::{Progress, Summary};
+use stacktop::spotify::msg::{SavedQuery, SpotifyEvent, StoreInfo};
 use stacktop::spotify::results::{Cell, ResultSet};
 use stacktop::spotify::runner::Event;
-use stacktop::spotify::source::{SavedQuery, SpotifyEvent, StoreInfo};
 use stacktop::spotify::ImportEvent;
 use stacktop::theme::Theme;
 use stacktop::vlog::builder::RequestBuilder;
 use stacktop::vlog::source::SourceStatus;
 use stacktop::vlog::{parse_all, Format, Handling, Request, VlogEvent};
+use stacktop::wire::{Level, SourceHealth, ViewKind};
 
 /// Steps per seed and seeds per view: the four views together take ~4 s in a debug build on
 /// two cores (`STACKTOP_MONKEY_STEPS` / `STACKTOP_MONKEY_SEEDS` run longer).
@@ -402,7 +404,7 @@ fn run_seed(sc: &Scenario, seed: u64, steps: usize) -> Result<Reach, String> {
                         app.tick(now);
                     }
                 }
-                term.draw(|f| stacktop::ui::draw(&app, f))
+                term.draw(|f| stacktop::screen::draw(&app, f))
                     .expect("TestBackend never fails");
             }));
             if let Err(p) = res {

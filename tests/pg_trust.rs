@@ -18,13 +18,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stacktop::app::App;
-use stacktop::collect::{SourceHealth, Update, UPDATE_CHANNEL};
-use stacktop::config::{Config, Dur, ViewKind};
+use stacktop::base::Dur;
+use stacktop::config::Config;
+use stacktop::messages::{Update, UPDATE_CHANNEL};
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
 use stacktop::pg::conninfo::Env;
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalTarget};
 use stacktop::theme::Theme;
+use stacktop::wire::{SourceHealth, ViewKind};
 use support::pg::{Pg, PgOpts};
 use tokio::sync::mpsc;
 
@@ -152,7 +154,7 @@ async fn until(
 fn screen(app: &App) -> String {
     let area = ratatui::layout::Rect::new(0, 0, 160, 30);
     let mut buf = ratatui::buffer::Buffer::empty(area);
-    stacktop::ui::render(app, area, &mut buf);
+    stacktop::screen::render(app, area, &mut buf);
     let mut s = String::new();
     for y in 0..area.height {
         for x in 0..area.width {

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::pg::columns::{TextWidth, COLUMNS, DROP_ORDER, DURATION_COL, QUERY_COL, VIEW};

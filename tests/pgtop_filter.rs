@@ -9,14 +9,15 @@ mod screen;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Level};
-use stacktop::collect::{Payload, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{
     ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::theme::Theme;
+use stacktop::wire::{Level, ViewKind};
 
 fn app() -> App {
     let mut a = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use stacktop::app::App;
-use stacktop::config::{Config, Dur};
+use stacktop::base::Dur;
+use stacktop::config::Config;
 use stacktop::pg::classify::is_slow;
 use stacktop::pg::fingerprint::GroupKey;
 use stacktop::pg::kill::SignalOutcome;

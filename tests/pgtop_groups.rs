@@ -15,12 +15,13 @@ use screen::{find, line, render, text};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use stacktop::app::{App, Effect};
-use stacktop::collect::SourceCommand;
+use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::Effect;
+use stacktop::messages::SourceCommand;
 use stacktop::pg::activity::Session;
 use stacktop::pg::kill::SignalKind;
-use stacktop::pg::source::PgRequest;
+use stacktop::pg::msg::PgRequest;
 use stacktop::theme::Theme;
 
 fn active(pid: i32, user: &str, db: &str, q: &str, secs: i64) -> Session {

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 use stacktop::app::App;
-use stacktop::config::{Config, Dur};
+use stacktop::base::Dur;
+use stacktop::config::Config;
 use stacktop::pg::classify::{classify, RowClass};
 use stacktop::pg::kill::SignalOutcome;
 use support::pg::{Pg, PgOpts};
@@ -204,7 +205,7 @@ async fn kill_slow_end_to_end_and_batch_binary(major: u32) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
-        Some(stacktop::cli::exit::PG_SLOW),
+        Some(stacktop::wire::exit::PG_SLOW),
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -266,7 +267,7 @@ async fn test_webhook_flag_posts_once_and_reports_failure() {
 /// The screen at `w`x`h`, one string per row.
 fn screen(app: &App, w: u16, h: u16) -> Vec<String> {
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(app, f)).unwrap();
+    term.draw(|f| stacktop::screen::draw(app, f)).unwrap();
     let buf = term.backend().buffer();
     (0..h)
         .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())

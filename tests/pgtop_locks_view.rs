@@ -13,9 +13,10 @@ use pg_fixture::{active, now};
 use screen::{find, line, render, text};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect};
-use stacktop::collect::SourceCommand;
+use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::Effect;
+use stacktop::messages::SourceCommand;
 use stacktop::pg::activity::{Header, Session, SessionState};
 use stacktop::pg::kill::SignalKind;
 use stacktop::pg::locks::LockWait;

@@ -12,13 +12,14 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{ActivityColumns, Header, PgSnapshot, Session, SessionState};
 use stacktop::pg::classify::DurationBasis;
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::theme::Theme;
 use stacktop::views::pgtop::rows::{self, Filter, ListSpec, COLUMNS, DURATION_COL};
+use stacktop::wire::ViewKind;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 11, 3, 4).unwrap()
@@ -214,10 +215,7 @@ fn with_every_cell(a: &App) -> App {
     let tagged = |s: &Session| v.tagged.contains(&(s.pid, s.backend_start));
     let full = rows::table(&listed, now(), &v.thresholds, v.basis, &tagged, v.sort);
     assert!(full.rows.iter().all(|r| r.cells.len() == COLUMNS.len()));
-    b.apply(Update {
-        view: ViewKind::Pgtop,
-        payload: Payload::Table(full),
-    });
+    b.view_mut(ViewKind::Pgtop).core_mut().set_table(full);
     b.pgtop.core.table.cursor = v.core.table.cursor;
     b
 }

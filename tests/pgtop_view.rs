@@ -19,13 +19,14 @@ use std::time::{Duration, SystemTime};
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
+use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::Effect;
+use stacktop::messages::{Payload, SourceCommand, Update};
 use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalResult};
-use stacktop::pg::source::{PgReply, PgRequest};
+use stacktop::pg::msg::{PgReply, PgRequest};
 use stacktop::theme::Theme;
 
 fn sessions() -> Vec<Session> {
@@ -436,7 +437,7 @@ fn batch_json_has_the_slow_flag_and_exit_code_says_slow_or_critical() {
     assert_eq!(by_pid(104)["slow"], false);
     assert_eq!(
         stacktop::views::View::batch_exit_code(&a.pgtop),
-        Some(stacktop::cli::exit::PG_CRITICAL)
+        Some(stacktop::wire::exit::PG_CRITICAL)
     );
 }
 

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::batch::session_json;
 use stacktop::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
@@ -27,6 +27,7 @@ use stacktop::pg::collector::{self, CollectorOptions};
 use stacktop::pg::conninfo::Secret;
 use stacktop::pg::slack::SlackOptions;
 use stacktop::theme::Theme;
+use stacktop::wire::ViewKind;
 use support::pg::{Pg, PgOpts, Role};
 use support::webhook::{Mode, Webhook};
 use tokio::sync::mpsc::Receiver;

@@ -8,10 +8,11 @@ use screen::{line, render, text};
 use chrono::TimeZone;
 use ratatui::style::{Color, Modifier};
 use stacktop::app::App;
-use stacktop::collect::{Payload, SourceHealth, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
+use stacktop::messages::{Payload, Update};
 use stacktop::theme::{Role, Theme};
-use stacktop::ui::table::{Column, TableData, TableRow};
+use stacktop::widgets::table::{Column, TableData, TableRow};
+use stacktop::wire::{SourceHealth, ViewKind};
 
 fn app() -> App {
     let mut a = App::new(Config::default(), Theme::builtin_default(), ViewKind::Pgtop);
@@ -67,7 +68,7 @@ fn tabs_hints_and_status_at_80x24() {
 
 /// The shared table component, rendered on its own (every view's lists use it).
 fn table_buffer(theme: &Theme, select_second: bool) -> ratatui::buffer::Buffer {
-    let mut t = stacktop::ui::table::TableState::default();
+    let mut t = stacktop::widgets::table::TableState::default();
     t.set_data(sessions());
     if select_second {
         t.move_by(1);
@@ -161,10 +162,7 @@ fn renders_at_tiny_sizes_without_panicking() {
     for view in ViewKind::ALL {
         let mut a = app();
         a.active = view;
-        a.apply(Update {
-            view,
-            payload: Payload::Table(sessions()),
-        });
+        a.view_mut(view).core_mut().set_table(sessions());
         for help in [false, true] {
             a.help = help;
             for (w, h) in [(1, 1), (10, 3), (20, 5), (80, 24), (200, 60)] {
@@ -233,9 +231,9 @@ fn an_unconfigured_vlog_tab_says_how_to_start_it() {
         "{all}"
     );
     // The collector's first-run hint (does varnishd run here) replaces it.
-    a.apply(stacktop::collect::Update {
+    a.apply(stacktop::messages::Update {
         view: ViewKind::Vlog,
-        payload: stacktop::collect::Payload::Vlog(stacktop::vlog::VlogEvent::Hint(
+        payload: stacktop::messages::Payload::Vlog(stacktop::vlog::VlogEvent::Hint(
             "varnishd is not running (no varnishd instance at /x)".into(),
         )),
     });
@@ -284,10 +282,7 @@ fn page_keys_move_by_the_drawn_page() {
         for h in [24, 16] {
             let mut a = app();
             a.active = view;
-            a.apply(Update {
-                view,
-                payload: Payload::Table(many_rows(200)),
-            });
+            a.view_mut(view).core_mut().set_table(many_rows(200));
             let shown = text(&render(&a, 80, h)).matches("zrow").count();
             assert!(shown > 3, "{view:?} at height {h} shows {shown} rows");
             a.handle_key(KeyEvent::from(KeyCode::PageDown));
@@ -317,10 +312,7 @@ fn page_keys_move_by_the_drawn_page() {
 fn read_only_hides_the_kill_keys_from_the_hint_line() {
     let hints = |cfg: Config| {
         let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
-        a.apply(Update {
-            view: ViewKind::Pgtop,
-            payload: Payload::Table(sessions()),
-        });
+        a.view_mut(ViewKind::Pgtop).core_mut().set_table(sessions());
         line(&render(&a, 200, 24), 22)
     };
     let kill = ["c cancel", "k terminate", "K kill slow"];

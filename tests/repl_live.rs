@@ -7,8 +7,8 @@
 mod support;
 
 use serde_json::Value;
-use stacktop::collect::{SourceCommand, Update};
 use stacktop::config::Config;
+use stacktop::messages::{SourceCommand, Update};
 use stacktop::repl::audit::{CheckResult, Severity};
 use stacktop::repl::{ConnState, Level, ThreadState};
 use stacktop::views::repl::ReplView;

@@ -19,13 +19,14 @@ use chrono::TimeZone;
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Payload, Update};
 use stacktop::repl::{Role, ServerSnapshot};
 use stacktop::theme::Theme;
 use stacktop::views::repl::{Focus, Pane};
 use stacktop::views::View;
+use stacktop::wire::ViewKind;
 
 fn app() -> App {
     let mut cfg = Config::default();
@@ -548,7 +549,7 @@ fn discovered_local_server_is_a_lasting_label() {
     a.apply(Update {
         view: ViewKind::Repl,
         payload: Payload::Notice {
-            level: stacktop::app::Level::Info,
+            level: stacktop::wire::Level::Info,
             text: "local server via /run/mysqld/mysqld.sock (default socket)".into(),
         },
     });
@@ -564,7 +565,7 @@ fn discovered_local_server_is_a_lasting_label() {
     a.apply(Update {
         view: ViewKind::Repl,
         payload: Payload::Notice {
-            level: stacktop::app::Level::Info,
+            level: stacktop::wire::Level::Info,
             text: "refresh 2s".into(),
         },
     });

@@ -19,13 +19,14 @@ use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
 use stacktop::app::App;
-use stacktop::collect::{Payload, SourceHealth, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{
     ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::theme::Theme;
+use stacktop::wire::{SourceHealth, ViewKind};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
@@ -452,7 +453,7 @@ fn vlog_app() -> App {
     use stacktop::vlog::{Handling, VlogEvent};
     const T0: f64 = 1_795_460_028.25;
     let mut cfg = Config::default();
-    cfg.vlog.slow = stacktop::config::Dur::secs(1);
+    cfg.vlog.slow = stacktop::base::Dur::secs(1);
     let mut a = App::new(cfg, Theme::builtin_default(), ViewKind::Vlog);
     a.now = local(Utc.timestamp_opt(T0 as i64 + 1, 0).unwrap());
     let req = |i: u64, url: &str, h: Handling, status: u16, ms: f64| {
@@ -532,9 +533,9 @@ fn spotify_app() -> App {
 
 /// The spotify tab with a ready-made question answered by `rows` (artist, total_streams).
 fn spotify_answer(rows: Vec<Vec<stacktop::spotify::results::Cell>>) -> App {
+    use stacktop::spotify::msg::{SpotifyCommand, SpotifyEvent, StoreInfo};
     use stacktop::spotify::results::ResultSet;
     use stacktop::spotify::runner::Event;
-    use stacktop::spotify::source::{SpotifyCommand, SpotifyEvent, StoreInfo};
     let mut a = App::new(
         Config::default(),
         Theme::builtin_default(),
@@ -560,9 +561,9 @@ fn spotify_answer(rows: Vec<Vec<stacktop::spotify::results::Cell>>) -> App {
     let id = effects
         .iter()
         .find_map(|e| match e {
-            stacktop::app::Effect::ToSource(
+            stacktop::messages::Effect::ToSource(
                 ViewKind::Spotify,
-                stacktop::collect::SourceCommand::Spotify(c),
+                stacktop::messages::SourceCommand::Spotify(c),
             ) => match &**c {
                 SpotifyCommand::Ask { id, .. } => Some(*id),
                 _ => None,

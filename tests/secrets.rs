@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use stacktop::config::secrets::mask_in_string;
+use stacktop::base::secrets::mask_in_string;
 use stacktop::mask;
 use stacktop::pg::conninfo::{self, ConnOverrides, Env};
 
@@ -321,7 +321,7 @@ async fn slow_log_and_saved_files_are_0600_in_0700_dirs_under_umask_022() {
     // `w` in vlogdump: the run loop's file write
     let saved = tmp.path().join("saves/vlog-x.log");
     let u = stacktop::tui::write_file(
-        stacktop::config::ViewKind::Vlog,
+        stacktop::wire::ViewKind::Vlog,
         saved.clone(),
         b"GET /\n".to_vec(),
         "1 row".into(),

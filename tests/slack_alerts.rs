@@ -13,14 +13,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::pg::conninfo::Secret;
 use stacktop::pg::slack::{self, SlackNotifier, SlackOptions};
 use stacktop::pg::tracker::{InstanceInfo, SlowEvent};
 use stacktop::theme::Theme;
+use stacktop::wire::ViewKind;
 use support::webhook::{Mode, Webhook};
 
 const SECRET_PATH: &str = "/services/T000/B000/s3cr3tT0ken";

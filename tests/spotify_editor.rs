@@ -205,7 +205,7 @@ async fn row_cap_and_time_limit_and_own_account() {
         sql_user: Some("charts_ro".into()),
         sql_password_command: Some(format!("printf '%s\\n' '{pw}'")),
         max_rows: 5,
-        sql_timeout: stacktop::config::Dur::secs(1),
+        sql_timeout: stacktop::base::Dur::secs(1),
         ..root_cfg
     };
     let store = Store::open(&cfg).await.unwrap();

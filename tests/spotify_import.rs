@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::*;
 use stacktop::spotify::formats::Format;
-use stacktop::spotify::gen::{Dataset, GenConfig};
+use stacktop::spotify::generate::{Dataset, GenConfig};
 use stacktop::spotify::{import_files, Cell, ImportEvent, ImportOptions};
 
 fn fixtures() -> Vec<std::path::PathBuf> {

@@ -14,7 +14,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::*;
-use stacktop::spotify::gen::{Dataset, GenConfig};
+use stacktop::spotify::generate::{Dataset, GenConfig};
 use stacktop::spotify::runner::{self, Event, Request};
 use stacktop::spotify::{
     import_files, questions, Backend, ImportEvent, ImportOptions, SpotifyConfig, Store, Summary,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use common::*;
 use stacktop::spotify::formats::Format;
-use stacktop::spotify::gen::{Dataset, GenConfig};
+use stacktop::spotify::generate::{Dataset, GenConfig};
 use stacktop::spotify::runner::{self, Event, Request};
 use stacktop::spotify::schema::OwnedRow;
 use stacktop::spotify::{import_files, questions, Cell, ImportOptions, Params};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rusqlite::Connection;
-use stacktop::spotify::gen::{Dataset, GenConfig};
+use stacktop::spotify::generate::{Dataset, GenConfig};
 use stacktop::spotify::{import_files, ImportOptions};
 
 fn journal_mode(db: &Path) -> String {

@@ -10,14 +10,15 @@ use chrono::TimeZone;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Payload, SourceCommand, Update};
+use stacktop::spotify::msg::{SpotifyCommand, SpotifyEvent, StoreInfo};
 use stacktop::spotify::results::{Cell, ResultSet};
 use stacktop::spotify::runner::Event;
-use stacktop::spotify::source::{SpotifyCommand, SpotifyEvent, StoreInfo};
 use stacktop::theme::Theme;
 use stacktop::views::spotify::Focus;
+use stacktop::wire::ViewKind;
 
 fn app() -> App {
     let mut a = App::new(
@@ -48,7 +49,7 @@ fn ev(e: SpotifyEvent) -> Update {
 
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| stacktop::ui::draw(app, f)).unwrap();
+    term.draw(|f| stacktop::screen::draw(app, f)).unwrap();
     let buf = term.backend().buffer().clone();
     (0..h)
         .map(|y| {

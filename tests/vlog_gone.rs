@@ -12,9 +12,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stacktop::app::App;
-use stacktop::collect::SourceHealth;
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
 use stacktop::vlog::{collector, source::Input, Filter};
+use stacktop::wire::{SourceHealth, ViewKind};
 use support::live::LiveApp;
 use support::varnish::Varnish;
 

@@ -10,10 +10,10 @@ mod support;
 use std::time::Duration;
 
 use stacktop::app::App;
-use stacktop::collect::SourceHealth;
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
 use stacktop::views::View;
 use stacktop::vlog::{collector, Filter, Handling};
+use stacktop::wire::{SourceHealth, ViewKind};
 use support::live::LiveApp;
 use support::varnish::Varnish;
 

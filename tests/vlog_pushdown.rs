@@ -17,10 +17,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect};
-use stacktop::collect::SourceCommand;
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, SourceCommand};
 use stacktop::vlog::{collector, parse_all, Filter, Request};
+use stacktop::wire::ViewKind;
 use support::live::LiveApp;
 use support::varnish::Varnish;
 use tokio::sync::mpsc;

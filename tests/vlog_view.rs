@@ -10,13 +10,15 @@ use screen::{line, render, text};
 use chrono::TimeZone;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
-use stacktop::app::{App, Effect, Level};
-use stacktop::collect::{Payload, Update};
-use stacktop::config::{Config, Dur, ViewKind};
+use stacktop::app::App;
+use stacktop::base::Dur;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Payload, Update};
 use stacktop::theme::{Role, Theme};
 use stacktop::views::View;
 use stacktop::vlog::builder::RequestBuilder;
 use stacktop::vlog::{Handling, Request, VlogEvent};
+use stacktop::wire::{Level, ViewKind};
 
 const T0: f64 = 1_795_460_028.25; // 2026-11-23T18:53:48.250Z
 
@@ -415,7 +417,7 @@ fn save_to_an_unwritable_path_flashes_the_error() {
 fn queries(fx: Vec<Effect>) -> Vec<Option<String>> {
     fx.into_iter()
         .filter_map(|e| match e {
-            Effect::ToSource(ViewKind::Vlog, stacktop::collect::SourceCommand::VlogQuery(q)) => {
+            Effect::ToSource(ViewKind::Vlog, stacktop::messages::SourceCommand::VlogQuery(q)) => {
                 Some(q)
             }
             _ => None,

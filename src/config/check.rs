@@ -10,8 +10,8 @@
 //!   `lag_warn` ≤ `lag_crit`, every `[vlog] filter` word (regexes included) parses, the
 //!   `[spotify]` names and password sources, `[keys]` as a whole.
 
-use super::load::{line_col, ConfigError};
 use super::Config;
+use crate::base::error::{line_col, ConfigError};
 use std::path::Path;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -227,7 +227,7 @@ fn section_at(text: &str, offset: usize) -> Option<String> {
 }
 
 fn syntax_error(e: &toml::de::Error, text: &str, source: &str) -> ConfigError {
-    let mut ce = super::load::toml_error(e, text, source, None);
+    let mut ce = crate::base::error::toml_error(e, text, source, None);
     if ce.message.contains("duplicate key") {
         // The span is the repeated key: report it as a key, with its section.
         let start = e.span().map_or(0, |s| s.start);
@@ -264,7 +264,7 @@ fn schema_error(
         })
         .collect();
     let key = Some(err.path().to_string()).filter(|s| s != "." && !s.is_empty());
-    let mut e = super::load::toml_error(err.inner(), text, source, key);
+    let mut e = crate::base::error::toml_error(err.inner(), text, source, key);
     let msg = err.inner().message().trim().to_string();
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let name = rest.split('`').next().unwrap_or("").to_string();

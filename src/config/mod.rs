@@ -5,78 +5,15 @@
 //! reported on a normal terminal with file, line, key and value.
 
 pub mod check;
-mod duration;
 pub mod load;
-pub mod secrets;
 
-pub use duration::Dur;
-pub use load::{check_file, load, ConfigError, LoadOptions, Loaded};
+pub use crate::base::secrets;
+pub use crate::base::{ConfigError, Dur};
+pub use crate::wire::ViewKind;
+pub use load::{check_file, load, LoadOptions, Loaded};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-
-/// The four views, in tab order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ViewKind {
-    #[default]
-    Pgtop,
-    Repl,
-    Vlog,
-    Spotify,
-}
-
-impl ViewKind {
-    pub const ALL: [ViewKind; 4] = [
-        ViewKind::Pgtop,
-        ViewKind::Repl,
-        ViewKind::Vlog,
-        ViewKind::Spotify,
-    ];
-
-    pub fn index(self) -> usize {
-        match self {
-            ViewKind::Pgtop => 0,
-            ViewKind::Repl => 1,
-            ViewKind::Vlog => 2,
-            ViewKind::Spotify => 3,
-        }
-    }
-
-    pub fn from_index(i: usize) -> Option<ViewKind> {
-        Self::ALL.get(i).copied()
-    }
-
-    /// The name used on the command line and in config files.
-    pub fn name(self) -> &'static str {
-        match self {
-            ViewKind::Pgtop => "pgtop",
-            ViewKind::Repl => "repl",
-            ViewKind::Vlog => "vlog",
-            ViewKind::Spotify => "spotify",
-        }
-    }
-
-    /// The title shown on the tab bar.
-    pub fn title(self) -> &'static str {
-        match self {
-            ViewKind::Pgtop => "pgtop",
-            ViewKind::Repl => "replication",
-            ViewKind::Vlog => "vlogdump",
-            ViewKind::Spotify => "spotify",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ViewKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "pgtop" | "pg" | "postgres" => Some(ViewKind::Pgtop),
-            "2" | "repl" | "replication" | "mysql" => Some(ViewKind::Repl),
-            "3" | "vlog" | "vlogdump" | "varnish" => Some(ViewKind::Vlog),
-            "4" | "spotify" => Some(ViewKind::Spotify),
-            _ => None,
-        }
-    }
-}
 
 /// The whole effective configuration.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

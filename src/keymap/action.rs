@@ -1,7 +1,7 @@
 //! The user intents keys are bound to, and their names in the config's `[keys]` (the variant
 //! in snake case, `go_tab_VIEW` for the tab keys).
 
-use crate::config::ViewKind;
+use crate::wire::ViewKind;
 
 /// A user intent. Infrastructure events (ticks, resizes, updates) are not actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

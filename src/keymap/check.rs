@@ -5,7 +5,7 @@
 
 use super::user::{KeyEntry, KeyProblem, KeysConfig};
 use super::{key_name, normalize, Action, Keymap, Modal, Scope};
-use crate::config::ViewKind;
+use crate::wire::ViewKind;
 use crossterm::event::KeyEvent;
 
 /// The user's entry (and which of its keys) that brought `key` into `scope`, the last first.

@@ -2,7 +2,7 @@
 //! states' keys are in [`super::modal`]), and the short words of the hint line.
 
 use super::{Action, Binding, Scope};
-use crate::config::ViewKind;
+use crate::wire::ViewKind;
 use crossterm::event::{KeyCode, KeyModifiers};
 
 pub(super) const NONE: KeyModifiers = KeyModifiers::NONE;

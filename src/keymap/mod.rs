@@ -14,7 +14,7 @@ pub mod modal;
 pub mod parse;
 pub mod user;
 
-use crate::config::ViewKind;
+use crate::wire::ViewKind;
 pub use action::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use defaults::short;

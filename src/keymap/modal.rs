@@ -5,7 +5,7 @@
 
 use super::defaults::{b, CTRL, NONE, SHIFT};
 use super::{Action, Action as A, Binding, Scope};
-use crate::config::ViewKind;
+use crate::wire::ViewKind;
 use crossterm::event::KeyCode::{
     Backspace, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Up, F,
 };

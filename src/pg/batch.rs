@@ -10,19 +10,19 @@ use chrono::{DateTime, Utc};
 
 use super::activity::{ActivityReader, PgSnapshot, Session, SessionState};
 use super::classify::{classify, DurationBasis, RowClass, Thresholds};
-use super::collector::CollectorOptions;
 use super::columns::{RowCtx, TextColumn, TextWidth, COLUMNS};
+use super::options::CollectorOptions;
 use super::redact::one_line;
 use super::tls;
 
 /// Exit codes of batch mode (the program-wide values of `cli::exit`).
-pub const EXIT_OK: i32 = crate::cli::exit::OK;
+pub const EXIT_OK: i32 = crate::wire::exit::OK;
 /// at least one active query over `slow_threshold`
-pub const EXIT_SLOW: i32 = crate::cli::exit::PG_SLOW;
+pub const EXIT_SLOW: i32 = crate::wire::exit::PG_SLOW;
 /// at least one active query over `critical_threshold`
-pub const EXIT_CRITICAL: i32 = crate::cli::exit::PG_CRITICAL;
+pub const EXIT_CRITICAL: i32 = crate::wire::exit::PG_CRITICAL;
 /// could not connect or query
-pub const EXIT_ERROR: i32 = crate::cli::exit::RUNTIME;
+pub const EXIT_ERROR: i32 = crate::wire::exit::RUNTIME;
 
 #[derive(Debug, Clone)]
 pub struct BatchOptions {

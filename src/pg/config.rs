@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::classify::{DurationBasis, Thresholds};
-use super::collector::CollectorOptions;
 use super::conninfo::{resolve, ConnInfoError, ConnOverrides, ConnSpec, Env, Secret, SslMode};
 use super::kill::KillExclusions;
+use super::options::CollectorOptions;
 use super::slack::SlackOptions;
 
 /// Env var consulted for the webhook when the file has none.
@@ -30,9 +30,9 @@ pub enum PgConfigError {
 }
 
 /// Parses `"500ms"`, `"5s"`, `"2m"`, `"1h"`, `"1m30s"` or a bare number of seconds, up to
-/// one year (the shell's [`Dur`](crate::config::Dur) rules).
+/// one year (the shell's [`Dur`](crate::base::Dur) rules).
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    s.parse::<crate::config::Dur>().ok().map(|d| d.get())
+    s.parse::<crate::base::Dur>().ok().map(|d| d.get())
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -44,7 +44,7 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
     let v = V::deserialize(d)?;
     let out = match &v {
-        V::N(n) => crate::config::Dur::try_from_secs_f64(*n)
+        V::N(n) => crate::base::Dur::try_from_secs_f64(*n)
             .ok()
             .map(|d| d.get()),
         V::S(s) => parse_duration(s),
@@ -340,8 +340,8 @@ impl PgConfig {
             };
         }
         if let Some(cmd) = &self.password_command {
-            let timeout = crate::config::secrets::PASSWORD_COMMAND_TIMEOUT;
-            return crate::config::secrets::password_command(cmd, timeout)
+            let timeout = crate::base::secrets::PASSWORD_COMMAND_TIMEOUT;
+            return crate::base::secrets::password_command(cmd, timeout)
                 .map(Some)
                 .map_err(|e| PgConfigError::PasswordCommand(e.to_string()));
         }

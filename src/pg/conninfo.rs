@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A password or token: the shell's [`Secret`], never shown by `Debug` or `Display`.
-pub use crate::config::secrets::Secret;
+pub use crate::base::secrets::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnInfoError {

@@ -23,6 +23,8 @@ pub mod explain;
 pub mod fingerprint;
 pub mod kill;
 pub mod locks;
+pub mod msg;
+pub mod options;
 pub mod redact;
 pub mod signaller;
 pub mod slack;

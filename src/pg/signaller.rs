@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::collector::CollectorOptions;
 use super::conninfo::ConnSpec;
 use super::kill::{self, SignalKind, SignalOutcome, SignalResult, SignalTarget};
+use super::options::CollectorOptions;
 use super::slowlog::{Actor, SlowLog};
 use super::tls;
 

@@ -12,43 +12,13 @@ use chrono::{DateTime, Local, Utc};
 use tokio::sync::mpsc;
 
 use super::activity::PgSnapshot;
-use super::classify::Thresholds;
 use super::collector::{self, CollectorCommand, CollectorHandle, ConnectionStatus};
 use super::config::PgConfig;
 use super::conninfo::Env;
-use super::kill::{SignalKind, SignalOutcome, SignalResult, SignalTarget};
-use crate::app::Level;
-use crate::collect::{Payload, SourceCommand, SourceHealth, Update};
-use crate::config::ViewKind;
-
-/// pgtop-specific requests from the view (inside `SourceCommand::Pg`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum PgRequest {
-    /// New thresholds (`:slow`, `:critical`, `:idle`): the slow log and Slack follow them.
-    SetThresholds(Thresholds),
-    /// Cancel / terminate these backends (each only if pid + backend_start + query_start match).
-    Signal {
-        kind: SignalKind,
-        targets: Vec<SignalTarget>,
-    },
-    /// Plain EXPLAIN (never ANALYZE) of the query shown for `pid`, as its role `usename`.
-    Explain {
-        pid: i32,
-        query: String,
-        datname: Option<String>,
-        usename: Option<String>,
-    },
-}
-
-/// Answers to [`PgRequest`]s (inside `Payload::PgReply`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum PgReply {
-    Signals(Vec<SignalResult>),
-    Explain {
-        pid: i32,
-        result: Result<Vec<String>, String>,
-    },
-}
+use super::kill::{SignalOutcome, SignalResult};
+pub use super::msg::{PgReply, PgRequest};
+use crate::messages::{Payload, SourceCommand, Update};
+use crate::wire::{Level, SourceHealth, ViewKind};
 
 fn local(t: DateTime<Utc>) -> DateTime<Local> {
     t.with_timezone(&Local)

@@ -101,7 +101,7 @@ impl ServerConfig {
 }
 
 /// A password: the shell's [`Secret`], never shown by `Debug` or `Display`.
-pub use crate::config::secrets::Secret;
+pub use crate::base::secrets::Secret;
 
 /// Why a password could not be obtained. Never contains the password.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -126,9 +126,9 @@ pub async fn resolve_password(cfg: &ServerConfig) -> Result<Option<Secret>, Pass
         };
     }
     if let Some(cmd) = &cfg.password_command {
-        use crate::config::secrets::{password_command, PasswordCommandError as E};
+        use crate::base::secrets::{password_command, PasswordCommandError as E};
         let cmd = cmd.clone();
-        let timeout = crate::config::secrets::PASSWORD_COMMAND_TIMEOUT;
+        let timeout = crate::base::secrets::PASSWORD_COMMAND_TIMEOUT;
         let pw = tokio::task::spawn_blocking(move || password_command(&cmd, timeout))
             .await
             .map_err(|e| PasswordError::CommandSpawn(e.to_string()))?

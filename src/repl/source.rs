@@ -10,8 +10,9 @@ use tokio::sync::mpsc;
 
 use super::collector::{self, Control};
 use super::snapshot::ServerSnapshot;
-use crate::collect::{Payload, SourceCommand, SourceHealth, Update};
-use crate::config::{ReplConfig, ViewKind};
+use crate::config::ReplConfig;
+use crate::messages::{Payload, SourceCommand, Update};
+use crate::wire::{SourceHealth, ViewKind};
 
 /// Starts the collectors of `cfg.servers`; with none configured, of the local server found
 /// by [`super::discover::local`] (`~/.my.cnf`, the default socket, 127.0.0.1:3306), saying on
@@ -64,7 +65,7 @@ async fn forward(
     let mut label = None;
     if let Some((text, l)) = found {
         label = Some(l);
-        let level = crate::app::Level::Info;
+        let level = crate::wire::Level::Info;
         if send(Payload::Notice { level, text }).await.is_err() {
             return;
         }

@@ -16,10 +16,13 @@ use anyhow::{anyhow, bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::import::{import_files, ImportEvent, ImportOptions};
+use super::params::usage;
+pub use super::params::{parse_positions, Usage};
 use super::questions::{self, Params};
 use super::results::ResultSet;
-use super::{SpotifyConfig, Store};
-use crate::cli::{exit, SpotifyAction, SpotifyAskArgs, SpotifyImportArgs};
+use super::{open, SpotifyConfig};
+use crate::cli::{SpotifyAction, SpotifyAskArgs, SpotifyImportArgs};
+use crate::wire::exit;
 
 /// Output format for answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,15 +63,6 @@ pub async fn run(action: &SpotifyAction, cfg: &SpotifyConfig, json: bool) -> i32
     }
 }
 
-/// A usage error (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Usage(pub String);
-
-pub(crate) fn usage(e: impl std::fmt::Display) -> anyhow::Error {
-    Usage(e.to_string()).into()
-}
-
 fn questions_list(json: bool) -> Result<i32> {
     let mut text = String::new();
     for q in questions::list() {
@@ -83,17 +77,6 @@ fn questions_list(json: bool) -> Result<i32> {
     // A closed stdout (piped into head) is fine.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(exit::OK)
-}
-
-/// `--positions 1-10` / `--positions 1`.
-pub fn parse_positions(s: &str) -> Result<(u16, u16)> {
-    let (a, b) = s.split_once('-').unwrap_or((s, s));
-    let p = |x: &str| {
-        x.trim()
-            .parse::<u16>()
-            .map_err(|_| usage(format!("positions: expected N or A-B, got {s:?}")))
-    };
-    Ok((p(a)?, p(b)?))
 }
 
 /// Build question parameters from the command line.
@@ -152,11 +135,6 @@ async fn sql(text: &str, cfg: &SpotifyConfig, out: Output) -> Result<i32> {
     let rs = store.run_sql(text).await?;
     print_result(&rs, out)?;
     Ok(exit::OK)
-}
-
-pub(crate) async fn open(cfg: &SpotifyConfig) -> Result<Store> {
-    cfg.validate().map_err(usage)?;
-    Store::open(cfg).await
 }
 
 /// Print a result in the chosen format (summary line on stderr for text).

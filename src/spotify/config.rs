@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 
 use super::schema::check_ident;
-use crate::config::Dur;
+use crate::base::Dur;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -212,7 +212,7 @@ impl SpotifyConfig {
     /// The MySQL password from `password_env`, `password_command` or `password`, if
     /// configured. Errors name the source that failed, never the secret.
     pub fn resolve_password(&self) -> Result<Option<String>> {
-        crate::config::secrets::resolve_password(
+        crate::base::secrets::resolve_password(
             self.password.as_deref(),
             self.password_env.as_deref(),
             self.password_command.as_deref(),
@@ -224,7 +224,7 @@ impl SpotifyConfig {
     /// The SQL editor's password (`sql_password_env`, `sql_password_command`,
     /// `sql_password`), if configured; errors name the source, never the secret.
     pub fn resolve_sql_password(&self) -> Result<Option<String>> {
-        crate::config::secrets::resolve_password(
+        crate::base::secrets::resolve_password(
             self.sql_password.as_deref(),
             self.sql_password_env.as_deref(),
             self.sql_password_command.as_deref(),

@@ -4,7 +4,7 @@
 //! chart file, then removed; `run::main` then opens the tab. A store that already holds charts
 //! is left alone (the sample would mix with them).
 //!
-//! Data flow: [`run`] → `gen::Dataset` → temp `data.csv` → `import_files` → store.
+//! Data flow: [`run`] → `generate::Dataset` → temp `data.csv` → `import_files` → store.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -12,12 +12,13 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 
-use super::cli::{open, usage};
-use super::gen::{Dataset, GenConfig};
+use super::generate::{Dataset, GenConfig};
 use super::import::{import_files, ImportOptions};
+use super::open;
+use super::params::usage;
 use super::results::Cell;
 use super::SpotifyConfig;
-use crate::cli::exit;
+use crate::wire::exit;
 
 /// Most days `--days` accepts (10 years: 14.6M rows).
 pub const MAX_DAYS: u32 = 3650;

@@ -10,9 +10,10 @@ pub mod config;
 pub mod csvlimit;
 pub mod demo;
 pub mod formats;
-pub mod gen;
+pub mod generate;
 pub mod history;
 pub mod import;
+pub mod msg;
 pub mod params;
 pub mod parse;
 pub mod questions;
@@ -195,4 +196,10 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// [`Store::open`] after checking the config (a bad one is a usage error, exit code 2).
+pub(crate) async fn open(cfg: &SpotifyConfig) -> Result<Store> {
+    cfg.validate().map_err(params::usage)?;
+    Store::open(cfg).await
 }

@@ -70,3 +70,23 @@ impl Params {
         Ok(())
     }
 }
+
+/// A usage error (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+pub fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    Usage(e.to_string()).into()
+}
+
+/// `--positions 1-10` / `--positions 1`.
+pub fn parse_positions(s: &str) -> Result<(u16, u16)> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let p = |x: &str| {
+        x.trim()
+            .parse::<u16>()
+            .map_err(|_| usage(format!("positions: expected N or A-B, got {s:?}")))
+    };
+    Ok((p(a)?, p(b)?))
+}

@@ -9,7 +9,6 @@
 //! `Update { Payload::Spotify(SpotifyEvent) }` → `SpotifyView::apply`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use chrono::Local;
@@ -17,77 +16,12 @@ use tokio::sync::mpsc;
 
 use super::history;
 use super::import::ImportOptions;
-use super::questions::Params;
+pub use super::msg::{SavedQuery, SpotifyCommand, SpotifyEvent, StoreInfo};
 use super::results::{Cell, ResultSet};
-use super::runner::{self, Event, JobId, Request};
+use super::runner::{self, Event, Request};
 use super::{Backend, SpotifyConfig, Store};
-use crate::app::Level;
-use crate::collect::{Payload, SourceCommand, SourceHealth, Update};
-use crate::config::ViewKind;
-
-/// Requests from the explorer tab.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SpotifyCommand {
-    /// Ad-hoc SQL (the read-only guard applies).
-    Sql { id: JobId, sql: String },
-    /// A ready-made question.
-    Ask {
-        id: JobId,
-        question: String,
-        params: Params,
-    },
-    /// Import chart files (`:import PATH...`).
-    Import { id: JobId, files: Vec<PathBuf> },
-    /// Cancel a running query or import.
-    Cancel { id: JobId },
-    /// Write a whole result to `path` (default: a new file under `<data_dir>/exports/`).
-    Export {
-        result: Arc<ResultSet>,
-        name: String,
-        path: Option<PathBuf>,
-        json: bool,
-    },
-    /// Save a query as `<data_dir>/queries/<name>.sql`.
-    SaveQuery { name: String, sql: String },
-    /// The editor ran `sql`: add it to the history file (`<data_dir>/sql_history.json`).
-    AddHistory { sql: String },
-}
-
-/// What the store holds, for the parameter pickers and the status line.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoreInfo {
-    /// `sqlite /path` or `mysql host:port/db`.
-    pub backend: String,
-    pub table: String,
-    pub rows: u64,
-    pub countries: Vec<String>,
-    pub first_day: Option<String>,
-    pub last_day: Option<String>,
-}
-
-/// A saved query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SavedQuery {
-    pub name: String,
-    pub sql: String,
-}
-
-/// Events for the explorer tab.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SpotifyEvent {
-    Info(StoreInfo),
-    /// A query, question or import job of the runner: started, finished, failed, progress.
-    Job(Event),
-    Exported {
-        path: PathBuf,
-        rows: usize,
-    },
-    SavedQueries(Vec<SavedQuery>),
-    /// The SQL editor's history saved by earlier sessions (oldest first), sent at start.
-    History(Vec<String>),
-    /// A failure outside a job (export, save).
-    Error(String),
-}
+use crate::messages::{Payload, SourceCommand, Update};
+use crate::wire::{Level, SourceHealth, ViewKind};
 
 /// Where saved queries and exports go: `spotify.data_dir` or `$XDG_DATA_HOME/stacktop`.
 pub fn data_dir(cfg: &SpotifyConfig) -> Result<PathBuf> {

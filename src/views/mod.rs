@@ -8,13 +8,12 @@ pub mod repl;
 pub mod spotify;
 pub mod vlog;
 
-use crate::app::{Effect, Level};
-use crate::collect::{Payload, SourceHealth};
-use crate::config::ViewKind;
 use crate::keymap::{Action, Modal};
+use crate::messages::{Effect, Payload};
 use crate::theme::Theme;
-use crate::ui::commands::Invocation;
-use crate::ui::table::{render_empty, TableState};
+use crate::widgets::commands::Invocation;
+use crate::widgets::table::{render_empty, TableData, TableState};
+use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
 use pause::Held;
@@ -93,7 +92,7 @@ pub trait View {
         self.core().table.filter.clone()
     }
 
-    /// One of the view's own `:` commands (declared in [`crate::ui::commands::COMMANDS`],
+    /// One of the view's own `:` commands (declared in [`crate::widgets::commands::COMMANDS`],
     /// parsed there; match on `inv.name()`). Return true when it was the view's.
     fn command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
         let _ = (inv, ctx);
@@ -184,8 +183,6 @@ impl ViewCore {
     pub fn apply(&mut self, payload: Payload) {
         match payload {
             Payload::Health(h) => self.health = h,
-            Payload::Table(t) if self.paused => self.held.keep(Payload::Table(t)),
-            Payload::Table(t) => self.table.set_data(t),
             Payload::Notice { .. }
             | Payload::Pg(_)
             | Payload::PgReply(_)
@@ -195,6 +192,10 @@ impl ViewCore {
         }
     }
 
+    /// A ready-made table (tests and the draw bench: no source sends whole tables), shown now.
+    pub fn set_table(&mut self, t: TableData) {
+        self.table.set_data(t);
+    }
     /// Navigation, sorting, pause and the detail pane: what all tables share.
     pub fn handle_common(&mut self, action: Action, ctx: &mut Ctx) -> bool {
         let page = self.table.page_step();

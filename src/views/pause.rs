@@ -7,8 +7,8 @@
 //! [`ViewCore::paused`]; the status line shows [`ViewCore::pause_status`].
 
 use super::{Ctx, ViewCore};
-use crate::app::Level;
-use crate::collect::Payload;
+use crate::messages::Payload;
+use crate::wire::Level;
 use std::collections::VecDeque;
 
 /// At most this many updates are kept while paused (the oldest go first).
@@ -148,7 +148,6 @@ pub const KEPT_NOT_SHOWN: &str = "paused: updates are kept, not shown";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::table::TableData;
 
     #[derive(Debug, PartialEq)]
     enum Ev {
@@ -197,39 +196,5 @@ mod tests {
         assert!(h.is_empty());
         assert_eq!(h.arrived(), 8);
         assert_eq!(h.counted(), 7, "only the counted ones, not the kept");
-    }
-
-    #[test]
-    fn view_core_holds_tables_while_paused_and_applies_the_newest_on_resume() {
-        let mut core = ViewCore::default();
-        let mut ctx = Ctx::default();
-        assert!(core.toggle_pause(&mut ctx, KEPT_NOT_SHOWN).is_empty());
-        assert_eq!(
-            ctx.flash.as_ref().map(|f| f.1.as_str()),
-            Some(KEPT_NOT_SHOWN)
-        );
-        assert_eq!(core.pause_status().as_deref(), Some("PAUSED"));
-        let table = |n: usize| TableData {
-            columns: Vec::new(),
-            rows: (0..n)
-                .map(|i| {
-                    crate::ui::table::TableRow::new(
-                        i.to_string(),
-                        vec![],
-                        crate::theme::Role::Normal,
-                    )
-                })
-                .collect(),
-        };
-        core.apply(Payload::Table(table(1)));
-        core.apply(Payload::Table(table(2)));
-        assert_eq!(core.table.data.rows.len(), 0, "nothing shown while paused");
-        assert_eq!(core.arrived(), 2);
-        assert_eq!(core.pause_status().as_deref(), Some("PAUSED · 2 new"));
-        let held = core.toggle_pause(&mut ctx, KEPT_NOT_SHOWN);
-        assert_eq!(held.len(), 1);
-        assert!(matches!(&held[0], Payload::Table(t) if t.rows.len() == 2));
-        assert_eq!(core.pause_status(), None);
-        assert_eq!(core.arrived(), 0);
     }
 }

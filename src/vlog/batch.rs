@@ -15,9 +15,9 @@ use std::io::Write;
 use tokio::sync::mpsc;
 
 use super::source::{SourceStatus, VlogEvent};
-use crate::app::{App, Level};
-use crate::cli::exit;
-use crate::collect::{Payload, Update};
+use crate::app::App;
+use crate::messages::{Payload, Update};
+use crate::wire::{exit, Level};
 
 /// Failed starts in a row (no request and no attached instance in between) after which a
 /// live batch gives up with exit 1. With the default backoff (0.5 s, 1 s, 2 s) and

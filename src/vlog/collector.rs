@@ -12,9 +12,9 @@ use tokio::sync::mpsc;
 use super::filter::Filter;
 use super::instance;
 use super::source::{self, Grouping, SourceConfig, SourceStatus, VarnishlogArgs, VlogEvent};
-use crate::app::Level;
-use crate::collect::{Payload, SourceCommand, SourceHealth, Update};
-use crate::config::{Config, ViewKind, VlogConfig, VlogGrouping};
+use crate::config::{Config, VlogConfig, VlogGrouping};
+use crate::messages::{Payload, SourceCommand, Update};
+use crate::wire::{Level, SourceHealth, ViewKind};
 
 /// Whether the vlog collector should run: batch mode on this view, the UI opening on it, or
 /// an explicit input (file, stdin, replay, instance) in the config.

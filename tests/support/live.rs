@@ -4,10 +4,11 @@
 use std::time::{Duration, Instant};
 
 use stacktop::app::App;
-use stacktop::collect::{SourceCommand, Update};
-use stacktop::config::{Config, ViewKind};
+use stacktop::config::Config;
+use stacktop::messages::{SourceCommand, Update};
 use stacktop::theme::Theme;
 use stacktop::vlog::{collector, SourceConfig};
+use stacktop::wire::ViewKind;
 use tokio::sync::mpsc;
 
 pub struct LiveApp {

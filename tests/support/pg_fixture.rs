@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{summarize, Header, PgSnapshot, Session, SessionState};
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::theme::Theme;

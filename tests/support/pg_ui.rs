@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Update, UPDATE_CHANNEL};
-use stacktop::config::{Config, ViewKind};
+use stacktop::app::App;
+use stacktop::config::Config;
+use stacktop::messages::{Effect, Update, UPDATE_CHANNEL};
 use stacktop::theme::Theme;
 use stacktop::tui::SourceHandles;
+use stacktop::wire::ViewKind;
 use tokio::sync::mpsc;
 
 pub struct PgUi {

@@ -10,7 +10,7 @@ use stacktop::app::App;
 /// The full screen as the run loop would draw it, at `w`x`h`.
 pub fn render(a: &App, w: u16, h: u16) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    term.draw(|f| stacktop::ui::draw(a, f)).expect("draw");
+    term.draw(|f| stacktop::screen::draw(a, f)).expect("draw");
     term.backend().buffer().clone()
 }
 

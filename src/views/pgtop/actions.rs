@@ -4,14 +4,14 @@
 
 use super::dialogs::{KillDialog, Origin, Stage};
 use super::{locks, locks_draw, rows, Detail, PgtopView};
-use crate::app::Level;
 use crate::keymap::Action;
 use crate::pg::activity::Session;
 use crate::pg::classify::Thresholds;
 use crate::pg::kill::{select_slow_targets, SignalKind, SignalTarget};
 use crate::pg::source::PgRequest;
-use crate::ui::commands::{Arg, Invocation};
 use crate::views::Ctx;
+use crate::widgets::commands::{Arg, Invocation};
+use crate::wire::Level;
 
 impl PgtopView {
     /// `c` / `k`: the tagged backends, or the selected one.

@@ -16,14 +16,14 @@ use chrono::{DateTime, Utc};
 use super::dialogs::{KillDialog, Origin};
 use super::rows::{self, fmt_dur};
 use super::PgtopView;
-use crate::app::Level;
 use crate::pg::activity::{Session, SessionState, INSUFFICIENT_PRIVILEGE};
 use crate::pg::classify::Thresholds;
 use crate::pg::fingerprint::{Fingerprint, Fingerprinter, GroupKey};
 use crate::pg::kill::{select_slow_targets, SignalKind};
 use crate::theme::Role;
-use crate::ui::table::{Column, TableData, TableRow};
 use crate::views::Ctx;
+use crate::widgets::table::{Column, TableData, TableRow};
+use crate::wire::Level;
 
 /// Column titles of the grouped view.
 pub const COLUMNS: [&str; 7] = [

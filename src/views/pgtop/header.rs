@@ -11,9 +11,9 @@ use ratatui::widgets::Widget;
 
 use super::rows::fmt_dur;
 use super::PgtopView;
+use crate::base::fit;
 use crate::pg::activity::ConnectionStatus;
 use crate::theme::{Role, Theme};
-use crate::ui::fit;
 
 /// The header flows over this many lines, settings left out step by step to stay within it;
 /// the figures themselves take one more line when they need it (at most).
@@ -271,7 +271,7 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
         }
         let w = usize::from(area.width);
         let msg = match &v.status {
-            _ if v.core.health == crate::collect::SourceHealth::Idle => {
+            _ if v.core.health == crate::wire::SourceHealth::Idle => {
                 " pgtop: no source started".into()
             }
             ConnectionStatus::Disconnected { error, .. } => {

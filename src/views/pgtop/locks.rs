@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::pg::activity::Session;
-use crate::ui::selection::Selection;
+use crate::widgets::selection::Selection;
 
 /// One line of the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use super::PgtopView;
 use crate::pg::activity::Session;
 use crate::pg::redact::one_line;
 use crate::theme::{Role, Theme};
-use crate::ui::table::render_empty;
+use crate::widgets::table::render_empty;
 
 const TITLE: &str =
     " locks: root blockers first (■) · ↑↓ select · c/k the selected · R terminates its root blocker · L/Esc closes ";

@@ -29,17 +29,17 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::{Ctx, View, ViewCore};
-use crate::app::{Effect, Level};
-use crate::collect::{Payload, SourceCommand};
-use crate::config::{PgtopConfig, ViewKind};
+use crate::config::PgtopConfig;
 use crate::keymap::{Action, Modal};
+use crate::messages::{Effect, Payload, SourceCommand};
 use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
 use crate::pg::classify::{DurationBasis, Thresholds};
 use crate::pg::kill::{KillExclusions, SignalKind};
-use crate::pg::source::{PgReply, PgRequest};
+use crate::pg::msg::{PgReply, PgRequest};
 use crate::theme::Theme;
-use crate::ui::commands::Invocation;
-use crate::ui::scroll::Scroll;
+use crate::widgets::commands::Invocation;
+use crate::widgets::scroll::Scroll;
+use crate::wire::{Level, ViewKind};
 use dialogs::{KillDialog, Stage};
 use filter_edit::FilterEdit;
 use rows::DURATION_COL;
@@ -172,7 +172,7 @@ impl PgtopView {
     pub fn exit_code(&self) -> i32 {
         match &self.snap {
             Some(s) => crate::pg::batch::exit_code(s, &self.thresholds),
-            None => crate::cli::exit::RUNTIME,
+            None => crate::wire::exit::RUNTIME,
         }
     }
 }

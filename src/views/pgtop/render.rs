@@ -14,10 +14,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
 use super::{header, locks_draw, PgtopView};
+use crate::base::fit;
 use crate::pg::activity::{ConnectionStatus, Session};
 use crate::theme::{Role, Theme};
-use crate::ui::table::render_empty;
-use crate::ui::{fit, scroll};
+use crate::widgets::scroll;
+use crate::widgets::table::render_empty;
 
 /// The one line an unstarted pgtop shows.
 pub const NO_SOURCE_HINT: &str = "no PostgreSQL source: set [pgtop] conninfo or host (or run stacktop pgtop [CONNINFO]); Enter or :connect connects with the libpq defaults (PG* variables, ~/.pgpass)";
@@ -101,7 +102,7 @@ fn last_data(v: &PgtopView, now: DateTime<Local>) -> fit::Part {
         None => fit::Part::drop_at(" · no data yet", fit::rank::AGE),
         Some(t) => {
             let t = t.with_timezone(&Local);
-            let age = crate::collect::fmt_age(now.signed_duration_since(t));
+            let age = crate::wire::fmt_age(now.signed_duration_since(t));
             fit::Part::keep(format!(" · last data {}, {age} old", t.format("%H:%M:%S")))
                 .with(
                     fit::rank::DETAILS,
@@ -116,7 +117,7 @@ fn last_data(v: &PgtopView, now: DateTime<Local>) -> fit::Part {
 /// delay the collector reported when the view has no health for it.
 fn retry_in(v: &PgtopView, fallback: std::time::Duration, now: DateTime<Local>) -> String {
     match &v.core.health {
-        crate::collect::SourceHealth::Reconnecting {
+        crate::wire::SourceHealth::Reconnecting {
             next_try: Some(at), ..
         } => match at.signed_duration_since(now).to_std() {
             Ok(d) if !d.is_zero() => format!(" · retry in {}", fmt_dur(d)),
@@ -160,7 +161,7 @@ fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: Date
             vec![
                 Part::keep(format!(
                     " NO ANSWER for {}",
-                    crate::collect::fmt_age(now.signed_duration_since(since)),
+                    crate::wire::fmt_age(now.signed_duration_since(since)),
                 )),
                 Part::drop_at(
                     format!(" (since {})", since.format("%H:%M:%S")),
@@ -181,7 +182,7 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     if table.data.rows.is_empty() {
         let text = if matches!(v.status, ConnectionStatus::Disconnected { .. }) {
             "not connected: no current sessions to show"
-        } else if v.core.health == crate::collect::SourceHealth::Idle && v.snap.is_none() {
+        } else if v.core.health == crate::wire::SourceHealth::Idle && v.snap.is_none() {
             NO_SOURCE_HINT
         } else if v.snap.is_none() {
             "no sessions (waiting for PostgreSQL)"
@@ -204,12 +205,12 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     // a row's session by pid: the map is built once per draw, when a row first needs it
     let by_pid: std::cell::OnceCell<HashMap<i32, &Session, foldhash::fast::RandomState>> =
         std::cell::OnceCell::new();
-    let session = |r: &crate::ui::table::TableRow| -> Option<&Session> {
+    let session = |r: &crate::widgets::table::TableRow| -> Option<&Session> {
         let pid = r.key.parse::<i32>().ok()?;
         let map = by_pid.get_or_init(|| sessions.iter().map(|s| (s.pid, s)).collect());
         map.get(&pid).copied()
     };
-    let cells = |r: &crate::ui::table::TableRow| -> Option<Vec<String>> {
+    let cells = |r: &crate::widgets::table::TableRow| -> Option<Vec<String>> {
         if !r.cells.is_empty() {
             return None; // a table set as a whole (not from a snapshot) keeps its cells
         }
@@ -219,21 +220,22 @@ fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     // on a wide screen the columns with longer text take some of the query's room; their
     // text is read from the sessions, each row's found once (not once per column)
     let by_row: std::cell::OnceCell<Vec<Option<&Session>>> = std::cell::OnceCell::new();
-    let width_of = |n: usize, r: &crate::ui::table::TableRow, c: usize, want: usize| -> usize {
-        if !r.cells.is_empty() {
-            return super::widths::own_cells(n, r, c, want);
-        }
-        let row = by_row.get_or_init(|| table.data.rows.iter().map(&session).collect());
-        match row
-            .get(n)
-            .copied()
-            .flatten()
-            .and_then(|s| rows::own_text(s, c))
-        {
-            Some(x) if x.len() > want => unicode_width::UnicodeWidthStr::width(x),
-            _ => 0,
-        }
-    };
+    let width_of =
+        |n: usize, r: &crate::widgets::table::TableRow, c: usize, want: usize| -> usize {
+            if !r.cells.is_empty() {
+                return super::widths::own_cells(n, r, c, want);
+            }
+            let row = by_row.get_or_init(|| table.data.rows.iter().map(&session).collect());
+            match row
+                .get(n)
+                .copied()
+                .flatten()
+                .and_then(|s| rows::own_text(s, c))
+            {
+                Some(x) if x.len() > want => unicode_width::UnicodeWidthStr::width(x),
+                _ => 0,
+            }
+        };
     let sized = super::widths::grown(&table.data, &cols, area.width, &width_of);
     table.render_columns_with(area, buf, t, true, Some(&cols), Some(&sized), Some(&cells));
 }

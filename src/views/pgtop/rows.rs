@@ -16,7 +16,7 @@ pub(super) use crate::pg::columns::DROP_ORDER;
 pub use crate::pg::columns::{blk, fmt_dur, state_short, wait, DURATION_COL, QUERY_COL};
 use crate::pg::columns::{RowCtx, SortBy, ViewText, Width, VIEW, VIEW_LEN};
 use crate::theme::Role;
-use crate::ui::table::{Column, TableData, TableRow};
+use crate::widgets::table::{Column, TableData, TableRow};
 
 pub use super::filter::{Filter, FILTER_SYNTAX};
 

@@ -7,7 +7,7 @@
 use unicode_width::UnicodeWidthStr;
 
 use super::rows::{DROP_ORDER, QUERY_COL};
-use crate::ui::table::{TableData, TableRow};
+use crate::widgets::table::{TableData, TableRow};
 
 /// The display width of row `n`'s (`r`'s) cell in column `c` when it is longer than `want`
 /// bytes (else anything ≤ `want`): the session list keeps no cell strings, so pgtop reads them
@@ -77,7 +77,7 @@ mod tests {
     use super::super::rows::{visible_columns, COLUMNS};
     use super::*;
     use crate::theme::Role;
-    use crate::ui::table::{Column, TableRow};
+    use crate::widgets::table::{Column, TableRow};
 
     const BASE: [u16; 10] = [7, 10, 10, 15, 12, 14, 8, 12, 8, 0];
     const APP: usize = 4;

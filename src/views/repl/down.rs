@@ -1,5 +1,5 @@
 //! The state/reason cell of an unreachable server's row, fitted at draw time (it holds a
-//! countdown) with [`crate::ui::fit`]: the connection string and the error's context go
+//! countdown) with [`crate::base::fit`]: the connection string and the error's context go
 //! first, then the time (`reconnecting: `), then the error becomes its short cause
 //! (`refused`, `access denied`, `timeout`, …) and `reconnecting` goes; the cause and the
 //! retry countdown stay.
@@ -7,10 +7,10 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::{local_time, REASON_COL};
-use crate::collect::fmt_age;
+use crate::base::fit::{error_parts, fit, rank, Part, Shrink};
 use crate::repl::{ConnState, ServerSnapshot};
-use crate::ui::fit::{error_parts, fit, rank, Part, Shrink};
-use crate::ui::table::TableState;
+use crate::widgets::table::TableState;
+use crate::wire::fmt_age;
 
 /// The short cause of a connection error from its kind, with a shorter form for the
 /// narrowest cells (`None` when the error is of no known kind: it is then cut by words).
@@ -123,7 +123,7 @@ pub fn fitted(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::fit::width;
+    use crate::base::fit::width;
 
     const REFUSED: &str = "mysql://monitor@replica-2.prod.example.com:3306: Can't connect to MySQL server on 'replica-2.prod.example.com' (111 \"Connection refused\")";
     const DENIED: &str =

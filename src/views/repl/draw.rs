@@ -14,8 +14,8 @@ use super::rows::{self, key_channel, key_server};
 use super::{Focus, Pane, ReplView};
 use crate::repl::audit::{CheckResult, Severity};
 use crate::theme::{Role, Theme};
-use crate::ui::scroll;
-use crate::ui::table::render_empty;
+use crate::widgets::scroll;
+use crate::widgets::table::render_empty;
 
 pub fn severity_role(s: Severity) -> Role {
     match s {

@@ -20,17 +20,17 @@ use ratatui::layout::Rect;
 
 use super::pause::{Held, KEPT_NOT_SHOWN};
 use super::{Ctx, View, ViewCore};
-use crate::app::{Effect, Level};
-use crate::collect::{Payload, SourceHealth};
-use crate::config::{ReplConfig, ViewKind};
+use crate::config::ReplConfig;
 use crate::keymap::{Action, Modal};
+use crate::messages::{Effect, Payload};
 use crate::repl::audit::{self, CheckResult};
 use crate::repl::verdict::{judge, with_audit, ServerVerdict};
 use crate::repl::{ConnState, LagThresholds, ServerSnapshot};
 use crate::theme::Theme;
-use crate::ui::scroll::Scroll;
-use crate::ui::selection::Selection;
-use crate::ui::table::TableState;
+use crate::widgets::scroll::Scroll;
+use crate::widgets::selection::Selection;
+use crate::widgets::table::TableState;
+use crate::wire::{Level, SourceHealth, ViewKind};
 
 /// Which part of the view the arrow keys move in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -459,7 +459,7 @@ impl View for ReplView {
         self.snaps
             .iter()
             .any(|s| !s.is_connected())
-            .then_some(crate::cli::exit::RUNTIME)
+            .then_some(crate::wire::exit::RUNTIME)
     }
 
     /// An on-call script asks "is it down now?": the last snapshot decides, so a server

@@ -12,7 +12,7 @@ use crate::repl::status::ReplError;
 use crate::repl::verdict::{ChannelVerdict, Level, ServerVerdict};
 use crate::repl::{ChannelStatus, ConnState, ServerSnapshot};
 use crate::theme::Role;
-use crate::ui::table::{Column, TableData, TableRow};
+use crate::widgets::table::{Column, TableData, TableRow};
 
 /// Separator between server and channel in a row key.
 pub const KEY_SEP: char = '\t';

@@ -10,9 +10,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Widget};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Widget};
 
-use super::render::block;
 use super::state::chart_column;
 use super::Answer;
 use crate::spotify::results::Cell;
@@ -242,4 +241,12 @@ pub(super) fn line_chart(a: &Answer, x: &str, y: &str, area: Rect, buf: &mut Buf
         .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 1)))
         .style(Style::default())
         .render(area, buf);
+}
+
+pub(super) fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
+    let role = if focused { Role::Title } else { Role::Border };
+    Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" {title} "), t.style(role)))
+        .border_style(t.style(role))
 }

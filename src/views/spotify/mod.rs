@@ -14,18 +14,17 @@ mod state;
 use std::sync::Arc;
 
 use super::{Ctx, View, ViewCore};
-use crate::app::{Effect, Level};
-use crate::collect::{Payload, SourceCommand};
-use crate::config::ViewKind;
 use crate::keymap::{Action, Modal};
+use crate::messages::{Effect, Payload, SourceCommand};
 use crate::spotify::import::Progress;
+use crate::spotify::msg::{SavedQuery, SpotifyCommand, SpotifyEvent, StoreInfo};
 use crate::spotify::questions::{self, ChartHint, Params, Question};
 use crate::spotify::results::ResultSet;
 use crate::spotify::runner::{Event, JobId};
-use crate::spotify::source::{SavedQuery, SpotifyCommand, SpotifyEvent, StoreInfo};
 use crate::spotify::Dialect;
 use crate::theme::Theme;
-use crate::ui::selection::Selection;
+use crate::widgets::selection::Selection;
+use crate::wire::{Level, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::KeyEvent;
 use editor::{Editor, EditorOutcome};
@@ -429,7 +428,7 @@ impl View for SpotifyView {
         true
     }
 
-    fn command(&mut self, inv: &crate::ui::commands::Invocation, ctx: &mut Ctx) -> bool {
+    fn command(&mut self, inv: &crate::widgets::commands::Invocation, ctx: &mut Ctx) -> bool {
         self.run_command(inv, ctx)
     }
 

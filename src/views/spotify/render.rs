@@ -9,22 +9,14 @@ use chrono::{DateTime, Local};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Gauge, Paragraph, Widget, Wrap};
 
-use super::charts::{bars, line_chart, picked_track};
+use super::charts::{bars, block, line_chart, picked_track};
 use super::{Focus, SpotifyView};
-use crate::app::Level;
 use crate::spotify::questions::{self, ChartHint};
 use crate::theme::{Role, Theme};
-use crate::ui::table::render_empty;
-
-pub(super) fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
-    let role = if focused { Role::Title } else { Role::Border };
-    Block::default()
-        .borders(Borders::ALL)
-        .title(Span::styled(format!(" {title} "), t.style(role)))
-        .border_style(t.style(role))
-}
+use crate::widgets::table::render_empty;
+use crate::wire::Level;
 
 /// `now` is the app clock (advanced by its one-second tick), for the running query's time.
 pub(super) fn render(

@@ -9,15 +9,15 @@ use std::path::PathBuf;
 use chrono::{Datelike, NaiveDate};
 
 use super::{Focus, SpotifyView};
-use crate::app::Level;
 use crate::keymap::Action;
+use crate::spotify::msg::{SpotifyCommand, StoreInfo};
 use crate::spotify::questions::ChartHint;
 use crate::spotify::results::{Cell, ResultSet};
-use crate::spotify::source::{SpotifyCommand, StoreInfo};
 use crate::theme::Role;
-use crate::ui::commands::{Arg, Invocation};
-use crate::ui::table::{Column, TableData, TableRow};
 use crate::views::Ctx;
+use crate::widgets::commands::{Arg, Invocation};
+use crate::widgets::table::{Column, TableData, TableRow};
+use crate::wire::Level;
 
 const LIMITS: [u32; 4] = [10, 20, 50, 100];
 const POSITIONS: [Option<(u16, u16)>; 4] = [None, Some((1, 1)), Some((1, 10)), Some((1, 50))];
@@ -94,9 +94,9 @@ impl SpotifyView {
             Action::Save => self.export(None, false, ctx),
             Action::SaveJson => self.export(None, true, ctx),
             Action::Refresh => {
-                ctx.effects.push(crate::app::Effect::ToSource(
-                    crate::config::ViewKind::Spotify,
-                    crate::collect::SourceCommand::RefreshNow,
+                ctx.effects.push(crate::messages::Effect::ToSource(
+                    crate::wire::ViewKind::Spotify,
+                    crate::messages::SourceCommand::RefreshNow,
                 ));
             }
             _ => return self.core.handle_common(action, ctx),
@@ -151,7 +151,7 @@ impl SpotifyView {
         }
     }
 
-    /// The spotify `:` commands (declared and parsed in [`crate::ui::commands`]).
+    /// The spotify `:` commands (declared and parsed in [`crate::widgets::commands`]).
     pub(super) fn run_command(&mut self, inv: &Invocation, ctx: &mut Ctx) -> bool {
         let arg = inv.text().trim();
         let res: Result<(), String> = match inv.name() {
@@ -213,7 +213,7 @@ impl SpotifyView {
                     self.params.pos_max = None;
                     Ok(())
                 } else {
-                    match crate::spotify::cli::parse_positions(arg) {
+                    match crate::spotify::params::parse_positions(arg) {
                         Ok((a, b)) => {
                             self.params.pos_min = Some(a);
                             self.params.pos_max = Some(b);

@@ -5,14 +5,13 @@
 //! comes back as a flash.
 
 use super::{parse_filter, EditorKind, VlogView};
-use crate::app::{Effect, Level};
-use crate::collect::SourceCommand;
-use crate::config::ViewKind;
 use crate::config::VlogLayout;
 use crate::keymap::Action;
+use crate::messages::{Effect, SourceCommand};
 use crate::views::Ctx;
 use crate::vlog::format::{compact_line, json_line, text_block};
 use crate::vlog::Request;
+use crate::wire::{Level, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use regex::bytes::{Regex, RegexBuilder};

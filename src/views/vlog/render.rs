@@ -6,9 +6,9 @@
 
 use super::{EditorKind, VlogView};
 use crate::theme::{Role, Theme};
-use crate::ui::table::render_empty;
 use crate::vlog::stats::{StatsSnapshot, WindowStats};
 use crate::vlog::Request;
+use crate::widgets::table::render_empty;
 use chrono::{DateTime, Local};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -293,7 +293,7 @@ fn render_rows(v: &VlogView, area: Rect, buf: &mut Buffer, theme: &Theme) {
     if v.ring.is_empty() {
         let msg = if v.finished {
             "no requests in the input"
-        } else if v.core.health == crate::collect::SourceHealth::Idle {
+        } else if v.core.health == crate::wire::SourceHealth::Idle {
             v.hint.as_deref().unwrap_or(
                 "no varnishlog source: start `stacktop vlog -n NAME` or set [vlog] instance / file",
             )

@@ -1,6 +1,6 @@
 //! The vlog view's rows: the sequence numbers of the ring entries that pass the filter
 //! (`matches`), the part of them shown (up to the freeze point while paused, see
-//! [`crate::views::pause`]), and the cursor over them ([`Selection`](crate::ui::selection::Selection), following the newest
+//! [`crate::views::pause`]), and the cursor over them ([`Selection`](crate::widgets::selection::Selection), following the newest
 //! row until moved up) with the window of rows drawn.
 
 use super::VlogView;
@@ -157,7 +157,7 @@ impl VlogView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::Payload;
+    use crate::messages::Payload;
     use crate::views::{Ctx, View};
     use crate::vlog::builder::RequestBuilder;
     use crate::vlog::VlogEvent;
@@ -189,8 +189,6 @@ mod tests {
         v.handle(Action::TogglePause, &mut ctx);
         v.apply(reqs(5, 3));
         v.apply(reqs(8, 4));
-        // a table (only tests send one) is kept, and does not move the freeze point
-        v.apply(Payload::Table(Default::default()));
         assert_eq!(v.ring.len(), 12, "the ring keeps recording");
         assert_eq!(v.shown_len(), 5, "the display is frozen");
         assert_eq!(v.core.pause_status().as_deref(), Some("PAUSED · 8 new"));

@@ -8,7 +8,8 @@ mod spotify;
 mod vlog;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::{App, Effect};
+use stacktop::app::App;
+use stacktop::messages::Effect;
 
 #[derive(Clone)]
 pub struct Scene {

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use stacktop::app::App;
-use stacktop::collect::{Payload, SourceHealth, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
 use stacktop::pg::collector::ConnectionStatus;
 use stacktop::pg::locks::LockWait;
+use stacktop::wire::SourceHealth;
 
 use super::{press, Scene};
 use crate::pg_fixture::{self, active, now};

@@ -3,8 +3,8 @@
 
 use crossterm::event::KeyCode;
 use stacktop::app::App;
-use stacktop::collect::{Payload, Update};
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::repl::{Role, ServerConfig, ServerSnapshot};
 use stacktop::theme::Theme;
 

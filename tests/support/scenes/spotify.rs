@@ -5,13 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use stacktop::app::{App, Effect};
-use stacktop::collect::{Payload, SourceCommand, SourceHealth, Update};
+use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
+use stacktop::messages::Effect;
+use stacktop::messages::{Payload, SourceCommand, Update};
 use stacktop::spotify::results::{Cell, ResultSet};
 use stacktop::spotify::runner::Event;
 use stacktop::spotify::source::{SpotifyCommand, SpotifyEvent, StoreInfo};
 use stacktop::theme::Theme;
+use stacktop::wire::SourceHealth;
 
 use super::{press, type_str, Scene};
 

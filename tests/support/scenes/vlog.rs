@@ -3,11 +3,12 @@
 
 use crossterm::event::KeyCode;
 use stacktop::app::App;
-use stacktop::collect::{Payload, SourceHealth, Update};
 use stacktop::config::{Config, Dur, ViewKind};
+use stacktop::messages::{Payload, Update};
 use stacktop::theme::Theme;
 use stacktop::vlog::builder::RequestBuilder;
 use stacktop::vlog::{Handling, Request, VlogEvent};
+use stacktop::wire::SourceHealth;
 
 use super::{press, type_str, Scene};
 

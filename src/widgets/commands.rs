@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use crate::config::{Dur, ViewKind};
+use crate::base::Dur;
+use crate::wire::ViewKind;
 
 /// What a command takes after its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,10 +4,10 @@
 //! (so the number of rows is known and the last one is never cut) and scrolls.
 
 use crate::app::App;
-use crate::config::ViewKind;
 use crate::keymap::{key_name, Binding, Modal};
 use crate::theme::Role;
-use crate::ui::commands;
+use crate::widgets::commands;
+use crate::wire::ViewKind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -38,7 +38,7 @@ pub fn filter_syntax(view: ViewKind) -> &'static [(&'static str, &'static str)] 
     match view {
         ViewKind::Pgtop => crate::views::pgtop::rows::FILTER_SYNTAX,
         ViewKind::Vlog => crate::views::vlog::FILTER_SYNTAX,
-        ViewKind::Repl | ViewKind::Spotify => crate::ui::table::TableState::FILTER_SYNTAX,
+        ViewKind::Repl | ViewKind::Spotify => crate::widgets::table::TableState::FILTER_SYNTAX,
     }
 }
 
@@ -210,7 +210,7 @@ fn rows_and_page(app: &App, body: Rect) -> (Vec<Row>, u16) {
 
 /// `(page, last first row)` for scrolling the help on the app's screen.
 pub fn scroll_limits(app: &App) -> (u16, u16) {
-    let (rows, page) = rows_and_page(app, crate::ui::body_area(app.screen));
+    let (rows, page) = rows_and_page(app, crate::screen::body_area(app.screen));
     let n = u16::try_from(rows.len()).unwrap_or(u16::MAX);
     (page.max(1), n.saturating_sub(page))
 }

@@ -1,15 +1,7 @@
-//! Collectors: one tokio task per source (PostgreSQL poller, MySQL poller, varnishlog stream,
-//! query runner). Each owns its connection and sends owned [`Update`]s over a bounded
-//! channel; the UI loop is the only owner of view state. A failure is data
-//! ([`SourceHealth::Reconnecting`]), never a crash.
+//! How a source's connection is, as the status line and batch records say it.
 
-use crate::config::ViewKind;
-use crate::ui::table::TableData;
+use crate::base::fit::{error_parts, rank, Part, Shrink};
 use chrono::{DateTime, Local};
-use std::time::Duration;
-
-/// Capacity of the update channel from collectors to the UI loop.
-pub const UPDATE_CHANNEL: usize = 256;
 
 /// The state of a source as the status line shows it.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -65,15 +57,14 @@ impl SourceHealth {
             .collect()
     }
 
-    /// [`Self::describe_at`] as parts for [`crate::ui::fit`]: on a narrow screen the
+    /// [`Self::describe_at`] as parts for [`crate::base::fit`]: on a narrow screen the
     /// connection string in the error is shortened first, the state word, the cause and the
     /// retry countdown stay.
     pub fn describe_parts(
         &self,
         now: DateTime<Local>,
         last_data: Option<DateTime<Local>>,
-    ) -> Vec<crate::ui::fit::Part> {
-        use crate::ui::fit::{error_parts, rank, Part, Shrink};
+    ) -> Vec<Part> {
         let ago = |t: DateTime<Local>| fmt_age(now.signed_duration_since(t));
         let last = || match last_data {
             Some(t) => Part::keep(format!(
@@ -160,52 +151,6 @@ pub fn fmt_age(d: chrono::Duration) -> String {
         120..=7199 => format!("{} m {:02} s", s / 60, s % 60),
         _ => format!("{} h {:02} m", s / 3600, (s % 3600) / 60),
     }
-}
-
-/// What a collector sends.
-#[derive(Clone, Debug)]
-pub struct Update {
-    pub view: ViewKind,
-    pub payload: Payload,
-}
-
-/// The content of an update.
-#[derive(Clone, Debug)]
-pub enum Payload {
-    Health(SourceHealth),
-    /// A ready-made table snapshot (used by simple sources and by tests).
-    Table(TableData),
-    /// One refresh (or failed reconnect attempt) of one replication server.
-    Repl(Box<crate::repl::ServerSnapshot>),
-    /// vlogdump: parsed requests, malformed counts and source status from the varnishlog
-    /// collector (`vlog::collector`).
-    Vlog(crate::vlog::VlogEvent),
-    /// A message for the status line (e.g. a child's stderr or a webhook failure).
-    Notice {
-        level: crate::app::Level,
-        text: String,
-    },
-    /// The spotify explorer's query results, import progress and store info.
-    Spotify(Box<crate::spotify::source::SpotifyEvent>),
-    /// pgtop: one refresh of `pg_stat_activity` (or a status-only snapshot while disconnected).
-    Pg(Box<crate::pg::PgSnapshot>),
-    /// pgtop: the answer to a signal or EXPLAIN request.
-    PgReply(Box<crate::pg::source::PgReply>),
-}
-
-/// Requests from the UI to a collector.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SourceCommand {
-    SetInterval(Duration),
-    RefreshNow,
-    Pause(bool),
-    /// A query, question, import, cancel, export or save for the spotify explorer.
-    Spotify(Box<crate::spotify::source::SpotifyCommand>),
-    /// pgtop: thresholds, cancel/terminate, EXPLAIN.
-    Pg(crate::pg::source::PgRequest),
-    /// vlogdump: the committed filter's `varnishlog -q` query (`None`: not expressible). A
-    /// live `varnishlog` with `push_down` is restarted when it changes; others ignore it.
-    VlogQuery(Option<String>),
 }
 
 #[cfg(test)]

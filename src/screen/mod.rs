@@ -1,19 +1,15 @@
 //! Drawing: a pure function of [`App`] state. Layout, top to bottom: tab bar, the active
 //! view, the hint line (or the `/` `:` prompt), the status line (source health or a flash
 //! message). The `?` overlay ([`help`]) is generated from the keymap and the `:` command
-//! table ([`commands`]).
+//! table ([`crate::widgets::commands`]). The widgets the views draw with are in
+//! [`crate::widgets`]; this module is the screen that calls the views.
 
-pub mod commands;
-pub mod fit;
-pub mod grid;
 pub mod help;
-pub mod scroll;
-pub mod selection;
-pub mod table;
 
-use crate::app::{App, Level, PromptKind};
-use crate::config::ViewKind;
+use crate::app::{App, PromptKind};
+use crate::base::fit;
 use crate::theme::Role;
+use crate::wire::{Level, ViewKind};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -144,14 +140,14 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let core = app.active_view().core();
     let role = if core.health.is_failed()
-        || matches!(core.health, crate::collect::SourceHealth::Stalled { .. })
+        || matches!(core.health, crate::wire::SourceHealth::Stalled { .. })
     {
         Role::Crit
     } else {
         Role::Status
     };
     let (rows, total) = app.active_view().status_counts();
-    // an error keeps its cause and retry countdown: the rest shrinks first (ui::fit)
+    // an error keeps its cause and retry countdown: the rest shrinks first (base::fit)
     let mut parts = vec![fit::Part::keep(" ")];
     parts.extend(core.health.describe_parts(app.now, core.last_data));
     parts.push(fit::Part::drop_at(

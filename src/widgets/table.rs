@@ -4,7 +4,7 @@
 //! Views own a [`TableState`]; drawing reads it and never changes it.
 
 use crate::theme::{Role, Theme};
-use crate::ui::selection::{key_id, Selection};
+use crate::widgets::selection::{key_id, Selection};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;

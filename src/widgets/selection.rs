@@ -5,7 +5,7 @@
 //! `Top`/`Bottom`), and the first row shown for a page height ([`Selection::first`]).
 //! A list made with [`Selection::tail`] (vlog) follows its newest row until the cursor is
 //! moved up, and follows it again when moved past the end or to the bottom.
-//! Scrolling a text pane (no cursor) is [`crate::ui::scroll::Scroll`].
+//! Scrolling a text pane (no cursor) is [`crate::widgets::scroll::Scroll`].
 //!
 //! Rows are given by their count and `key_at(index)`; the list owns its rows, this only the
 //! cursor. Keys are `Copy` so the cursor is (table rows use a hash of their key text).
