@@ -100,6 +100,10 @@ pub struct GlobalArgs {
     /// never gives up). [batch.give_up_after]
     #[arg(long, value_name = "DUR", global = true)]
     pub give_up_after: Option<Dur>,
+    /// Record this run (flight recorder) to PATH or `[record] path`; `--record=PATH` (with
+    /// `=`). [record.enabled, record.path]
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, global = true)]
+    pub record: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +122,32 @@ pub enum Command {
     Config(ConfigCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
+    /// Record the configured sources without a terminal until SIGINT/SIGTERM (flight recorder).
+    Record(RecordArgs),
+    /// Print a recording (`--batch --json`, optionally `--from T --to T`).
+    Replay(ReplayArgs),
+}
+
+/// `stacktop record`: headless recording.
+#[derive(Debug, Args, Default)]
+pub struct RecordArgs {
+    /// The recording file (default: `[record] path`, else the state directory).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
+
+/// `stacktop replay PATH`: the records of a recording, as the live batch output.
+#[derive(Debug, Args, Default)]
+pub struct ReplayArgs {
+    /// The recording file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// From this time on: RFC 3339 (`2026-12-03T03:12:00Z`), or `HH:MM[:SS]` today, local.
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// Up to this time (same forms as --from).
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -476,6 +506,12 @@ impl Cli {
         if let Some(v) = g.give_up_after {
             set(&mut t, "batch.give_up_after", s(&v.to_string()));
         }
+        if let Some(path) = &g.record {
+            set(&mut t, "record.enabled", toml::Value::Boolean(true));
+            if let Some(path) = path {
+                set(&mut t, "record.path", p(path));
+            }
+        }
         match &self.command {
             Some(Command::Pgtop(a)) => {
                 let strs = [
@@ -607,6 +643,9 @@ impl Cli {
                 if let Some(v) = &a.data_dir {
                     set(&mut t, "spotify.data_dir", p(v));
                 }
+            }
+            Some(Command::Record(RecordArgs { path: Some(v) })) => {
+                set(&mut t, "record.path", p(v));
             }
             _ => {}
         }

@@ -88,6 +88,8 @@ pub struct Config {
     pub repl: ReplConfig,
     pub vlog: VlogConfig,
     pub spotify: SpotifyConfig,
+    /// `[record]`: the flight recorder's file and retention.
+    pub record: crate::record::RecordConfig,
 }
 
 /// `[ui]`: the shell itself.
