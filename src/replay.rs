@@ -159,13 +159,19 @@ fn lines(
             head(serde_json::to_value(&h).unwrap_or_default())
         }
         (d, Some(view)) => {
+            // a pgtop snapshot carries its own connection state (the health update that
+            // follows it live was not recorded when unchanged)
+            let own = match &d {
+                Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, now.to_utc())),
+                _ => None,
+            };
             let Some(u) = d.into_update(view) else {
                 return String::new();
             };
             app.apply(u);
             app.tick(now);
             let v = app.view(view);
-            let health = v.core().health.clone();
+            let health = own.unwrap_or_else(|| v.core().health.clone());
             let fresh = matches!(health, SourceHealth::Live { .. });
             crate::batch::snapshot(v, &health, v.core().last_data, fresh, true, now)
         }

@@ -28,7 +28,7 @@ pub const ZSTD_LEVEL: i32 = 3;
 pub enum Kind {
     /// one pgtop refresh ([`PgFrame`])
     PgSnapshot,
-    /// a change of a source's connection state
+    /// a change of a source's connection state (not every refresh's `Live`)
     Health,
     /// a status-line message (warnings, alerts sent or failed, a child's stderr)
     Notice,
@@ -167,6 +167,8 @@ pub struct Encoded {
 /// The writer's encoder: the previous pgtop sessions and the zstd context.
 pub struct Encoder {
     prev_pg: Option<Vec<Session>>,
+    /// the last recorded state name per view: health is recorded when it changes
+    last_health: std::collections::HashMap<&'static str, &'static str>,
     since_key: u32,
     zstd: zstd::bulk::Compressor<'static>,
 }
@@ -176,6 +178,7 @@ impl Encoder {
         let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| format!("zstd: {e}"))?;
         Ok(Encoder {
             prev_pg: None,
+            last_health: Default::default(),
             since_key: 0,
             zstd,
         })
@@ -185,6 +188,7 @@ impl Encoder {
     /// lost, so a delta would refer to a snapshot that is not in the file).
     pub fn reset(&mut self) {
         self.prev_pg = None;
+        self.last_health.clear();
     }
 
     /// Encodes one update; `None` for what is not recorded.
@@ -195,7 +199,13 @@ impl Encoder {
                 let (keyframe, json) = self.pg(*snap)?;
                 (Kind::PgSnapshot, keyframe, json)
             }
-            Payload::Health(h) => (Kind::Health, true, to_json(&HealthRec::from_health(&h))?),
+            Payload::Health(h) => {
+                // `Live { at }` comes with every refresh: only a change of state is news
+                if self.last_health.insert(view, h.state_name()) == Some(h.state_name()) {
+                    return Ok(None);
+                }
+                (Kind::Health, true, to_json(&HealthRec::from_health(&h))?)
+            }
             Payload::Notice { level, text } => {
                 // `Level` is named by its Debug form: this module does not import the UI
                 let level = format!("{level:?}").to_ascii_lowercase();
