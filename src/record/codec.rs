@@ -8,6 +8,9 @@
 //! appended. Decoding applies the deltas to the last keyframe, so the decoded snapshot equals
 //! the recorded one field for field (`statements`, not serialized, excepted).
 //!
+//! Every record is zstd-compressed on its own; a pgtop delta with its keyframe's JSON as the
+//! dictionary (so the delta's query texts cost a reference, not their bytes).
+//!
 //! Error texts and notices pass through [`crate::mask::text`] before they are written, so a
 //! password that slipped into a message never reaches the file.
 
@@ -171,6 +174,9 @@ pub struct Encoder {
     last_health: std::collections::HashMap<&'static str, &'static str>,
     since_key: u32,
     zstd: zstd::bulk::Compressor<'static>,
+    /// pgtop deltas are compressed with the last keyframe's JSON as the zstd dictionary
+    /// (the query texts and names of a delta are nearly all in it)
+    pg_dict: Option<zstd::bulk::Compressor<'static>>,
 }
 
 impl Encoder {
@@ -181,6 +187,7 @@ impl Encoder {
             last_health: Default::default(),
             since_key: 0,
             zstd,
+            pg_dict: None,
         })
     }
 
@@ -188,6 +195,7 @@ impl Encoder {
     /// lost, so a delta would refer to a snapshot that is not in the file).
     pub fn reset(&mut self) {
         self.prev_pg = None;
+        self.pg_dict = None;
         self.last_health.clear();
     }
 
@@ -225,10 +233,17 @@ impl Encoder {
             },
             Payload::Spotify(_) | Payload::Table(_) => return Ok(None),
         };
-        let data = self
-            .zstd
-            .compress(&json)
-            .map_err(|e| format!("zstd: {e}"))?;
+        let zstd = match (&mut self.pg_dict, kind, keyframe) {
+            (Some(d), Kind::PgSnapshot, false) => d,
+            _ => &mut self.zstd,
+        };
+        let data = zstd.compress(&json).map_err(|e| format!("zstd: {e}"))?;
+        if kind == Kind::PgSnapshot && keyframe {
+            self.pg_dict = Some(
+                zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &json)
+                    .map_err(|e| format!("zstd: {e}"))?,
+            );
+        }
         Ok(Some(Encoded {
             view,
             kind,
@@ -378,18 +393,36 @@ impl Decoded {
 #[derive(Default)]
 pub struct Decoder {
     prev_pg: Option<Vec<Session>>,
+    /// the last pgtop keyframe's JSON: the dictionary of the deltas after it
+    pg_dict: Option<Vec<u8>>,
 }
 
 impl Decoder {
     /// Decodes a stored record. A delta without its keyframe (cut by retention) is an error
     /// the caller skips.
     pub fn decode(&mut self, kind: &str, keyframe: bool, data: &[u8]) -> Result<Decoded, String> {
-        let json = zstd::decode_all(data).map_err(|e| format!("corrupt record: {e}"))?;
+        let corrupt = |e: std::io::Error| format!("corrupt {kind} record: {e}");
+        let pg_delta = Kind::parse(kind) == Some(Kind::PgSnapshot) && !keyframe;
+        let json = if pg_delta {
+            let dict = self
+                .pg_dict
+                .as_deref()
+                .ok_or("a pgtop delta without its keyframe")?;
+            let mut out = Vec::new();
+            let mut d =
+                zstd::stream::read::Decoder::with_dictionary(data, dict).map_err(corrupt)?;
+            std::io::Read::read_to_end(&mut d, &mut out).map_err(corrupt)?;
+            out
+        } else {
+            zstd::decode_all(data).map_err(corrupt)?
+        };
         let bad = |e: serde_json::Error| format!("corrupt {kind} record: {e}");
         match Kind::parse(kind) {
             Some(Kind::PgSnapshot) => {
                 let mut f: PgFrame = serde_json::from_slice(&json).map_err(bad)?;
-                if !keyframe {
+                if keyframe {
+                    self.pg_dict = Some(json);
+                } else {
                     let prev = self
                         .prev_pg
                         .take()
