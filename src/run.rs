@@ -87,6 +87,9 @@ pub fn main() -> i32 {
     if !invalid.is_empty() {
         return exit::USAGE;
     }
+    if let Some(Command::Replay(args)) = &cli.command {
+        return crate::replay::run(args, cfg);
+    }
     if let Some(Command::Pgtop(a)) = &cli.command {
         if a.test_webhook {
             return test_webhook(&cfg.pgtop);
@@ -117,6 +120,19 @@ pub fn main() -> i32 {
             return exit::RUNTIME;
         }
     };
+    if let Some(Command::Record(_)) = &cli.command {
+        return runtime.block_on(async {
+            let code = match crate::signals::Signals::new() {
+                Ok(mut signals) => crate::record::headless::run(&cfg, &mut signals).await,
+                Err(e) => {
+                    eprintln!("stacktop: cannot install signal handlers: {e}");
+                    exit::RUNTIME
+                }
+            };
+            crate::children::kill_all();
+            code
+        });
+    }
     if let Some(Command::Repl(args)) = &cli.command {
         if let Some(format) = args.check_format(cfg.batch.json) {
             let (out, code) = runtime.block_on(crate::repl::check::run(&cfg.repl, format));
@@ -153,6 +169,20 @@ pub fn main() -> i32 {
             }
         };
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
+        // `--record` / `[record] enabled`: a tee to the flight recorder (the app reads first)
+        let rx = if app.config.record.enabled {
+            let c = &app.config.record;
+            let opts = crate::record::writer::RecorderOptions::new(c.file(), c);
+            match crate::record::writer::Recorder::start(opts) {
+                Ok(r) => std::sync::Arc::new(r).tee(rx, UPDATE_CHANNEL),
+                Err(e) => {
+                    eprintln!("stacktop: {e}");
+                    return exit::RUNTIME;
+                }
+            }
+        } else {
+            rx
+        };
         // only what was asked for: the opened view and (UI) the configured ones
         let mut sources = crate::sources::Sources::start_for(&app.config, start, batch, tx);
         let body = async move {

@@ -41,6 +41,25 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// Starts every configured source (the headless recorder: nothing is opened). Returns the
+    /// sources and, per configured view that could not start, why.
+    pub fn start_configured(config: &Config, tx: mpsc::Sender<Update>) -> (Self, Vec<String>) {
+        let mut s = Sources {
+            handles: SourceHandles::new(),
+            config: config.clone(),
+            tx,
+        };
+        let mut errors = Vec::new();
+        for view in ViewKind::ALL {
+            if configured(config, view) {
+                if let Err(e) = s.start(view) {
+                    errors.push(e);
+                }
+            }
+        }
+        (s, errors)
+    }
+
     /// Starts the sources of a run: batch mode the opened view's only; the UI the opened
     /// view's and every configured one. Must be called inside a tokio runtime.
     pub fn start_for(

@@ -88,6 +88,10 @@ pub struct GlobalArgs {
     /// never gives up). [batch.give_up_after]
     #[arg(long, value_name = "DUR", global = true)]
     pub give_up_after: Option<Dur>,
+    /// Record this run (flight recorder) to PATH or `[record] path`; `--record=PATH` (with
+    /// `=`). [record.enabled, record.path]
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true, global = true)]
+    pub record: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +110,32 @@ pub enum Command {
     Config(ConfigCommand),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
+    /// Record the configured sources without a terminal until SIGINT/SIGTERM (flight recorder).
+    Record(RecordArgs),
+    /// Print a recording (`--batch --json`, optionally `--from T --to T`).
+    Replay(ReplayArgs),
+}
+
+/// `stacktop record`: headless recording.
+#[derive(Debug, Args, Default)]
+pub struct RecordArgs {
+    /// The recording file (default: `[record] path`, else the state directory).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
+
+/// `stacktop replay PATH`: the records of a recording, as the live batch output.
+#[derive(Debug, Args, Default)]
+pub struct ReplayArgs {
+    /// The recording file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// From this time on: RFC 3339 (`2026-12-03T03:12:00Z`), or `HH:MM[:SS]` today, local.
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// Up to this time (same forms as --from).
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -67,6 +67,12 @@ impl Cli {
         if let Some(v) = g.give_up_after {
             set(&mut t, "batch.give_up_after", s(&v.to_string()));
         }
+        if let Some(path) = &g.record {
+            set(&mut t, "record.enabled", toml::Value::Boolean(true));
+            if let Some(path) = path {
+                set(&mut t, "record.path", p(path));
+            }
+        }
         match &self.command {
             Some(Command::Pgtop(a)) => {
                 let strs = [

@@ -27,6 +27,8 @@ pub struct Config {
     pub spotify: SpotifyConfig,
     /// `[keys]`: the user's key bindings (see [`crate::keymap::user`]).
     pub keys: crate::keymap::KeysConfig,
+    /// `[record]`: the flight recorder's file and retention.
+    pub record: crate::record::RecordConfig,
 }
 
 /// `[ui]`: the shell itself.

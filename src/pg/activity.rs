@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{Client, Row, Statement};
 
@@ -46,7 +46,7 @@ impl<'a> FromSql<'a> for LossyRef<'a> {
 }
 
 /// `pg_stat_activity.state`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     Active,
@@ -91,7 +91,7 @@ impl SessionState {
 pub const INSUFFICIENT_PRIVILEGE: &str = "<insufficient privilege>";
 
 /// One row of `pg_stat_activity` (the own session is never included).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     pub pid: i32,
     pub datname: Option<String>,
@@ -174,7 +174,7 @@ impl Session {
 }
 
 /// Client-backend sessions by state (the own session counts in `total`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionCounts {
     pub total: usize,
     pub active: usize,
@@ -187,7 +187,7 @@ pub struct SessionCounts {
 }
 
 /// Which version-dependent columns the server has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityColumns {
     pub backend_type: bool,
     pub leader_pid: bool,
@@ -195,7 +195,7 @@ pub struct ActivityColumns {
 }
 
 /// The header block.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
     pub server_version: String,
     pub server_version_num: i32,
@@ -218,7 +218,7 @@ pub struct Header {
 }
 
 /// Connection health as data (the UI shows "disconnected since …").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ConnectionStatus {
     Connecting,
@@ -240,7 +240,7 @@ pub enum ConnectionStatus {
 }
 
 /// Everything one refresh produced; owned, sent to the UI.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PgSnapshot {
     /// refresh counter of the collector
     pub seq: u64,

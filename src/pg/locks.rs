@@ -12,14 +12,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use tokio_postgres::{Client, Statement};
 
 use super::activity::{opt_text, Session};
 
 /// The lock a backend waits for (one not-granted row of `pg_locks`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockWait {
     /// e.g. `AccessExclusiveLock`, `ShareLock`
     pub mode: String,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
@@ -78,7 +78,7 @@ impl SlackOptions {
 }
 
 /// Delivery state, shown in the pgtop header while failing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertStatus {
     /// first failure of the current outage
     pub failing_since: Option<DateTime<Utc>>,

@@ -1,0 +1,470 @@
+//! Updates to records and back: what is recorded of each [`Payload`], pgtop's delta encoding
+//! and zstd.
+//!
+//! A pgtop snapshot is stored as a [`PgFrame`]: on a keyframe (the first one, every
+//! [`KEYFRAME_EVERY`]th, and after a failed write) the whole snapshot; otherwise the snapshot
+//! with only the sessions that differ from the previous one (by pid, whole-session equality),
+//! the pids that left, and the pid order when it is not the previous order with newcomers
+//! appended. Decoding applies the deltas to the last keyframe, so the decoded snapshot equals
+//! the recorded one field for field (`statements`, not serialized, excepted).
+//!
+//! Every record is zstd-compressed on its own; a pgtop delta with its keyframe's JSON as the
+//! dictionary (so the delta's query texts cost a reference, not their bytes).
+//!
+//! Error texts and notices pass through [`crate::mask::text`] before they are written, so a
+//! password that slipped into a message never reaches the file.
+
+use chrono::{DateTime, Local};
+use serde::{Deserialize, Serialize};
+
+use crate::messages::{Payload, Update};
+use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
+use crate::wire::SourceHealth;
+use crate::wire::ViewKind;
+
+/// A keyframe every this many pgtop snapshots (one a minute at the default 1 s refresh).
+pub const KEYFRAME_EVERY: u32 = 60;
+/// zstd level: 3 is zstd's default (fast, about the ratio of level 9 on this JSON).
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// What a record holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// one pgtop refresh ([`PgFrame`])
+    PgSnapshot,
+    /// a change of a source's connection state (not every refresh's `Live`)
+    Health,
+    /// a status-line message (warnings, alerts sent or failed, a child's stderr)
+    Notice,
+    /// the outcome of cancel/terminate requests
+    KillDone,
+    /// one replication server's refresh
+    ReplSnapshot,
+    /// a batch of parsed varnish requests (the vlog batch JSON of each)
+    VlogRequests,
+    /// malformed counts and end-of-input summaries of the varnishlog parser
+    VlogStats,
+    /// the recorder's own counters (records dropped since the last one)
+    Recorder,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::PgSnapshot,
+        Kind::Health,
+        Kind::Notice,
+        Kind::KillDone,
+        Kind::ReplSnapshot,
+        Kind::VlogRequests,
+        Kind::VlogStats,
+        Kind::Recorder,
+    ];
+
+    /// The name stored in the file and printed by replay.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::PgSnapshot => "pg_snapshot",
+            Kind::Health => "health",
+            Kind::Notice => "notice",
+            Kind::KillDone => "kill_done",
+            Kind::ReplSnapshot => "repl_snapshot",
+            Kind::VlogRequests => "vlog_requests",
+            Kind::VlogStats => "vlog_stats",
+            Kind::Recorder => "recorder",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// Whether an update is recorded at all (the tee clones only these).
+pub fn wanted(u: &Update) -> bool {
+    match &u.payload {
+        Payload::Pg(_) | Payload::Health(_) | Payload::Notice { .. } | Payload::Repl(_) => true,
+        Payload::PgReply(r) => matches!(**r, crate::pg::source::PgReply::Signals(_)),
+        Payload::Vlog(e) => {
+            use crate::vlog::VlogEvent as E;
+            matches!(e, E::Requests(_) | E::Malformed(_) | E::Summary(_))
+        }
+        // the explorer's query results are local data, and test tables are not news
+        Payload::Spotify(_) => false,
+    }
+}
+
+/// A pgtop snapshot as stored: whole (keyframe) or as a change of the previous one.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PgFrame {
+    pub snap: PgSnapshot,
+    /// pids gone since the previous snapshot
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gone: Vec<i32>,
+    /// the pid order, when it is not the previous order with newcomers at the end
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<i32>>,
+}
+
+/// [`SourceHealth`] as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthRec {
+    /// [`SourceHealth::state_name`]
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Local>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_try: Option<DateTime<Local>>,
+}
+
+impl HealthRec {
+    pub fn from_health(h: &SourceHealth) -> HealthRec {
+        let (at, error, next_try) = match h {
+            SourceHealth::Idle => (None, None, None),
+            SourceHealth::Connecting { since } | SourceHealth::Stalled { since } => {
+                (Some(*since), None, None)
+            }
+            SourceHealth::Live { at } => (Some(*at), None, None),
+            SourceHealth::Reconnecting {
+                since,
+                error,
+                next_try,
+            } => (Some(*since), Some(crate::mask::text(error)), *next_try),
+        };
+        HealthRec {
+            state: h.state_name().to_string(),
+            at,
+            error,
+            next_try,
+        }
+    }
+
+    pub fn to_health(&self) -> SourceHealth {
+        let t = self.at.unwrap_or_else(Local::now);
+        match self.state.as_str() {
+            "connecting" => SourceHealth::Connecting { since: t },
+            "connected" => SourceHealth::Live { at: t },
+            "no_answer" => SourceHealth::Stalled { since: t },
+            "disconnected" => SourceHealth::Reconnecting {
+                since: t,
+                error: self.error.clone().unwrap_or_default(),
+                next_try: self.next_try,
+            },
+            _ => SourceHealth::Idle,
+        }
+    }
+}
+
+/// One encoded record, ready for [`super::store::Store::insert`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub view: &'static str,
+    pub kind: Kind,
+    pub keyframe: bool,
+    /// zstd-compressed JSON
+    pub data: Vec<u8>,
+    /// the JSON before compression (for the size figures)
+    pub raw_len: usize,
+}
+
+/// The writer's encoder: the previous pgtop sessions and the zstd context.
+pub struct Encoder {
+    prev_pg: Option<Vec<Session>>,
+    /// the last recorded state name per view: health is recorded when it changes
+    last_health: std::collections::HashMap<&'static str, &'static str>,
+    since_key: u32,
+    zstd: zstd::bulk::Compressor<'static>,
+    /// pgtop deltas are compressed with the last keyframe's JSON as the zstd dictionary
+    /// (the query texts and names of a delta are nearly all in it)
+    pg_dict: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl Encoder {
+    pub fn new() -> Result<Encoder, String> {
+        let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| format!("zstd: {e}"))?;
+        Ok(Encoder {
+            prev_pg: None,
+            last_health: Default::default(),
+            since_key: 0,
+            zstd,
+            pg_dict: None,
+        })
+    }
+
+    /// Forgets the previous snapshot: the next pgtop record is a keyframe (after records were
+    /// lost, so a delta would refer to a snapshot that is not in the file).
+    pub fn reset(&mut self) {
+        self.prev_pg = None;
+        self.pg_dict = None;
+        self.last_health.clear();
+    }
+
+    /// Encodes one update; `None` for what is not recorded.
+    pub fn encode(&mut self, u: Update) -> Result<Option<Encoded>, String> {
+        let view = u.view.name();
+        let (kind, keyframe, json) = match u.payload {
+            Payload::Pg(snap) => {
+                let (keyframe, json) = self.pg(*snap)?;
+                (Kind::PgSnapshot, keyframe, json)
+            }
+            Payload::Health(h) => {
+                // `Live { at }` comes with every refresh: only a change of state is news
+                if self.last_health.insert(view, h.state_name()) == Some(h.state_name()) {
+                    return Ok(None);
+                }
+                (Kind::Health, true, to_json(&HealthRec::from_health(&h))?)
+            }
+            Payload::Notice { level, text } => {
+                // `Level` is named by its Debug form: this module does not import the UI
+                let level = format!("{level:?}").to_ascii_lowercase();
+                let v = serde_json::json!({"level": level, "text": crate::mask::text(&text)});
+                (Kind::Notice, true, to_json(&v)?)
+            }
+            Payload::PgReply(r) => match *r {
+                crate::pg::source::PgReply::Signals(results) => {
+                    (Kind::KillDone, true, to_json(&results)?)
+                }
+                _ => return Ok(None),
+            },
+            Payload::Repl(s) => (Kind::ReplSnapshot, true, to_json(&s)?),
+            Payload::Vlog(e) => match vlog_json(&e) {
+                Some((kind, v)) => (kind, true, to_json(&v)?),
+                None => return Ok(None),
+            },
+            Payload::Spotify(_) => return Ok(None),
+        };
+        let zstd = match (&mut self.pg_dict, kind, keyframe) {
+            (Some(d), Kind::PgSnapshot, false) => d,
+            _ => &mut self.zstd,
+        };
+        let data = zstd.compress(&json).map_err(|e| format!("zstd: {e}"))?;
+        if kind == Kind::PgSnapshot && keyframe {
+            self.pg_dict = Some(
+                zstd::bulk::Compressor::with_dictionary(ZSTD_LEVEL, &json)
+                    .map_err(|e| format!("zstd: {e}"))?,
+            );
+        }
+        Ok(Some(Encoded {
+            view,
+            kind,
+            keyframe,
+            data,
+            raw_len: json.len(),
+        }))
+    }
+
+    /// The recorder's own record: how many updates were dropped since the last one.
+    pub fn drops(&mut self, dropped: u64, total: u64) -> Result<Encoded, String> {
+        let json = to_json(&serde_json::json!({"dropped": dropped, "dropped_total": total}))?;
+        let data = self
+            .zstd
+            .compress(&json)
+            .map_err(|e| format!("zstd: {e}"))?;
+        Ok(Encoded {
+            view: "recorder",
+            kind: Kind::Recorder,
+            keyframe: true,
+            data,
+            raw_len: json.len(),
+        })
+    }
+
+    fn pg(&mut self, mut snap: PgSnapshot) -> Result<(bool, Vec<u8>), String> {
+        if let ConnectionStatus::Disconnected { error, .. } = &mut snap.status {
+            *error = crate::mask::text(error);
+        }
+        for n in &mut snap.notices {
+            *n = crate::mask::text(n);
+        }
+        let sessions = std::mem::take(&mut snap.sessions);
+        let unique = {
+            let mut pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
+            pids.sort_unstable();
+            pids.windows(2).all(|w| w[0] != w[1])
+        };
+        let delta_on = match &self.prev_pg {
+            Some(prev) if unique && self.since_key + 1 < KEYFRAME_EVERY => Some(prev),
+            _ => None,
+        };
+        let (keyframe, json, kept) = match delta_on {
+            None => {
+                snap.sessions = sessions;
+                let mut f = PgFrame {
+                    snap,
+                    gone: Vec::new(),
+                    order: None,
+                };
+                let json = to_json(&f)?;
+                (true, json, std::mem::take(&mut f.snap.sessions))
+            }
+            Some(prev) => {
+                let before: std::collections::HashMap<i32, &Session> =
+                    prev.iter().map(|s| (s.pid, s)).collect();
+                let now: std::collections::HashSet<i32> = sessions.iter().map(|s| s.pid).collect();
+                let gone: Vec<i32> = prev
+                    .iter()
+                    .map(|s| s.pid)
+                    .filter(|p| !now.contains(p))
+                    .collect();
+                snap.sessions = sessions
+                    .iter()
+                    .filter(|s| before.get(&s.pid).is_none_or(|p| *p != *s))
+                    .cloned()
+                    .collect();
+                // the order decoding gives: the previous minus the gone, newcomers appended
+                let mut implied: Vec<i32> = prev
+                    .iter()
+                    .map(|s| s.pid)
+                    .filter(|p| now.contains(p))
+                    .collect();
+                let mut newcomers: Vec<i32> = sessions
+                    .iter()
+                    .map(|s| s.pid)
+                    .filter(|p| !before.contains_key(p))
+                    .collect();
+                newcomers.sort_unstable();
+                implied.extend(newcomers);
+                let actual: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
+                let order = (implied != actual).then_some(actual);
+                let json = to_json(&PgFrame { snap, gone, order })?;
+                (false, json, sessions)
+            }
+        };
+        self.since_key = if keyframe { 0 } else { self.since_key + 1 };
+        self.prev_pg = Some(kept);
+        Ok((keyframe, json))
+    }
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(v).map_err(|e| format!("cannot encode a record: {e}"))
+}
+
+fn vlog_json(e: &crate::vlog::VlogEvent) -> Option<(Kind, serde_json::Value)> {
+    use crate::vlog::VlogEvent as E;
+    match e {
+        E::Requests(reqs) => Some((
+            Kind::VlogRequests,
+            serde_json::Value::Array(reqs.iter().map(crate::vlog::format::json_value).collect()),
+        )),
+        E::Malformed(n) => Some((Kind::VlogStats, serde_json::json!({"malformed": n}))),
+        E::Summary(s) => Some((
+            Kind::VlogStats,
+            serde_json::json!({
+                "summary": {
+                    "lines": s.lines,
+                    "malformed": s.malformed,
+                    "garbage_lines": s.garbage_lines,
+                    "long_lines": s.long_lines,
+                    "incomplete": s.incomplete,
+                }
+            }),
+        )),
+        _ => None,
+    }
+}
+
+/// A decoded record.
+#[derive(Debug)]
+pub enum Decoded {
+    /// a pgtop snapshot, whole again
+    Pg(Box<PgSnapshot>),
+    Health(HealthRec),
+    Repl(Box<crate::repl::ServerSnapshot>),
+    /// anything else, as its JSON (notices, kills, vlog, the recorder's counters)
+    Json(serde_json::Value),
+}
+
+impl Decoded {
+    /// The update the live run delivered, where the app can take it back (pgtop snapshots,
+    /// health, replication snapshots).
+    pub fn into_update(self, view: ViewKind) -> Option<Update> {
+        let payload = match self {
+            Decoded::Pg(s) => Payload::Pg(s),
+            Decoded::Health(h) => Payload::Health(h.to_health()),
+            Decoded::Repl(s) => Payload::Repl(s),
+            Decoded::Json(_) => return None,
+        };
+        Some(Update { view, payload })
+    }
+}
+
+/// The reader's decoder: the last pgtop sessions, to apply deltas to.
+#[derive(Default)]
+pub struct Decoder {
+    prev_pg: Option<Vec<Session>>,
+    /// the last pgtop keyframe's JSON: the dictionary of the deltas after it
+    pg_dict: Option<Vec<u8>>,
+}
+
+impl Decoder {
+    /// Decodes a stored record. A delta without its keyframe (cut by retention) is an error
+    /// the caller skips.
+    pub fn decode(&mut self, kind: &str, keyframe: bool, data: &[u8]) -> Result<Decoded, String> {
+        let corrupt = |e: std::io::Error| format!("corrupt {kind} record: {e}");
+        let pg_delta = Kind::parse(kind) == Some(Kind::PgSnapshot) && !keyframe;
+        let json = if pg_delta {
+            let dict = self
+                .pg_dict
+                .as_deref()
+                .ok_or("a pgtop delta without its keyframe")?;
+            let mut out = Vec::new();
+            let mut d =
+                zstd::stream::read::Decoder::with_dictionary(data, dict).map_err(corrupt)?;
+            std::io::Read::read_to_end(&mut d, &mut out).map_err(corrupt)?;
+            out
+        } else {
+            zstd::decode_all(data).map_err(corrupt)?
+        };
+        let bad = |e: serde_json::Error| format!("corrupt {kind} record: {e}");
+        match Kind::parse(kind) {
+            Some(Kind::PgSnapshot) => {
+                let mut f: PgFrame = serde_json::from_slice(&json).map_err(bad)?;
+                if keyframe {
+                    self.pg_dict = Some(json);
+                } else {
+                    let prev = self
+                        .prev_pg
+                        .take()
+                        .ok_or("a pgtop delta without its keyframe")?;
+                    f.snap.sessions = apply(prev, f.snap.sessions, &f.gone, f.order.as_deref());
+                }
+                self.prev_pg = Some(f.snap.sessions.clone());
+                Ok(Decoded::Pg(Box::new(f.snap)))
+            }
+            Some(Kind::Health) => Ok(Decoded::Health(serde_json::from_slice(&json).map_err(bad)?)),
+            Some(Kind::ReplSnapshot) => {
+                Ok(Decoded::Repl(serde_json::from_slice(&json).map_err(bad)?))
+            }
+            Some(_) => Ok(Decoded::Json(serde_json::from_slice(&json).map_err(bad)?)),
+            None => Err(format!("unknown record kind {kind:?}")),
+        }
+    }
+}
+
+/// The previous sessions with a delta applied.
+fn apply(
+    prev: Vec<Session>,
+    changed: Vec<Session>,
+    gone: &[i32],
+    order: Option<&[i32]>,
+) -> Vec<Session> {
+    let mut changed: std::collections::HashMap<i32, Session> =
+        changed.into_iter().map(|s| (s.pid, s)).collect();
+    let mut out: Vec<Session> = prev
+        .into_iter()
+        .filter(|s| !gone.contains(&s.pid))
+        .map(|s| changed.remove(&s.pid).unwrap_or(s))
+        .collect();
+    // newcomers, in the order the delta lists them
+    let mut fresh: Vec<Session> = changed.into_values().collect();
+    fresh.sort_by_key(|s| s.pid);
+    out.extend(fresh);
+    if let Some(order) = order {
+        let pos: std::collections::HashMap<i32, usize> =
+            order.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        out.sort_by_key(|s| pos.get(&s.pid).copied().unwrap_or(usize::MAX));
+    }
+    out
+}

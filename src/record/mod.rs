@@ -1,0 +1,84 @@
+//! The flight recorder (issue 15, first part): every snapshot and event that reaches the views
+//! is appended, compressed, to a recording file, off the UI loop; `stacktop replay PATH --batch
+//! --json` prints it back. Replay in the TUI, the incident-bundle key and the PostgreSQL store
+//! are the next part.
+//!
+//! ```text
+//! collectors ──Update──► tee task ──send──► App (first, as before)
+//!                           └──try_send (bounded; full: counted drop)──► writer thread
+//!                                                 encode (delta) + zstd ──► SQLite (WAL)
+//! ```
+//!
+//! **Why SQLite** ([`store`]) rather than an append-only segment format: rusqlite is already a
+//! dependency (the spotify store), and it gives for free what a segment format has to build and
+//! test: crash safety (WAL, one transaction per second at most; a SIGKILL loses only the
+//! uncommitted second and the file opens as it was at the last commit, the WAL being replayed
+//! by the next reader), an index on time (seek to a minute is one B-tree lookup), retention by
+//! age and size as `DELETE`s of the oldest rows with incremental vacuum, and a file any
+//! `sqlite3` can inspect. The file (and its `-wal`/`-shm`, which SQLite creates with the
+//! database file's mode) is 0600.
+//!
+//! **Size** ([`codec`]): pgtop snapshots are delta-encoded — a keyframe every
+//! [`codec::KEYFRAME_EVERY`] snapshots, in between only the sessions that changed, the pids
+//! that left and the header — and every record is zstd-compressed. Secrets are never recorded:
+//! snapshots hold no passwords, error texts and notices are the masked ones the UI shows, and
+//! the configuration is not written.
+//!
+//! This module never imports the UI (`app`, `ui`, `views`): it reads the wire types
+//! (`collect::{Update, Payload}`) only. `crate::replay` (the top layer) turns records back into
+//! the live batch output.
+
+pub mod codec;
+pub mod headless;
+pub mod store;
+pub mod writer;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Dur;
+
+/// `[record]`: where and how long to keep recordings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordConfig {
+    /// Record every live run to `path` (the `--record` flag does the same for one run).
+    pub enabled: bool,
+    /// The recording file (unset: `$XDG_STATE_HOME/stacktop/recording.sqlite`).
+    pub path: Option<PathBuf>,
+    /// Records older than this are deleted (checked every minute).
+    pub max_age: Dur,
+    /// The file is kept under this many megabytes by deleting the oldest records.
+    pub max_size_mb: u64,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        RecordConfig {
+            enabled: false,
+            path: None,
+            max_age: Dur::secs(7 * 24 * 3600),
+            max_size_mb: 1024,
+        }
+    }
+}
+
+impl RecordConfig {
+    /// The recording file: the configured one or the default under the state directory.
+    pub fn file(&self) -> PathBuf {
+        self.path.clone().unwrap_or_else(default_path)
+    }
+}
+
+/// `$XDG_STATE_HOME/stacktop/recording.sqlite` (or `./stacktop-recording.sqlite` without a
+/// home directory).
+pub fn default_path() -> PathBuf {
+    dirs::state_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+        .map(|d| d.join("stacktop").join("recording.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("stacktop-recording.sqlite"))
+}
+
+#[cfg(test)]
+mod tests;
