@@ -18,7 +18,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // the words every layer speaks: ViewKind, Level, SourceHealth, exit codes
     ("wire", &["wire"]),
     // connect, collect, parse, batch output; each source's own messages (`pg::msg` …)
-    ("sources", &["pg", "repl", "vlog", "spotify"]),
+    (
+        "sources",
+        &["pg", "repl", "vlog", "spotify", "record::config"],
+    ),
     // the update channel's messages, gathering the sources' own
     ("messages", &["messages"]),
     // what the user configures: the config aggregate (sections live in the sources), theme, keys
@@ -33,6 +36,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "vlog::collector",
             "spotify::source",
             "sources",
+            // the flight recorder taps the update stream (and runs the sources headless)
+            "record",
         ],
     ),
     // what the views draw with: table, scrolling, `:` commands
@@ -54,6 +59,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "vlog::batch",
             "spotify::cli",
             "spotify::demo",
+            // a recording printed through the views' batch output
+            "replay",
         ],
     ),
     ("main", &["crate:lib", "crate:main"]),
@@ -75,8 +82,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
     &["vlog::child", "vlog::source"],
     // App asks the screen for the body area and the help page size
     &["app", "screen", "screen::help"],
-    // completions are generated from the Cli, which takes the grouping values from them
-    &["cli", "completions"],
 ];
 
 /// Layer index of a module: the layer of its longest matching prefix.

@@ -28,7 +28,7 @@ pub struct Config {
     /// `[keys]`: the user's key bindings (see [`crate::keymap::user`]).
     pub keys: crate::keymap::KeysConfig,
     /// `[record]`: the flight recorder's file and retention.
-    pub record: crate::record::RecordConfig,
+    pub record: crate::record::config::RecordConfig,
 }
 
 /// `[ui]`: the shell itself.

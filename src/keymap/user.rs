@@ -15,7 +15,7 @@
 //! no key to quit or open the help, a dialog or pane left with no key out. A problem means the
 //! whole `[keys]` is refused, never half applied.
 
-use super::{key_name, normalize, parse_key, Action, Binding, Keymap, Scope};
+use super::{key_name, parse_key, Action, Keymap, Scope};
 use crossterm::event::{KeyCode, KeyModifiers};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -268,69 +268,6 @@ impl Serialize for KeysConfig {
     }
 }
 
-impl Keymap {
-    /// The built-in keymap with `[keys]` applied: each entry replaces the keys of its action
-    /// in its scope (in place, so `?` keeps its order); then the whole is checked. Any
-    /// problem refuses all of `[keys]`.
-    pub fn with_keys(keys: &KeysConfig) -> Result<Keymap, Vec<KeyProblem>> {
-        let builtin = Keymap::default();
-        let mut bindings = builtin.bindings.clone();
-        let mut problems = Vec::new();
-        for (i, e) in keys.entries.iter().enumerate() {
-            if let Some(first) = keys.entries[..i]
-                .iter()
-                .find(|p| p.scope == e.scope && p.action == e.action)
-            {
-                problems.push(KeyProblem {
-                    key: e.path.clone(),
-                    value: None,
-                    message: format!("{} is set twice, also as {}", e.action.name(), first.path),
-                });
-                continue;
-            }
-            let Some(template) = builtin
-                .bindings
-                .iter()
-                .find(|bd| bd.scope == e.scope && bd.action == e.action)
-            else {
-                continue; // cannot happen: entries are read against the built-in table
-            };
-            let hint = builtin
-                .bindings
-                .iter()
-                .any(|bd| bd.scope == e.scope && bd.action == e.action && bd.hint);
-            let at = bindings
-                .iter()
-                .position(|bd| bd.scope == e.scope && bd.action == e.action)
-                .unwrap_or(bindings.len());
-            bindings.retain(|bd| !(bd.scope == e.scope && bd.action == e.action));
-            let mut added: Vec<Binding> = Vec::new();
-            for k in &e.keys {
-                let n = normalize(k.code, k.mods);
-                if added.iter().any(|bd| normalize(bd.code, bd.mods) == n) {
-                    continue;
-                }
-                added.push(Binding {
-                    code: k.code,
-                    mods: k.mods,
-                    hint: hint && added.is_empty(),
-                    ..*template
-                });
-            }
-            let at = at.min(bindings.len());
-            bindings.splice(at..at, added);
-        }
-        let km = Keymap { bindings };
-        problems.extend(super::check::clashes(&km, keys));
-        problems.extend(super::check::dead_ends(&km, keys));
-        if problems.is_empty() {
-            Ok(km)
-        } else {
-            Err(problems)
-        }
-    }
-}
-
 /// The README's list of scopes and actions with their built-in keys (a test keeps the
 /// README equal to it).
 pub fn reference() -> String {
@@ -418,7 +355,7 @@ mod tests {
                 .position(|bd| bd.action == Action::CancelBackend)
         };
         assert_eq!(at(&km), at(&builtin));
-        let x: Vec<&Binding> = km
+        let x: Vec<&crate::keymap::Binding> = km
             .bindings
             .iter()
             .filter(|bd| bd.action == Action::CancelBackend)

@@ -4,10 +4,10 @@
 
 use super::codec::wanted;
 use super::writer::{Recorder, RecorderOptions};
-use crate::cli::exit;
 use crate::config::Config;
 use crate::messages::UPDATE_CHANNEL;
 use crate::signals::Signals;
+use crate::wire::exit;
 
 /// Records until a stopping signal; returns the exit code (128 + the signal, as every mode).
 pub async fn run(cfg: &Config, signals: &mut Signals) -> i32 {
