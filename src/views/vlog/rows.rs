@@ -191,7 +191,7 @@ mod tests {
         v.apply(reqs(8, 4));
         assert_eq!(v.ring.len(), 12, "the ring keeps recording");
         assert_eq!(v.shown_len(), 5, "the display is frozen");
-        assert_eq!(v.core.pause_status().as_deref(), Some("PAUSED · 8 new"));
+        assert_eq!(v.core.pause_status().as_deref(), Some("PAUSED · 7 new"));
         v.handle(Action::TogglePause, &mut ctx);
         assert_eq!(v.shown_len(), 12);
         assert_eq!(v.core.pause_status(), None);
