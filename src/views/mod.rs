@@ -172,6 +172,8 @@ pub struct ViewCore {
     pub paused: bool,
     /// What arrived while paused: kept to be applied on resume, and counted.
     pub held: Held<Payload>,
+    /// A whole table set while paused ([`ViewCore::set_table`]), shown when the pause ends.
+    pub held_table: Option<TableData>,
     /// The detail pane of the selected row is open.
     pub detail: bool,
     /// When the source last delivered data (the `at` of its last `Live` health; set by
@@ -192,9 +194,15 @@ impl ViewCore {
         }
     }
 
-    /// A ready-made table (tests and the draw bench: no source sends whole tables), shown now.
+    /// A ready-made table (tests and the draw bench: no source sends whole tables): shown now,
+    /// or, while paused, counted and the newest kept until the pause ends.
     pub fn set_table(&mut self, t: TableData) {
-        self.table.set_data(t);
+        if self.paused {
+            self.held.count(1);
+            self.held_table = Some(t);
+        } else {
+            self.table.set_data(t);
+        }
     }
     /// Navigation, sorting, pause and the detail pane: what all tables share.
     pub fn handle_common(&mut self, action: Action, ctx: &mut Ctx) -> bool {

@@ -103,6 +103,9 @@ impl ViewCore {
     pub fn set_paused(&mut self, paused: bool) -> Vec<Payload> {
         self.paused = paused;
         let held = self.held.take();
+        if let Some(t) = self.held_table.take().filter(|_| !paused) {
+            self.table.set_data(t);
+        }
         if paused {
             Vec::new()
         } else {
