@@ -187,6 +187,13 @@ fn paths(code: &str, module: &str) -> Vec<Vec<String>> {
         let mut segs = base.clone();
         let mut group = None;
         loop {
+            // `super::{a, b}` / `crate::{a, b}`: a group right after the keyword
+            if bytes.get(i) == Some(&'{') {
+                i += 1;
+                let end = bytes[i..].iter().position(|&c| c == '}').map(|p| i + p);
+                group = end.map(|e| bytes[i..e].iter().collect::<String>());
+                break;
+            }
             let start = i;
             while i < bytes.len() && is_ident(bytes[i]) {
                 i += 1;
@@ -405,7 +412,7 @@ fn no_import_cycles() {
 fn the_parser_sees_the_imports_it_must() {
     // the rule is only as good as the reading of imports: check it on known shapes
     let p = paths(
-        "use crate::wire::{Level, ViewKind};\nuse super::msg::PgReply;\nlet x = crate::base::fit::width(s); // crate::app::App\n",
+        "use crate::wire::{Level, ViewKind};\nuse super::msg::PgReply;\nuse super::{tls, kill::Signal};\nlet x = crate::base::fit::width(s); // crate::app::App\n",
         "pg::source",
     );
     let flat: Vec<String> = p.iter().map(|s| s.join("::")).collect();
@@ -414,6 +421,8 @@ fn the_parser_sees_the_imports_it_must() {
         "wire::ViewKind",
         "pg::msg::PgReply",
         "base::fit::width",
+        "pg::tls",
+        "pg::kill::Signal",
     ] {
         assert!(flat.contains(&want.to_string()), "{want} not in {flat:?}");
     }

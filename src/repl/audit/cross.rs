@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::catalogue::Check;
+use super::row::Check;
 use super::{CheckResult, Severity};
 use crate::repl::gtid::{GtidSet, MariaPos};
 use crate::repl::snapshot::{Probe, ServerSnapshot};

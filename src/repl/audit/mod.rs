@@ -13,6 +13,7 @@ pub mod fixes;
 mod primary;
 mod replica;
 mod replica_server;
+mod row;
 mod tables;
 
 pub use tables::PROBED_TABLES;
@@ -21,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::flavor::ServerInfo;
 use super::snapshot::{Probe, ServerSnapshot};
-use catalogue::{Check, Run, Side, CATALOGUE};
+use catalogue::CATALOGUE;
+use row::{Check, Run, Side};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
