@@ -3,6 +3,8 @@
 //! confirmation too), `?` and `config show` list the user's keys, no `[keys]` leaves the
 //! built-in keymap as it was, and the README's list of actions is the keymap's.
 
+#[path = "support/pg_fixture.rs"]
+mod pg_fixture;
 #[path = "support/screen.rs"]
 mod screen;
 
@@ -11,7 +13,7 @@ use stacktop::app::App;
 use stacktop::config::{self, ViewKind};
 use stacktop::keymap::{Action, Keymap, KeysConfig};
 use stacktop::messages::Effect;
-use stacktop::messages::{Payload, SourceCommand, Update};
+use stacktop::messages::SourceCommand;
 use stacktop::screen::help::{self, Entry};
 use stacktop::theme::Theme;
 use std::path::{Path, PathBuf};
@@ -55,38 +57,8 @@ fn key(a: &mut App, code: KeyCode) -> Vec<Effect> {
 }
 
 fn with_a_session(a: &mut App) {
-    use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
-    use stacktop::pg::collector::ConnectionStatus;
-    let now = chrono::Utc::now();
-    let mut s = Session::for_test(101, SessionState::Active, "select pg_sleep(60)");
-    s.backend_start = Some(now - chrono::Duration::hours(1));
-    s.query_start = Some(now - chrono::Duration::seconds(10));
-    let mut snap = PgSnapshot::status_only(
-        1,
-        ConnectionStatus::Connected { since: now },
-        std::time::Duration::from_secs(1),
-    );
-    snap.server_now = now;
-    snap.header = Some(Header {
-        server_version: "15.6".into(),
-        server_version_num: 150006,
-        postmaster_start: now - chrono::Duration::hours(1),
-        uptime: std::time::Duration::from_secs(3600),
-        in_recovery: false,
-        max_connections: 100,
-        counts: Default::default(),
-        tps: None,
-        cache_hit_ratio: None,
-        longest_query: None,
-        longest_transaction: None,
-        waiting: 0,
-        columns: Default::default(),
-    });
-    snap.sessions = vec![s];
-    a.apply(Update {
-        view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snap)),
-    });
+    let s = pg_fixture::active(101, "postgres", "select pg_sleep(60)", 10);
+    pg_fixture::feed(a, pg_fixture::snapshot(1, vec![s]));
 }
 
 fn signalled(e: &[Effect]) -> bool {
