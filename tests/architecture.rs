@@ -70,14 +70,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// The list may only shrink: a new cycle fails the test, and so does a listed one that is gone
 /// (delete its line).
 const KNOWN_CYCLES: &[&[&str]] = &[
-    // Session holds a LockWait and AlertStatus; locks/tracker/slack read Session
-    &[
-        "pg::activity",
-        "pg::classify",
-        "pg::locks",
-        "pg::slack",
-        "pg::tracker",
-    ],
     // the child's stdout is pumped by the source's reader, the source starts the child
     &["vlog::child", "vlog::source"],
     // App asks the screen for the body area and the help page size

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::activity::{Session, SessionState};
+use super::session::{Session, SessionState};
 
 /// What a displayed duration counts from (`T` cycles through them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -11,43 +11,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
 use tokio_postgres::{Client, Statement};
 
-use super::activity::{opt_text, Session};
+pub use super::session::LockWait;
 
-/// The lock a backend waits for (one not-granted row of `pg_locks`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockWait {
-    /// e.g. `AccessExclusiveLock`, `ShareLock`
-    pub mode: String,
-    /// `pg_locks.locktype`: relation, tuple, transactionid, virtualxid, advisory, object, ...
-    #[serde(rename = "type")]
-    pub locktype: String,
-    /// `schema.table` (quoted where needed) for relation, page and tuple locks; `oid N` for a
-    /// relation of another database
-    pub relation: Option<String>,
-    /// the object of a lock without a relation: the xid, the virtual xid, the advisory key, ...
-    pub object: Option<String>,
-    /// `pg_locks.waitstart` (PostgreSQL 14+)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub since: Option<DateTime<Utc>>,
-}
-
-impl LockWait {
-    /// What is waited for, short: the relation, else the lock type and its object
-    /// (`transactionid 1234`, `advisory 1:42:1`).
-    pub fn what(&self) -> String {
-        match (&self.relation, &self.object) {
-            (Some(r), _) if self.locktype == "relation" => r.clone(),
-            (Some(r), _) => format!("{} {r}", self.locktype),
-            (None, Some(o)) => format!("{} {o}", self.locktype),
-            (None, None) => self.locktype.clone(),
-        }
-    }
-}
+use super::lossy::opt_text;
+use super::session::Session;
 
 /// The lock-details statement; `$1` is the array of waiting pids. `waitstart` exists from 14 on.
 pub fn lock_sql(waitstart: bool) -> String {
@@ -174,7 +143,7 @@ pub fn attribute_parallel(sessions: &mut [Session]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::activity::SessionState;
+    use crate::pg::session::SessionState;
 
     fn lw(mode: &str, t: &str, rel: Option<&str>) -> LockWait {
         LockWait {

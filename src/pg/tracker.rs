@@ -14,8 +14,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::activity::Session;
 use super::classify::{classify, RowClass, Thresholds};
+use super::session::{LockWait, Session};
 
 /// What an instance is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -65,7 +65,7 @@ pub struct InstanceInfo {
     pub blocked_by: Vec<Blocker>,
     /// the lock it waits for (mode, type, relation), when it waits on one
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock: Option<super::locks::LockWait>,
+    pub lock: Option<LockWait>,
 }
 
 impl InstanceInfo {
@@ -359,7 +359,7 @@ impl SlowTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::activity::SessionState;
+    use crate::pg::session::SessionState;
 
     fn th() -> Thresholds {
         Thresholds {
