@@ -6,13 +6,20 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::classify::{DurationBasis, Thresholds};
 use super::conninfo::{resolve, ConnInfoError, ConnOverrides, ConnSpec, Env, Secret, SslMode};
 use super::kill::KillExclusions;
 use super::options::CollectorOptions;
 use super::slack::SlackOptions;
+
+mod slack_section;
+mod values;
+
+pub use slack_section::SlackConfig;
+pub use values::parse_duration;
+use values::{de_duration, de_opt_duration, de_secret, ser_duration, ser_opt_duration, ser_secret};
 
 /// Env var consulted for the webhook when the file has none.
 pub const WEBHOOK_ENV: &str = "STACKTOP_SLACK_WEBHOOK";
@@ -27,114 +34,6 @@ pub enum PgConfigError {
     Conn(#[from] ConnInfoError),
     #[error("{0}")]
     PasswordCommand(String),
-}
-
-/// Parses `"500ms"`, `"5s"`, `"2m"`, `"1h"`, `"1m30s"` or a bare number of seconds, up to
-/// one year (the shell's [`Dur`](crate::base::Dur) rules).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    s.parse::<crate::base::Dur>().ok().map(|d| d.get())
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum V {
-        N(f64),
-        S(String),
-    }
-    let v = V::deserialize(d)?;
-    let out = match &v {
-        V::N(n) => crate::base::Dur::try_from_secs_f64(*n)
-            .ok()
-            .map(|d| d.get()),
-        V::S(s) => parse_duration(s),
-    };
-    out.ok_or_else(|| {
-        serde::de::Error::custom(
-            "expected a duration like \"5s\", \"500ms\", \"2m\" or seconds, at most one year",
-        )
-    })
-}
-
-fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&humantime::format_duration(*d).to_string())
-}
-
-fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    de_duration(d).map(Some)
-}
-
-fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => ser_duration(d, s),
-        None => s.serialize_none(),
-    }
-}
-
-fn de_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(Secret::new))
-}
-
-/// Secrets are never serialized in clear (`stacktop config show` prints the mask).
-fn ser_secret<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(_) => s.serialize_str("********"),
-        None => s.serialize_none(),
-    }
-}
-
-/// Slack delivery options.
-#[derive(Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct SlackConfig {
-    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
-    pub timeout: Duration,
-    /// extra attempts of `--test-webhook` (alerts retry for as long as they are queued)
-    pub retries: u32,
-    /// longest wait between two delivery attempts while the receiver fails
-    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
-    pub backoff_max: Duration,
-    pub queue: usize,
-    pub resolved: bool,
-    /// literals and comments of query texts become `?` (default true)
-    pub redact_literals: bool,
-    pub max_query_chars: usize,
-    /// posts per minute at most; later alerts wait and go out as one digest
-    pub max_per_minute: u32,
-    /// queued alerts kept at most (oldest dropped and counted beyond)
-    pub outbox_max: usize,
-    /// directory of the per-server outboxes (default `$XDG_STATE_HOME/stacktop/slack`)
-    pub outbox_dir: Option<PathBuf>,
-}
-
-impl Default for SlackConfig {
-    fn default() -> Self {
-        let d = SlackOptions::new(Secret::new(""), "");
-        SlackConfig {
-            timeout: d.timeout,
-            retries: d.retries,
-            backoff_max: d.backoff_max,
-            queue: d.queue,
-            resolved: d.resolved,
-            redact_literals: d.redact_literals,
-            max_query_chars: d.max_query_chars,
-            max_per_minute: d.max_per_minute,
-            outbox_max: d.outbox_max,
-            outbox_dir: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for SlackConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackConfig")
-            .field("timeout", &self.timeout)
-            .field("retries", &self.retries)
-            .field("resolved", &self.resolved)
-            .field("redact_literals", &self.redact_literals)
-            .field("outbox_dir", &self.outbox_dir)
-            .finish_non_exhaustive()
-    }
 }
 
 /// `[pgtop]` of a stacktop config file (the section type of `config::Config::pgtop`): a
