@@ -16,6 +16,7 @@ pub mod import;
 pub mod msg;
 pub mod params;
 pub mod parse;
+mod question_scope;
 pub mod questions;
 pub mod readonly;
 pub mod results;
