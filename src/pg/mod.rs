@@ -4,8 +4,9 @@
 //!
 //! Data flow: [`config::PgConfig`] → [`conninfo::ConnSpec`] → [`collector::spawn`] (one persistent
 //! connection; each tick [`activity::ActivityReader::fetch`] runs ONE statement) → owned
-//! [`activity::PgSnapshot`]s on a bounded channel → the UI. On every snapshot the collector runs the
-//! [`tracker::SlowTracker`], which feeds [`slowlog::SlowLog`] and [`slack::SlackNotifier`].
+//! [`snapshot::PgSnapshot`]s (rows: the [`session::Session`] model) on a bounded channel →
+//! the UI. On every snapshot the collector runs the [`tracker::SlowTracker`], which feeds
+//! [`slowlog::SlowLog`] and [`slack::SlackNotifier`].
 //! Signals requested by the UI run on their own short-lived connection ([`signaller`], then
 //! [`kill`]), so they never wait behind a refresh. EXPLAIN runs on its own connection as the
 //! session's role ([`explain`]). Query texts are read by the [`sqllex`] lexer ([`stmt`]: `K`'s
