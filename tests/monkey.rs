@@ -26,7 +26,7 @@ use stacktop::base::Dur;
 use stacktop::config::Config;
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{
-    ActivityColumns, ConnectionStatus, Header, PgSnapshot, Session, SessionCounts, SessionState,
+    ActivityColumns, ConnState, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalResult, SignalTarget};
 use stacktop::pg::msg::PgReply;
@@ -633,7 +633,7 @@ fn pg_sessions(n: usize) -> Vec<Session> {
 fn pg_snapshot(sessions: Vec<Session>, seq: u64) -> PgSnapshot {
     let mut s = PgSnapshot::status_only(
         seq,
-        ConnectionStatus::Connected { since: pg_now() },
+        ConnState::Connected { since: pg_now() },
         Duration::from_secs(1),
     );
     // the server's clock runs a little ahead, sometimes days off the app's
@@ -719,7 +719,7 @@ fn pg_data(a: &mut App, n: usize) {
         0..=2 => Payload::Pg(Box::new(pg_snapshot(pg_sessions(n / 10), seq))),
         3 => Payload::Pg(Box::new(PgSnapshot::status_only(
             seq,
-            ConnectionStatus::Disconnected {
+            ConnState::Disconnected {
                 since: pg_now(),
                 error: "connection refused (os error 111)\nis the server running? 日本".into(),
                 attempts: (n % 50) as u32,
@@ -729,7 +729,7 @@ fn pg_data(a: &mut App, n: usize) {
         ))),
         4 => Payload::Pg(Box::new(PgSnapshot::status_only(
             seq,
-            ConnectionStatus::Connecting,
+            ConnState::Connecting,
             Duration::from_secs(1),
         ))),
         5 => Payload::Pg(Box::new(pg_snapshot(Vec::new(), seq))),

@@ -220,7 +220,7 @@ pub struct Header {
 /// Connection health as data (the UI shows "disconnected since …").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum ConnectionStatus {
+pub enum ConnState {
     Connecting,
     Connected {
         since: DateTime<Utc>,
@@ -252,7 +252,7 @@ pub struct PgSnapshot {
     pub header: Option<Header>,
     /// every other session (client and background), unsorted
     pub sessions: Vec<Session>,
-    pub status: ConnectionStatus,
+    pub status: ConnState,
     pub refresh_interval: Duration,
     /// messages for the status line (webhook failures, query errors, ...)
     pub notices: Vec<String>,
@@ -267,7 +267,7 @@ pub struct PgSnapshot {
 
 impl PgSnapshot {
     /// An empty snapshot carrying only a status (used while disconnected).
-    pub fn status_only(seq: u64, status: ConnectionStatus, interval: Duration) -> Self {
+    pub fn status_only(seq: u64, status: ConnState, interval: Duration) -> Self {
         PgSnapshot {
             seq,
             server_now: Utc::now(),

@@ -32,7 +32,7 @@ use super::{Ctx, View, ViewCore};
 use crate::config::PgtopConfig;
 use crate::keymap::{Action, Modal};
 use crate::messages::{Effect, Payload, SourceCommand};
-use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
+use crate::pg::activity::{ConnState, PgSnapshot, Session};
 use crate::pg::classify::{DurationBasis, Thresholds};
 use crate::pg::kill::{KillExclusions, SignalKind};
 use crate::pg::msg::{PgReply, PgRequest};
@@ -80,7 +80,7 @@ pub struct PgtopView {
     pub snap: Option<Box<PgSnapshot>>,
     /// when the last snapshot with data was taken (local clock), kept across a disconnect
     pub last_data: Option<DateTime<Utc>>,
-    pub status: ConnectionStatus,
+    pub status: ConnState,
     pub thresholds: Thresholds,
     pub exclusions: KillExclusions,
     pub basis: DurationBasis,
@@ -122,7 +122,7 @@ impl PgtopView {
             core: ViewCore::default(),
             snap: None,
             last_data: None,
-            status: ConnectionStatus::Connecting,
+            status: ConnState::Connecting,
             thresholds: cfg.thresholds(),
             exclusions: cfg.kill.clone(),
             basis: cfg.duration_basis,
