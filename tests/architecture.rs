@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pg::source",
             "repl::source",
             "repl::check",
-            "vlog::collector",
+            "vlog::source",
             "spotify::source",
             "sources",
             // the flight recorder taps the update stream (and runs the sources headless)
@@ -78,8 +78,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "pg::slack",
         "pg::tracker",
     ],
-    // the child's stdout is pumped by the source's reader, the source starts the child
-    &["vlog::child", "vlog::source"],
     // App asks the screen for the body area and the help page size
     &["app", "screen", "screen::help"],
 ];

@@ -369,7 +369,7 @@ fn repl_down_with(error: &str) -> App {
     let mut down = stacktop::repl::ServerSnapshot::unreachable(
         "replica-2",
         "replica-2.prod.example.com:3306",
-        stacktop::repl::Role::Auto,
+        stacktop::repl::ServerRole::Auto,
         None,
         common::at() - chrono::Duration::seconds(30),
         error.into(),

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
-use super::{header, locks_draw, PgtopView};
+use super::{header, locks_render, PgtopView};
 use crate::base::fit;
 use crate::pg::activity::{ConnState, Session};
 use crate::theme::{Role, Theme};
@@ -83,7 +83,7 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
     if v.waits.open {
         super::waits_pane::render(&v.waits, v.show_all, list, buf, theme);
     } else if v.locks {
-        locks_draw::lock_tree(v, list, buf, theme);
+        locks_render::lock_tree(v, list, buf, theme);
     } else {
         session_list(v, list, buf, theme);
     }
@@ -338,7 +338,7 @@ fn detail_rows(v: &PgtopView, width: u16, style: &dyn Fn(Role) -> Style) -> Vec<
             }
         }),
         kv("blocked by", pids(&s.blocking_pids)),
-        kv("lock", locks_draw::lock_text(s, now)),
+        kv("lock", locks_render::lock_text(s, now)),
         kv(
             "blocking",
             if blocked_by_this.is_empty() {
