@@ -11,7 +11,7 @@ use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::theme::{Role, Theme};
 use stacktop::widgets::table::{Column, TableData, TableRow};
 
@@ -102,7 +102,7 @@ fn pg_snapshot(seq: u64) -> PgSnapshot {
         .collect();
     let mut snap = PgSnapshot::status_only(
         seq,
-        ConnectionStatus::Connected { since: now },
+        ConnState::Connected { since: now },
         std::time::Duration::from_secs(1),
     );
     snap.server_now = now;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use stacktop::config::ViewKind;
 use stacktop::messages::{Payload, Update};
-use stacktop::pg::activity::{ConnectionStatus, PgSnapshot, Session, SessionState};
+use stacktop::pg::activity::{ConnState, PgSnapshot, Session, SessionState};
 use stacktop::record::codec::{Decoder, Encoder};
 use stacktop::record::store::{Reader, Store};
 
@@ -105,7 +105,7 @@ impl Gen {
         }
         let mut snap = PgSnapshot::status_only(
             self.seq,
-            ConnectionStatus::Connected {
+            ConnState::Connected {
                 since: now - chrono::Duration::seconds(3600),
             },
             Duration::from_secs(1),

@@ -10,7 +10,7 @@ use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use stacktop::repl::capture::{fixture_refresh, parse_tabular, parse_vertical, section, sections};
 use stacktop::repl::snapshot::{build, RawRefresh};
-use stacktop::repl::{audit, flavor, report, verdict, LagThresholds, Role, ServerInfo};
+use stacktop::repl::{audit, flavor, report, verdict, LagThresholds, ServerInfo, ServerRole};
 
 fn read(rel: &str) -> String {
     let p = format!("{}/tests/fixtures/mysql/{rel}", env!("CARGO_MANIFEST_DIR"));
@@ -74,7 +74,7 @@ fn refresh(inputs: &[(String, String, ServerInfo, RawRefresh)], t: &LagThreshold
     let now = Utc::now();
     let snaps: Vec<_> = inputs
         .iter()
-        .map(|(n, a, i, r)| build(n, a, Role::Auto, i.clone(), clone_raw(r), now))
+        .map(|(n, a, i, r)| build(n, a, ServerRole::Auto, i.clone(), clone_raw(r), now))
         .collect();
     let verdicts = verdict::judge_all(&snaps, t);
     let checks = audit::run(&snaps);
@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
             let now = Utc::now();
             let snaps: Vec<_> = inp
                 .iter()
-                .map(|(n, a, i, r)| build(n, a, Role::Auto, i.clone(), clone_raw(r), now))
+                .map(|(n, a, i, r)| build(n, a, ServerRole::Auto, i.clone(), clone_raw(r), now))
                 .collect();
             black_box(report::json(&report::build(&snaps, &t)).len())
         })
@@ -114,7 +114,7 @@ fn bench_view(c: &mut Criterion) {
     let now = Utc::now();
     let snaps: Vec<_> = inp
         .iter()
-        .map(|(n, a, i, r)| build(n, a, Role::Auto, i.clone(), clone_raw(r), now))
+        .map(|(n, a, i, r)| build(n, a, ServerRole::Auto, i.clone(), clone_raw(r), now))
         .collect();
     let theme = stacktop::theme::Theme::builtin_default();
     let mut view = stacktop::views::repl::ReplView::new(&cfg);

@@ -1,4 +1,4 @@
-//! End-to-end throughput of the collector: spawns a command through `vlog::source` (as the
+//! End-to-end throughput of the collector: spawns a command through `vlog::collector` (as the
 //! view does), and consumes its events into a Ring + Stats, like the view's state. Reports
 //! requests/s and lines/s of the whole pipeline, so it can be compared with the producer alone
 //! (e.g. `varnishlog -r capture.bin -g request > /dev/null`).
@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use stacktop::vlog::source::{self, SourceConfig, SourceStatus, VlogEvent};
+use stacktop::vlog::{collector, InputStatus, SourceConfig, VlogEvent};
 use stacktop::vlog::{Ring, Stats};
 
 #[tokio::main]
@@ -20,7 +20,7 @@ async fn main() {
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let start = Instant::now();
-    let h = source::spawn(SourceConfig::command(program, rest.to_vec(), false), tx);
+    let h = collector::spawn(SourceConfig::command(program, rest.to_vec(), false), tx);
     let mut ring = Ring::default();
     let mut stats = Stats::new();
     let (mut n, mut malformed) = (0u64, 0u64);
@@ -35,7 +35,7 @@ async fn main() {
             }
             VlogEvent::Malformed(m) => malformed += m,
             VlogEvent::Stderr(s) => eprintln!("stderr: {s}"),
-            VlogEvent::Status(SourceStatus::Finished) => break,
+            VlogEvent::Status(InputStatus::Finished) => break,
             VlogEvent::Status(s) => eprintln!("status: {s:?}"),
             VlogEvent::Summary(_) | VlogEvent::Hint(_) => {}
         }

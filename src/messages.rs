@@ -5,7 +5,7 @@
 //! [`Effect`]s). A failure is data ([`SourceHealth::Reconnecting`]), never a crash.
 //!
 //! Each source's own messages live in that source (`pg::msg`, `spotify::msg`,
-//! `repl::snapshot`, `vlog::source::VlogEvent`); this module only gathers them, so it sits
+//! `repl::snapshot`, `vlog::msg::VlogEvent`); this module only gathers them, so it sits
 //! above the sources' data and below their tasks, the views and the app.
 
 use crate::wire::{Level, SourceHealth, ViewKind};
@@ -29,7 +29,7 @@ pub enum Payload {
     Repl(Box<crate::repl::snapshot::ServerSnapshot>),
     /// vlogdump: parsed requests, malformed counts and source status from the varnishlog
     /// collector (`vlog::collector`).
-    Vlog(crate::vlog::source::VlogEvent),
+    Vlog(crate::vlog::msg::VlogEvent),
     /// A message for the status line (e.g. a child's stderr or a webhook failure).
     Notice {
         level: Level,

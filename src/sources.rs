@@ -86,7 +86,7 @@ impl Sources {
         }
         if !batch && !s.running(ViewKind::Vlog) {
             // The tab says whether varnishd runs and how to point at it.
-            crate::vlog::collector::spawn_hint(&config.vlog, s.tx.clone());
+            crate::vlog::source::spawn_hint(&config.vlog, s.tx.clone());
         }
         s
     }
@@ -115,7 +115,7 @@ impl Sources {
             // the embedded SQLite file by default
             ViewKind::Spotify => crate::spotify::source::spawn(c.spotify.clone(), tx),
             // `varnishlog -g request` on the default instance by default
-            ViewKind::Vlog => crate::vlog::collector::spawn(&c.vlog, tx),
+            ViewKind::Vlog => crate::vlog::source::spawn(&c.vlog, tx),
             ViewKind::Repl => crate::repl::source::spawn(&c.repl, c.ui.refresh.get(), tx)
                 .ok_or_else(|| {
                     "replication: no server configured: add [[repl.servers]] to the config or \

@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pg::source",
             "repl::source",
             "repl::check",
-            "vlog::collector",
+            "vlog::source",
             "spotify::source",
             "sources",
             // the flight recorder taps the update stream (and runs the sources headless)
@@ -70,8 +70,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// The list may only shrink: a new cycle fails the test, and so does a listed one that is gone
 /// (delete its line).
 const KNOWN_CYCLES: &[&[&str]] = &[
-    // the child's stdout is pumped by the source's reader, the source starts the child
-    &["vlog::child", "vlog::source"],
     // App asks the screen for the body area and the help page size
     &["app", "screen", "screen::help"],
 ];

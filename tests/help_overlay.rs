@@ -200,14 +200,14 @@ fn an_unknown_command_names_the_views_that_have_it_and_lists_these() {
 
 fn pgtop_with_a_session() -> App {
     use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
-    use stacktop::pg::collector::ConnectionStatus;
+    use stacktop::pg::collector::ConnState;
     let now = chrono::Utc::now();
     let mut s = Session::for_test(101, SessionState::Active, "select pg_sleep(60)");
     s.backend_start = Some(now - chrono::Duration::hours(1));
     s.query_start = Some(now - chrono::Duration::seconds(10));
     let mut snap = PgSnapshot::status_only(
         1,
-        ConnectionStatus::Connected { since: now },
+        ConnState::Connected { since: now },
         std::time::Duration::from_secs(1),
     );
     snap.server_now = now;

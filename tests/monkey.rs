@@ -26,11 +26,11 @@ use stacktop::base::Dur;
 use stacktop::config::Config;
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{
-    ActivityColumns, ConnectionStatus, Header, PgSnapshot, Session, SessionCounts, SessionState,
+    ActivityColumns, ConnState, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalResult, SignalTarget};
 use stacktop::pg::msg::PgReply;
-use stacktop::repl::{Role, ServerSnapshot};
+use stacktop::repl::{ServerRole, ServerSnapshot};
 use stacktop::spotify::import::{Progress, Summary};
 use stacktop::spotify::msg::{SavedQuery, SpotifyEvent, StoreInfo};
 use stacktop::spotify::results::{Cell, ResultSet};
@@ -38,7 +38,7 @@ use stacktop::spotify::runner::Event;
 use stacktop::spotify::ImportEvent;
 use stacktop::theme::Theme;
 use stacktop::vlog::builder::RequestBuilder;
-use stacktop::vlog::source::SourceStatus;
+use stacktop::vlog::InputStatus;
 use stacktop::vlog::{parse_all, Format, Handling, Request, VlogEvent};
 use stacktop::wire::{Level, SourceHealth, ViewKind};
 
@@ -633,7 +633,7 @@ fn pg_sessions(n: usize) -> Vec<Session> {
 fn pg_snapshot(sessions: Vec<Session>, seq: u64) -> PgSnapshot {
     let mut s = PgSnapshot::status_only(
         seq,
-        ConnectionStatus::Connected { since: pg_now() },
+        ConnState::Connected { since: pg_now() },
         Duration::from_secs(1),
     );
     // the server's clock runs a little ahead, sometimes days off the app's
@@ -719,7 +719,7 @@ fn pg_data(a: &mut App, n: usize) {
         0..=2 => Payload::Pg(Box::new(pg_snapshot(pg_sessions(n / 10), seq))),
         3 => Payload::Pg(Box::new(PgSnapshot::status_only(
             seq,
-            ConnectionStatus::Disconnected {
+            ConnState::Disconnected {
                 since: pg_now(),
                 error: "connection refused (os error 111)\nis the server running? 日本".into(),
                 attempts: (n % 50) as u32,
@@ -729,7 +729,7 @@ fn pg_data(a: &mut App, n: usize) {
         ))),
         4 => Payload::Pg(Box::new(PgSnapshot::status_only(
             seq,
-            ConnectionStatus::Connecting,
+            ConnState::Connecting,
             Duration::from_secs(1),
         ))),
         5 => Payload::Pg(Box::new(pg_snapshot(Vec::new(), seq))),
@@ -840,19 +840,24 @@ const MARIA_SCENARIOS: [(&str, &str); 12] = [
 fn repl_data(a: &mut App, n: usize) {
     use repl_common::*;
     let snap: ServerSnapshot = match n % 9 {
-        0 => mysql("mysql57-replica.txt", "r57", "db57:3306", Role::Auto),
-        1 => mysql("mysql80-replica.txt", "r80", "db80:3306", Role::Replica),
+        0 => mysql("mysql57-replica.txt", "r57", "db57:3306", ServerRole::Auto),
+        1 => mysql(
+            "mysql80-replica.txt",
+            "r80",
+            "db80:3306",
+            ServerRole::Replica,
+        ),
         2 => mysql(
             "mysql84-replica.txt",
             "r84",
             "db84-replica:3306",
-            Role::Auto,
+            ServerRole::Auto,
         ),
         3 => mysql(
             "mysql84-primary.txt",
             "p84",
             "db84-primary:3306",
-            Role::Auto,
+            ServerRole::Auto,
         ),
         4 => maria_primary(if n.is_multiple_of(2) { "" } else { "0-1-100" }),
         5 => maria_replica(healthy_rows()),
@@ -875,7 +880,7 @@ fn repl_data(a: &mut App, n: usize) {
             ServerSnapshot::unreachable(
                 names[n / 9 % names.len()],
                 "127.0.0.1:1",
-                Role::Auto,
+                ServerRole::Auto,
                 info,
                 at() - chrono::Duration::seconds((n % 600) as i64),
                 "connection refused (os error 111)\nafter 3 attempts 😀".into(),
@@ -994,7 +999,7 @@ fn vlog_app(seed: u64) -> App {
         .with_timezone(&Local);
     a.apply(update(
         ViewKind::Vlog,
-        Payload::Vlog(VlogEvent::Status(SourceStatus::Detected(Format::V4))),
+        Payload::Vlog(VlogEvent::Status(InputStatus::Detected(Format::V4))),
     ));
     a.apply(update(
         ViewKind::Vlog,
@@ -1021,27 +1026,27 @@ fn vlog_data(a: &mut App, n: usize) {
         }),
         6 => VlogEvent::Malformed((n % 3) as u64),
         7 => VlogEvent::Status(match n / 10 % 8 {
-            0 => SourceStatus::Started {
+            0 => InputStatus::Started {
                 pid: Some(4242),
                 command: "varnishlog -g request -q 'ReqURL ~ \"日本\"'".into(),
             },
-            1 => SourceStatus::Reading {
+            1 => InputStatus::Reading {
                 what: "/var/log/varnish/caf\u{e9}.log".into(),
             },
-            2 => SourceStatus::Detected(Format::V2),
-            3 => SourceStatus::Exited {
+            2 => InputStatus::Detected(Format::V2),
+            3 => InputStatus::Exited {
                 code: Some(1),
                 restart_in: Some(Duration::from_secs(2)),
             },
-            4 => SourceStatus::SpawnFailed {
+            4 => InputStatus::SpawnFailed {
                 error: "No such file or directory (os error 2)".into(),
                 restart_in: None,
             },
-            5 => SourceStatus::Error("read error: invalid data 😀".into()),
-            6 => SourceStatus::Requery {
+            5 => InputStatus::Error("read error: invalid data 😀".into()),
+            6 => InputStatus::Requery {
                 query: Some("ReqURL ~ \"^/api\"".into()),
             },
-            _ => SourceStatus::Finished,
+            _ => InputStatus::Finished,
         }),
         8 => VlogEvent::Stderr("Log abandoned (vsl)\t\u{1b}[1m 日本 \u{0}".into()),
         _ => return a.apply(update(ViewKind::Vlog, notice(n / 10))),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use stacktop::pg::activity::PgSnapshot;
-use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
+use stacktop::pg::collector::{self, CollectorOptions, ConnState};
 use stacktop::pg::conninfo::{self, ConnOverrides, ConnSpec, Env};
 use stacktop::pg::tls;
 use support::pg::{Pg, PgOpts};
@@ -180,12 +180,12 @@ async fn tls_pgpass_and_restart(major: u32) {
         s.header.is_some()
     })
     .await;
-    let ConnectionStatus::Connected { since: since1 } = first.status else {
+    let ConnState::Connected { since: since1 } = first.status else {
         panic!("{:?}", first.status)
     };
     tokio::task::block_in_place(|| pg.stop());
     let down = next_where(&mut rx, &mut notices, 10 * SEC, "disconnected", |s| {
-        matches!(s.status, ConnectionStatus::Disconnected { .. })
+        matches!(s.status, ConnState::Disconnected { .. })
     })
     .await;
     assert!(down.header.is_none() && down.sessions.is_empty());
@@ -195,7 +195,7 @@ async fn tls_pgpass_and_restart(major: u32) {
         &mut notices,
         10 * SEC,
         "2 attempts",
-        |s| matches!(s.status, ConnectionStatus::Disconnected { attempts, .. } if attempts >= 2),
+        |s| matches!(s.status, ConnState::Disconnected { attempts, .. } if attempts >= 2),
     )
     .await;
     tokio::task::block_in_place(|| pg.restart());
@@ -204,7 +204,7 @@ async fn tls_pgpass_and_restart(major: u32) {
     })
     .await;
     match back.status {
-        ConnectionStatus::Connected { since } => assert!(since > since1),
+        ConnState::Connected { since } => assert!(since > since1),
         s => panic!("{s:?}"),
     }
     let seq = back.seq;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use stacktop::pg::activity::{ActivityColumns, ActivityReader, PgSnapshot, SessionState};
 use stacktop::pg::batch::{self, BatchOptions};
 use stacktop::pg::classify::{classify, DurationBasis, RowClass, Thresholds};
-use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
+use stacktop::pg::collector::{self, CollectorOptions, ConnState};
 use stacktop::pg::conninfo::Secret;
 use stacktop::pg::kill::{
     select_slow_targets, KillExclusions, SignalKind, SignalOutcome, SignalTarget,
@@ -578,7 +578,7 @@ async fn webhook_failures_do_not_delay_refreshes(pg: &Pg) {
         while t0.elapsed() < 3 * SEC {
             let s =
                 snapshot_where(&mut rx, 2 * SEC, "refresh during webhook trouble", |_| true).await;
-            assert!(matches!(s.status, ConnectionStatus::Connected { .. }));
+            assert!(matches!(s.status, ConnState::Connected { .. }));
             times.push(Instant::now());
             notices.extend(s.notices);
         }

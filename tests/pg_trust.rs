@@ -22,7 +22,7 @@ use stacktop::base::Dur;
 use stacktop::config::Config;
 use stacktop::messages::{Update, UPDATE_CHANNEL};
 use stacktop::pg::activity::PgSnapshot;
-use stacktop::pg::collector::{self, CollectorOptions, ConnectionStatus};
+use stacktop::pg::collector::{self, CollectorOptions, ConnState};
 use stacktop::pg::conninfo::Env;
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalTarget};
 use stacktop::theme::Theme;
@@ -235,7 +235,7 @@ async fn postgres_stopped_under_the_ui_and_the_batch_binary() {
         "DISCONNECTED",
         Duration::from_secs(15),
         |a| {
-            matches!(a.pgtop.status, ConnectionStatus::Disconnected { .. })
+            matches!(a.pgtop.status, ConnState::Disconnected { .. })
                 && a.pgtop.core.health.is_failed()
         },
     )
@@ -335,7 +335,7 @@ async fn a_silent_server_is_reported_and_kills_do_not_wait_for_it() {
     support::proc::signal_pid(backend, libc::SIGSTOP);
     let stopped = Instant::now();
     let s = next_where(&mut rx, Duration::from_secs(5), "no answer", |s| {
-        matches!(s.status, ConnectionStatus::NoAnswer { .. })
+        matches!(s.status, ConnState::NoAnswer { .. })
     })
     .await;
     assert!(
@@ -356,10 +356,10 @@ async fn a_silent_server_is_reported_and_kills_do_not_wait_for_it() {
 
     // past query_timeout the silent connection is dropped and reported as disconnected
     let d = next_where(&mut rx, Duration::from_secs(6), "disconnected", |s| {
-        matches!(s.status, ConnectionStatus::Disconnected { .. })
+        matches!(s.status, ConnState::Disconnected { .. })
     })
     .await;
-    let ConnectionStatus::Disconnected { error, .. } = &d.status else {
+    let ConnState::Disconnected { error, .. } = &d.status else {
         unreachable!()
     };
     assert!(error.contains("no answer"), "{error}");
@@ -387,7 +387,7 @@ async fn a_silent_server_is_reported_and_kills_do_not_wait_for_it() {
     support::proc::signal_pid(backend, libc::SIGCONT);
     // and it comes back
     next_where(&mut rx, Duration::from_secs(20), "connected again", |s| {
-        matches!(s.status, ConnectionStatus::Connected { .. }) && s.header.is_some()
+        matches!(s.status, ConnState::Connected { .. }) && s.header.is_some()
     })
     .await;
 }

@@ -15,7 +15,7 @@ use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::pg::columns::{TextWidth, COLUMNS, DROP_ORDER, DURATION_COL, QUERY_COL, VIEW};
 use stacktop::theme::Theme;
 use stacktop::views::View;
@@ -31,7 +31,7 @@ fn app() -> App {
     s.blocking_pids = vec![7];
     let mut snap = PgSnapshot::status_only(
         1,
-        ConnectionStatus::Connected { since: now() },
+        ConnState::Connected { since: now() },
         Duration::from_secs(1),
     );
     snap.server_now = now();

@@ -15,7 +15,7 @@ use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{
     ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::theme::Theme;
 use stacktop::wire::{Level, ViewKind};
 
@@ -24,7 +24,7 @@ fn app() -> App {
     let now = chrono::Utc::now();
     let mut snap = PgSnapshot::status_only(
         1,
-        ConnectionStatus::Connected { since: now },
+        ConnState::Connected { since: now },
         Duration::from_secs(1),
     );
     snap.server_now = now;

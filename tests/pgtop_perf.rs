@@ -16,7 +16,7 @@ use stacktop::config::Config;
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{ActivityColumns, Header, PgSnapshot, Session, SessionState};
 use stacktop::pg::classify::DurationBasis;
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::theme::Theme;
 use stacktop::views::pgtop::rows::{self, Filter, ListSpec, COLUMNS, DURATION_COL};
 use stacktop::wire::ViewKind;
@@ -65,7 +65,7 @@ fn sessions(n: i32) -> Vec<Session> {
 fn snapshot(sessions: Vec<Session>) -> PgSnapshot {
     let mut s = PgSnapshot::status_only(
         1,
-        ConnectionStatus::Connected { since: now() },
+        ConnState::Connected { since: now() },
         Duration::from_secs(1),
     );
     s.server_now = now();

@@ -24,7 +24,7 @@ use stacktop::config::{Config, ViewKind};
 use stacktop::messages::Effect;
 use stacktop::messages::{Payload, SourceCommand, Update};
 use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::pg::kill::{SignalKind, SignalOutcome, SignalResult};
 use stacktop::pg::msg::{PgReply, PgRequest};
 use stacktop::theme::Theme;
@@ -169,7 +169,7 @@ fn disconnected_shows_a_banner_and_clears_the_rows() {
     let mut a = app();
     let down = PgSnapshot::status_only(
         9,
-        ConnectionStatus::Disconnected {
+        ConnState::Disconnected {
             since: now(),
             error: "connection refused".into(),
             attempts: 3,

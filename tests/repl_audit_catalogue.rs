@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use stacktop::repl::audit::{self, catalogue, catalogue::CATALOGUE};
 use stacktop::repl::capture::{parse_vertical, sections};
 use stacktop::repl::snapshot::{build, Probe};
-use stacktop::repl::{QueryError, Role, RowExt, ServerSnapshot};
+use stacktop::repl::{QueryError, RowExt, ServerRole, ServerSnapshot};
 
 const GOLDEN: &str = "tests/fixtures/mysql/audit-golden.txt";
 
@@ -168,25 +168,30 @@ fn maria_scenarios(out: &mut Scenarios) {
 /// Every recorded fixture, named, as the list of servers the audit sees together.
 fn scenarios() -> Scenarios {
     let mut out = Scenarios::default();
-    let r57 = mysql("mysql57-replica.txt", "r57", "db57:3306", Role::Auto);
-    let r80 = mysql("mysql80-replica.txt", "r80", "db80:3306", Role::Replica);
+    let r57 = mysql("mysql57-replica.txt", "r57", "db57:3306", ServerRole::Auto);
+    let r80 = mysql(
+        "mysql80-replica.txt",
+        "r80",
+        "db80:3306",
+        ServerRole::Replica,
+    );
     let r84 = mysql(
         "mysql84-replica.txt",
         "r84",
         "db84-replica:3306",
-        Role::Auto,
+        ServerRole::Auto,
     );
     let p84 = mysql(
         "mysql84-primary.txt",
         "p84",
         "db84-primary:3306",
-        Role::Auto,
+        ServerRole::Auto,
     );
     let b57 = out.full("mysql57 replica", vec![r57.clone()]);
     let b80 = out.full("mysql80 replica", vec![r80.clone()]);
     let pair = out.full("mysql84 pair", vec![p84.clone(), r84.clone()]);
     let mut pri = p84.clone();
-    pri.role = Role::Primary;
+    pri.role = ServerRole::Primary;
     out.full("mysql84 primary alone", vec![pri]);
     let mut myisam = set_var(r57.clone(), "relay_log_info_repository", "TABLE");
     for t in &mut myisam.tables {
@@ -230,7 +235,7 @@ fn scenarios() -> Scenarios {
         "===== error: SHOW REPLICA STATUS =====\n1227\tAccess denied\n===== SHOW REPLICA STATUS =====",
     );
     let (info, raw) = stacktop::repl::capture::fixture_refresh(&text).expect("fixture");
-    let denied = build("r84", "x:1", Role::Replica, info, raw, at());
+    let denied = build("r84", "x:1", ServerRole::Replica, info, raw, at());
     out.full("mysql84 status denied", vec![denied]);
 
     maria_scenarios(&mut out);
@@ -307,7 +312,7 @@ fn scenarios() -> Scenarios {
     let down = ServerSnapshot::unreachable(
         "primary",
         "127.0.0.1:23306",
-        Role::Primary,
+        ServerRole::Primary,
         Some(maria_info()),
         at(),
         "Connection refused".into(),
@@ -317,7 +322,7 @@ fn scenarios() -> Scenarios {
     solo.name = "solo".into();
     solo.binlogs = None;
     let alone = out.full("mariadb standalone", vec![solo.clone()]);
-    solo.role = Role::Primary;
+    solo.role = ServerRole::Primary;
     out.variant(alone, "mariadb standalone role=primary", vec![solo]);
     out
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use stacktop::config::Config;
 use stacktop::messages::{SourceCommand, Update};
 use stacktop::repl::audit::{CheckResult, Severity};
-use stacktop::repl::{ConnState, Level, ThreadState};
+use stacktop::repl::{ConnState, LiveSeverity, ThreadState};
 use stacktop::views::repl::ReplView;
 use stacktop::views::View;
 use std::path::PathBuf;
@@ -230,7 +230,7 @@ fn healthy_pair_setting_change_io_stop_and_sql_error() {
     let v = &live.view;
     assert_eq!(
         v.verdict("replica").unwrap().level,
-        Level::Ok,
+        LiveSeverity::Ok,
         "{}",
         v.batch_text()
     );
@@ -318,7 +318,7 @@ fn healthy_pair_setting_change_io_stop_and_sql_error() {
         c.lag_seconds, None,
         "lag is NULL with the IO thread stopped"
     );
-    assert_eq!(v.verdict("replica").unwrap().level, Level::Crit);
+    assert_eq!(v.verdict("replica").unwrap().level, LiveSeverity::Crit);
     let row = v
         .core
         .table
@@ -367,7 +367,7 @@ fn healthy_pair_setting_change_io_stop_and_sql_error() {
         "MariaDB has no timestamp: first seen by stacktop"
     );
     let verdict = v.verdict("replica").unwrap();
-    assert_eq!(verdict.level, Level::Crit);
+    assert_eq!(verdict.level, LiveSeverity::Crit);
     assert!(verdict.reason.contains("1062"), "{}", verdict.reason);
     let row = v
         .core
@@ -415,8 +415,8 @@ fn primary_killed_connecting_2003_recovery_then_binlogs_purged_1236() {
             .is_some_and(|s| matches!(s.state, ConnState::Reconnecting { .. }))
     });
     let v = &live.view;
-    assert!(v.verdict("replica").unwrap().level >= Level::Warn);
-    assert_eq!(v.verdict("primary").unwrap().level, Level::Crit);
+    assert!(v.verdict("replica").unwrap().level >= LiveSeverity::Warn);
+    assert_eq!(v.verdict("primary").unwrap().level, LiveSeverity::Crit);
     let prow = v
         .core
         .table
@@ -512,7 +512,9 @@ fn primary_killed_connecting_2003_recovery_then_binlogs_purged_1236() {
     assert_eq!(status.code(), Some(0), "{}", batch.log_tail(30));
     pair.wait_replica_caught_up();
     live.wait("recovery after the primary returns", |v| {
-        healthy(v) && v.verdict("replica").is_some_and(|x| x.level == Level::Ok)
+        healthy(v)
+            && v.verdict("replica")
+                .is_some_and(|x| x.level == LiveSeverity::Ok)
     });
     let (r, _) = check_json_until(&cfg, "recovery", |r| {
         j_chan(r, "replica", "").is_some_and(|c| c["io_running"] == "Yes")
@@ -542,7 +544,7 @@ fn primary_killed_connecting_2003_recovery_then_binlogs_purged_1236() {
             .is_some_and(|c| c.last_io_error.as_ref().is_some_and(|e| e.errno == 1236))
     });
     let v = &live.view;
-    assert_eq!(v.verdict("replica").unwrap().level, Level::Crit);
+    assert_eq!(v.verdict("replica").unwrap().level, LiveSeverity::Crit);
     assert_eq!(
         sev(v, "P7", "replica", Some("(default)")),
         Some(Severity::Crit)
@@ -565,7 +567,10 @@ fn broken_named_connection_is_crit_while_default_is_healthy() {
     live.wait("both connections running", |v| {
         healthy(v) && chan(v, "replica", "src2").is_some_and(|c| c.io_running == ThreadState::Yes)
     });
-    assert_eq!(live.view.verdict("replica").unwrap().level, Level::Ok);
+    assert_eq!(
+        live.view.verdict("replica").unwrap().level,
+        LiveSeverity::Ok
+    );
 
     let src = pair.named_source("src2");
     src.exec("CREATE DATABASE s2; CREATE TABLE s2.t (id INT PRIMARY KEY)");
@@ -586,7 +591,7 @@ fn broken_named_connection_is_crit_while_default_is_healthy() {
     let verdict = v.verdict("replica").unwrap();
     assert_eq!(
         verdict.level,
-        Level::Crit,
+        LiveSeverity::Crit,
         "never hidden behind the healthy default"
     );
     assert!(verdict.reason.contains("src2"), "{}", verdict.reason);
@@ -649,7 +654,7 @@ fn minimal_grants_work_and_fewer_grants_are_unknown_naming_the_grant() {
         "{r0:?}"
     );
     let verdict = v.verdict("replica").unwrap();
-    assert_eq!(verdict.level, Level::Warn);
+    assert_eq!(verdict.level, LiveSeverity::Warn);
     assert!(
         verdict.reason.contains("SLAVE MONITOR"),
         "{}",
@@ -818,7 +823,7 @@ fn heartbeat_lag_from_a_pt_heartbeat_table() {
     );
     assert!(c.heartbeat_lag.unwrap() < 120.0, "{:?}", c.heartbeat_lag);
     let verdict = v.verdict("replica").unwrap();
-    assert_eq!(verdict.level, Level::Warn, "{}", v.batch_text());
+    assert_eq!(verdict.level, LiveSeverity::Warn, "{}", v.batch_text());
     assert!(verdict.reason.contains("(heartbeat)"), "{}", verdict.reason);
     assert!(v.batch_text().contains("hb"), "{}", v.batch_text());
 
@@ -826,7 +831,8 @@ fn heartbeat_lag_from_a_pt_heartbeat_table() {
     beat(0);
     live.wait("a fresh heartbeat", |v| {
         chan(v, "replica", "").is_some_and(|c| c.heartbeat_lag.is_some_and(|h| h < 30.0))
-            && v.verdict("replica").is_some_and(|x| x.level == Level::Ok)
+            && v.verdict("replica")
+                .is_some_and(|x| x.level == LiveSeverity::Ok)
     });
     let (r, _) = check_json(&cfg);
     let hb = j_chan(&r, "replica", "").unwrap()["heartbeat_lag"]
@@ -848,7 +854,7 @@ fn standalone_server_without_binary_log() {
         v.verdicts.iter().any(|x| x.server == "solo")
     });
     let v = live.view.verdicts[0].clone();
-    assert_eq!(v.level, Level::Warn, "{v:?}");
+    assert_eq!(v.level, LiveSeverity::Warn, "{v:?}");
     assert!(
         v.reason.starts_with("not replicating, no binary log"),
         "{v:?}"

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use stacktop::repl::audit::{self, Severity};
 use stacktop::repl::snapshot::{Probe, QueryError};
-use stacktop::repl::{report, verdict, LagThresholds, Level, ServerSnapshot, ThreadState};
+use stacktop::repl::{report, verdict, LagThresholds, LiveSeverity, ServerSnapshot, ThreadState};
 
 fn find<'a>(
     r: &'a [audit::CheckResult],
@@ -47,7 +47,7 @@ fn healthy_pair_all_channels_running_and_audit_matches_settings() {
     assert_eq!(rep.channels[1].source_port, Some(23308));
     assert_eq!(rep.channels[0].relay_log_space, Some(1572));
     let v = verdict::judge(&rep, &LagThresholds::default());
-    assert_eq!(v.level, Level::Ok, "{v:?}");
+    assert_eq!(v.level, LiveSeverity::Ok, "{v:?}");
 
     let snaps = vec![pri, rep];
     let res = audit::run(&snaps);
@@ -98,13 +98,13 @@ fn io_thread_stopped_is_crit_and_lag_unknown() {
     assert_eq!(c.sql_running, ThreadState::Yes);
     assert_eq!(c.lag_seconds, None, "NULL lag must stay unknown, never 0");
     let v = verdict::judge(&rep, &LagThresholds::default());
-    assert_eq!(v.level, Level::Crit);
+    assert_eq!(v.level, LiveSeverity::Crit);
     assert!(v.reason.contains("IO thread stopped"), "{}", v.reason);
 
     let after = repaired("scenario-io-stop.txt", "after START SLAVE IO_THREAD");
     assert_eq!(
         verdict::judge(&after, &LagThresholds::default()).level,
-        Level::Ok
+        LiveSeverity::Ok
     );
 }
 
@@ -121,7 +121,7 @@ fn sql_error_shows_errno_and_text_everywhere() {
     assert_eq!(e.timestamp, None, "MariaDB has no error timestamp column");
     assert_eq!(c.retried_transactions, Some(1));
     let v = verdict::judge(&rep, &LagThresholds::default());
-    assert_eq!(v.level, Level::Crit);
+    assert_eq!(v.level, LiveSeverity::Crit);
     assert!(
         v.reason.contains("1062") && v.reason.contains("Duplicate entry"),
         "{}",
@@ -153,7 +153,7 @@ fn sql_error_shows_errno_and_text_everywhere() {
     let fixed = repaired("scenario-sql-error.txt", "repair");
     assert_eq!(
         verdict::judge(&fixed, &LagThresholds::default()).level,
-        Level::Ok
+        LiveSeverity::Ok
     );
 }
 
@@ -173,18 +173,18 @@ fn primary_killed_is_connecting_with_2003_not_stopped() {
     let v = verdict::judge(&rep, &t);
     assert_eq!(
         v.level,
-        Level::Warn,
+        LiveSeverity::Warn,
         "fresh reconnect attempts are WARN: {v:?}"
     );
     assert!(v.reason.contains("connecting") && v.reason.contains("2003"));
     // Still connecting after the threshold (first seen by stacktop long ago) → CRIT.
     rep.channels[0].last_io_error.as_mut().unwrap().first_seen =
         Some(rep.taken_at - chrono::Duration::seconds(t.connecting_crit_seconds + 1));
-    assert_eq!(verdict::judge(&rep, &t).level, Level::Crit);
+    assert_eq!(verdict::judge(&rep, &t).level, LiveSeverity::Crit);
 
     let back = repaired("scenario-primary-kill.txt", "restart primary");
     assert_eq!(back.channels[0].io_running, ThreadState::Yes);
-    assert_eq!(verdict::judge(&back, &t).level, Level::Ok);
+    assert_eq!(verdict::judge(&back, &t).level, LiveSeverity::Ok);
 }
 
 #[test]
@@ -195,7 +195,7 @@ fn binlog_purge_gives_1236_and_p7_crit() {
     assert_eq!(c.last_io_error.as_ref().unwrap().errno, 1236);
     assert_eq!(
         verdict::judge(&rep, &LagThresholds::default()).level,
-        Level::Crit
+        LiveSeverity::Crit
     );
     let snaps = vec![maria_primary("0-1-410"), rep.clone()];
     let res = audit::run(&snaps);
@@ -222,7 +222,7 @@ fn binlog_purge_gives_1236_and_p7_crit() {
 fn sql_thread_stopped_cleanly_is_warn_and_delay_is_not_lag() {
     let stop = scenario("scenario-sql-stop.txt");
     let v = verdict::judge(&stop, &LagThresholds::default());
-    assert_eq!(v.level, Level::Warn);
+    assert_eq!(v.level, LiveSeverity::Warn);
     assert!(v.reason.contains("SQL thread stopped"));
 
     let delayed = scenario("scenario-delay.txt");
@@ -236,7 +236,7 @@ fn sql_thread_stopped_cleanly_is_warn_and_delay_is_not_lag() {
         crit_seconds: 2.0,
         ..LagThresholds::default()
     };
-    assert_eq!(verdict::judge(&delayed, &tight).level, Level::Ok);
+    assert_eq!(verdict::judge(&delayed, &tight).level, LiveSeverity::Ok);
 }
 
 #[test]
@@ -257,10 +257,10 @@ fn broken_named_connection_never_hides_behind_healthy_default() {
     set(&mut rows, "src2", "Seconds_Behind_Master", None);
     let rep = maria_replica(rows);
     let v = verdict::judge(&rep, &LagThresholds::default());
-    assert_eq!(v.level, Level::Crit);
+    assert_eq!(v.level, LiveSeverity::Crit);
     assert!(v.reason.starts_with("channel src2:"), "{}", v.reason);
     assert_eq!(v.channels[0].channel, "src2", "broken channel first");
-    assert_eq!(v.channels[1].level, Level::Ok);
+    assert_eq!(v.channels[1].level, LiveSeverity::Ok);
     let r = report::build(&[maria_primary(""), rep], &LagThresholds::default());
     assert_eq!(report::nagios(&r).1, 2);
 }
@@ -275,7 +275,7 @@ fn missing_grants_are_unknown_and_named() {
     );
     rep.tables.clear(); // information_schema hides gtid_slave_pos without a privilege
     let v = verdict::judge(&rep, &LagThresholds::default());
-    assert_eq!(v.level, Level::Warn);
+    assert_eq!(v.level, LiveSeverity::Warn);
     assert!(v.reason.contains("SLAVE MONITOR"), "{}", v.reason);
     let mut pri = maria_primary("");
     pri.binlogs = None;
@@ -333,13 +333,13 @@ fn unreachable_server_is_crit_and_unaudited() {
     let down = ServerSnapshot::unreachable(
         "primary",
         "127.0.0.1:23306",
-        stacktop::repl::Role::Primary,
+        stacktop::repl::ServerRole::Primary,
         Some(maria_info()),
         at() - chrono::Duration::seconds(30),
         "Connection refused".into(),
     );
     let v = verdict::judge(&down, &LagThresholds::default());
-    assert_eq!(v.level, Level::Crit);
+    assert_eq!(v.level, LiveSeverity::Crit);
     assert!(v.reason.contains("unreachable"));
     let res = audit::run(&[down, maria_replica(healthy_rows())]);
     assert_eq!(
@@ -356,7 +356,7 @@ fn unreachable_server_is_crit_and_unaudited() {
             ServerSnapshot::unreachable(
                 "a",
                 "x:1",
-                stacktop::repl::Role::Auto,
+                stacktop::repl::ServerRole::Auto,
                 None,
                 at(),
                 "e".into(),
@@ -388,7 +388,7 @@ fn collector_keeps_first_seen_of_an_error_across_refreshes() {
     );
     assert_eq!(
         verdict::judge(&later, &LagThresholds::default()).level,
-        Level::Crit
+        LiveSeverity::Crit
     );
     // Error gone → forgotten, so a new outage starts a new clock.
     let mut ok = repaired("scenario-primary-kill.txt", "restart primary");
@@ -406,7 +406,7 @@ fn standalone_without_binlog_is_not_ok_and_the_row_follows_the_audit() {
     s.variables.insert("log_bin".into(), "OFF".into());
     s.binlogs = None;
     let v = verdict::judge(&s, &LagThresholds::default());
-    assert_eq!(v.level, Level::Warn, "{v:?}");
+    assert_eq!(v.level, LiveSeverity::Warn, "{v:?}");
     assert!(
         v.reason.starts_with("not replicating, no binary log"),
         "{v:?}"
@@ -421,14 +421,14 @@ fn standalone_without_binlog_is_not_ok_and_the_row_follows_the_audit() {
     assert!(line.contains("replicating=0"), "{line}");
 
     // role = primary: the audit says CRIT (P1), so the row cannot say OK / WARN
-    s.role = stacktop::repl::Role::Primary;
+    s.role = stacktop::repl::ServerRole::Primary;
     let checks = audit::run(std::slice::from_ref(&s));
     assert_eq!(find(&checks, "P1", "solo", None).severity, Severity::Crit);
     let row = verdict::with_audit(verdict::judge(&s, &LagThresholds::default()), &checks);
-    assert_eq!(row.level, Level::Crit, "{row:?}");
+    assert_eq!(row.level, LiveSeverity::Crit, "{row:?}");
     assert!(row.reason.contains("audit CRIT P1"), "{row:?}");
     let r = report::build(std::slice::from_ref(&s), &LagThresholds::default());
-    assert_eq!(r.servers[0].verdict.level, Level::Crit);
+    assert_eq!(r.servers[0].verdict.level, LiveSeverity::Crit);
     assert_eq!(report::nagios(&r).1, 2);
 }
 
@@ -440,7 +440,7 @@ fn login_failures_are_unknown_not_unreachable() {
         ServerSnapshot::unreachable(
             "replica",
             "127.0.0.1:23307",
-            stacktop::repl::Role::Auto,
+            stacktop::repl::ServerRole::Auto,
             None,
             at(),
             err.into(),
@@ -452,7 +452,7 @@ fn login_failures_are_unknown_not_unreachable() {
     ] {
         let s = down(err);
         let v = verdict::judge(&s, &LagThresholds::default());
-        assert_eq!(v.level, Level::Unknown, "{err}: {v:?}");
+        assert_eq!(v.level, LiveSeverity::Unknown, "{err}: {v:?}");
         assert!(v.reason.starts_with("cannot log in"), "{v:?}");
         let (line, code) = report::nagios(&report::build(&[s], &LagThresholds::default()));
         assert_eq!(code, 3, "{line}");
@@ -462,6 +462,6 @@ fn login_failures_are_unknown_not_unreachable() {
     let s = down("Connection refused (os error 111)");
     assert_eq!(
         verdict::judge(&s, &LagThresholds::default()).level,
-        Level::Crit
+        LiveSeverity::Crit
     );
 }

@@ -7,7 +7,9 @@ mod common;
 
 use common::*;
 use stacktop::repl::audit::{self, CheckResult, Severity};
-use stacktop::repl::{report, verdict, Flavor, LagThresholds, Level, Role, ThreadState, Version};
+use stacktop::repl::{
+    report, verdict, Flavor, LagThresholds, LiveSeverity, ServerRole, ThreadState, Version,
+};
 
 fn find<'a>(r: &'a [CheckResult], id: &str, server: &str, chan: Option<&str>) -> &'a CheckResult {
     r.iter()
@@ -21,7 +23,7 @@ const U1: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
 
 #[test]
 fn mysql57_old_names_and_unsafe_defaults() {
-    let s = mysql("mysql57-replica.txt", "r57", "db57:3306", Role::Auto);
+    let s = mysql("mysql57-replica.txt", "r57", "db57:3306", ServerRole::Auto);
     let info = s.info.as_ref().unwrap();
     assert_eq!(info.flavor, Flavor::MySql);
     assert_eq!(info.version, Version::new(5, 7, 44));
@@ -37,7 +39,7 @@ fn mysql57_old_names_and_unsafe_defaults() {
     assert_eq!(c.backlog_bytes(), Some(0));
     assert_eq!(
         verdict::judge(&s, &LagThresholds::default()).level,
-        Level::Ok
+        LiveSeverity::Ok
     );
 
     let res = audit::run(std::slice::from_ref(&s));
@@ -85,7 +87,7 @@ fn mysql57_old_names_and_unsafe_defaults() {
 
 #[test]
 fn mysql57_myisam_repository_table_is_crit() {
-    let mut s = mysql("mysql57-replica.txt", "r57", "db57:3306", Role::Auto);
+    let mut s = mysql("mysql57-replica.txt", "r57", "db57:3306", ServerRole::Auto);
     s.variables
         .insert("relay_log_info_repository".into(), "TABLE".into());
     for t in &mut s.tables {
@@ -104,7 +106,12 @@ fn mysql57_myisam_repository_table_is_crit() {
 
 #[test]
 fn mysql80_multi_source_channel_error_with_timestamp() {
-    let s = mysql("mysql80-replica.txt", "r80", "db80:3306", Role::Replica);
+    let s = mysql(
+        "mysql80-replica.txt",
+        "r80",
+        "db80:3306",
+        ServerRole::Replica,
+    );
     let info = s.info.as_ref().unwrap();
     assert_eq!(info.replica_status_sql(), "SHOW REPLICA STATUS");
     assert_eq!(s.status_rows[0].len(), 60, "8.0.22+ has 60 status columns");
@@ -124,7 +131,7 @@ fn mysql80_multi_source_channel_error_with_timestamp() {
         "multi-line GTID set joined"
     );
     let v = verdict::judge(&s, &LagThresholds::default());
-    assert_eq!(v.level, Level::Crit);
+    assert_eq!(v.level, LiveSeverity::Crit);
     assert!(
         v.reason
             .starts_with("channel src_b: SQL thread error: 1062"),
@@ -154,7 +161,12 @@ fn mysql80_multi_source_channel_error_with_timestamp() {
 
 #[test]
 fn mysql80_group_replication_channel_is_not_judged() {
-    let mut s = mysql("mysql80-replica.txt", "r80", "db80:3306", Role::Replica);
+    let mut s = mysql(
+        "mysql80-replica.txt",
+        "r80",
+        "db80:3306",
+        ServerRole::Replica,
+    );
     let mut gr = s.status_rows[0].clone();
     for (k, v) in gr.iter_mut() {
         match k.as_str() {
@@ -169,7 +181,7 @@ fn mysql80_group_replication_channel_is_not_judged() {
     assert!(s.channels.iter().any(|c| c.group_replication));
     assert_eq!(
         verdict::judge(&s, &LagThresholds::default()).level,
-        Level::Ok
+        LiveSeverity::Ok
     );
 }
 
@@ -179,13 +191,13 @@ fn mysql84_without_slave_statements_or_repository_variables() {
         "mysql84-replica.txt",
         "r84",
         "db84-replica:3306",
-        Role::Auto,
+        ServerRole::Auto,
     );
     let pri = mysql(
         "mysql84-primary.txt",
         "p84",
         "db84-primary:3306",
-        Role::Auto,
+        ServerRole::Auto,
     );
     let info = rep.info.as_ref().unwrap();
     assert_eq!(info.replica_status_sql(), "SHOW REPLICA STATUS");
@@ -252,7 +264,7 @@ fn mysql84_retention_and_durability_rules_follow_the_values() {
         "mysql84-primary.txt",
         "p84",
         "db84-primary:3306",
-        Role::Primary,
+        ServerRole::Primary,
     );
     pri.variables
         .insert("binlog_expire_logs_seconds".into(), "86400".into());
@@ -275,12 +287,17 @@ fn status_privilege_error_on_mysql_names_replication_client() {
         "===== error: SHOW REPLICA STATUS =====\n1227\tAccess denied; you need (at least one of) the SUPER, REPLICATION CLIENT privilege(s) for this operation\n===== SHOW REPLICA STATUS =====",
     );
     let (info, raw) = stacktop::repl::capture::fixture_refresh(&text).unwrap();
-    let s = stacktop::repl::snapshot::build("r84", "x:1", Role::Replica, info, raw, at());
+    let s = stacktop::repl::snapshot::build("r84", "x:1", ServerRole::Replica, info, raw, at());
     let res = audit::run(&[s]);
     let r0 = find(&res, "R0", "r84", None);
     assert_eq!(r0.missing_grant.as_deref(), Some("REPLICATION CLIENT"));
     let r = report::build(
-        &[mysql("mysql84-replica.txt", "ok", "y:1", Role::Replica)],
+        &[mysql(
+            "mysql84-replica.txt",
+            "ok",
+            "y:1",
+            ServerRole::Replica,
+        )],
         &LagThresholds::default(),
     );
     assert_eq!(report::nagios(&r).1, 0);

@@ -22,7 +22,7 @@ use ratatui::style::{Color, Modifier};
 use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::messages::{Effect, Payload, Update};
-use stacktop::repl::{Role, ServerSnapshot};
+use stacktop::repl::{ServerRole, ServerSnapshot};
 use stacktop::theme::Theme;
 use stacktop::views::repl::{Focus, Pane};
 use stacktop::views::View;
@@ -129,7 +129,7 @@ fn unreachable_server_row_and_status_line_when_all_down() {
             ServerSnapshot::unreachable(
                 n,
                 "127.0.0.1:1",
-                Role::Auto,
+                ServerRole::Auto,
                 None,
                 since,
                 "connection refused".into(),
@@ -377,7 +377,7 @@ fn r57_app(w: u16, h: u16) -> App {
         .unwrap();
     feed(
         &mut a,
-        mysql("mysql57-replica.txt", "r57", "db57:3306", Role::Auto),
+        mysql("mysql57-replica.txt", "r57", "db57:3306", ServerRole::Auto),
     );
     a.resize(w, h);
     a

@@ -24,7 +24,7 @@ use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{
     ActivityColumns, Header, PgSnapshot, Session, SessionCounts, SessionState,
 };
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::theme::Theme;
 use stacktop::wire::{SourceHealth, ViewKind};
 
@@ -79,7 +79,7 @@ fn pg_sessions() -> Vec<Session> {
 fn pg_snapshot() -> PgSnapshot {
     let mut s = PgSnapshot::status_only(
         1,
-        ConnectionStatus::Connected { since: now() },
+        ConnState::Connected { since: now() },
         Duration::from_secs(1),
     );
     s.server_now = now();
@@ -134,7 +134,7 @@ fn pg_down(error: &str) -> App {
     a.now = local(now() + chrono::Duration::seconds(21));
     let down = PgSnapshot::status_only(
         2,
-        ConnectionStatus::Disconnected {
+        ConnState::Disconnected {
             since,
             error: error.into(),
             attempts: 4,
@@ -369,7 +369,7 @@ fn repl_down_with(error: &str) -> App {
     let mut down = stacktop::repl::ServerSnapshot::unreachable(
         "replica-2",
         "replica-2.prod.example.com:3306",
-        stacktop::repl::Role::Auto,
+        stacktop::repl::ServerRole::Auto,
         None,
         common::at() - chrono::Duration::seconds(30),
         error.into(),

@@ -16,7 +16,7 @@ use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::PgSnapshot;
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::pg::conninfo::Secret;
 use stacktop::pg::slack::{self, SlackNotifier, SlackOptions};
 use stacktop::pg::tracker::{InstanceInfo, SlowEvent};
@@ -265,7 +265,7 @@ async fn webhook_errors_name_the_cause_never_the_url() {
 fn snapshot(alerts: Option<slack::AlertStatus>) -> Update {
     let mut s = PgSnapshot::status_only(
         1,
-        ConnectionStatus::Connected {
+        ConnState::Connected {
             since: chrono::Utc::now(),
         },
         Duration::from_secs(1),

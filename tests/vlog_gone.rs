@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use stacktop::app::App;
 use stacktop::config::Config;
-use stacktop::vlog::{collector, source::Input, Filter};
+use stacktop::vlog::{input::Input, source, Filter};
 use stacktop::wire::{SourceHealth, ViewKind};
 use support::live::LiveApp;
 use support::varnish::Varnish;
@@ -40,8 +40,7 @@ fn live_app(instance: &Path) -> LiveApp {
     cfg.ui.start_view = ViewKind::Vlog;
     cfg.vlog.instance = Some(instance.display().to_string());
     let path = std::env::var_os("PATH");
-    let mut sc =
-        collector::source_config_env(&cfg.vlog, &Filter::default(), path.as_deref(), &no_env);
+    let mut sc = source::source_config_env(&cfg.vlog, &Filter::default(), path.as_deref(), &no_env);
     assert!(sc.probe.is_some(), "a live varnishlog is watched");
     sc.backoff_initial = Duration::from_millis(200);
     sc.backoff_max = Duration::from_secs(1);
@@ -140,7 +139,7 @@ fn vinyllog_is_found_named_and_fed_by_vinyl_default_n() {
     let workdir = v.instance_name();
     let env = |k: &str| (k == "VINYL_DEFAULT_N").then(|| workdir.clone());
     // Only vinyllog on this PATH: it is the one run, with the instance from the variable.
-    let mut sc = collector::source_config_env(
+    let mut sc = source::source_config_env(
         &cfg.vlog,
         &Filter::default(),
         Some(bin.path().as_os_str()),
@@ -173,7 +172,7 @@ fn vinyllog_is_found_named_and_fed_by_vinyl_default_n() {
     // A configured command wins over the lookup.
     cfg = Config::default();
     cfg.vlog.command = real.display().to_string();
-    let sc = collector::source_config_env(
+    let sc = source::source_config_env(
         &cfg.vlog,
         &Filter::default(),
         Some(bin.path().as_os_str()),
@@ -205,7 +204,7 @@ fn vlog_n_is_the_instance_q_the_query_and_count_stays_long() {
     assert_eq!(cli.overlay()["batch"]["count"].as_integer(), Some(3));
     // The query goes to varnishlog as is, ANDed with a pushed-down filter.
     assert_eq!(
-        collector::combine_query(Some("ReqURL ~ x"), Some("RespStatus == 503".into())).as_deref(),
+        source::combine_query(Some("ReqURL ~ x"), Some("RespStatus == 503".into())).as_deref(),
         Some("(ReqURL ~ x) and (RespStatus == 503)")
     );
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::views::View;
-use stacktop::vlog::{collector, Filter, Handling};
+use stacktop::vlog::{source, Filter, Handling};
 use stacktop::wire::{SourceHealth, ViewKind};
 use support::live::LiveApp;
 use support::varnish::Varnish;
@@ -62,7 +62,7 @@ fn live_varnishlog_feeds_the_view_and_a_killed_child_comes_back() {
     let mut cfg = Config::default();
     cfg.ui.start_view = ViewKind::Vlog;
     cfg.vlog.instance = Some(v.instance_name());
-    let mut sc = collector::source_config(&cfg.vlog, &Filter::default());
+    let mut sc = source::source_config(&cfg.vlog, &Filter::default());
     sc.backoff_initial = Duration::from_millis(300);
     sc.batch_interval = Duration::from_millis(20);
     let (mut h, _cmd) = LiveApp::vlog(cfg, sc, context);

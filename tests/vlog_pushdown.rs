@@ -20,7 +20,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::messages::{Effect, SourceCommand};
-use stacktop::vlog::{collector, parse_all, Filter, Request};
+use stacktop::vlog::{parse_all, source, Filter, Request};
 use stacktop::wire::ViewKind;
 use support::live::LiveApp;
 use support::varnish::Varnish;
@@ -203,7 +203,7 @@ fn a_committed_filter_restarts_varnishlog_once_with_the_new_query() {
     cfg.vlog.push_down = true;
     cfg.vlog.filter = vec!["url=^/static/".into()];
     let filter = cfg.vlog.parsed_filter().unwrap();
-    let mut sc = collector::source_config(&cfg.vlog, &filter);
+    let mut sc = source::source_config(&cfg.vlog, &filter);
     sc.backoff_initial = Duration::from_millis(300);
     sc.batch_interval = Duration::from_millis(20);
     let (live, cmd) = LiveApp::vlog(cfg, sc, context);

@@ -4,8 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use stacktop::vlog::source::{self, SourceConfig, SourceStatus, VarnishlogArgs, VlogEvent};
+use stacktop::vlog::collector;
+use stacktop::vlog::input::{SourceConfig, VarnishlogArgs};
 use stacktop::vlog::Format;
+use stacktop::vlog::{InputStatus, VlogEvent};
 use tokio::sync::mpsc;
 
 fn fixture_path(name: &str) -> String {
@@ -54,7 +56,7 @@ fn requests(evs: &[(Instant, VlogEvent)]) -> usize {
 
 fn finished(evs: &[(Instant, VlogEvent)]) -> bool {
     evs.iter()
-        .any(|(_, e)| *e == VlogEvent::Status(SourceStatus::Finished))
+        .any(|(_, e)| *e == VlogEvent::Status(InputStatus::Finished))
 }
 
 #[tokio::test]
@@ -62,7 +64,7 @@ async fn cat_as_varnishlog_delivers_all_requests() {
     let (tx, mut rx) = mpsc::channel(4);
     let mut cfg = SourceConfig::command("cat", vec![fixture_path("varnish7-request.log")], false);
     cfg.batch_max = 50;
-    let h = source::spawn(cfg, tx);
+    let h = collector::spawn(cfg, tx);
     let evs = collect_until(&mut rx, 20, finished).await;
     h.abort();
     assert_eq!(requests(&evs), 215);
@@ -73,10 +75,10 @@ async fn cat_as_varnishlog_delivers_all_requests() {
         .collect();
     assert!(matches!(
         statuses[0],
-        VlogEvent::Status(SourceStatus::Started { pid: Some(_), .. })
+        VlogEvent::Status(InputStatus::Started { pid: Some(_), .. })
     ));
-    assert!(statuses.contains(&&VlogEvent::Status(SourceStatus::Detected(Format::V4))));
-    assert!(statuses.contains(&&VlogEvent::Status(SourceStatus::Exited {
+    assert!(statuses.contains(&&VlogEvent::Status(InputStatus::Detected(Format::V4))));
+    assert!(statuses.contains(&&VlogEvent::Status(InputStatus::Exited {
         code: Some(0),
         restart_in: None
     })));
@@ -101,10 +103,10 @@ async fn dying_child_is_restarted_with_backoff_and_stderr_is_shown() {
     let mut cfg = SourceConfig::command("sh", vec!["-c".into(), script], true);
     cfg.backoff_initial = Duration::from_millis(100);
     cfg.backoff_max = Duration::from_millis(400);
-    let h = source::spawn(cfg, tx);
+    let h = collector::spawn(cfg, tx);
     let exits = |evs: &[(Instant, VlogEvent)]| {
         evs.iter()
-            .filter(|(_, e)| matches!(e, VlogEvent::Status(SourceStatus::Exited { .. })))
+            .filter(|(_, e)| matches!(e, VlogEvent::Status(InputStatus::Exited { .. })))
             .count()
     };
     let evs = collect_until(&mut rx, 20, |e| exits(e) >= 4).await;
@@ -126,7 +128,7 @@ async fn dying_child_is_restarted_with_backoff_and_stderr_is_shown() {
     let waits: Vec<Duration> = evs
         .iter()
         .filter_map(|(_, e)| match e {
-            VlogEvent::Status(SourceStatus::Exited { code, restart_in }) => {
+            VlogEvent::Status(InputStatus::Exited { code, restart_in }) => {
                 assert_eq!(*code, Some(3));
                 *restart_in
             }
@@ -139,11 +141,11 @@ async fn dying_child_is_restarted_with_backoff_and_stderr_is_shown() {
     let mut starts = 0;
     for (t, e) in &evs {
         match e {
-            VlogEvent::Status(SourceStatus::Exited {
+            VlogEvent::Status(InputStatus::Exited {
                 restart_in: Some(w),
                 ..
             }) => last_exit = Some((*t, *w)),
-            VlogEvent::Status(SourceStatus::Started { .. }) => {
+            VlogEvent::Status(InputStatus::Started { .. }) => {
                 starts += 1;
                 if let Some((te, w)) = last_exit.take() {
                     assert!(
@@ -162,11 +164,11 @@ async fn dying_child_is_restarted_with_backoff_and_stderr_is_shown() {
 async fn missing_program_reports_spawn_failure() {
     let (tx, mut rx) = mpsc::channel(8);
     let cfg = SourceConfig::command("/nonexistent/varnishlog", vec![], false);
-    let h = source::spawn(cfg, tx);
+    let h = collector::spawn(cfg, tx);
     let evs = collect_until(&mut rx, 10, finished).await;
     h.abort();
     match &evs[0].1 {
-        VlogEvent::Status(SourceStatus::SpawnFailed {
+        VlogEvent::Status(InputStatus::SpawnFailed {
             error,
             restart_in: None,
         }) => {
@@ -187,7 +189,7 @@ async fn followed_file_picks_up_appended_lines() {
     let mut cfg = SourceConfig::file(&path, true);
     cfg.follow_poll = Duration::from_millis(20);
     cfg.batch_interval = Duration::from_millis(20);
-    let h = source::spawn(cfg, tx);
+    let h = collector::spawn(cfg, tx);
     let first = collect_until(&mut rx, 10, |e| requests(e) > 0).await;
     let n1 = requests(&first);
     assert!(n1 > 0 && n1 < 150);
@@ -211,7 +213,7 @@ async fn plain_file_and_malformed_counter() {
     // The 2.1 sample starts with a headless partial request: counted, not fatal.
     std::fs::copy(fixture_path("varnish21.log"), &path).unwrap();
     let (tx, mut rx) = mpsc::channel(8);
-    let h = source::spawn(SourceConfig::file(&path, false), tx);
+    let h = collector::spawn(SourceConfig::file(&path, false), tx);
     let evs = collect_until(&mut rx, 10, finished).await;
     h.abort();
     assert_eq!(requests(&evs), 150);
@@ -225,7 +227,7 @@ async fn plain_file_and_malformed_counter() {
     assert_eq!(malformed, 1);
     assert!(evs
         .iter()
-        .any(|(_, e)| *e == VlogEvent::Status(SourceStatus::Detected(Format::V2))));
+        .any(|(_, e)| *e == VlogEvent::Status(InputStatus::Detected(Format::V2))));
 }
 
 #[test]
@@ -266,15 +268,15 @@ async fn binary_capture_through_varnishlog_r() {
         read_file: Some(fixture_path("varnish7-first8sessions.bin").into()),
         ..Default::default()
     };
-    let h = source::spawn(SourceConfig::varnishlog(&args), tx);
+    let h = collector::spawn(SourceConfig::varnishlog(&args), tx);
     let evs = collect_until(&mut rx, 30, |e| {
         finished(e)
             || e.iter()
-                .any(|(_, e)| matches!(e, VlogEvent::Status(SourceStatus::SpawnFailed { .. })))
+                .any(|(_, e)| matches!(e, VlogEvent::Status(InputStatus::SpawnFailed { .. })))
     })
     .await;
     h.abort();
-    if let Some(VlogEvent::Status(SourceStatus::SpawnFailed { error, .. })) =
+    if let Some(VlogEvent::Status(InputStatus::SpawnFailed { error, .. })) =
         evs.first().map(|e| &e.1)
     {
         panic!("varnishlog is needed for this test (Debian package `varnish`): {error}");
@@ -292,7 +294,7 @@ async fn binary_capture_through_varnishlog_r() {
     let want: Vec<String> = (1..=65).map(|i| format!("lab-{i:04}")).collect();
     assert_eq!(ids, want);
     assert!(evs.iter().any(|(_, e)| *e
-        == VlogEvent::Status(SourceStatus::Exited {
+        == VlogEvent::Status(InputStatus::Exited {
             code: Some(0),
             restart_in: None
         })));

@@ -5,7 +5,7 @@
 #[path = "support/screen.rs"]
 mod screen;
 
-use screen::{line, render, text};
+use screen::{indicator, line, render, text};
 
 use chrono::TimeZone;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -259,6 +259,42 @@ fn pause_freezes_the_display_but_keeps_recording() {
     press(&mut a, KeyCode::Char('p'));
     assert_eq!(a.vlog.shown_len(), 11);
     assert!(text(&render(&a, 160, 40)).contains("/after/pause"));
+}
+
+/// The request detail scrolls like every other pane (`widgets::scroll`): it stops at the last
+/// full page however often ↓ is pressed, shows where it is, and `g` goes back to the top.
+#[test]
+fn the_request_detail_scrolls_with_the_shared_pane_scroll() {
+    let mut a = app();
+    a.screen = ratatui::layout::Rect::new(0, 0, 80, 12);
+    feed(&mut a, traffic());
+    press(&mut a, KeyCode::Up);
+    press(&mut a, KeyCode::Up);
+    press(&mut a, KeyCode::Up);
+    assert_eq!(a.vlog.selected_request().unwrap().url(), "/slow/report");
+    press(&mut a, KeyCode::Enter);
+    let first = render(&a, 80, 12);
+    let ((from, to, total), _) = indicator(&first).expect("the detail does not fit 80x12");
+    assert_eq!(from, 1, "{}", text(&first));
+    assert!(to < total);
+    for _ in 0..50 {
+        press(&mut a, KeyCode::Char('j'));
+    }
+    let last = render(&a, 80, 12);
+    let ((from, to, n), _) = indicator(&last).expect("indicator at the bottom");
+    assert_eq!(
+        (to, n),
+        (total, total),
+        "clamped at a full last page:\n{}",
+        text(&last)
+    );
+    assert!(from > 1);
+    assert!(text(&last).contains("timestamps"), "{}", text(&last));
+    press(&mut a, KeyCode::Char('k'));
+    let ((up, _, _), _) = indicator(&render(&a, 80, 12)).expect("indicator");
+    assert_eq!(up, from - 1, "one key back, not fifty");
+    press(&mut a, KeyCode::Char('g'));
+    assert_eq!(indicator(&render(&a, 80, 12)).map(|i| i.0 .0), Some(1));
 }
 
 #[test]

@@ -21,7 +21,7 @@ use super::lossy::{opt_text, Lossy, LossyRef};
 pub use super::session::{
     ActivityColumns, Header, Session, SessionCounts, SessionState, INSUFFICIENT_PRIVILEGE,
 };
-pub use super::snapshot::{ConnectionStatus, PgSnapshot};
+pub use super::snapshot::{ConnState, PgSnapshot};
 
 #[derive(Debug, Clone, Copy)]
 struct Counters {

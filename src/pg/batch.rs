@@ -211,7 +211,7 @@ async fn run_once_unbounded(
         fetch_time: std::time::Duration::ZERO,
         header: Some(header),
         sessions,
-        status: super::activity::ConnectionStatus::Connected { since: now },
+        status: super::activity::ConnState::Connected { since: now },
         refresh_interval: copts.interval,
         notices: Vec::new(),
         slow_count,
@@ -251,7 +251,7 @@ mod tests {
         let c = Session::for_test(3, SessionState::Idle, "select 2");
         let mut s = PgSnapshot::status_only(
             1,
-            super::super::activity::ConnectionStatus::Connecting,
+            super::super::activity::ConnState::Connecting,
             Duration::from_secs(1),
         );
         s.server_now = now;

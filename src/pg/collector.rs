@@ -8,7 +8,7 @@
 //!
 //! Time limits: the whole connect (TCP, TLS, authentication, session setup) is bounded by
 //! [`CollectorOptions::connect_limit`], each refresh query by `query_timeout`. A refresh with no
-//! answer after a second is reported as [`ConnectionStatus::NoAnswer`] (every second), and past
+//! answer after a second is reported as [`ConnState::NoAnswer`] (every second), and past
 //! `query_timeout` the connection is dropped and re-opened. Signals (cancel / terminate) run on
 //! their own connection ([`super::signaller`]), so they never queue behind a stuck refresh.
 
@@ -18,7 +18,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::Client;
 
-pub use super::activity::ConnectionStatus;
+pub use super::activity::ConnState;
 use super::activity::{ActivityReader, PgSnapshot};
 use super::classify::{is_slow, Thresholds};
 use super::explain::Explainer;
@@ -210,7 +210,7 @@ async fn run(
         out,
         who,
     };
-    let first = PgSnapshot::status_only(0, ConnectionStatus::Connecting, st.opts.interval);
+    let first = PgSnapshot::status_only(0, ConnState::Connecting, st.opts.interval);
     if !st.emit(first) {
         return;
     }
@@ -240,7 +240,7 @@ async fn run(
         let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
         let delay = (st.opts.backoff_min * factor).min(st.opts.backoff_max);
         let seq = st.next_seq();
-        let status = ConnectionStatus::Disconnected {
+        let status = ConnState::Disconnected {
             since,
             error: err,
             attempts,
@@ -369,7 +369,7 @@ async fn connected(
 }
 
 /// One refresh within `query_timeout`; after a second without an answer, a
-/// [`ConnectionStatus::NoAnswer`] snapshot goes out every second. Ok(false) when the consumer
+/// [`ConnState::NoAnswer`] snapshot goes out every second. Ok(false) when the consumer
 /// is gone.
 async fn refresh(
     st: &mut State,
@@ -400,7 +400,7 @@ async fn refresh(
             }
             _ = report.tick() => {
                 let seq = st.next_seq();
-                let status = ConnectionStatus::NoAnswer { connected_since: since, waiting_since: asked };
+                let status = ConnState::NoAnswer { connected_since: since, waiting_since: asked };
                 if !st.emit(PgSnapshot::status_only(seq, status, st.opts.interval)) {
                     return Ok(false);
                 }
@@ -430,7 +430,7 @@ async fn refresh(
         fetch_time,
         header: Some(header),
         sessions,
-        status: ConnectionStatus::Connected { since },
+        status: ConnState::Connected { since },
         refresh_interval: st.opts.interval,
         notices: Vec::new(),
         slow_count,

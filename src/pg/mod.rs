@@ -43,7 +43,7 @@ pub mod waits;
 
 pub use activity::{Header, PgSnapshot, Session, SessionState};
 pub use classify::{DurationBasis, RowClass, Thresholds};
-pub use collector::{CollectorCommand, CollectorHandle, CollectorOptions, ConnectionStatus};
+pub use collector::{CollectorCommand, CollectorHandle, CollectorOptions, ConnState};
 pub use config::PgConfig;
 pub use conninfo::ConnSpec;
 pub use kill::{SignalKind, SignalOutcome, SignalResult, SignalTarget};

@@ -1,5 +1,5 @@
 //! What one refresh produced, as the collector sends it to the UI: the [`PgSnapshot`] (the
-//! sessions and header of [`super::session`], the connection's [`ConnectionStatus`], notices,
+//! sessions and header of [`super::session`], the connection's [`ConnState`], notices,
 //! the Slack delivery state and the latest `pg_stat_statements` top). Owned data; imports only
 //! the data types it carries.
 
@@ -16,7 +16,7 @@ use super::statements::StatementsTop;
 /// Connection health as data (the UI shows "disconnected since …").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum ConnectionStatus {
+pub enum ConnState {
     Connecting,
     Connected {
         since: DateTime<Utc>,
@@ -48,7 +48,7 @@ pub struct PgSnapshot {
     pub header: Option<Header>,
     /// every other session (client and background), unsorted
     pub sessions: Vec<Session>,
-    pub status: ConnectionStatus,
+    pub status: ConnState,
     pub refresh_interval: Duration,
     /// messages for the status line (webhook failures, query errors, ...)
     pub notices: Vec<String>,
@@ -63,7 +63,7 @@ pub struct PgSnapshot {
 
 impl PgSnapshot {
     /// An empty snapshot carrying only a status (used while disconnected).
-    pub fn status_only(seq: u64, status: ConnectionStatus, interval: Duration) -> Self {
+    pub fn status_only(seq: u64, status: ConnState, interval: Duration) -> Self {
         PgSnapshot {
             seq,
             server_now: Utc::now(),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Local, Utc};
 use tokio::sync::mpsc;
 
 use super::activity::PgSnapshot;
-use super::collector::{self, CollectorCommand, CollectorHandle, ConnectionStatus};
+use super::collector::{self, CollectorCommand, CollectorHandle, ConnState};
 use super::config::PgConfig;
 use super::conninfo::Env;
 use super::kill::{SignalOutcome, SignalResult};
@@ -25,14 +25,14 @@ fn local(t: DateTime<Utc>) -> DateTime<Local> {
 }
 
 /// The status-line form of the collector's connection state.
-pub fn health(status: &ConnectionStatus, now: DateTime<Utc>) -> SourceHealth {
+pub fn health(status: &ConnState, now: DateTime<Utc>) -> SourceHealth {
     match status {
-        ConnectionStatus::Connecting => SourceHealth::Connecting { since: local(now) },
-        ConnectionStatus::Connected { .. } => SourceHealth::Live { at: local(now) },
-        ConnectionStatus::NoAnswer { waiting_since, .. } => SourceHealth::Stalled {
+        ConnState::Connecting => SourceHealth::Connecting { since: local(now) },
+        ConnState::Connected { .. } => SourceHealth::Live { at: local(now) },
+        ConnState::NoAnswer { waiting_since, .. } => SourceHealth::Stalled {
             since: local(*waiting_since),
         },
-        ConnectionStatus::Disconnected {
+        ConnState::Disconnected {
             since,
             error,
             next_attempt_in,

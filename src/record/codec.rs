@@ -18,7 +18,7 @@ use chrono::{DateTime, Local};
 use serde::{Deserialize, Serialize};
 
 use crate::messages::{Payload, Update};
-use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
+use crate::pg::activity::{ConnState, PgSnapshot, Session};
 use crate::wire::SourceHealth;
 use crate::wire::ViewKind;
 
@@ -271,7 +271,7 @@ impl Encoder {
     }
 
     fn pg(&mut self, mut snap: PgSnapshot) -> Result<(bool, Vec<u8>), String> {
-        if let ConnectionStatus::Disconnected { error, .. } = &mut snap.status {
+        if let ConnState::Disconnected { error, .. } = &mut snap.status {
             *error = crate::mask::text(error);
         }
         for n in &mut snap.notices {

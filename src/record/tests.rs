@@ -9,14 +9,14 @@ use super::codec::{Decoded, Decoder, Encoder, KEYFRAME_EVERY};
 use super::store::Reader;
 use super::writer::{Recorder, RecorderOptions};
 use crate::messages::{Payload, Update};
-use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session, SessionState};
+use crate::pg::activity::{ConnState, PgSnapshot, Session, SessionState};
 use crate::wire::SourceHealth;
 use crate::wire::ViewKind;
 
 fn snap(seq: u64, sessions: Vec<Session>) -> PgSnapshot {
     let mut s = PgSnapshot::status_only(
         seq,
-        ConnectionStatus::Connected {
+        ConnState::Connected {
             since: chrono::Utc::now(),
         },
         Duration::from_secs(1),

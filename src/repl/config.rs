@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// What the server is expected to be. `Auto` decides from what the server reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub enum ServerRole {
     Replica,
     Primary,
     #[default]
@@ -67,7 +67,7 @@ pub struct ServerConfig {
     #[serde(default)]
     pub tls: TlsConfig,
     #[serde(default)]
-    pub role: Role,
+    pub role: ServerRole,
     /// pt-heartbeat table, e.g. `percona.heartbeat`, for heartbeat lag.
     #[serde(default)]
     pub heartbeat_table: Option<String>,
@@ -85,7 +85,7 @@ impl ServerConfig {
             password_env: None,
             password_command: None,
             tls: TlsConfig::default(),
-            role: Role::Auto,
+            role: ServerRole::Auto,
             heartbeat_table: None,
         }
     }
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn config_rejects_unknown_fields_and_defaults_role() {
         let ok: ServerConfig = toml::from_str("name='r1'\nhost='db1'\nrole='replica'\n").unwrap();
-        assert_eq!(ok.role, Role::Replica);
+        assert_eq!(ok.role, ServerRole::Replica);
         assert_eq!(ok.port, 3306);
         let bad = toml::from_str::<ServerConfig>("name='r1'\npasword_env='X'\n");
         assert!(bad.is_err());

@@ -26,11 +26,11 @@ pub mod status;
 pub mod verdict;
 
 pub use audit::{CheckResult, Severity};
-pub use config::{Role, ServerConfig, TlsConfig};
+pub use config::{ServerConfig, ServerRole, TlsConfig};
 pub use flavor::{Flavor, ServerInfo, Version};
 pub use snapshot::{ConnState, QueryError, ServerSnapshot};
 pub use status::{ChannelStatus, ThreadState};
-pub use verdict::{LagThresholds, Level, ServerVerdict};
+pub use verdict::{LagThresholds, LiveSeverity, ServerVerdict};
 
 /// One result row, flavor-neutral: column name and value (`None` = SQL NULL), in server order.
 pub type Row = Vec<(String, Option<String>)>;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::audit::{self, CheckResult, Severity};
 use super::snapshot::{ConnState, ServerSnapshot};
 use super::status::ChannelStatus;
-use super::verdict::{judge, with_audit, LagThresholds, Level, ServerVerdict};
+use super::verdict::{judge, with_audit, LagThresholds, LiveSeverity, ServerVerdict};
 
 /// Everything `--check` prints.
 #[derive(Debug, Clone, Serialize)]
@@ -73,13 +73,13 @@ fn status_of(servers: &[ServerReport], checks: &[CheckResult]) -> (i32, &'static
         .iter()
         .map(|s| s.verdict.level)
         .max()
-        .unwrap_or(Level::Ok);
+        .unwrap_or(LiveSeverity::Ok);
     let audit = audit::worst(checks);
-    if live == Level::Crit || audit == Severity::Crit {
+    if live == LiveSeverity::Crit || audit == Severity::Crit {
         (2, "CRITICAL")
-    } else if live == Level::Warn || audit == Severity::Warn {
+    } else if live == LiveSeverity::Warn || audit == Severity::Warn {
         (1, "WARNING")
-    } else if live == Level::Unknown || audit == Severity::Unknown {
+    } else if live == LiveSeverity::Unknown || audit == Severity::Unknown {
         (3, "UNKNOWN")
     } else {
         (0, "OK")
@@ -196,7 +196,7 @@ pub fn nagios(r: &Report) -> (String, i32) {
     let broken: Vec<String> = r
         .servers
         .iter()
-        .filter(|s| s.verdict.level != Level::Ok)
+        .filter(|s| s.verdict.level != LiveSeverity::Ok)
         .map(|s| {
             format!(
                 "{} {}: {}",

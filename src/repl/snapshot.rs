@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::config::Role;
+use super::config::ServerRole;
 use super::flavor::ServerInfo;
 use super::status::{parse_rows, ChannelStatus};
 use super::{Row, RowExt};
@@ -134,7 +134,7 @@ impl RawRefresh {
 pub struct ServerSnapshot {
     pub name: String,
     pub address: String,
-    pub role: Role,
+    pub role: ServerRole,
     pub taken_at: DateTime<Utc>,
     pub state: ConnState,
     /// `None` until the first successful connection.
@@ -166,7 +166,7 @@ impl ServerSnapshot {
     pub fn unreachable(
         name: &str,
         address: &str,
-        role: Role,
+        role: ServerRole,
         info: Option<ServerInfo>,
         since: DateTime<Utc>,
         error: String,
@@ -218,9 +218,9 @@ impl ServerSnapshot {
     /// Is this server replicating from anything (async channels, excluding group replication)?
     pub fn is_replica(&self) -> bool {
         match self.role {
-            Role::Replica => true,
-            Role::Primary => false,
-            Role::Auto => self.channels.iter().any(|c| !c.group_replication),
+            ServerRole::Replica => true,
+            ServerRole::Primary => false,
+            ServerRole::Auto => self.channels.iter().any(|c| !c.group_replication),
         }
     }
 
@@ -252,7 +252,7 @@ fn name_value_map(rows: &[Row]) -> BTreeMap<String, String> {
 pub fn build(
     name: &str,
     address: &str,
-    role: Role,
+    role: ServerRole,
     info: ServerInfo,
     raw: RawRefresh,
     taken_at: DateTime<Utc>,

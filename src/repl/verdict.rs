@@ -6,13 +6,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::config::Role;
+use super::config::ServerRole;
 use super::snapshot::{ConnState, Probe, ServerSnapshot};
 use super::status::{ChannelStatus, ThreadState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Level {
+/// How bad the live verdict is (`OK` … `CRIT`). Not `audit::Severity` (an audit finding's,
+/// with `PASS` and `INFO`) nor `wire::Level` (a status-line message's).
+pub enum LiveSeverity {
     Ok,
     /// Cannot judge: stacktop could not log in (password variable unset, access denied).
     Unknown,
@@ -20,13 +22,13 @@ pub enum Level {
     Crit,
 }
 
-impl Level {
+impl LiveSeverity {
     pub fn label(self) -> &'static str {
         match self {
-            Level::Ok => "OK",
-            Level::Unknown => "UNKNOWN",
-            Level::Warn => "WARN",
-            Level::Crit => "CRIT",
+            LiveSeverity::Ok => "OK",
+            LiveSeverity::Unknown => "UNKNOWN",
+            LiveSeverity::Warn => "WARN",
+            LiveSeverity::Crit => "CRIT",
         }
     }
 }
@@ -57,7 +59,7 @@ impl Default for LagThresholds {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelVerdict {
     pub channel: String,
-    pub level: Level,
+    pub level: LiveSeverity,
     pub reason: String,
 }
 
@@ -65,7 +67,7 @@ pub struct ChannelVerdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerVerdict {
     pub server: String,
-    pub level: Level,
+    pub level: LiveSeverity,
     pub reason: String,
     /// Per channel, broken first.
     pub channels: Vec<ChannelVerdict>,
@@ -89,12 +91,12 @@ pub fn judge_channel(c: &ChannelStatus, t: &LagThresholds, now: DateTime<Utc>) -
     }
 }
 
-fn judge_inner(c: &ChannelStatus, t: &LagThresholds, now: DateTime<Utc>) -> (Level, String) {
-    let mut problems: Vec<(Level, String)> = Vec::new();
+fn judge_inner(c: &ChannelStatus, t: &LagThresholds, now: DateTime<Utc>) -> (LiveSeverity, String) {
+    let mut problems: Vec<(LiveSeverity, String)> = Vec::new();
     match c.io_running {
         ThreadState::Yes => {}
         ThreadState::No => problems.push((
-            Level::Crit,
+            LiveSeverity::Crit,
             match &c.last_io_error {
                 Some(e) => format!("IO thread stopped: {}", err_text(e)),
                 None => "IO thread stopped".to_string(),
@@ -107,7 +109,11 @@ fn judge_inner(c: &ChannelStatus, t: &LagThresholds, now: DateTime<Utc>) -> (Lev
                 .and_then(|e| e.first_seen)
                 .map(|s| (now - s).num_seconds() >= t.connecting_crit_seconds)
                 .unwrap_or(false);
-            let lvl = if long { Level::Crit } else { Level::Warn };
+            let lvl = if long {
+                LiveSeverity::Crit
+            } else {
+                LiveSeverity::Warn
+            };
             problems.push((
                 lvl,
                 match &c.last_io_error {
@@ -116,28 +122,33 @@ fn judge_inner(c: &ChannelStatus, t: &LagThresholds, now: DateTime<Utc>) -> (Lev
                 },
             ))
         }
-        ThreadState::Unknown => problems.push((Level::Warn, "IO thread state unknown".into())),
+        ThreadState::Unknown => {
+            problems.push((LiveSeverity::Warn, "IO thread state unknown".into()))
+        }
     }
     match c.sql_running {
         ThreadState::Yes => {}
         ThreadState::No => match &c.last_sql_error {
-            Some(e) => problems.push((Level::Crit, format!("SQL thread error: {}", err_text(e)))),
-            None => problems.push((Level::Warn, "SQL thread stopped".into())),
+            Some(e) => problems.push((
+                LiveSeverity::Crit,
+                format!("SQL thread error: {}", err_text(e)),
+            )),
+            None => problems.push((LiveSeverity::Warn, "SQL thread stopped".into())),
         },
         ThreadState::Connecting | ThreadState::Unknown => {
-            problems.push((Level::Warn, "SQL thread state unknown".into()))
+            problems.push((LiveSeverity::Warn, "SQL thread state unknown".into()))
         }
     }
     let running = c.io_running == ThreadState::Yes && c.sql_running == ThreadState::Yes;
     match c.effective_lag() {
         Some(l) if l >= t.crit_seconds => {
-            problems.push((Level::Crit, format!("lag {}", fmt_lag(l, c))))
+            problems.push((LiveSeverity::Crit, format!("lag {}", fmt_lag(l, c))))
         }
         Some(l) if l >= t.warn_seconds => {
-            problems.push((Level::Warn, format!("lag {}", fmt_lag(l, c))))
+            problems.push((LiveSeverity::Warn, format!("lag {}", fmt_lag(l, c))))
         }
         Some(_) => {}
-        None if running => problems.push((Level::Warn, "lag unknown (NULL)".into())),
+        None if running => problems.push((LiveSeverity::Warn, "lag unknown (NULL)".into())),
         None => {}
     }
     if problems.is_empty() {
@@ -145,7 +156,7 @@ fn judge_inner(c: &ChannelStatus, t: &LagThresholds, now: DateTime<Utc>) -> (Lev
             .effective_lag()
             .map(|l| fmt_lag(l, c))
             .unwrap_or_else(|| "unknown".into());
-        return (Level::Ok, format!("running, lag {lag}"));
+        return (LiveSeverity::Ok, format!("running, lag {lag}"));
     }
     problems.sort_by_key(|p| std::cmp::Reverse(p.0));
     let level = problems[0].0;
@@ -186,9 +197,12 @@ pub fn judge(s: &ServerSnapshot, t: &LagThresholds) -> ServerVerdict {
     if let ConnState::Reconnecting { since, error } = &s.state {
         let secs = (now - *since).num_seconds().max(0);
         if is_login_error(error) {
-            return mk(Level::Unknown, format!("cannot log in: {error}"));
+            return mk(LiveSeverity::Unknown, format!("cannot log in: {error}"));
         }
-        return mk(Level::Crit, format!("unreachable for {secs}s: {error}"));
+        return mk(
+            LiveSeverity::Crit,
+            format!("unreachable for {secs}s: {error}"),
+        );
     }
     if let Some(e) = s.probe_errors.get(&Probe::ReplicaStatus) {
         let grant = s
@@ -196,10 +210,10 @@ pub fn judge(s: &ServerSnapshot, t: &LagThresholds) -> ServerVerdict {
             .as_ref()
             .map(|i| i.status_grant())
             .unwrap_or("REPLICATION CLIENT");
-        let level = if s.role == Role::Primary {
-            Level::Ok
+        let level = if s.role == ServerRole::Primary {
+            LiveSeverity::Ok
         } else {
-            Level::Warn
+            LiveSeverity::Warn
         };
         let why = if e.is_privilege() {
             format!("replica status unreadable (needs {grant}): {e}")
@@ -221,19 +235,22 @@ pub fn judge(s: &ServerSnapshot, t: &LagThresholds) -> ServerVerdict {
     });
     if chans.is_empty() {
         return match s.role {
-            Role::Replica => mk(Level::Crit, "no replication configured (0 channels)".into()),
+            ServerRole::Replica => mk(
+                LiveSeverity::Crit,
+                "no replication configured (0 channels)".into(),
+            ),
             _ if s.var_bool("log_bin") == Some(false) => mk(
-                Level::Warn,
+                LiveSeverity::Warn,
                 "not replicating, no binary log (standalone: cannot be a source, no \
                  point-in-time recovery)"
                     .into(),
             ),
-            _ => mk(Level::Ok, "not a replica".into()),
+            _ => mk(LiveSeverity::Ok, "not a replica".into()),
         };
     }
     let level = chans[0].level;
     let broken: Vec<&ChannelVerdict> = chans.iter().filter(|c| c.level == level).collect();
-    let reason = if level == Level::Ok {
+    let reason = if level == LiveSeverity::Ok {
         if chans.len() == 1 {
             chans[0].reason.clone()
         } else {
@@ -277,9 +294,9 @@ pub fn with_audit(mut v: ServerVerdict, checks: &[super::audit::CheckResult]) ->
         .max_by_key(|c| c.severity);
     if let Some(c) = worst {
         let lvl = if c.severity == Severity::Crit {
-            Level::Crit
+            LiveSeverity::Crit
         } else {
-            Level::Warn
+            LiveSeverity::Warn
         };
         if lvl > v.level {
             v.level = lvl;

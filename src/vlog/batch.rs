@@ -14,7 +14,7 @@ use std::io::Write;
 
 use tokio::sync::mpsc;
 
-use super::source::{SourceStatus, VlogEvent};
+use super::msg::{InputStatus, VlogEvent};
 use crate::app::App;
 use crate::messages::{Payload, Update};
 use crate::wire::{exit, Level};
@@ -105,14 +105,14 @@ pub async fn stream(
                 t.long_lines += s.long_lines;
             }
             Payload::Vlog(VlogEvent::Status(st)) => match st {
-                SourceStatus::Attached => failures = 0,
-                SourceStatus::Gone { .. } | SourceStatus::SpawnFailed { .. } => failures += 1,
-                SourceStatus::Exited { restart_in, code }
+                InputStatus::Attached => failures = 0,
+                InputStatus::Gone { .. } | InputStatus::SpawnFailed { .. } => failures += 1,
+                InputStatus::Exited { restart_in, code }
                     if restart_in.is_some() || *code != Some(0) =>
                 {
                     failures += 1
                 }
-                SourceStatus::Error(e) => last_error = Some(e.clone()),
+                InputStatus::Error(e) => last_error = Some(e.clone()),
                 _ => {}
             },
             Payload::Notice { level, text } if *level != Level::Info => {
@@ -127,7 +127,7 @@ pub async fn stream(
         }
         let finished = matches!(
             u.payload,
-            Payload::Vlog(VlogEvent::Status(SourceStatus::Finished))
+            Payload::Vlog(VlogEvent::Status(InputStatus::Finished))
         );
         app.apply(u);
         if failures > 0 {

@@ -1,8 +1,8 @@
 //! The reusable per-request accumulator the parsers (`parse_v4`, `parse_v2`) and the folder
 //! (`fold`) write into without allocating per line; `build` packs it into the compact
-//! [`Request`] of `record`.
+//! [`Request`] of `request`.
 
-use super::record::{Handling, Request, Timestamp, TsLabel, NFIELDS};
+use super::request::{Handling, Request, Timestamp, TsLabel, NFIELDS};
 
 /// Reusable accumulator for one request (or one restart leg): the parsers write into it
 /// without allocating per line, then [`RequestBuilder::build`] makes the compact [`Request`].

@@ -10,7 +10,7 @@ use std::fmt;
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use super::record::{Handling, Request};
+use super::request::{Handling, Request};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FilterError {

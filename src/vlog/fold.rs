@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::builder::RequestBuilder;
-use super::record::{Request, TsLabel};
+use super::request::{Request, TsLabel};
 
 /// Most client legs waiting for a backend fetch or a restart continuation.
 pub const MAX_PENDING: usize = 1024;

@@ -13,7 +13,7 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
-use super::record::Request;
+use super::request::Request;
 
 fn status_reason(r: &Request) -> String {
     match r.status {
@@ -163,7 +163,7 @@ pub fn json_line(r: &Request) -> String {
 mod tests {
     use super::*;
     use crate::vlog::builder::RequestBuilder;
-    use crate::vlog::record::Handling;
+    use crate::vlog::request::Handling;
 
     fn sample() -> Request {
         let mut b = RequestBuilder::default();

@@ -9,7 +9,7 @@
 //! backend fd is kept until claimed. State is per fd (bounded by [`MAX_FD`]), never per xid.
 
 use super::builder::RequestBuilder;
-use super::record::{Handling, Request};
+use super::request::{Handling, Request};
 use super::scan::{nth_token, parse_f64, parse_u16, parse_u64, skip_spaces, token, trim_end};
 
 /// File descriptors above this are ignored (and counted as malformed lines).

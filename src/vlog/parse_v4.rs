@@ -8,7 +8,7 @@
 
 use super::builder::RequestBuilder;
 use super::fold::{BackendInfo, Folder, Leg};
-use super::record::{Handling, Request, TsLabel};
+use super::request::{Handling, Request, TsLabel};
 use super::scan::{nth_token, parse_f64, parse_timestamp, parse_u16, parse_u64, token, trim_end};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use super::detect::{detect_line, Format};
 use super::parse_v2::V2Parser;
 use super::parse_v4::V4Parser;
-use super::record::Request;
+use super::request::Request;
 
 /// Longest line parsed; a longer one is dropped whole (never parsed cut), counted, and the
 /// transaction it belonged to is counted as malformed.

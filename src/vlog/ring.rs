@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use super::record::Request;
+use super::request::Request;
 
 pub const DEFAULT_CAPACITY: usize = 100_000;
 /// Default number of newest entries that keep headers and timestamps.

@@ -1,483 +1,422 @@
-//! The collector, first stage of the vlog data flow: spawns `varnishlog` (default `-g request`,
-//! `-n NAME`, a pushed-down `-q` query, extra args, or `-r FILE` for binary captures), or reads
-//! stdin, or a text file (optionally followed). Bytes go through `parser::Parser`; batches of
-//! [`Request`]s plus status / stderr / malformed events go to the view over a bounded tokio
-//! channel (back-pressure: a slow view slows the reader, memory stays bounded). A dead child is
-//! restarted with exponential backoff; its stderr is forwarded line by line. A live
-//! `varnishlog` whose arguments are known ([`SourceConfig::live_args`]) takes a new `-q` at run
-//! time (a [`QueryWatch`]): the child is stopped, its output read to the end (nothing
-//! parsed is lost) and it is started again at once with the new query.
+//! The vlog source task (the vlog arm of `sources::spawn`, like `pg::source`): turns `[vlog]` config into a [`SourceConfig`], starts
+//! [`collector::spawn`] and forwards its [`VlogEvent`]s to the UI loop as
+//! `messages::Update { view: Vlog, payload: Payload::Vlog(..) }`, plus `Payload::Health`
+//! (child started / exited / restarting, with the child's last stderr line) and
+//! `Payload::Notice` (stderr lines, detected format, a restart for a new `-q`). Called from
+//! `sources::spawn`. With `push_down` and a live `varnishlog`, `SourceCommand::VlogQuery`
+//! (sent by the view when a filter is committed) restarts the child with the new `-q`.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use chrono::{DateTime, Local};
+use tokio::sync::mpsc;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use super::collector;
+use super::filter::Filter;
+use super::input::{Grouping, Input, Probe, SourceConfig, VarnishlogArgs};
+use super::instance;
+use super::msg::{InputStatus, VlogEvent};
+use crate::config::{Config, VlogConfig, VlogGrouping};
+use crate::messages::{Payload, SourceCommand, Update};
+use crate::wire::{Level, SourceHealth, ViewKind};
 
-use super::detect::Format;
-use super::parser::{ParseSummary, Parser};
-use super::record::Request;
-
-/// What the collector tells the view.
-#[derive(Debug, Clone, PartialEq)]
-pub enum VlogEvent {
-    /// Parsed client requests, in log order.
-    Requests(Vec<Request>),
-    /// This many more malformed / truncated groups were skipped.
-    Malformed(u64),
-    Status(SourceStatus),
-    /// One line the child wrote on stderr (at most `STDERR_LINE_MAX` bytes).
-    Stderr(String),
-    /// End of one input stream (a file, stdin, one run of a child): what the parser saw.
-    Summary(ParseSummary),
-    /// No vlog source runs: whether varnishd runs here and how to point at it.
-    Hint(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SourceStatus {
-    /// A child process was started (`command` is for display).
-    Started { pid: Option<u32>, command: String },
-    /// Reading a file or stdin.
-    Reading { what: String },
-    /// The input format was recognised.
-    Detected(Format),
-    /// The child exited; restarted after `restart_in` if set.
-    Exited {
-        code: Option<i32>,
-        restart_in: Option<Duration>,
-    },
-    /// The child could not be started.
-    SpawnFailed {
-        error: String,
-        restart_in: Option<Duration>,
-    },
-    /// A read error on the input.
-    Error(String),
-    /// The input ended and will not come back (file without follow, stdin, `-r` replay).
-    Finished,
-    /// The live `varnishlog` is being restarted for a new `-q` (`None`: no query); a
-    /// `Started` follows (or `SpawnFailed`).
-    Requery { query: Option<String> },
-    /// The child runs and the instance is there (its shared memory names live processes).
-    Attached,
-    /// The daemon (varnishd / vinyld) does not run: the child was not started or was stopped;
-    /// retried after `restart_in` if set.
-    Gone {
-        reason: String,
-        restart_in: Option<Duration>,
-    },
-}
-
-/// Watch an instance's work directory while a live child runs ([`instance::probe`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Probe {
-    pub dir: PathBuf,
-    /// `varnishd` or `vinyld`, for messages.
-    pub daemon: String,
-}
-
-/// Longest stderr line forwarded (longer ones are cut); stderr is read in pieces of at
-/// most this size, so a child cannot make us buffer more.
-pub const STDERR_LINE_MAX: usize = 1024;
-
-/// The `-q` a live `varnishlog` should run with (`None` = no query), newest value only: when
-/// it changes to something other than the current query, the child is restarted with it.
-/// Ignored by stdin, files, replays and other programs.
-pub type QueryWatch = watch::Receiver<Option<String>>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Grouping {
-    #[default]
-    Request,
-    Vxid,
-    Session,
-}
-
-/// Arguments for a spawned `varnishlog`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VarnishlogArgs {
-    /// `-n NAME` instance.
-    pub instance: Option<String>,
-    pub grouping: Grouping,
-    /// `-q QUERY` (e.g. from `Filter::vsl_query`).
-    pub query: Option<String>,
-    /// `-r FILE`: replay a binary capture.
-    pub read_file: Option<PathBuf>,
-    /// Anything else, appended as is.
-    pub extra: Vec<String>,
-}
-
-impl VarnishlogArgs {
-    pub fn to_args(&self) -> Vec<String> {
-        let mut a = vec![
-            "-g".to_string(),
-            match self.grouping {
-                Grouping::Request => "request",
-                Grouping::Vxid => "vxid",
-                Grouping::Session => "session",
-            }
-            .to_string(),
-        ];
-        if let Some(n) = &self.instance {
-            a.push("-n".into());
-            a.push(n.clone());
-        }
-        if let Some(r) = &self.read_file {
-            a.push("-r".into());
-            a.push(r.to_string_lossy().into_owned());
-        }
-        if let Some(q) = &self.query {
-            a.push("-q".into());
-            a.push(q.clone());
-        }
-        a.extend(self.extra.iter().cloned());
-        a
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    /// Spawn a program that writes varnishlog text on stdout.
-    Command {
-        program: PathBuf,
-        args: Vec<String>,
-    },
-    Stdin,
-    File {
-        path: PathBuf,
-        follow: bool,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceConfig {
-    pub input: Input,
-    /// Restart the child when it exits (live `varnishlog`); off for replays.
-    pub restart: bool,
-    pub backoff_initial: Duration,
-    pub backoff_max: Duration,
-    /// A child that ran at least this long restarts after `backoff_initial` again.
-    pub backoff_reset_after: Duration,
-    /// Send a batch once it holds this many requests…
-    pub batch_max: usize,
-    /// …or this long after its first request.
-    pub batch_interval: Duration,
-    /// Poll interval for `File { follow: true }` at end of file.
-    pub follow_poll: Duration,
-    /// The arguments of a live spawned `varnishlog` whose `-q` may change at run time
-    /// (a [`QueryWatch`] change rebuilds the command line from them). `None`: fixed arguments.
-    pub live_args: Option<VarnishlogArgs>,
-    /// The instance a live child reads: checked before each start and every
-    /// `probe_interval` while it runs (not running: `Gone`, the child is stopped).
-    pub probe: Option<Probe>,
-    pub probe_interval: Duration,
-}
-
-impl SourceConfig {
-    fn base(input: Input, restart: bool) -> Self {
-        SourceConfig {
-            input,
-            restart,
-            backoff_initial: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(30),
-            backoff_reset_after: Duration::from_secs(10),
-            batch_max: 2048,
-            batch_interval: Duration::from_millis(100),
-            follow_poll: Duration::from_millis(200),
-            live_args: None,
-            probe: None,
-            probe_interval: Duration::from_secs(1),
+/// Whether the vlog collector should run: batch mode on this view, the UI opening on it, or
+/// an explicit input (file, stdin, replay, instance) in the config.
+pub fn wanted(config: &Config, only: Option<ViewKind>) -> bool {
+    match only {
+        Some(v) => v == ViewKind::Vlog,
+        None => {
+            let c = &config.vlog;
+            config.ui.start_view == ViewKind::Vlog
+                || c.stdin
+                || c.file.is_some()
+                || c.replay.is_some()
+                || c.instance.is_some()
         }
     }
+}
 
-    /// Spawn `varnishlog` with these arguments; restarted when it dies unless it replays a file.
-    pub fn varnishlog(args: &VarnishlogArgs) -> Self {
-        Self::varnishlog_program("varnishlog", args)
+/// The source configuration for `[vlog]` (the filter only matters with `push_down`; then a
+/// live `varnishlog` also takes a new `-q` when the filter changes). Looks up `PATH` and
+/// `VINYL_DEFAULT_N` / `VARNISH_DEFAULT_N` in the environment.
+pub fn source_config(cfg: &VlogConfig, filter: &Filter) -> SourceConfig {
+    let path = std::env::var_os("PATH");
+    source_config_env(cfg, filter, path.as_deref(), &|k| std::env::var(k).ok())
+}
+
+/// [`source_config`] with an explicit `PATH` and environment lookup.
+pub fn source_config_env(
+    cfg: &VlogConfig,
+    filter: &Filter,
+    path: Option<&std::ffi::OsStr>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> SourceConfig {
+    if cfg.stdin || cfg.file.as_deref().is_some_and(|f| f.as_os_str() == "-") {
+        return SourceConfig::stdin();
     }
-
-    /// Like [`SourceConfig::varnishlog`] with another program name or path. A live one (no
-    /// `-r`) accepts a new `-q` at run time.
-    pub fn varnishlog_program(program: impl Into<PathBuf>, args: &VarnishlogArgs) -> Self {
-        let live = args.read_file.is_none();
-        let mut c = Self::base(
-            Input::Command {
-                program: program.into(),
-                args: args.to_args(),
-            },
-            live,
-        );
-        c.live_args = live.then(|| args.clone());
-        c
+    if let Some(f) = &cfg.file {
+        return SourceConfig::file(f.clone(), cfg.follow);
     }
-
-    /// Any program writing varnishlog text (tests, wrappers such as `ssh host varnishlog`).
-    pub fn command(program: impl Into<PathBuf>, args: Vec<String>, restart: bool) -> Self {
-        Self::base(
-            Input::Command {
-                program: program.into(),
-                args,
-            },
-            restart,
-        )
+    let program = instance::resolve_program(&cfg.command, path);
+    let vinyl = instance::is_vinyl(&program);
+    let live = cfg.replay.is_none();
+    // Only a live log reader of the default program family gets the instance from the
+    // environment and is watched; a wrapper (`ssh host varnishlog`) is taken as it is.
+    let known = program
+        .file_name()
+        .is_some_and(|n| n == instance::VARNISHLOG || n == instance::VINYLLOG);
+    let inst = if known && live {
+        instance::default_instance(cfg.instance.as_deref(), vinyl, env)
+    } else {
+        cfg.instance.clone()
+    };
+    let pushed = if cfg.push_down {
+        filter.vsl_query()
+    } else {
+        None
+    };
+    let args = VarnishlogArgs {
+        instance: inst.clone(),
+        grouping: match cfg.grouping {
+            VlogGrouping::Request => Grouping::Request,
+            VlogGrouping::Vxid => Grouping::Vxid,
+            VlogGrouping::Session => Grouping::Session,
+        },
+        query: combine_query(cfg.query.as_deref(), pushed),
+        read_file: cfg.replay.clone(),
+        extra: cfg.args.clone(),
+    };
+    let mut sc = SourceConfig::command(&program, args.to_args(), live);
+    if cfg.push_down && live {
+        sc.live_args = Some(args);
     }
-
-    pub fn stdin() -> Self {
-        Self::base(Input::Stdin, false)
+    if known && live {
+        sc.probe = Some(Probe {
+            dir: instance::work_dir(inst.as_deref(), vinyl),
+            daemon: instance::daemon_name(&program).to_string(),
+        });
     }
+    sc
+}
 
-    pub fn file(path: impl Into<PathBuf>, follow: bool) -> Self {
-        Self::base(
-            Input::File {
-                path: path.into(),
-                follow,
-            },
-            false,
-        )
+/// The `-q` for varnishlog: the configured query and the pushed-down filter, ANDed.
+pub fn combine_query(configured: Option<&str>, pushed: Option<String>) -> Option<String> {
+    match (configured.map(str::trim).filter(|q| !q.is_empty()), pushed) {
+        (Some(c), Some(p)) => Some(format!("({c}) and ({p})")),
+        (Some(c), None) => Some(c.to_string()),
+        (None, p) => p,
     }
 }
 
-/// Start the collector task. It ends when the input is finished for good or when the
-/// receiver is dropped; aborting the handle kills the child (`kill_on_drop`).
-pub fn spawn(cfg: SourceConfig, tx: mpsc::Sender<VlogEvent>) -> JoinHandle<()> {
-    let (_query_tx, query) = watch::channel(None);
-    spawn_with_query(cfg, tx, query)
+/// Starts the collector; returns its command sender. Only `VlogQuery` does something (see
+/// the module doc); the stream is never paused at the source, pausing only freezes the
+/// display.
+pub fn spawn(cfg: &VlogConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceCommand> {
+    // A bad filter was rejected at start-up (run.rs); here it only feeds push-down.
+    let filter = cfg.parsed_filter().unwrap_or_default();
+    spawn_inner(source_config(cfg, &filter), tx, cfg.query.clone())
 }
 
-/// [`spawn`] with a query to follow ([`QueryWatch`]).
-pub fn spawn_with_query(
-    cfg: SourceConfig,
-    tx: mpsc::Sender<VlogEvent>,
-    query: QueryWatch,
-) -> JoinHandle<()> {
+/// Starts the collector for an explicit [`SourceConfig`] (tests use short backoffs).
+pub fn spawn_with(sc: SourceConfig, tx: mpsc::Sender<Update>) -> mpsc::Sender<SourceCommand> {
+    spawn_inner(sc, tx, None)
+}
+
+/// `base_query`: the configured `-q`, ANDed with each pushed-down filter query.
+fn spawn_inner(
+    sc: SourceConfig,
+    tx: mpsc::Sender<Update>,
+    base_query: Option<String>,
+) -> mpsc::Sender<SourceCommand> {
+    let (ctx, mut crx) = mpsc::channel::<SourceCommand>(8);
+    let (itx, mut irx) = mpsc::channel::<VlogEvent>(2);
+    // The newest query only: never blocks, and the last filter committed always wins.
+    let (query_tx, query_rx) = tokio::sync::watch::channel::<Option<String>>(None);
+    let program = match &sc.input {
+        Input::Command { program, .. } => program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| program.display().to_string()),
+        _ => "input".into(),
+    };
     tokio::spawn(async move {
-        let _ = run(cfg, tx, query).await;
-    })
-}
-
-/// The receiver went away.
-pub(super) struct Closed;
-
-pub(super) async fn send(tx: &mpsc::Sender<VlogEvent>, ev: VlogEvent) -> Result<(), Closed> {
-    tx.send(ev).await.map_err(|_| Closed)
-}
-
-async fn run(
-    cfg: SourceConfig,
-    tx: mpsc::Sender<VlogEvent>,
-    query: QueryWatch,
-) -> Result<(), Closed> {
-    match cfg.input.clone() {
-        Input::Stdin => {
-            send(
-                &tx,
-                VlogEvent::Status(SourceStatus::Reading {
-                    what: "stdin".into(),
-                }),
-            )
-            .await?;
-            let mut st = ReadState::new(&cfg, "stdin");
-            // A duplicate of fd 0 read through tokio's blocking file pool (no `io-std` feature).
-            use std::os::fd::AsFd;
-            let dup = std::io::stdin().as_fd().try_clone_to_owned();
-            let mut input = match dup {
-                Ok(fd) => tokio::fs::File::from_std(std::fs::File::from(fd)),
-                Err(e) => {
-                    let msg = format!("cannot read stdin: {e}");
-                    return send(&tx, VlogEvent::Status(SourceStatus::Error(msg))).await;
-                }
-            };
-            pump(&mut input, &mut st, &tx, None).await?;
-            st.finish(&tx).await?;
-            send(&tx, VlogEvent::Status(SourceStatus::Finished)).await
-        }
-        Input::File { path, follow } => run_file(&cfg, path, follow, &tx).await,
-        Input::Command { program, args } => {
-            super::child::run_command(&cfg, program, args, &tx, query).await
-        }
-    }
-}
-
-/// Parser + pending batch + counters for one input stream.
-pub(super) struct ReadState {
-    parser: Parser,
-    batch: Vec<Request>,
-    batch_started: Option<Instant>,
-    batch_max: usize,
-    interval: Duration,
-    malformed_sent: u64,
-    format_sent: bool,
-    /// What is read (`stdin`, a path, a command), for messages.
-    what: String,
-    /// The input was found to be binary and reported: stop reading.
-    binary_sent: bool,
-}
-
-impl ReadState {
-    pub(super) fn new(cfg: &SourceConfig, what: &str) -> Self {
-        ReadState {
-            parser: Parser::new(),
-            batch: Vec::new(),
-            batch_started: None,
-            batch_max: cfg.batch_max.max(1),
-            interval: cfg.batch_interval,
-            malformed_sent: 0,
-            format_sent: false,
-            what: what.to_string(),
-            binary_sent: false,
-        }
-    }
-
-    /// Parses a chunk; `Ok(true)` when the input turned out not to be text (reported).
-    async fn feed(&mut self, data: &[u8], tx: &mpsc::Sender<VlogEvent>) -> Result<bool, Closed> {
-        let before = self.batch.len();
-        self.parser.feed(data, &mut self.batch);
-        if self.batch.len() > before && self.batch_started.is_none() {
-            self.batch_started = Some(Instant::now());
-        }
-        if self.parser.is_binary() {
-            if !self.binary_sent {
-                self.binary_sent = true;
-                let msg = format!(
-                    "{} looks like a binary capture (varnishlog -w), not varnishlog text: use --replay",
-                    self.what
-                );
-                send(tx, VlogEvent::Status(SourceStatus::Error(msg))).await?;
-            }
-            return Ok(true);
-        }
-        self.after_parse(tx, false).await?;
-        Ok(false)
-    }
-
-    async fn after_parse(
-        &mut self,
-        tx: &mpsc::Sender<VlogEvent>,
-        force: bool,
-    ) -> Result<(), Closed> {
-        if !self.format_sent {
-            if let Some(f) = self.parser.format() {
-                self.format_sent = true;
-                send(tx, VlogEvent::Status(SourceStatus::Detected(f))).await?;
-                if f == Format::Raw {
-                    let msg = "varnishlog -g raw output is not supported: use -g request";
-                    send(tx, VlogEvent::Status(SourceStatus::Error(msg.into()))).await?;
+        let handle = collector::spawn_with_query(sc, itx, query_rx);
+        let mut fwd = Forwarder {
+            tx,
+            daemon: instance::daemon_name(std::path::Path::new(&program)),
+            program,
+            last_stderr: None,
+            last_live: None,
+            requery: None,
+            down_since: None,
+            down: None,
+        };
+        loop {
+            tokio::select! {
+                ev = irx.recv() => match ev {
+                    Some(ev) => {
+                        if fwd.forward(ev).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                cmd = crx.recv(), if !crx.is_closed() => {
+                    // SetInterval / RefreshNow / Pause do not apply to a stream.
+                    if let Some(SourceCommand::VlogQuery(q)) = cmd {
+                        query_tx.send_replace(combine_query(base_query.as_deref(), q));
+                    }
                 }
             }
         }
-        let m = self.parser.malformed();
-        if m > self.malformed_sent {
-            send(tx, VlogEvent::Malformed(m - self.malformed_sent)).await?;
-            self.malformed_sent = m;
+        handle.abort(); // kills the child (kill_on_drop)
+    });
+    ctx
+}
+
+struct Forwarder {
+    tx: mpsc::Sender<Update>,
+    /// The program's file name (`varnishlog`, `vinyllog`…), for messages.
+    program: String,
+    /// The daemon it reads (`varnishd` / `vinyld`), for messages.
+    daemon: &'static str,
+    last_stderr: Option<String>,
+    /// Second of the last `Live` health sent (at most one per second).
+    last_live: Option<i64>,
+    /// A restart for a new `-q` is under way (announced once the new child runs).
+    requery: Option<Option<String>>,
+    /// The source has been failing since then (kept across retries until data flows again).
+    down_since: Option<DateTime<Local>>,
+    /// The health sent while down (sent again when a retry starts a child).
+    down: Option<SourceHealth>,
+}
+
+struct Closed;
+
+/// Most updates queued for the consumer before a batch of requests waits (see `wait_room`).
+const MAX_QUEUED: usize = 2;
+
+/// Does a stderr line of varnishlog say that varnishd is not there (any more)?
+pub fn says_gone(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    [
+        "could not get hold",
+        "is it running",
+        "abandoned",
+        "no such file",
+        "vsm:",
+    ]
+    .iter()
+    .any(|p| l.contains(p))
+}
+
+impl Forwarder {
+    async fn send(&self, payload: Payload) -> Result<(), Closed> {
+        self.tx
+            .send(Update {
+                view: ViewKind::Vlog,
+                payload,
+            })
+            .await
+            .map_err(|_| Closed)
+    }
+
+    /// Back-pressure by volume: a batch of requests waits while more than `MAX_QUEUED`
+    /// updates are queued for the UI (or batch printer), so a slow consumer (JSON output)
+    /// keeps a few batches in flight, not hundreds.
+    async fn wait_room(&self) {
+        while self.tx.max_capacity() - self.tx.capacity() > MAX_QUEUED && !self.tx.is_closed() {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
-        let due = self
-            .batch_started
-            .is_some_and(|t| t.elapsed() >= self.interval);
-        // Full batches go at once; a partial one when it is due (or at the end).
-        while self.batch.len() >= self.batch_max {
-            let b: Vec<Request> = self.batch.drain(..self.batch_max).collect();
-            send(tx, VlogEvent::Requests(b)).await?;
-        }
-        if self.batch.is_empty() {
-            self.batch_started = None;
-        } else if force || due {
-            let b = std::mem::take(&mut self.batch);
-            self.batch_started = None;
-            send(tx, VlogEvent::Requests(b)).await?;
+    }
+
+    async fn live(&mut self, now: DateTime<Local>) -> Result<(), Closed> {
+        self.down_since = None;
+        self.down = None;
+        let sec = now.timestamp();
+        if self.last_live != Some(sec) {
+            self.last_live = Some(sec);
+            self.send(Payload::Health(SourceHealth::Live { at: now }))
+                .await?;
         }
         Ok(())
     }
 
-    pub(super) async fn finish(&mut self, tx: &mpsc::Sender<VlogEvent>) -> Result<(), Closed> {
-        self.parser.finish(&mut self.batch);
-        self.after_parse(tx, true).await?;
-        let sum = self.parser.summary();
-        if self.parser.format().is_none() && !self.binary_sent && sum.lines > 0 {
-            let msg = format!(
-                "{} is not varnishlog text: no record or group header in {} lines",
-                self.what, sum.lines
-            );
-            send(tx, VlogEvent::Status(SourceStatus::Error(msg))).await?;
-        }
-        send(tx, VlogEvent::Summary(sum)).await
-    }
-}
-
-/// Read until EOF (or a read error, reported), flushing batches on time.
-pub(super) async fn pump<R: AsyncRead + Unpin>(
-    r: &mut R,
-    st: &mut ReadState,
-    tx: &mpsc::Sender<VlogEvent>,
-    mut read_total: Option<&mut u64>,
-) -> Result<(), Closed> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut tick = tokio::time::interval(st.interval.max(Duration::from_millis(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            res = r.read(&mut buf) => match res {
-                Ok(0) => return Ok(()),
-                Ok(n) => {
-                    if let Some(t) = read_total.as_deref_mut() {
-                        *t += n as u64;
-                    }
-                    if st.feed(&buf[..n], tx).await? {
-                        return Ok(());
+    async fn forward(&mut self, ev: VlogEvent) -> Result<(), Closed> {
+        let now = Local::now();
+        match &ev {
+            VlogEvent::Requests(r) if !r.is_empty() => {
+                self.live(now).await?;
+                self.wait_room().await;
+            }
+            VlogEvent::Requests(_)
+            | VlogEvent::Malformed(_)
+            | VlogEvent::Summary(_)
+            | VlogEvent::Hint(_) => {}
+            VlogEvent::Stderr(line) => {
+                let line = line.trim();
+                if !line.is_empty() && !line.chars().all(|c| c == '.') {
+                    self.last_stderr = Some(line.to_string());
+                    let text = format!("{}: {line}", self.program);
+                    self.send(Payload::Notice {
+                        level: Level::Warn,
+                        text,
+                    })
+                    .await?;
+                    if says_gone(line) && self.down.is_none() {
+                        let h = self.failed(self.not_running(line), None, now);
+                        self.send(Payload::Health(h)).await?;
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    send(tx, VlogEvent::Status(SourceStatus::Error(format!("read error: {e}")))).await?;
-                    return Ok(());
+            }
+            VlogEvent::Status(st) => {
+                if let Some(h) = self.health(st, now) {
+                    self.last_live = None;
+                    self.send(Payload::Health(h)).await?;
                 }
-            },
-            _ = tick.tick() => st.after_parse(tx, false).await?,
-        }
-    }
-}
-
-async fn run_file(
-    cfg: &SourceConfig,
-    path: PathBuf,
-    follow: bool,
-    tx: &mpsc::Sender<VlogEvent>,
-) -> Result<(), Closed> {
-    let what = path.display().to_string();
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(e) => {
-            let msg = format!("cannot open {what}: {e}");
-            return send(tx, VlogEvent::Status(SourceStatus::Error(msg))).await;
-        }
-    };
-    send(
-        tx,
-        VlogEvent::Status(SourceStatus::Reading { what: what.clone() }),
-    )
-    .await?;
-    let mut st = ReadState::new(cfg, &what);
-    let mut pos = 0u64;
-    loop {
-        pump(&mut file, &mut st, tx, Some(&mut pos)).await?;
-        if !follow || st.binary_sent {
-            break;
-        }
-        st.after_parse(tx, true).await?;
-        tokio::time::sleep(cfg.follow_poll).await;
-        // Truncated or rotated in place: start over.
-        if let Ok(meta) = tokio::fs::metadata(&path).await {
-            if meta.len() < pos {
-                st.finish(tx).await?;
-                st = ReadState::new(cfg, &what);
-                pos = 0;
-                if let Err(e) = file.seek(std::io::SeekFrom::Start(0)).await {
-                    let msg = format!("seek {what}: {e}");
-                    return send(tx, VlogEvent::Status(SourceStatus::Error(msg))).await;
+                if let InputStatus::Detected(f) = st {
+                    self.send(Payload::Notice {
+                        level: Level::Info,
+                        text: format!("{} format: {f:?}", self.program),
+                    })
+                    .await?;
+                }
+                match st {
+                    InputStatus::Requery { query } => self.requery = Some(query.clone()),
+                    InputStatus::Started { .. } => {
+                        self.last_stderr = None;
+                        if let Some(q) = self.requery.take() {
+                            let text = match q {
+                                Some(q) => format!("{} restarted with -q '{q}'", self.program),
+                                None => format!("{} restarted without -q", self.program),
+                            };
+                            self.send(Payload::Notice {
+                                level: Level::Info,
+                                text,
+                            })
+                            .await?;
+                        }
+                    }
+                    InputStatus::SpawnFailed { .. } => self.requery = None,
+                    _ => {}
                 }
             }
         }
+        self.send(Payload::Vlog(ev)).await
     }
-    st.finish(tx).await?;
-    send(tx, VlogEvent::Status(SourceStatus::Finished)).await
+
+    /// `varnishd not running (why)`. No time here: the health around it says since when
+    /// (`reconnecting since HH:MM:SS: varnishd not running (why)`, the time the trouble began).
+    fn not_running(&self, why: &str) -> String {
+        format!("{} not running ({why})", self.daemon)
+    }
+
+    /// A failure: the health to show, keeping the time the trouble began.
+    fn failed(
+        &mut self,
+        error: String,
+        restart_in: Option<std::time::Duration>,
+        now: DateTime<Local>,
+    ) -> SourceHealth {
+        let since = *self.down_since.get_or_insert(now);
+        let next_try = restart_in.and_then(|d| chrono::Duration::from_std(d).ok().map(|d| now + d));
+        let error = match restart_in {
+            Some(d) => format!("{error}; restarting in {}", humantime::format_duration(d)),
+            None => error,
+        };
+        let h = SourceHealth::Reconnecting {
+            since,
+            error,
+            next_try,
+        };
+        self.down = Some(h.clone());
+        h
+    }
+
+    /// The health a status implies (`None`: unchanged).
+    fn health(&mut self, st: &InputStatus, now: DateTime<Local>) -> Option<SourceHealth> {
+        match st {
+            InputStatus::Reading { .. } | InputStatus::Attached => {
+                self.down_since = None;
+                self.down = None;
+                Some(SourceHealth::Live { at: now })
+            }
+            // A child runs, but nothing says the instance is there yet: not live. While
+            // failing, the failure stays on screen until data flows or the probe attaches.
+            InputStatus::Started { .. } => Some(
+                self.down
+                    .clone()
+                    .unwrap_or(SourceHealth::Connecting { since: now }),
+            ),
+            InputStatus::Exited { code, restart_in } => {
+                if restart_in.is_none() && *code == Some(0) {
+                    return None; // a replay that ended normally
+                }
+                if self.down_since.is_none() {
+                    self.down_since = Some(now);
+                }
+                let error = match &self.last_stderr {
+                    Some(l) if says_gone(l) => self.not_running(l),
+                    l => {
+                        let code =
+                            code.map_or("killed by a signal".to_string(), |c| format!("code {c}"));
+                        let mut e = format!("{} exited ({code})", self.program);
+                        if let Some(l) = l {
+                            e.push_str(": ");
+                            e.push_str(l);
+                        }
+                        e
+                    }
+                };
+                Some(self.failed(error, *restart_in, now))
+            }
+            InputStatus::Gone { reason, restart_in } => {
+                if self.down_since.is_none() {
+                    self.down_since = Some(now);
+                }
+                let why = match &self.last_stderr {
+                    Some(l) => format!("{reason}; {}: {l}", self.program),
+                    None => reason.clone(),
+                };
+                let error = self.not_running(&why);
+                Some(self.failed(error, *restart_in, now))
+            }
+            InputStatus::SpawnFailed { error, restart_in } => {
+                Some(self.failed(error.clone(), *restart_in, now))
+            }
+            InputStatus::Error(e) => Some(self.failed(e.clone(), None, now)),
+            InputStatus::Detected(_) | InputStatus::Finished | InputStatus::Requery { .. } => None,
+        }
+    }
+}
+
+/// With no vlog source: tells the tab (`VlogEvent::Hint`) whether varnishd / vinyld runs
+/// here and how to point at it, again every few seconds when that changes. Ends when the
+/// channel closes.
+pub fn spawn_hint(cfg: &VlogConfig, tx: mpsc::Sender<Update>) {
+    let instance = cfg.instance.clone();
+    tokio::spawn(async move {
+        let mut last = String::new();
+        loop {
+            let inst = instance.clone();
+            let Ok(hint) =
+                tokio::task::spawn_blocking(move || instance::first_run_hint(inst.as_deref()))
+                    .await
+            else {
+                return;
+            };
+            if hint != last {
+                last = hint.clone();
+                let u = Update {
+                    view: ViewKind::Vlog,
+                    payload: Payload::Vlog(VlogEvent::Hint(hint)),
+                };
+                if tx.send(u).await.is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                _ = tx.closed() => return,
+            }
+        }
+    });
 }

@@ -8,7 +8,7 @@
 //! al.) for URLs (each with its own latency histogram) and clients; at most 64 backends.
 //! Nothing grows with traffic.
 
-use super::record::{Handling, Request};
+use super::request::{Handling, Request};
 pub use super::sketch::{LatHist, TopK, LAT_BUCKETS};
 
 const WINDOW_SECS: usize = 60;

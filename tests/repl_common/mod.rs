@@ -6,7 +6,7 @@
 use chrono::{TimeZone, Utc};
 use stacktop::repl::capture::{fixture_refresh, parse_tabular, parse_vertical, section, sections};
 use stacktop::repl::snapshot::{build, RawRefresh};
-use stacktop::repl::{flavor, Role, Row, ServerSnapshot};
+use stacktop::repl::{flavor, Row, ServerRole, ServerSnapshot};
 
 pub fn read(rel: &str) -> String {
     let p = format!("{}/tests/fixtures/mysql/{rel}", env!("CARGO_MANIFEST_DIR"));
@@ -18,7 +18,7 @@ pub fn at() -> chrono::DateTime<Utc> {
 }
 
 /// A snapshot from a standard-layout MySQL fixture.
-pub fn mysql(file: &str, name: &str, addr: &str, role: Role) -> ServerSnapshot {
+pub fn mysql(file: &str, name: &str, addr: &str, role: ServerRole) -> ServerSnapshot {
     let (info, raw) = fixture_refresh(&read(file)).unwrap();
     build(name, addr, role, info, raw, at())
 }
@@ -57,7 +57,7 @@ pub fn maria_replica(status: Vec<Row>) -> ServerSnapshot {
     build(
         "replica",
         "127.0.0.1:23307",
-        Role::Auto,
+        ServerRole::Auto,
         maria_info(),
         raw,
         at(),
@@ -83,7 +83,7 @@ pub fn maria_primary(oldest_pos: &str) -> ServerSnapshot {
     build(
         "primary",
         "127.0.0.1:23306",
-        Role::Auto,
+        ServerRole::Auto,
         maria_info(),
         raw,
         at(),

@@ -7,7 +7,7 @@ use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::messages::{SourceCommand, Update};
 use stacktop::theme::Theme;
-use stacktop::vlog::{collector, SourceConfig};
+use stacktop::vlog::{source, SourceConfig};
 use stacktop::wire::ViewKind;
 use tokio::sync::mpsc;
 
@@ -33,7 +33,7 @@ impl LiveApp {
             .build()
             .expect("tokio runtime");
         let (tx, rx) = mpsc::channel(256);
-        let cmd = rt.block_on(async { collector::spawn_with(sc, tx) });
+        let cmd = rt.block_on(async { source::spawn_with(sc, tx) });
         let app = App::new(cfg, Theme::builtin_default(), ViewKind::Vlog);
         (
             LiveApp {

@@ -11,7 +11,7 @@ use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{summarize, Header, PgSnapshot, Session, SessionState};
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::theme::Theme;
 
 /// The fixed server clock: 2026-11-23 11:03:04 UTC.
@@ -50,7 +50,7 @@ pub fn header(sessions: &[Session]) -> Header {
 pub fn snapshot(seq: u64, sessions: Vec<Session>) -> PgSnapshot {
     let mut s = PgSnapshot::status_only(
         seq,
-        ConnectionStatus::Connected { since: now() },
+        ConnState::Connected { since: now() },
         Duration::from_secs(1),
     );
     s.server_now = now();

@@ -67,7 +67,7 @@ pub struct CheckResult {
 
 /// Context of one check on one server: the snapshot, the catalogue row being run (its id and
 /// title go on every result) and what the audit knows about the server's place.
-pub(crate) struct Ctx<'a> {
+pub(crate) struct ServerCheck<'a> {
     pub s: &'a ServerSnapshot,
     pub info: &'a ServerInfo,
     pub check: &'static Check,
@@ -76,7 +76,7 @@ pub(crate) struct Ctx<'a> {
     pub out: Vec<CheckResult>,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> ServerCheck<'a> {
     /// A result of the current check.
     pub fn report(&mut self, sev: Severity, why: String, fix: Vec<String>) {
         self.out
@@ -167,7 +167,7 @@ pub fn run(snaps: &[ServerSnapshot]) -> Vec<CheckResult> {
             if !on_side || !check.applies.contains(info) {
                 continue;
             }
-            let mut ctx = Ctx {
+            let mut ctx = ServerCheck {
                 s,
                 info,
                 check,

@@ -2,8 +2,8 @@
 //! in `cross`). One function per catalogue row; input: one server's snapshot, output:
 //! `CheckResult`s pushed into the context.
 
-use super::{Ctx, Severity};
-use crate::repl::config::Role;
+use super::{ServerCheck, Severity};
+use crate::repl::config::ServerRole;
 use crate::repl::flavor::Version;
 use crate::repl::snapshot::{parse_bool, ServerSnapshot};
 
@@ -13,24 +13,26 @@ use Severity::*;
 /// non-replica with binary logging on)?
 pub(super) fn is_primary(s: &ServerSnapshot, has_replicas: bool) -> bool {
     match s.role {
-        Role::Primary => true,
-        Role::Replica => has_replicas,
-        Role::Auto => has_replicas || (!s.is_replica() && s.var_bool("log_bin") == Some(true)),
+        ServerRole::Primary => true,
+        ServerRole::Replica => has_replicas,
+        ServerRole::Auto => {
+            has_replicas || (!s.is_replica() && s.var_bool("log_bin") == Some(true))
+        }
     }
 }
 
 const TWO_WEEKS: f64 = 1_209_600.0;
 
-fn binlog_on(ctx: &Ctx) -> bool {
+fn binlog_on(ctx: &ServerCheck) -> bool {
     ctx.var_bool("log_bin") == Some(true)
 }
 
 /// P1: log_bin (CRIT when the server has, or is configured to have, replicas).
-pub(super) fn binary_log(ctx: &mut Ctx) {
+pub(super) fn binary_log(ctx: &mut ServerCheck) {
     match ctx.var_bool("log_bin") {
         Some(true) => ctx.report(Pass, "log_bin=ON".into(), Vec::new()),
         Some(false) => {
-            let sev = if ctx.has_replicas || ctx.s.role == Role::Primary {
+            let sev = if ctx.has_replicas || ctx.s.role == ServerRole::Primary {
                 Crit
             } else {
                 Info
@@ -47,7 +49,7 @@ pub(super) fn binary_log(ctx: &mut Ctx) {
 }
 
 /// P2: sync_binlog (with the binary log on).
-pub(super) fn sync_binlog(ctx: &mut Ctx) {
+pub(super) fn sync_binlog(ctx: &mut ServerCheck) {
     if !binlog_on(ctx) {
         return;
     }
@@ -72,7 +74,7 @@ pub(super) fn sync_binlog(ctx: &mut Ctx) {
 }
 
 /// P3: innodb_flush_log_at_trx_commit.
-pub(super) fn innodb_durability(ctx: &mut Ctx) {
+pub(super) fn innodb_durability(ctx: &mut ServerCheck) {
     let Some(v) = ctx.var("innodb_flush_log_at_trx_commit") else {
         return;
     };
@@ -88,7 +90,7 @@ pub(super) fn innodb_durability(ctx: &mut Ctx) {
 }
 
 /// P4: binlog_format (with the binary log on).
-pub(super) fn binlog_format(ctx: &mut Ctx) {
+pub(super) fn binlog_format(ctx: &mut ServerCheck) {
     if !binlog_on(ctx) {
         return;
     }
@@ -112,7 +114,7 @@ pub(super) fn binlog_format(ctx: &mut Ctx) {
 }
 
 /// P5: time-based binlog retention (with the binary log on).
-pub(super) fn time_retention(ctx: &mut Ctx) {
+pub(super) fn time_retention(ctx: &mut ServerCheck) {
     if !binlog_on(ctx) {
         return;
     }
@@ -163,7 +165,7 @@ pub(super) fn time_retention(ctx: &mut Ctx) {
 }
 
 /// P6: size-based binlog purging (Percona binlog_space_limit, MariaDB max_binlog_total_size).
-pub(super) fn size_retention(ctx: &mut Ctx) {
+pub(super) fn size_retention(ctx: &mut ServerCheck) {
     if !binlog_on(ctx) {
         return;
     }
@@ -193,7 +195,7 @@ pub(super) fn size_retention(ctx: &mut Ctx) {
 }
 
 /// P10: semi-sync enabled but fallen back to async (with the binary log on).
-pub(super) fn semi_sync(ctx: &mut Ctx) {
+pub(super) fn semi_sync(ctx: &mut ServerCheck) {
     if !binlog_on(ctx) {
         return;
     }
@@ -228,7 +230,7 @@ pub(super) fn semi_sync(ctx: &mut Ctx) {
 }
 
 /// Effective time-based retention in seconds and the variable it came from.
-fn retention(ctx: &Ctx) -> (Option<f64>, &'static str) {
+fn retention(ctx: &ServerCheck) -> (Option<f64>, &'static str) {
     let num = |n: &str| ctx.var(n).and_then(|v| v.trim().parse::<f64>().ok());
     if ctx.var_bool("binlog_expire_logs_auto_purge") == Some(false) {
         return (Some(0.0), "binlog_expire_logs_auto_purge");
@@ -254,7 +256,7 @@ fn days(s: f64) -> String {
 }
 
 /// P8: GTID configuration, on replicas and primaries.
-pub(super) fn gtid_config(ctx: &mut Ctx) {
+pub(super) fn gtid_config(ctx: &mut ServerCheck) {
     if ctx.info.is_mysql_family() {
         let (Some(mode), consistency) = (ctx.var("gtid_mode"), ctx.var("enforce_gtid_consistency"))
         else {

@@ -3,14 +3,14 @@
 //! positioning, the `sync_*` knobs). One function per catalogue row; R10–R16 are in
 //! `replica_server`, R17 (cross-server) in `cross`.
 
-use super::{Ctx, Severity};
+use super::{ServerCheck, Severity};
 use crate::repl::flavor::Version;
 use crate::repl::snapshot::Probe;
 use crate::repl::status::ChannelStatus;
 
 use Severity::*;
 
-pub(super) fn async_channels<'a>(ctx: &Ctx<'a>) -> Vec<&'a ChannelStatus> {
+pub(super) fn async_channels<'a>(ctx: &ServerCheck<'a>) -> Vec<&'a ChannelStatus> {
     ctx.s
         .channels
         .iter()
@@ -19,7 +19,7 @@ pub(super) fn async_channels<'a>(ctx: &Ctx<'a>) -> Vec<&'a ChannelStatus> {
 }
 
 /// Every channel positions by GTID (MySQL auto-position / MariaDB Using_Gtid ≠ No).
-fn all_gtid(ctx: &Ctx) -> bool {
+fn all_gtid(ctx: &ServerCheck) -> bool {
     let ch = async_channels(ctx);
     !ch.is_empty()
         && ch.iter().all(|c| {
@@ -30,7 +30,7 @@ fn all_gtid(ctx: &Ctx) -> bool {
         })
 }
 
-pub(super) fn workers(ctx: &Ctx) -> f64 {
+pub(super) fn workers(ctx: &ServerCheck) -> f64 {
     ctx.s
         .var_any(&[
             "replica_parallel_workers",
@@ -43,7 +43,7 @@ pub(super) fn workers(ctx: &Ctx) -> f64 {
 
 /// The applier position is kept in files: always on MariaDB (master.info / relay-log.info),
 /// on MySQL when `relay_log_info_repository` is reported and not TABLE.
-fn file_repo(ctx: &Ctx) -> bool {
+fn file_repo(ctx: &ServerCheck) -> bool {
     !ctx.info.is_mysql_family()
         || ctx
             .var("relay_log_info_repository")
@@ -51,7 +51,7 @@ fn file_repo(ctx: &Ctx) -> bool {
 }
 
 /// R0: the replica status statement could be read.
-pub(super) fn status_readable(ctx: &mut Ctx) {
+pub(super) fn status_readable(ctx: &mut ServerCheck) {
     let info = ctx.info;
     let Some(e) = ctx.s.probe_errors.get(&Probe::ReplicaStatus).cloned() else {
         return;
@@ -65,7 +65,7 @@ pub(super) fn status_readable(ctx: &mut Ctx) {
 }
 
 /// R1: MySQL applier metadata repository (the variable is removed in 8.3).
-pub(super) fn applier_repository(ctx: &mut Ctx) {
+pub(super) fn applier_repository(ctx: &mut ServerCheck) {
     let info = ctx.info;
     let removed = info.version >= Version::new(8, 3, 0);
     match ctx.var("relay_log_info_repository") {
@@ -101,7 +101,7 @@ pub(super) fn applier_repository(ctx: &mut Ctx) {
 }
 
 /// R2: MySQL connection metadata repository.
-pub(super) fn connection_repository(ctx: &mut Ctx) {
+pub(super) fn connection_repository(ctx: &mut ServerCheck) {
     let Some(v) = ctx.var("master_info_repository") else {
         return;
     };
@@ -129,7 +129,7 @@ pub(super) fn connection_repository(ctx: &mut Ctx) {
 }
 
 /// R3: engines of the mysql.slave_* tables on MySQL 5.x with TABLE repositories.
-pub(super) fn repository_engines(ctx: &mut Ctx) {
+pub(super) fn repository_engines(ctx: &mut ServerCheck) {
     if !ctx
         .var("relay_log_info_repository")
         .is_some_and(|v| v.eq_ignore_ascii_case("TABLE"))
@@ -181,7 +181,7 @@ pub(super) fn repository_engines(ctx: &mut Ctx) {
 }
 
 /// R4: relay_log_recovery.
-pub(super) fn relay_log_recovery(ctx: &mut Ctx) {
+pub(super) fn relay_log_recovery(ctx: &mut ServerCheck) {
     match ctx.var_bool("relay_log_recovery") {
         Some(true) => ctx.report(
             Pass,
@@ -216,7 +216,7 @@ pub(super) fn relay_log_recovery(ctx: &mut Ctx) {
 
 /// R5: GTID positioning, per channel (MySQL auto-position with gtid_mode=ON; MariaDB
 /// Using_Gtid).
-pub(super) fn gtid_positioning(ctx: &mut Ctx) {
+pub(super) fn gtid_positioning(ctx: &mut ServerCheck) {
     let info = ctx.info;
     let mysql = info.is_mysql_family();
     if mysql
@@ -271,7 +271,7 @@ pub(super) fn gtid_positioning(ctx: &mut Ctx) {
 }
 
 /// R6: MariaDB mysql.gtid_slave_pos must be transactional.
-pub(super) fn gtid_slave_pos_engine(ctx: &mut Ctx) {
+pub(super) fn gtid_slave_pos_engine(ctx: &mut ServerCheck) {
     let rows: Vec<_> = ctx
         .s
         .tables
@@ -318,24 +318,24 @@ pub(super) fn gtid_slave_pos_engine(ctx: &mut Ctx) {
 }
 
 /// R7: sync_source_info / sync_master_info.
-pub(super) fn sync_source_info(ctx: &mut Ctx) {
+pub(super) fn sync_source_info(ctx: &mut ServerCheck) {
     let smi = ctx.info.var_name("sync_source_info", "sync_master_info");
     sync_knob(ctx, [smi, "sync_master_info"], true);
 }
 
 /// R8: sync_relay_log_info.
-pub(super) fn sync_relay_log_info(ctx: &mut Ctx) {
+pub(super) fn sync_relay_log_info(ctx: &mut ServerCheck) {
     sync_knob(ctx, ["sync_relay_log_info"; 2], true);
 }
 
 /// R9: sync_relay_log (never more than INFO).
-pub(super) fn sync_relay_log(ctx: &mut Ctx) {
+pub(super) fn sync_relay_log(ctx: &mut ServerCheck) {
     sync_knob(ctx, ["sync_relay_log"; 2], false);
 }
 
 /// The `sync_*` knobs: informational with crash-safe repositories + recovery; WARN (when
 /// `may_warn`) with file metadata, position-based replication and relay_log_recovery=OFF.
-fn sync_knob(ctx: &mut Ctx, names: [&str; 2], may_warn: bool) {
+fn sync_knob(ctx: &mut ServerCheck, names: [&str; 2], may_warn: bool) {
     let Some((name, v)) = ctx.s.var_any(&names) else {
         return;
     };

@@ -3,13 +3,13 @@
 //! space, failure detection, log_replica_updates). One function per catalogue row.
 
 use super::replica::{async_channels, workers};
-use super::{Ctx, Severity};
+use super::{ServerCheck, Severity};
 use crate::repl::snapshot::parse_bool;
 
 use Severity::*;
 
 /// R10: parallel applier commit order (MySQL 5.7+).
-pub(super) fn commit_order(ctx: &mut Ctx) {
+pub(super) fn commit_order(ctx: &mut ServerCheck) {
     let info = ctx.info;
     let w = workers(ctx);
     if w <= 0.0 {
@@ -52,7 +52,7 @@ pub(super) fn commit_order(ctx: &mut Ctx) {
 }
 
 /// R11: the replica's own binlog durability (when it writes one).
-pub(super) fn binlog_durability(ctx: &mut Ctx) {
+pub(super) fn binlog_durability(ctx: &mut ServerCheck) {
     if ctx.var_bool("log_bin") != Some(true) {
         return;
     }
@@ -81,7 +81,7 @@ pub(super) fn binlog_durability(ctx: &mut Ctx) {
 }
 
 /// R12: read_only (and super_read_only where the server has it).
-pub(super) fn read_only(ctx: &mut Ctx) {
+pub(super) fn read_only(ctx: &mut ServerCheck) {
     let ro = ctx.var_bool("read_only");
     let sro = ctx.var_bool("super_read_only");
     let has_sro = ctx.var("super_read_only").is_some();
@@ -126,7 +126,7 @@ pub(super) fn read_only(ctx: &mut Ctx) {
 }
 
 /// R13: replica_skip_errors / slave_skip_errors.
-pub(super) fn skip_errors(ctx: &mut Ctx) {
+pub(super) fn skip_errors(ctx: &mut ServerCheck) {
     let Some((name, v)) = ctx.s.var_any(&["replica_skip_errors", "slave_skip_errors"]) else {
         return;
     };
@@ -143,7 +143,7 @@ pub(super) fn skip_errors(ctx: &mut Ctx) {
 }
 
 /// R14: relay_log_space_limit.
-pub(super) fn relay_log_space_limit(ctx: &mut Ctx) {
+pub(super) fn relay_log_space_limit(ctx: &mut ServerCheck) {
     let Some(v) = ctx.var("relay_log_space_limit") else {
         return;
     };
@@ -156,7 +156,7 @@ pub(super) fn relay_log_space_limit(ctx: &mut Ctx) {
 }
 
 /// R15: how soon a dead source is noticed: the net timeout, and per channel the heartbeat.
-pub(super) fn failure_detection(ctx: &mut Ctx) {
+pub(super) fn failure_detection(ctx: &mut ServerCheck) {
     if let Some((name, v)) = ctx.s.var_any(&["replica_net_timeout", "slave_net_timeout"]) {
         let secs: f64 = v.trim().parse().unwrap_or(0.0);
         if secs <= 60.0 {
@@ -192,7 +192,7 @@ pub(super) fn failure_detection(ctx: &mut Ctx) {
 }
 
 /// R16: log_replica_updates / log_slave_updates (WARN when this replica has replicas).
-pub(super) fn log_replica_updates(ctx: &mut Ctx) {
+pub(super) fn log_replica_updates(ctx: &mut ServerCheck) {
     let Some((name, v)) = ctx.s.var_any(&["log_replica_updates", "log_slave_updates"]) else {
         return;
     };

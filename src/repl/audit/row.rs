@@ -3,7 +3,7 @@
 //! that runs it). The check functions take their row (`&Check`) to label their results; the
 //! catalogue names the functions — the row type lives here so neither imports the other.
 
-use super::{CheckResult, Ctx, Severity};
+use super::{CheckResult, ServerCheck, Severity};
 use crate::repl::flavor::{ServerInfo, Version};
 use crate::repl::snapshot::ServerSnapshot;
 
@@ -115,7 +115,7 @@ pub(crate) enum Run {
     /// `audit::run` before any other row; when it fails no other per-server check runs.
     Precondition,
     /// Over one server's snapshot, on the servers of its side and flavor/version.
-    Server(Side, fn(&mut Ctx)),
+    Server(Side, fn(&mut ServerCheck)),
     /// Over all configured servers together; appends to each server's result list.
     Cross(fn(&Check, &[ServerSnapshot], &mut [Vec<CheckResult>])),
 }

@@ -3,7 +3,7 @@
 //! tablespace). The collector probes each with `SELECT 1 FROM mysql.<t> LIMIT 1`; here a
 //! failure becomes CRIT with the ordered recovery steps, a privilege error UNKNOWN with the grant.
 
-use super::{Ctx, Severity};
+use super::{ServerCheck, Severity};
 use crate::repl::flavor::Version;
 
 /// Tables the collector lists and probes.
@@ -18,7 +18,7 @@ pub const PROBED_TABLES: &[&str] = &[
 ];
 
 /// T1: every probed system table is readable.
-pub(super) fn system_tables(ctx: &mut Ctx) {
+pub(super) fn system_tables(ctx: &mut ServerCheck) {
     let probed: Vec<_> = ctx.s.tables.clone();
     if probed.is_empty() {
         return;
@@ -52,7 +52,7 @@ pub(super) fn system_tables(ctx: &mut Ctx) {
 }
 
 /// Ordered recovery for a dictionary entry whose tablespace is gone.
-fn recovery_steps(ctx: &Ctx, table: &str) -> Vec<String> {
+fn recovery_steps(ctx: &ServerCheck, table: &str) -> Vec<String> {
     let info = ctx.info;
     let upgrade = if info.is_mariadb() {
         "mariadb-upgrade --force"

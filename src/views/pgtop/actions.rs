@@ -3,7 +3,7 @@
 //! thresholds and the minimum duration. Requests leave as effects ([`PgtopView::request`]).
 
 use super::dialogs::{KillDialog, Origin, Stage};
-use super::{locks, locks_draw, rows, Detail, PgtopView};
+use super::{locks, locks_render, rows, Detail, PgtopView};
 use crate::keymap::Action;
 use crate::pg::activity::Session;
 use crate::pg::classify::Thresholds;
@@ -85,7 +85,7 @@ impl PgtopView {
         let held = locks::unblocked_by(line.root, sessions);
         let unblocks = held
             .iter()
-            .map(|pid| locks_draw::unblock_line(*pid, line.root, &held, sessions, now))
+            .map(|pid| locks_render::unblock_line(*pid, line.root, &held, sessions, now))
             .collect();
         self.dialog = Some(
             KillDialog::new(SignalKind::Terminate, Origin::RootBlocker, vec![target])

@@ -1,7 +1,7 @@
 //! The pgtop `/` filter language: `db:orders user:app state:active app:psql min:2s` plus free
 //! text, every word matching case-insensitively as a substring ([`Filter::parse`],
 //! [`Filter::matches`]); [`FILTER_SYNTAX`] is its help for `?`. Editing it is
-//! [`super::filter_edit`].
+//! [`super::filter_editor`].
 
 use std::time::Duration;
 

@@ -12,7 +12,7 @@ use ratatui::widgets::Widget;
 use super::rows::fmt_dur;
 use super::PgtopView;
 use crate::base::fit;
-use crate::pg::activity::ConnectionStatus;
+use crate::pg::activity::ConnState;
 use crate::theme::{Role, Theme};
 
 /// The header flows over this many lines, settings left out step by step to stay within it;
@@ -123,10 +123,10 @@ fn items(v: &PgtopView, compact: bool) -> Vec<Item> {
         },
     );
     let health = match &v.status {
-        ConnectionStatus::Connected { .. } => "connected",
-        ConnectionStatus::Connecting => "connecting",
-        ConnectionStatus::NoAnswer { .. } => "NO ANSWER",
-        ConnectionStatus::Disconnected { .. } => "DISCONNECTED",
+        ConnState::Connected { .. } => "connected",
+        ConnState::Connecting => "connecting",
+        ConnState::NoAnswer { .. } => "NO ANSWER",
+        ConnState::Disconnected { .. } => "DISCONNECTED",
     };
     let refresh = fmt_dur(snap.refresh_interval);
     let th = &v.thresholds;
@@ -274,7 +274,7 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
             _ if v.core.health == crate::wire::SourceHealth::Idle => {
                 " pgtop: no source started".into()
             }
-            ConnectionStatus::Disconnected { error, .. } => {
+            ConnState::Disconnected { error, .. } => {
                 let mut parts = vec![fit::Part::keep(" not connected: ")];
                 parts.extend(fit::error_parts(error));
                 fit::fit(parts, w)

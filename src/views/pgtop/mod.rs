@@ -9,11 +9,11 @@
 pub mod actions;
 pub mod dialogs;
 pub mod filter;
-pub mod filter_edit;
+pub mod filter_editor;
 pub mod groups;
 pub mod header;
 pub mod locks;
-pub mod locks_draw;
+pub mod locks_render;
 pub mod render;
 pub mod rows;
 pub mod snapshot;
@@ -32,7 +32,7 @@ use super::{Ctx, View, ViewCore};
 use crate::config::PgtopConfig;
 use crate::keymap::{Action, Modal};
 use crate::messages::{Effect, Payload, SourceCommand};
-use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
+use crate::pg::activity::{ConnState, PgSnapshot, Session};
 use crate::pg::classify::{DurationBasis, Thresholds};
 use crate::pg::kill::{KillExclusions, SignalKind};
 use crate::pg::msg::{PgReply, PgRequest};
@@ -41,7 +41,7 @@ use crate::widgets::commands::Invocation;
 use crate::widgets::scroll::Scroll;
 use crate::wire::{Level, ViewKind};
 use dialogs::{KillDialog, Stage};
-use filter_edit::FilterEdit;
+use filter_editor::FilterEdit;
 use rows::DURATION_COL;
 
 /// How long the order stays frozen after the cursor moved.
@@ -80,7 +80,7 @@ pub struct PgtopView {
     pub snap: Option<Box<PgSnapshot>>,
     /// when the last snapshot with data was taken (local clock), kept across a disconnect
     pub last_data: Option<DateTime<Utc>>,
-    pub status: ConnectionStatus,
+    pub status: ConnState,
     pub thresholds: Thresholds,
     pub exclusions: KillExclusions,
     pub basis: DurationBasis,
@@ -122,7 +122,7 @@ impl PgtopView {
             core: ViewCore::default(),
             snap: None,
             last_data: None,
-            status: ConnectionStatus::Connecting,
+            status: ConnState::Connecting,
             thresholds: cfg.thresholds(),
             exclusions: cfg.kill.clone(),
             basis: cfg.duration_basis,
@@ -342,7 +342,7 @@ impl View for PgtopView {
                 if self.locks =>
             {
                 let lines = self.lock_lines();
-                let page = locks_draw::lock_page(ctx.area) as isize;
+                let page = locks_render::lock_page(ctx.area) as isize;
                 let delta = match action {
                     Action::Up => -1,
                     Action::Down => 1,
@@ -401,7 +401,7 @@ impl View for PgtopView {
         self.dialog_key(action, ctx)
     }
 
-    /// Live, on every key at `/` (see [`filter_edit`]): a bad text is never applied.
+    /// Live, on every key at `/` (see [`filter_editor`]): a bad text is never applied.
     fn set_filter(&mut self, text: &str, ctx: &mut Ctx) {
         if let Err(e) = self.filter.type_text(text) {
             ctx.flash(Level::Error, e);

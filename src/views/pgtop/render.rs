@@ -13,9 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 use super::rows::{self, fmt_dur};
-use super::{header, locks_draw, PgtopView};
+use super::{header, locks_render, PgtopView};
 use crate::base::fit;
-use crate::pg::activity::{ConnectionStatus, Session};
+use crate::pg::activity::{ConnState, Session};
 use crate::theme::{Role, Theme};
 use crate::widgets::scroll;
 use crate::widgets::table::render_empty;
@@ -35,7 +35,7 @@ struct Areas {
 fn areas(v: &PgtopView, area: Rect) -> Areas {
     let banner = matches!(
         v.status,
-        ConnectionStatus::Disconnected { .. } | ConnectionStatus::NoAnswer { .. }
+        ConnState::Disconnected { .. } | ConnState::NoAnswer { .. }
     );
     let [head, ban, body] = Layout::vertical([
         Constraint::Length(header::height(v, area.width)),
@@ -83,7 +83,7 @@ pub fn render(v: &PgtopView, area: Rect, buf: &mut Buffer, theme: &Theme, now: D
     if v.waits.open {
         super::waits_pane::render(&v.waits, v.show_all, list, buf, theme);
     } else if v.locks {
-        locks_draw::lock_tree(v, list, buf, theme);
+        locks_render::lock_tree(v, list, buf, theme);
     } else {
         session_list(v, list, buf, theme);
     }
@@ -133,7 +133,7 @@ fn retry_in(v: &PgtopView, fallback: std::time::Duration, now: DateTime<Local>) 
 fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: DateTime<Local>) {
     use fit::{rank, Part, Shrink};
     let parts = match &v.status {
-        ConnectionStatus::Disconnected {
+        ConnState::Disconnected {
             since,
             error,
             attempts,
@@ -156,7 +156,7 @@ fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: Date
             p.push(Part::drop_at(" · rows cleared ", rank::EXTRAS));
             p
         }
-        ConnectionStatus::NoAnswer { waiting_since, .. } => {
+        ConnState::NoAnswer { waiting_since, .. } => {
             let since = waiting_since.with_timezone(&Local);
             vec![
                 Part::keep(format!(
@@ -180,7 +180,7 @@ fn banner_line(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme, now: Date
 fn session_list(v: &PgtopView, area: Rect, buf: &mut Buffer, t: &Theme) {
     let table = &v.core.table;
     if table.data.rows.is_empty() {
-        let text = if matches!(v.status, ConnectionStatus::Disconnected { .. }) {
+        let text = if matches!(v.status, ConnState::Disconnected { .. }) {
             "not connected: no current sessions to show"
         } else if v.core.health == crate::wire::SourceHealth::Idle && v.snap.is_none() {
             NO_SOURCE_HINT
@@ -338,7 +338,7 @@ fn detail_rows(v: &PgtopView, width: u16, style: &dyn Fn(Role) -> Style) -> Vec<
             }
         }),
         kv("blocked by", pids(&s.blocking_pids)),
-        kv("lock", locks_draw::lock_text(s, now)),
+        kv("lock", locks_render::lock_text(s, now)),
         kv(
             "blocking",
             if blocked_by_this.is_empty() {

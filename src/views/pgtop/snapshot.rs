@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{groups, locks, rows, PgtopView};
-use crate::pg::activity::{ConnectionStatus, PgSnapshot, Session};
+use crate::pg::activity::{ConnState, PgSnapshot, Session};
 use rows::ListSpec;
 
 impl PgtopView {
@@ -73,7 +73,7 @@ impl PgtopView {
             // status only. No answer yet: the rows stay, marked with their age by the banner.
             // Disconnected: the rows are cleared (and a snapshot kept while paused dropped), so
             // nothing from before the disconnect is shown, listed in batch or tagged as current.
-            if matches!(snap.status, ConnectionStatus::Disconnected { .. })
+            if matches!(snap.status, ConnState::Disconnected { .. })
                 && (self.snap.is_some() || !self.core.held.is_empty())
             {
                 self.snap = None;

@@ -188,13 +188,13 @@ pub fn render(w: &Waits, include_all: bool, area: Rect, buf: &mut Buffer, t: &Th
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::activity::{ConnectionStatus, Session, SessionState};
+    use crate::pg::activity::{ConnState, Session, SessionState};
     use crate::pg::statements::StatementDelta;
 
     fn snap(seq: u64, at: DateTime<Utc>, sessions: Vec<Session>) -> PgSnapshot {
         let mut s = PgSnapshot::status_only(
             seq,
-            ConnectionStatus::Connected { since: at },
+            ConnState::Connected { since: at },
             std::time::Duration::from_secs(1),
         );
         s.server_now = at;

@@ -5,10 +5,10 @@
 //! server, `Enter` there opens the detail of a check (why, fix lines, missing grant), `y`
 //! copies fix lines (OSC 52 via `Effect::Copy`, and shown in a pane for tmux users), `Esc`
 //! goes back. The check-detail / fixes pane wraps its lines and scrolls with the keymap's
-//! detail keys (j/k, PgUp/PgDn/Space, g/G). Drawing is in `draw.rs`, row formatting in `rows.rs`.
+//! detail keys (j/k, PgUp/PgDn/Space, g/G). Drawing is in `render.rs`, row formatting in `rows.rs`.
 
 pub mod down;
-mod draw;
+mod render;
 pub mod rows;
 
 use std::collections::{HashMap, VecDeque};
@@ -359,7 +359,7 @@ impl View for ReplView {
                 _,
             ) => {
                 // the pane's rows and height as the next frame draws them
-                let Some((rows, page)) = draw::pane_geometry(self, ctx.area) else {
+                let Some((rows, page)) = render::pane_geometry(self, ctx.area) else {
                     return false;
                 };
                 return self.pane_scroll.apply(action, rows, page);
@@ -423,7 +423,7 @@ impl View for ReplView {
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: DateTime<Local>) {
-        draw::render(self, area, buf, theme, now);
+        render::render(self, area, buf, theme, now);
     }
 
     fn empty_text(&self) -> &str {

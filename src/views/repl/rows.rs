@@ -1,7 +1,7 @@
 //! Pure formatting for the replication view: snapshot + verdict → table rows (one per
 //! channel / connection, one per unreachable or non-replica server, broken first), the
 //! lag sparkline, the per-row detail lines and the `--batch` text / JSON records.
-//! No drawing here; `draw.rs` renders what this builds.
+//! No drawing here; `render.rs` renders what this builds.
 
 use std::collections::VecDeque;
 
@@ -9,7 +9,7 @@ use chrono::{DateTime, Local, Utc};
 use serde_json::{json, Value};
 
 use crate::repl::status::ReplError;
-use crate::repl::verdict::{ChannelVerdict, Level, ServerVerdict};
+use crate::repl::verdict::{ChannelVerdict, LiveSeverity, ServerVerdict};
 use crate::repl::{ChannelStatus, ConnState, ServerSnapshot};
 use crate::theme::Role;
 use crate::widgets::table::{Column, TableData, TableRow};
@@ -34,11 +34,11 @@ pub fn key_channel(key: &str) -> Option<&str> {
         .filter(|c| !c.is_empty())
 }
 
-pub fn level_role(l: Level) -> Role {
+pub fn level_role(l: LiveSeverity) -> Role {
     match l {
-        Level::Ok => Role::Ok,
-        Level::Unknown | Level::Warn => Role::Warn,
-        Level::Crit => Role::Crit,
+        LiveSeverity::Ok => Role::Ok,
+        LiveSeverity::Unknown | LiveSeverity::Warn => Role::Warn,
+        LiveSeverity::Crit => Role::Crit,
     }
 }
 
@@ -165,7 +165,7 @@ pub fn table(
     verdicts: &[ServerVerdict],
     history: impl Fn(&str, &str) -> Option<String>,
 ) -> TableData {
-    let mut rows: Vec<(Level, TableRow)> = Vec::new();
+    let mut rows: Vec<(LiveSeverity, TableRow)> = Vec::new();
     for (s, v) in snaps.iter().zip(verdicts) {
         if let ConnState::Reconnecting { since, error } = &s.state {
             let reason = format!("reconnecting since {}: {error}", local_time(*since));

@@ -12,7 +12,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, LegendPosition, Widget};
 
-use super::state::chart_column;
+use super::rows::chart_column;
 use super::Answer;
 use crate::spotify::results::Cell;
 use crate::theme::{Role, Theme};

@@ -6,10 +6,11 @@
 //! Data flow: keys → `handle`/`modal_key`/`command` → `Effect::ToSource(Spotify, …)` →
 //! collector → `Payload::Spotify(SpotifyEvent)` → [`SpotifyView::apply`] → `render` (pure).
 
+mod actions;
 mod charts;
 pub mod editor;
 mod render;
-mod state;
+mod rows;
 
 use std::sync::Arc;
 
@@ -344,10 +345,10 @@ impl SpotifyView {
     fn set_answer(&mut self, r: Running, result: Arc<ResultSet>) {
         let chart = questions::find(&r.label)
             .map(|q| q.chart)
-            .unwrap_or_else(|| state::guess_chart(&result));
+            .unwrap_or_else(|| rows::guess_chart(&result));
         self.core.table.sort = None;
         self.core.table.rewind();
-        self.core.table.set_data(state::table_data(&result));
+        self.core.table.set_data(rows::table_data(&result));
         self.message = None;
         self.answer = Some(Answer {
             label: r.label,
@@ -439,13 +440,13 @@ impl View for SpotifyView {
     fn batch_text(&self) -> String {
         match &self.answer {
             Some(a) => format!("{}{}\n", a.result.to_text_table(), a.result.summary()),
-            None => state::info_text(&self.info),
+            None => rows::info_text(&self.info),
         }
     }
 
     fn batch_json(&self) -> Vec<serde_json::Value> {
         match &self.answer {
-            Some(a) => state::json_rows(&a.result),
+            Some(a) => rows::json_rows(&a.result),
             None => vec![serde_json::json!({
                 "backend": self.info.backend,
                 "table": self.info.table,

@@ -2,11 +2,11 @@
 //! (`vlog::Stats`), the active vlogdump filter and the sequence numbers of the rows it keeps
 //! (bounded by the ring), selection / follow mode, pause (display frozen at a sequence number
 //! while the ring keeps filling), search, the detail pane and the save / find editors.
-//! Fed by `Payload::Vlog` from `vlog::collector`; drawn by [`render`] from the visible window
+//! Fed by `Payload::Vlog` from `vlog::source`; drawn by [`render`] from the visible window
 //! only (no table snapshot is ever rebuilt). The rows shown and the cursor are in [`rows`],
-//! search, the editors and saving in [`edit`].
+//! search, the editors and saving in [`actions`].
 
-mod edit;
+mod actions;
 mod render;
 mod rows;
 
@@ -15,8 +15,9 @@ use crate::config::{VlogConfig, VlogLayout};
 use crate::keymap::{Action, Modal};
 use crate::messages::Payload;
 use crate::theme::Theme;
-use crate::vlog::{Filter, Request, Ring, SourceStatus, Stats, VlogEvent};
+use crate::vlog::{Filter, InputStatus, Request, Ring, Stats, VlogEvent};
 use crate::widgets::commands::{Arg, Invocation};
+use crate::widgets::scroll::Scroll;
 use crate::widgets::selection::Selection;
 use crate::wire::{Level, ViewKind};
 use chrono::{DateTime, Local};
@@ -45,7 +46,7 @@ pub struct Editor {
 #[derive(Clone, Debug)]
 pub struct Detail {
     pub request: Box<Request>,
-    pub scroll: u16,
+    pub scroll: Scroll,
 }
 
 #[derive(Debug)]
@@ -192,7 +193,7 @@ impl VlogView {
             Some(r) => {
                 self.detail = Some(Detail {
                     request: Box::new(r.clone()),
-                    scroll: 0,
+                    scroll: Scroll::default(),
                 })
             }
             None => ctx.flash(Level::Info, "no request to show"),
@@ -260,18 +261,18 @@ impl View for VlogView {
             Payload::Vlog(ev) => match ev {
                 VlogEvent::Requests(reqs) => self.push_requests(reqs),
                 VlogEvent::Malformed(n) => self.malformed += n,
-                VlogEvent::Status(SourceStatus::Started { pid, command }) => {
+                VlogEvent::Status(InputStatus::Started { pid, command }) => {
                     self.starts += 1;
                     self.child_pid = pid;
                     self.finished = false;
                     self.program = Some(command);
                 }
-                VlogEvent::Status(SourceStatus::Exited { .. }) => self.child_pid = None,
-                VlogEvent::Status(SourceStatus::Requery { query }) => {
+                VlogEvent::Status(InputStatus::Exited { .. }) => self.child_pid = None,
+                VlogEvent::Status(InputStatus::Requery { query }) => {
                     self.requeries += 1;
                     self.pushed_query = query;
                 }
-                VlogEvent::Status(SourceStatus::Finished) => self.finished = true,
+                VlogEvent::Status(InputStatus::Finished) => self.finished = true,
                 VlogEvent::Hint(h) => self.hint = Some(h),
                 VlogEvent::Status(_) | VlogEvent::Stderr(_) | VlogEvent::Summary(_) => {}
             },
@@ -341,7 +342,7 @@ impl View for VlogView {
             self.editor_key(key, action, ctx);
             return true;
         }
-        self.detail_key(action)
+        self.detail_key(action, ctx.area)
     }
 
     fn set_filter(&mut self, text: &str, _ctx: &mut Ctx) {

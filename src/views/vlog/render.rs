@@ -8,12 +8,14 @@ use super::{EditorKind, VlogView};
 use crate::theme::{Role, Theme};
 use crate::vlog::stats::{StatsSnapshot, WindowStats};
 use crate::vlog::Request;
+use crate::widgets::scroll::{self, Scroll};
 use crate::widgets::table::render_empty;
 use chrono::{DateTime, Local};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 const HEADER_LINES: u16 = 3;
@@ -24,12 +26,10 @@ pub fn render(v: &VlogView, area: Rect, buf: &mut Buffer, theme: &Theme, now: Da
         return;
     }
     let snap = v.stats.snapshot(v.stats_now(now));
-    let mut rest = area;
-    let header = take_top(&mut rest, HEADER_LINES);
+    let (header, mut rest, editor) = split(v, area);
     render_header(v, &snap, header, buf, theme);
-    let editor = v.editor.as_ref().map(|_| take_bottom(&mut rest, 1));
     if let Some(d) = &v.detail {
-        render_detail(&d.request, d.scroll, rest, buf, theme);
+        render_detail(&d.request, &d.scroll, rest, buf, theme);
     } else {
         let pane =
             (v.pane && rest.height >= PANE_LINES + 8).then(|| take_bottom(&mut rest, PANE_LINES));
@@ -51,6 +51,15 @@ pub fn render(v: &VlogView, area: Rect, buf: &mut Buffer, theme: &Theme, now: Da
         ])
         .render(r, buf);
     }
+}
+
+/// The view's `area` as drawn: the header, the body (the rows, or the detail pane) and the
+/// find / save line while an editor is open.
+fn split(v: &VlogView, area: Rect) -> (Rect, Rect, Option<Rect>) {
+    let mut rest = area;
+    let header = take_top(&mut rest, HEADER_LINES);
+    let editor = v.editor.as_ref().map(|_| take_bottom(&mut rest, 1));
+    (header, rest, editor)
 }
 
 fn take_top(r: &mut Rect, h: u16) -> Rect {
@@ -446,20 +455,29 @@ pub fn detail_lines(r: &Request) -> Vec<String> {
     l
 }
 
-fn render_detail(r: &Request, scroll: u16, area: Rect, buf: &mut Buffer, theme: &Theme) {
+fn detail_block(border: Style) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(" request (↑↓ scroll, Esc closes) ")
+        .border_style(border)
+}
+
+/// `(rows, page height)` of the open detail pane drawn over the view's `area` (lines are
+/// cut at the pane's width, not wrapped).
+pub fn detail_geometry(v: &VlogView, area: Rect) -> Option<(usize, usize)> {
+    let d = v.detail.as_ref()?;
+    let (_, body, _) = split(v, area);
+    let page = detail_block(Style::default()).inner(body).height;
+    Some((detail_lines(&d.request).len(), usize::from(page)))
+}
+
+fn render_detail(r: &Request, scroll: &Scroll, area: Rect, buf: &mut Buffer, theme: &Theme) {
     Clear.render(area, buf);
-    let lines: Vec<Line> = detail_lines(r)
+    buf.set_style(area, theme.style(Role::Overlay));
+    let rows: Vec<Line<'static>> = detail_lines(r)
         .into_iter()
         .map(|s| Line::from(Span::styled(s, theme.style(Role::Overlay))))
         .collect();
-    Paragraph::new(lines)
-        .scroll((scroll, 0))
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" request (↑↓ scroll, Esc closes) ")
-                .border_style(theme.style(Role::Border)),
-        )
-        .style(theme.style(Role::Overlay))
-        .render(area, buf);
+    let block = detail_block(theme.style(Role::Border));
+    scroll::render(&rows, scroll, block, theme.style(Role::Info), area, buf);
 }

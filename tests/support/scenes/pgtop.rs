@@ -9,7 +9,7 @@ use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{Header, PgSnapshot, Session, SessionState};
-use stacktop::pg::collector::ConnectionStatus;
+use stacktop::pg::collector::ConnState;
 use stacktop::pg::locks::LockWait;
 use stacktop::wire::SourceHealth;
 
@@ -169,7 +169,7 @@ fn disconnected(w: u16, h: u16) -> App {
     });
     let mut down = PgSnapshot::status_only(
         2,
-        ConnectionStatus::Disconnected {
+        ConnState::Disconnected {
             since,
             error: REFUSED.into(),
             attempts: 4,

@@ -5,7 +5,7 @@ use crossterm::event::KeyCode;
 use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
 use stacktop::messages::{Payload, Update};
-use stacktop::repl::{Role, ServerConfig, ServerSnapshot};
+use stacktop::repl::{ServerConfig, ServerRole, ServerSnapshot};
 use stacktop::theme::Theme;
 
 use super::{press, Scene};
@@ -80,7 +80,7 @@ fn down(w: u16, h: u16) -> App {
     let mut s = ServerSnapshot::unreachable(
         "replica-2",
         "replica-2.prod.example.com:3306",
-        Role::Auto,
+        ServerRole::Auto,
         None,
         at() - chrono::Duration::seconds(30),
         REFUSED.into(),

@@ -1,4 +1,4 @@
-//! The vlog view's editing side: search (`f`, `n`/`N`, `:search`), the find / save
+//! The vlog view's actions: search (`f`, `n`/`N`, `:search`), the find / save
 //! one-line editors, the detail pane's keys, and saving the filtered rows (`w`, `:save`) as
 //! text or JSON lines. The view only renders the rows ([`VlogView::save_bytes`], bounded by
 //! the ring); the file is written by the run loop ([`Effect::WriteFile`]), whose outcome
@@ -14,6 +14,7 @@ use crate::vlog::Request;
 use crate::wire::{Level, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
 use regex::bytes::{Regex, RegexBuilder};
 use std::path::{Path, PathBuf};
 
@@ -162,20 +163,23 @@ impl VlogView {
 
     /// The request detail ([`crate::keymap::Modal::VlogDetail`]); false for keys it does
     /// not bind (they go on to the view).
-    pub(super) fn detail_key(&mut self, action: Option<Action>) -> bool {
-        let Some(d) = self.detail.as_mut() else {
+    /// Scrolling is the shared [`crate::widgets::scroll::Scroll`] over the pane as the next
+    /// frame draws it in `area` (the view's area).
+    pub(super) fn detail_key(&mut self, action: Option<Action>, area: Rect) -> bool {
+        let Some(action) = action else {
             return false;
         };
-        match action {
-            Some(Action::Back) => self.detail = None,
-            Some(Action::ScrollUp) => d.scroll = d.scroll.saturating_sub(1),
-            Some(Action::ScrollDown) => d.scroll = d.scroll.saturating_add(1).min(2000),
-            Some(Action::ScrollPageUp) => d.scroll = d.scroll.saturating_sub(10),
-            Some(Action::ScrollPageDown) => d.scroll = d.scroll.saturating_add(10).min(2000),
-            Some(Action::ScrollTop) => d.scroll = 0,
-            _ => return false,
+        if action == Action::Back && self.detail.is_some() {
+            self.detail = None;
+            return true;
         }
-        true
+        let Some((rows, page)) = super::render::detail_geometry(self, area) else {
+            return false;
+        };
+        match self.detail.as_mut() {
+            Some(d) => d.scroll.apply(action, rows, page),
+            None => false,
+        }
     }
 }
 

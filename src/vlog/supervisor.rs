@@ -1,10 +1,10 @@
-//! The spawned-program side of the vlog source (`source::Input::Command`): start the child
-//! (`varnishlog` / `vinyllog` or a wrapper), read its stdout through the parser
-//! (`source::pump`), forward its stderr (bounded: each line at most `STDERR_LINE_MAX` bytes,
+//! The supervisor of the vlog collector's child process (`input::Input::Command`): start the
+//! child (`varnishlog` / `vinyllog` or a wrapper), read its stdout through the parser
+//! (`pump::pump`), forward its stderr (bounded: each line at most `STDERR_LINE_MAX` bytes,
 //! read in pieces of that size), restart it with exponential backoff when it exits, restart it
-//! at once for a new `-q` ([`super::source::QueryWatch`]), and watch the instance it reads
+//! at once for a new `-q` ([`super::input::QueryWatch`]), and watch the instance it reads
 //! (`SourceConfig::probe`): before each start and every `probe_interval` while it runs, the
-//! work directory's shared memory must name live processes, else `SourceStatus::Gone` is sent
+//! work directory's shared memory must name live processes, else `InputStatus::Gone` is sent
 //! (the child is stopped, or not started) and the next try waits for the backoff. While the
 //! instance is there the child is `Attached`.
 
@@ -16,11 +16,14 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
+use super::input::{QueryWatch, SourceConfig, VarnishlogArgs};
 use super::instance::{self, Vsm};
-use super::source::{
-    pump, send, Closed, QueryWatch, ReadState, SourceConfig, SourceStatus, VarnishlogArgs,
-    VlogEvent, STDERR_LINE_MAX,
-};
+use super::msg::{InputStatus, VlogEvent};
+use super::pump::{pump, send, Closed, ReadState};
+
+/// Longest stderr line forwarded (longer ones are cut); stderr is read in pieces of at
+/// most this size, so a child cannot make us buffer more.
+pub const STDERR_LINE_MAX: usize = 1024;
 
 /// The live arguments with `query` in place of the current `-q`, when that changes them.
 fn requery(live: &mut Option<VarnishlogArgs>, query: Option<String>) -> Option<Vec<String>> {
@@ -68,7 +71,7 @@ pub(super) async fn run_command(
         let mut stopped: Option<Stopped> = None;
         if let Vsm::Dead(reason) = check(cfg) {
             // No point starting a reader for an instance that is not there.
-            let st = SourceStatus::Gone { reason, restart_in };
+            let st = InputStatus::Gone { reason, restart_in };
             send(tx, VlogEvent::Status(st)).await?;
         } else {
             let mut cmd = Command::new(&program);
@@ -87,7 +90,7 @@ pub(super) async fn run_command(
                         ""
                     };
                     let error = format!("cannot start {}: {e}{hint}", program.display());
-                    let st = SourceStatus::SpawnFailed { error, restart_in };
+                    let st = InputStatus::SpawnFailed { error, restart_in };
                     send(tx, VlogEvent::Status(st)).await?;
                 }
                 Ok(mut child) => {
@@ -95,7 +98,7 @@ pub(super) async fn run_command(
                     if let Some(p) = pid {
                         crate::children::register(p);
                     }
-                    let st = SourceStatus::Started {
+                    let st = InputStatus::Started {
                         pid,
                         command: display.clone(),
                     };
@@ -126,7 +129,7 @@ pub(super) async fn run_command(
                                     Ok(()) => {
                                         let q = query.borrow_and_update().clone();
                                         if let Some(a) = requery(&mut live, q.clone()) {
-                                            let ev = SourceStatus::Requery { query: q };
+                                            let ev = InputStatus::Requery { query: q };
                                             send(tx, VlogEvent::Status(ev)).await?;
                                             stopped = Some(Stopped::Requery(a));
                                             terminate(&mut child);
@@ -138,7 +141,7 @@ pub(super) async fn run_command(
                                 _ = probe.tick(), if cfg.probe.is_some() && stopped.is_none() => {
                                     match check(cfg) {
                                         Vsm::Dead(reason) => {
-                                            let st = SourceStatus::Gone { reason, restart_in };
+                                            let st = InputStatus::Gone { reason, restart_in };
                                             send(tx, VlogEvent::Status(st)).await?;
                                             stopped = Some(Stopped::Gone);
                                             attached = false;
@@ -147,7 +150,7 @@ pub(super) async fn run_command(
                                         }
                                         Vsm::Alive | Vsm::Unknown if !attached => {
                                             attached = true;
-                                            send(tx, VlogEvent::Status(SourceStatus::Attached)).await?;
+                                            send(tx, VlogEvent::Status(InputStatus::Attached)).await?;
                                         }
                                         _ => {}
                                     }
@@ -180,7 +183,7 @@ pub(super) async fn run_command(
                     }
                     if stopped.is_none() {
                         let restart_in = cfg.restart.then_some(backoff);
-                        let st = SourceStatus::Exited { code, restart_in };
+                        let st = InputStatus::Exited { code, restart_in };
                         send(tx, VlogEvent::Status(st)).await?;
                     }
                 }
@@ -193,7 +196,7 @@ pub(super) async fn run_command(
             continue 'run;
         }
         let Some(wait) = cfg.restart.then_some(backoff) else {
-            return send(tx, VlogEvent::Status(SourceStatus::Finished)).await;
+            return send(tx, VlogEvent::Status(InputStatus::Finished)).await;
         };
         let sleep = tokio::time::sleep(wait);
         tokio::pin!(sleep);
@@ -206,7 +209,7 @@ pub(super) async fn run_command(
                     Ok(()) => {
                         let q = query.borrow_and_update().clone();
                         if let Some(a) = requery(&mut live, q.clone()) {
-                            send(tx, VlogEvent::Status(SourceStatus::Requery { query: q })).await?;
+                            send(tx, VlogEvent::Status(InputStatus::Requery { query: q })).await?;
                             args = a;
                             backoff = cfg.backoff_initial;
                             continue 'run;
