@@ -114,8 +114,7 @@ fn a_replication_fault_replays_as_the_live_tab_showed_it() {
         .exec("SET sql_log_bin=0; INSERT INTO app.t VALUES (5); SET sql_log_bin=1");
     pair.primary().exec("INSERT INTO app.t VALUES (5)");
     rt.block_on(live.until("SQL error 1062", LIMIT, |a| {
-        replica_chan(a)
-            .is_some_and(|c| c.last_sql_error.as_ref().is_some_and(|e| e.errno == 1062))
+        replica_chan(a).is_some_and(|c| c.last_sql_error.as_ref().is_some_and(|e| e.errno == 1062))
     }));
     let fault_shot = live.shots.len() - 1;
 
@@ -172,6 +171,9 @@ fn a_replication_fault_replays_as_the_live_tab_showed_it() {
             }
         }
     }
-    assert!(matched >= 5, "{matched} printed blocks matched live instants");
+    assert!(
+        matched >= 5,
+        "{matched} printed blocks matched live instants"
+    );
     assert!(printed.iter().any(|(_, b)| b.contains("1062")));
 }

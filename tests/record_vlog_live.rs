@@ -51,7 +51,10 @@ fn varnish_traffic_with_5xx_replays_request_for_request() {
     let probes = |a: &App| a.vlog.shown().filter(|r| r.url() == PROBE).count();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        assert!(std::time::Instant::now() < deadline, "varnishlog never showed a probe");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "varnishlog never showed a probe"
+        );
         assert_eq!(v.get(PROBE, &[]).status, 200);
         if rt.block_on(live.pump_until(Duration::from_millis(700), |a| probes(a) > 0)) {
             break;
@@ -72,9 +75,11 @@ fn varnish_traffic_with_5xx_replays_request_for_request() {
     for (url, status) in sent {
         assert_eq!(v.get(url, &[]).status, status, "GET {url}");
     }
-    rt.block_on(live.until("the traffic in the view", Duration::from_secs(15), |a| {
-        traffic(a) >= sent.len()
-    }));
+    rt.block_on(
+        live.until("the traffic in the view", Duration::from_secs(15), |a| {
+            traffic(a) >= sent.len()
+        }),
+    );
     let stats = live.finish();
     drop(_cmd);
     use std::sync::atomic::Ordering::Relaxed;

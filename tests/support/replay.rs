@@ -46,8 +46,8 @@ pub fn local(ms: i64) -> DateTime<Local> {
 
 /// The whole screen as text, at [`W`]x[`H`].
 pub fn screen(app: &App) -> String {
-    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(W, H))
-        .expect("test backend");
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(W, H)).expect("test backend");
     term.draw(|f| stacktop::screen::draw(app, f)).expect("draw");
     let buf = term.backend().buffer();
     (0..buf.area.height)
@@ -111,7 +111,12 @@ pub struct Taped {
 impl Taped {
     /// An app on `start` reading `rx`, recording to `path` (created 0600).
     pub fn new(cfg: Config, start: ViewKind, rx: mpsc::Receiver<Update>, path: &Path) -> Taped {
-        Self::with_options(cfg, start, rx, RecorderOptions::new(path.into(), &Default::default()))
+        Self::with_options(
+            cfg,
+            start,
+            rx,
+            RecorderOptions::new(path.into(), &Default::default()),
+        )
     }
 
     pub fn with_options(
@@ -191,7 +196,11 @@ impl Taped {
     }
 
     /// As [`Taped::until`], but false after `limit` instead of a panic.
-    pub async fn pump_until(&mut self, limit: Duration, mut done: impl FnMut(&App) -> bool) -> bool {
+    pub async fn pump_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&App) -> bool,
+    ) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
         while !done(&self.app) {
             let u = match self.rx.try_recv() {
@@ -297,7 +306,8 @@ pub fn assert_replay_equals_live(mut r: Replayed, shots: &[Shot], ctx: &str) -> 
     for (i, live) in shots.iter().enumerate() {
         let got = r.shot(live.ts_ms);
         assert_eq!(
-            got.screen, live.screen,
+            got.screen,
+            live.screen,
             "{ctx}: shot {i} of {}: the replayed screen differs from the live one at {}\n\
              live:\n{}\nreplayed:\n{}",
             shots.len(),
@@ -306,7 +316,8 @@ pub fn assert_replay_equals_live(mut r: Replayed, shots: &[Shot], ctx: &str) -> 
             got.screen
         );
         assert_eq!(
-            got.batch, live.batch,
+            got.batch,
+            live.batch,
             "{ctx}: shot {i}: the replayed batch JSON differs at {}",
             local(live.ts_ms)
         );
@@ -314,4 +325,3 @@ pub fn assert_replay_equals_live(mut r: Replayed, shots: &[Shot], ctx: &str) -> 
     assert_eq!(r.skipped, 0, "{ctx}: every record decodes");
     shots.len()
 }
-
