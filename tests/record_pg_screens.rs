@@ -119,7 +119,7 @@ async fn a_lock_chain_replays_in_the_lock_tree_as_it_was_shown() {
     let z = pg
         .running("postgres", "rec-z", "SELECT count(*) FROM rec_c2")
         .await;
-    let chain = vec![(0, x.pid), (1, y.pid), (2, z.pid)];
+    let chain = [(0, x.pid), (1, y.pid), (2, z.pid)];
     live.until("the chain in the lock tree", LIMIT, |a| {
         let t = lock_tree(a);
         chain.iter().all(|l| t.contains(l))
