@@ -144,7 +144,8 @@ fn a_replication_fault_replays_as_the_live_tab_showed_it() {
     // replayed: the same screen and batch JSON at every instant the live app drew
     let replayed = Replayed::open(cfg, ViewKind::Repl, &rec);
     let n = assert_replay_equals_live(replayed, &shots, "repl");
-    assert!(n >= 10, "{n} instants compared");
+    // one shot at least per state waited for (healthy, SQL stopped, healthy, 1062, primary down)
+    assert!(n >= 5, "{n} instants compared");
 
     // `stacktop replay --batch --json` prints the same blocks at the same instants
     let out = support::proc::hermetic_command_in(env!("CARGO_BIN_EXE_stacktop"), dir.path())
