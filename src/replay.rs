@@ -162,7 +162,7 @@ fn lines(
             // a pgtop snapshot carries its own connection state (the health update that
             // follows it live was not recorded when unchanged)
             let own = match &d {
-                Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, now.to_utc())),
+                Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, s.taken_at.into())),
                 _ => None,
             };
             let Some(u) = d.into_update(view) else {

@@ -113,7 +113,9 @@ fn forward(tx: &mpsc::Sender<Update>, mut snap: PgSnapshot) -> bool {
             },
         );
     }
-    let h = health(&snap.status, Utc::now());
+    // the snapshot's own time (as the replication view does): the health is a function of
+    // the snapshot, so a replayed recording shows the same "updated" time
+    let h = health(&snap.status, snap.taken_at.into());
     send(tx, Payload::Pg(Box::new(snap))) && send(tx, Payload::Health(h))
 }
 

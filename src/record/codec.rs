@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::messages::{Payload, Update};
 use crate::pg::activity::{ConnState, PgSnapshot, Session};
+use crate::wire::Level;
 use crate::wire::SourceHealth;
 use crate::wire::ViewKind;
 
@@ -388,6 +389,42 @@ impl Decoded {
         };
         Some(Update { view, payload })
     }
+
+    /// The updates the live run delivered for this record, for an `App` replaying it: as
+    /// [`Decoded::into_update`], plus notices (the status-line message), and a pgtop snapshot
+    /// followed by the health the source sent with it (`Live` at the snapshot's time, or the
+    /// failure it carries), which the recording keeps only when its state changes.
+    pub fn into_updates(self, view: ViewKind) -> Vec<Update> {
+        let health = match &self {
+            Decoded::Pg(s) => Some(Payload::Health(crate::pg::source::health(
+                &s.status,
+                s.taken_at.into(),
+            ))),
+            _ => None,
+        };
+        let first = match self {
+            Decoded::Json(v) => notice(&v),
+            d => d.into_update(view).map(|u| u.payload),
+        };
+        first
+            .into_iter()
+            .chain(health)
+            .map(|payload| Update { view, payload })
+            .collect()
+    }
+}
+
+/// A notice record (`{"level", "text"}`, nothing else) back as the notice.
+fn notice(v: &serde_json::Value) -> Option<Payload> {
+    let m = v.as_object().filter(|m| m.len() == 2)?;
+    let level = match m.get("level")?.as_str()? {
+        "info" => Level::Info,
+        "warn" => Level::Warn,
+        "error" => Level::Error,
+        _ => return None,
+    };
+    let text = m.get("text")?.as_str()?.to_string();
+    Some(Payload::Notice { level, text })
 }
 
 /// The reader's decoder: the last pgtop sessions, to apply deltas to.

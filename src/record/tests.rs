@@ -109,6 +109,48 @@ fn secrets_in_errors_are_masked_before_writing() {
     assert!(text.contains("disconnected"), "{text}");
 }
 
+#[test]
+fn replayed_updates_are_what_the_live_app_got() {
+    let mut enc = Encoder::new().unwrap();
+    let mut dec = Decoder::default();
+    let mut round = |u: Update| {
+        let e = enc.encode(u).unwrap().unwrap();
+        dec.decode(e.kind.name(), e.keyframe, &e.data)
+            .unwrap()
+            .into_updates(ViewKind::Pgtop)
+    };
+    // a notice comes back as the notice (masked)
+    let got = round(Update {
+        view: ViewKind::Pgtop,
+        payload: Payload::Notice {
+            level: crate::wire::Level::Warn,
+            text: "slack: postgres://app:hunter2@db refused".into(),
+        },
+    });
+    let [Update {
+        payload: Payload::Notice { level, text },
+        ..
+    }] = &got[..]
+    else {
+        panic!("{got:?}");
+    };
+    assert_eq!(*level, crate::wire::Level::Warn);
+    assert!(
+        text.contains("refused") && !text.contains("hunter2"),
+        "{text}"
+    );
+    // a pgtop snapshot is followed by the health the source sent with it
+    let s = snap(1, sessions(3, 0));
+    let want = crate::pg::source::health(&s.status, s.taken_at.into());
+    let got = round(pg(s));
+    assert!(matches!(got[0].payload, Payload::Pg(_)), "{got:?}");
+    assert!(
+        matches!(&got[1].payload, Payload::Health(h) if *h == want),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 2);
+}
+
 /// Now, in ms: records far in the past would be deleted by retention.
 fn base() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -13,6 +13,8 @@
 //! - `webhook` — a local HTTP receiver for Slack-style webhook posts (ok / 500 / hang).
 //! - `live`    — an App fed by a real collector, with bounded waits on its state.
 //! - `pg_ui`   — the App fed by the real pgtop source, keys routed like the run loop.
+//! - `replay`  — a live App recording itself, and an App fed a recording's decoded records up
+//!   to an instant T (replayed screens and batch JSON against the live ones).
 //!
 //! `screen.rs` (render the App into a TestBackend, read rows, find text, the detail-pane
 //! indicator) needs no servers: view tests include it alone with `#[path]`.
@@ -25,5 +27,6 @@ pub mod mariadb;
 pub mod pg;
 pub mod pg_ui;
 pub mod proc;
+pub mod replay;
 pub mod varnish;
 pub mod webhook;
