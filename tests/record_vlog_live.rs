@@ -1,5 +1,5 @@
 //! The flight recorder on the vlog tab, against a real varnishd (tests/support/varnish.rs):
-//! the App fed by the real vlog collector (varnishlog) records itself while traffic with hits,
+//! the App fed by the real vlog source (varnishlog) records itself while traffic with hits,
 //! misses, a pass, a 404 and 500s goes through varnishd; `stacktop replay --batch --json`
 //! then prints every request the live run received, request for request, as the live
 //! `vlog --batch --json` prints it, stamped with the instant it arrived; the counts (all, 5xx)
@@ -13,7 +13,7 @@ use serde_json::Value;
 use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::messages::Payload;
-use stacktop::vlog::{collector, Filter, VlogEvent};
+use stacktop::vlog::{source, Filter, VlogEvent};
 use stacktop::wire::ViewKind;
 use support::replay::{local, Taped};
 use support::varnish::Varnish;
@@ -35,7 +35,7 @@ fn varnish_traffic_with_5xx_replays_request_for_request() {
     let mut cfg = Config::default();
     cfg.ui.start_view = ViewKind::Vlog;
     cfg.vlog.instance = Some(v.instance_name());
-    let mut sc = collector::source_config(&cfg.vlog, &Filter::default());
+    let mut sc = source::source_config(&cfg.vlog, &Filter::default());
     sc.backoff_initial = Duration::from_millis(300);
     sc.batch_interval = Duration::from_millis(20);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -44,7 +44,7 @@ fn varnish_traffic_with_5xx_replays_request_for_request() {
         .build()
         .unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let _cmd = rt.block_on(async { collector::spawn_with(sc, tx) });
+    let _cmd = rt.block_on(async { source::spawn_with(sc, tx) });
     let mut live = Taped::new(cfg.clone(), ViewKind::Vlog, rx, &rec);
 
     // varnishlog attached: a probe shows up in the view
