@@ -80,8 +80,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
     ],
     // the child's stdout is pumped by the source's reader, the source starts the child
     &["vlog::child", "vlog::source"],
-    // App asks the screen for the body area and the help page size
-    &["app", "screen", "screen::help"],
 ];
 
 /// Layer index of a module: the layer of its longest matching prefix.
