@@ -7,7 +7,8 @@
 use crate::config::Config;
 use crate::keymap::{Action, Keymap, Modal};
 use crate::messages::{Effect, SourceCommand, Update};
-use crate::screen::{help_text, layout};
+use crate::screen::help_text;
+use crate::screen::layout;
 use crate::theme::Theme;
 use crate::views::registry::{self, Views};
 use crate::views::{Ctx, View};
