@@ -1,4 +1,5 @@
-//! The application state and its update functions. `App` owns the four views, the prompt,
+//! The application state and its update functions. `App` owns the views (one per tab, in
+//! [`Views`]; `app.pgtop` reads through to them), the prompt,
 //! the help overlay and flash messages. Keys come in through [`App::handle_key`] (overlays and
 //! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
 //! synchronous and need no terminal, so tests drive the whole app with key sequences.
@@ -6,10 +7,11 @@
 use crate::config::Config;
 use crate::keymap::{Action, Keymap, Modal};
 use crate::messages::{Effect, SourceCommand, Update};
+use crate::screen::help_text;
+use crate::screen::layout;
 use crate::theme::Theme;
-use crate::views::{
-    pgtop::PgtopView, repl::ReplView, spotify::SpotifyView, vlog::VlogView, Ctx, View,
-};
+use crate::views::registry::{self, Views};
+use crate::views::{Ctx, View};
 use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -42,10 +44,8 @@ pub struct Prompt {
 /// Everything the UI shows.
 pub struct App {
     pub active: ViewKind,
-    pub pgtop: PgtopView,
-    pub repl: ReplView,
-    pub vlog: VlogView,
-    pub spotify: SpotifyView,
+    /// One view per tab ([`App::view`] by kind; also reachable as `app.pgtop` etc.).
+    pub views: Views,
     pub keymap: Keymap,
     pub theme: Theme,
     pub config: Config,
@@ -64,6 +64,20 @@ pub struct App {
     pub screen: Rect,
 }
 
+/// `app.pgtop`, `app.vlog`, …: the views by name (tests and benches read them so).
+impl std::ops::Deref for App {
+    type Target = Views;
+    fn deref(&self) -> &Views {
+        &self.views
+    }
+}
+
+impl std::ops::DerefMut for App {
+    fn deref_mut(&mut self) -> &mut Views {
+        &mut self.views
+    }
+}
+
 impl App {
     pub fn new(config: Config, theme: Theme, start: ViewKind) -> App {
         let refresh = config.ui.refresh.get();
@@ -75,10 +89,7 @@ impl App {
         };
         let mut app = App {
             active: start,
-            pgtop: PgtopView::new(&config.pgtop),
-            repl: ReplView::new(&config.repl),
-            vlog: VlogView::new(&config.vlog),
-            spotify: SpotifyView::default(),
+            views: Views::new(&config),
             keymap,
             theme,
             config,
@@ -105,21 +116,11 @@ impl App {
     }
 
     pub fn view(&self, k: ViewKind) -> &dyn View {
-        match k {
-            ViewKind::Pgtop => &self.pgtop,
-            ViewKind::Repl => &self.repl,
-            ViewKind::Vlog => &self.vlog,
-            ViewKind::Spotify => &self.spotify,
-        }
+        self.views.get(k)
     }
 
     pub fn view_mut(&mut self, k: ViewKind) -> &mut dyn View {
-        match k {
-            ViewKind::Pgtop => &mut self.pgtop,
-            ViewKind::Repl => &mut self.repl,
-            ViewKind::Vlog => &mut self.vlog,
-            ViewKind::Spotify => &mut self.spotify,
-        }
+        self.views.get_mut(k)
     }
 
     pub fn active_view(&self) -> &dyn View {
@@ -127,7 +128,7 @@ impl App {
     }
 
     pub fn read_only(&self) -> bool {
-        self.config.ui.read_only || (self.active == ViewKind::Pgtop && self.config.pgtop.read_only)
+        self.config.ui.read_only || (registry::tab(self.active).read_only)(&self.config)
     }
 
     pub fn set_flash(&mut self, level: Level, text: impl Into<String>) {
@@ -210,7 +211,10 @@ impl App {
             .keymap
             .lookup_modal(Modal::Help, key)
             .or_else(|| self.keymap.lookup(self.active, key));
-        let (page, max) = crate::screen::help::scroll_limits(self);
+        let (page, max) = help_text::scroll_limits(
+            &help_text::entries(self.active_view(), &self.keymap),
+            layout::body_area(self.screen),
+        );
         let s = &mut self.help_scroll;
         match action {
             Some(Action::ToggleHelp | Action::Back) => self.help = false,
@@ -267,9 +271,10 @@ impl App {
             }
             Action::FasterRefresh | Action::SlowerRefresh => return self.change_refresh(action),
             // a tab without a source: Enter starts it (the view has nothing to open anyway)
-            // (the explorer's Enter asks a question; its store starts on the first request)
+            // (not where the source starts on the first request: the explorer's Enter asks
+            // a question)
             Action::Open
-                if self.active != ViewKind::Spotify
+                if !crate::sources::starts_on_first_request(self.active)
                     && self.view(self.active).core().health == SourceHealth::Idle
                     && self.view(self.active).status_counts().1 == 0 =>
             {
@@ -285,7 +290,7 @@ impl App {
     fn on_view(&mut self, f: impl FnOnce(&mut dyn View, &mut Ctx) -> bool) -> (bool, Vec<Effect>) {
         let mut ctx = Ctx {
             read_only: self.read_only(),
-            area: crate::screen::body_area(self.screen),
+            area: layout::body_area(self.screen),
             ..Ctx::default()
         };
         let handled = f(self.view_mut(self.active), &mut ctx);

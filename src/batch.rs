@@ -30,7 +30,7 @@ pub async fn run(mut app: App, mut updates: mpsc::Receiver<Update>) -> i32 {
         .max(Duration::from_millis(10));
     let give_up = cfg.give_up_after.map_or(DEFAULT_GIVE_UP, |d| d.get());
     let view = app.active;
-    if view == crate::wire::ViewKind::Vlog {
+    if crate::views::registry::tab(view).batch_streams {
         return crate::vlog::batch::stream(app, updates, cfg.give_up_after.map(|d| d.get())).await;
     }
     let mut watch = Watch::new(view, give_up);

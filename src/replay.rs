@@ -83,7 +83,11 @@ pub fn print(
     let Some(mut next) = reader.start_id(from, &delta_kinds).map_err(sql)? else {
         return Ok(0);
     };
-    let mut app = App::new(cfg, crate::theme::Theme::builtin_default(), ViewKind::Pgtop);
+    let mut app = App::new(
+        cfg,
+        crate::theme::Theme::builtin_default(),
+        ViewKind::default(),
+    );
     let mut dec = Decoder::default();
     let mut skipped = 0;
     loop {
@@ -138,17 +142,20 @@ fn lines(
         s
     };
     match (d, view) {
-        (Decoded::Json(serde_json::Value::Array(reqs)), Some(ViewKind::Vlog)) => reqs
-            .into_iter()
-            .map(|mut r| {
-                if let serde_json::Value::Object(m) = &mut r {
-                    m.insert("ts".into(), now.to_rfc3339().into());
-                }
-                let mut s = r.to_string();
-                s.push('\n');
-                s
-            })
-            .collect(),
+        (Decoded::Json(serde_json::Value::Array(reqs)), Some(_))
+            if kind == Kind::VlogRequests.name() =>
+        {
+            reqs.into_iter()
+                .map(|mut r| {
+                    if let serde_json::Value::Object(m) = &mut r {
+                        m.insert("ts".into(), now.to_rfc3339().into());
+                    }
+                    let mut s = r.to_string();
+                    s.push('\n');
+                    s
+                })
+                .collect()
+        }
         (Decoded::Json(v), _) => head(serde_json::json!({ "data": v })),
         (Decoded::Health(h), view) => {
             if let Some(view) = view {

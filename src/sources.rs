@@ -33,6 +33,12 @@ pub fn configured(config: &Config, view: ViewKind) -> bool {
     }
 }
 
+/// Whether `view`'s source starts on the view's first request (the explorer's local store)
+/// rather than from `Enter` / `:connect` on its empty tab.
+pub fn starts_on_first_request(view: ViewKind) -> bool {
+    view == ViewKind::Spotify
+}
+
 /// The running sources plus what it takes to start another one later.
 pub struct Sources {
     handles: SourceHandles,

@@ -297,7 +297,7 @@ async fn event_loop(
                 }
                 Effect::ToSource(view, cmd) => {
                     // the explorer's local store starts on its first request
-                    if view == ViewKind::Spotify && !sources.running(view) {
+                    if crate::sources::starts_on_first_request(view) && !sources.running(view) {
                         let _ = sources.start(view);
                     }
                     if let Some(tx) = sources.get(&view) {

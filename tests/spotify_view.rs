@@ -153,8 +153,9 @@ fn renders_questions_sql_summary_and_bar_chart() {
 fn running_query_shows_its_time_on_the_app_clock() {
     let mut a = app();
     key(&mut a, KeyCode::Enter); // asks "rows"
+    let now = a.now;
     let r = a.spotify.running.as_mut().expect("a running query");
-    r.started = a.now - chrono::Duration::milliseconds(3200);
+    r.started = now - chrono::Duration::milliseconds(3200);
     let screen = render(&a, 140, 40);
     assert!(
         screen.contains("running rows … 3.2 s (x to cancel)"),

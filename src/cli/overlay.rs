@@ -20,13 +20,15 @@ fn p(v: &std::path::Path) -> toml::Value {
 impl Cli {
     /// The view to open on.
     pub fn view(&self) -> Option<ViewKind> {
-        match self.command {
-            Some(Command::Pgtop(_)) => Some(ViewKind::Pgtop),
-            Some(Command::Repl(_)) => Some(ViewKind::Repl),
-            Some(Command::Vlog(_)) => Some(ViewKind::Vlog),
-            Some(Command::Spotify(_)) => Some(ViewKind::Spotify),
-            _ => None,
-        }
+        // a subcommand named for a view opens it (`stacktop vlog …`)
+        let name = match self.command {
+            Some(Command::Pgtop(_)) => "pgtop",
+            Some(Command::Repl(_)) => "repl",
+            Some(Command::Vlog(_)) => "vlog",
+            Some(Command::Spotify(_)) => "spotify",
+            _ => return None,
+        };
+        ViewKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// The command-line layer of the configuration.

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod load;
+pub mod validate;
 
 pub use crate::base::secrets;
 pub use crate::base::{ConfigError, Dur};
@@ -57,7 +58,7 @@ impl Default for UiConfig {
             theme: "default".into(),
             refresh: Dur::secs(1),
             fps: 20,
-            start_view: ViewKind::Pgtop,
+            start_view: ViewKind::default(),
             flash: Dur::secs(4),
             read_only: false,
             no_color: false,

@@ -90,79 +90,83 @@ pub enum Action {
 }
 
 impl Action {
-    /// Every action, in declaration order (for name lookups and the README's list).
-    pub const ALL: [Action; 69] = [
-        Action::Quit,
-        Action::NextTab,
-        Action::PrevTab,
-        Action::GoTab(ViewKind::Pgtop),
-        Action::GoTab(ViewKind::Repl),
-        Action::GoTab(ViewKind::Vlog),
-        Action::GoTab(ViewKind::Spotify),
-        Action::ToggleHelp,
-        Action::OpenFilter,
-        Action::OpenCommand,
-        Action::SetRefresh,
-        Action::TogglePause,
-        Action::Back,
-        Action::Suspend,
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::Open,
-        Action::SortNext,
-        Action::SortReverse,
-        Action::Refresh,
-        Action::FasterRefresh,
-        Action::SlowerRefresh,
-        Action::ToggleIdle,
-        Action::CycleDurationBasis,
-        Action::Tag,
-        Action::CancelBackend,
-        Action::TerminateBackend,
-        Action::KillSlow,
-        Action::Explain,
-        Action::ToggleLocks,
-        Action::SignalRootBlocker,
-        Action::ToggleGroups,
-        Action::ToggleWaits,
-        Action::CopyFixes,
-        Action::FocusAudit,
-        Action::Save,
-        Action::EditSql,
-        Action::EditQuestionSql,
-        Action::CancelQuery,
-        Action::NextCountry,
-        Action::PrevCountry,
-        Action::NextYear,
-        Action::PrevYear,
-        Action::CycleLimit,
-        Action::CyclePositions,
-        Action::FocusLeft,
-        Action::FocusRight,
-        Action::ToggleChart,
-        Action::SaveJson,
-        Action::TogglePane,
-        Action::Find,
-        Action::FindNext,
-        Action::FindPrev,
-        Action::ScrollUp,
-        Action::ScrollDown,
-        Action::ScrollPageUp,
-        Action::ScrollPageDown,
-        Action::ScrollTop,
-        Action::ScrollBottom,
-        Action::Yes,
-        Action::No,
-        Action::ClearInput,
-        Action::RunQuery,
-        Action::HistoryPrev,
-        Action::HistoryNext,
-    ];
+    /// Every action, in declaration order (for name lookups): the tab keys one per
+    /// [`ViewKind::ALL`].
+    pub fn all() -> impl Iterator<Item = Action> {
+        [Action::Quit, Action::NextTab, Action::PrevTab]
+            .into_iter()
+            .chain(ViewKind::ALL.map(Action::GoTab))
+            .chain(AFTER_TABS)
+    }
+}
 
+/// [`Action::all`] after the tab keys.
+const AFTER_TABS: [Action; 62] = [
+    Action::ToggleHelp,
+    Action::OpenFilter,
+    Action::OpenCommand,
+    Action::SetRefresh,
+    Action::TogglePause,
+    Action::Back,
+    Action::Suspend,
+    Action::Up,
+    Action::Down,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+    Action::Open,
+    Action::SortNext,
+    Action::SortReverse,
+    Action::Refresh,
+    Action::FasterRefresh,
+    Action::SlowerRefresh,
+    Action::ToggleIdle,
+    Action::CycleDurationBasis,
+    Action::Tag,
+    Action::CancelBackend,
+    Action::TerminateBackend,
+    Action::KillSlow,
+    Action::Explain,
+    Action::ToggleLocks,
+    Action::SignalRootBlocker,
+    Action::ToggleGroups,
+    Action::ToggleWaits,
+    Action::CopyFixes,
+    Action::FocusAudit,
+    Action::Save,
+    Action::EditSql,
+    Action::EditQuestionSql,
+    Action::CancelQuery,
+    Action::NextCountry,
+    Action::PrevCountry,
+    Action::NextYear,
+    Action::PrevYear,
+    Action::CycleLimit,
+    Action::CyclePositions,
+    Action::FocusLeft,
+    Action::FocusRight,
+    Action::ToggleChart,
+    Action::SaveJson,
+    Action::TogglePane,
+    Action::Find,
+    Action::FindNext,
+    Action::FindPrev,
+    Action::ScrollUp,
+    Action::ScrollDown,
+    Action::ScrollPageUp,
+    Action::ScrollPageDown,
+    Action::ScrollTop,
+    Action::ScrollBottom,
+    Action::Yes,
+    Action::No,
+    Action::ClearInput,
+    Action::RunQuery,
+    Action::HistoryPrev,
+    Action::HistoryNext,
+];
+
+impl Action {
     /// Changes a server (cancel, terminate, kill slow): refused under `read_only`, and then
     /// not offered on the hint line either.
     pub fn changes_server(self) -> bool {
@@ -181,10 +185,7 @@ impl Action {
             Action::Quit => "quit",
             Action::NextTab => "next_tab",
             Action::PrevTab => "prev_tab",
-            Action::GoTab(ViewKind::Pgtop) => "go_tab_pgtop",
-            Action::GoTab(ViewKind::Repl) => "go_tab_repl",
-            Action::GoTab(ViewKind::Vlog) => "go_tab_vlog",
-            Action::GoTab(ViewKind::Spotify) => "go_tab_spotify",
+            Action::GoTab(k) => go_tab_name(k),
             Action::ToggleHelp => "toggle_help",
             Action::OpenFilter => "open_filter",
             Action::OpenCommand => "open_command",
@@ -252,6 +253,17 @@ impl Action {
 
     /// The action named `name` in `[keys]`.
     pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == name)
+        Action::all().find(|a| a.name() == name)
     }
+}
+
+/// `go_tab_VIEW`, made once per tab.
+fn go_tab_name(k: ViewKind) -> &'static str {
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        ViewKind::ALL
+            .iter()
+            .map(|k| &*format!("go_tab_{}", k.name()).leak())
+            .collect()
+    });
+    NAMES.get(k.index()).copied().unwrap_or("go_tab")
 }

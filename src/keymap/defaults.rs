@@ -32,8 +32,32 @@ use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, Left, PageDown, PageUp
 use Scope::{Global as G, View as V};
 use ViewKind::{Pgtop as PG, Repl as RP, Spotify as SP, Vlog as VL};
 
-/// The built-in keymap.
-pub const DEFAULT_BINDINGS: &[Binding] = &[
+/// The built-in keymap: [`BEFORE_TABS`], a key per tab (`1`..: [`tab_bindings`]),
+/// [`AFTER_TABS`].
+pub fn default_bindings() -> impl Iterator<Item = Binding> {
+    BEFORE_TABS
+        .iter()
+        .copied()
+        .chain(tab_bindings())
+        .chain(AFTER_TABS.iter().copied())
+}
+
+/// The key of each tab ([`crate::wire::Tab::key`]), described "TITLE view".
+fn tab_bindings() -> impl Iterator<Item = Binding> {
+    static DESCS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        ViewKind::ALL
+            .iter()
+            .map(|k| &*format!("{} view", k.title()).leak())
+            .collect()
+    });
+    ViewKind::ALL
+        .into_iter()
+        .zip(DESCS.iter())
+        .map(|(k, d)| b(Char(k.tab().key), NONE, G, A::GoTab(k), d, false))
+}
+
+/// The built-in keymap before the tab keys.
+const BEFORE_TABS: &[Binding] = &[
     b(Char('q'), NONE, G, A::Quit, "quit", true),
     b(Char('c'), CTRL, G, A::Quit, "quit", false),
     b(
@@ -44,10 +68,10 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         "suspend to the shell (fg to come back)",
         false,
     ),
-    b(Char('1'), NONE, G, A::GoTab(PG), "pgtop view", false),
-    b(Char('2'), NONE, G, A::GoTab(RP), "replication view", false),
-    b(Char('3'), NONE, G, A::GoTab(VL), "vlogdump view", false),
-    b(Char('4'), NONE, G, A::GoTab(SP), "spotify view", false),
+];
+
+/// The built-in keymap after the tab keys.
+const AFTER_TABS: &[Binding] = &[
     b(Tab, NONE, G, A::NextTab, "next view", false),
     b(BackTab, SHIFT, G, A::PrevTab, "previous view", false),
     b(Char('?'), NONE, G, A::ToggleHelp, "help (this list)", true),

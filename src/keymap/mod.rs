@@ -18,7 +18,7 @@ use crate::wire::ViewKind;
 pub use action::Action;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use defaults::short;
-pub use defaults::{detail_bindings, DEFAULT_BINDINGS, DETAIL_VIEWS};
+pub use defaults::{default_bindings, detail_bindings, DETAIL_VIEWS};
 pub use modal::Modal;
 pub use parse::{key_name, normalize, parse_key};
 pub use user::{KeyProblem, KeysConfig};
@@ -83,7 +83,7 @@ pub struct Keymap {
 
 impl Default for Keymap {
     fn default() -> Self {
-        let mut bindings = DEFAULT_BINDINGS.to_vec();
+        let mut bindings: Vec<Binding> = default_bindings().collect();
         for v in DETAIL_VIEWS {
             bindings.extend(detail_bindings(v));
         }

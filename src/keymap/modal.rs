@@ -5,7 +5,6 @@
 
 use super::defaults::{b, CTRL, NONE, SHIFT};
 use super::{Action, Action as A, Binding, Scope};
-use crate::wire::ViewKind;
 use crossterm::event::KeyCode::{
     Backspace, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Up, F,
 };
@@ -75,16 +74,6 @@ impl Modal {
             Modal::VlogDetail => "request detail (Enter)",
             Modal::VlogEditor => "find / save line (f, w)",
             Modal::SpotifyEditor => "SQL editor (e)",
-        }
-    }
-
-    /// The modal states of `view`, in the order `?` lists them.
-    pub fn of_view(view: ViewKind) -> &'static [Modal] {
-        match view {
-            ViewKind::Pgtop => &[Modal::KillConfirm, Modal::KillResult],
-            ViewKind::Repl => &[Modal::ReplPane],
-            ViewKind::Vlog => &[Modal::VlogDetail, Modal::VlogEditor],
-            ViewKind::Spotify => &[Modal::SpotifyEditor],
         }
     }
 }

@@ -5,13 +5,18 @@
 //! [`crate::widgets`]; this module is the screen that calls the views.
 
 pub mod help;
+pub mod help_text;
+pub mod layout;
+
+pub use layout::body_area;
+use layout::screen_areas;
 
 use crate::app::{App, PromptKind};
 use crate::base::fit;
 use crate::theme::Role;
 use crate::wire::{Level, ViewKind};
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 use ratatui::Frame;
@@ -19,22 +24,6 @@ use ratatui::Frame;
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
     render(app, frame.area(), frame.buffer_mut());
-}
-
-/// The screen's rows: tab bar, the active view, the hint line, the status line.
-fn screen_areas(area: Rect) -> [Rect; 4] {
-    Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area)
-}
-
-/// Where the active view is drawn on a screen of `area`.
-pub fn body_area(area: Rect) -> Rect {
-    screen_areas(area)[1]
 }
 
 /// Renders into a buffer (also used by tests and benchmarks).

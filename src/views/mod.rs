@@ -1,9 +1,10 @@
-//! Views: one file per tab. A view owns its state, applies collector payloads, turns
-//! actions into state changes (and [`Effect`]s for collectors), and renders as a pure
-//! function of that state. No I/O and no tokio here.
+//! Views: one folder per tab, listed once in [`registry`]. A view owns its state, applies
+//! collector payloads, turns actions into state changes (and [`Effect`]s for collectors), and
+//! renders as a pure function of that state. No I/O and no tokio here.
 
 pub mod pause;
 pub mod pgtop;
+pub mod registry;
 pub mod repl;
 pub mod spotify;
 pub mod vlog;
@@ -36,7 +37,7 @@ impl Ctx {
     }
 }
 
-/// The interface every tab implements (static dispatch through [`crate::app::App::view`]).
+/// The interface every tab implements (reached through [`registry::Views::get`]).
 pub trait View {
     fn kind(&self) -> ViewKind;
     fn core(&self) -> &ViewCore;

@@ -39,8 +39,9 @@ pub struct Command {
     pub arg: ArgSpec,
     /// One line for `?`.
     pub help: &'static str,
-    /// The views that have it; empty = every view (the app runs it).
-    pub views: &'static [ViewKind],
+    /// The names of the views that have it (`ViewKind::name`, as the `[keys]` scopes);
+    /// empty = every view (the app runs it).
+    pub views: &'static [&'static str],
 }
 
 /// A parsed argument.
@@ -89,7 +90,10 @@ pub enum CommandError {
     BadArg(String),
 }
 
-use ViewKind::{Pgtop as PG, Spotify as SP, Vlog as VL};
+// the views, by name
+const PG: &str = "pgtop";
+const VL: &str = "vlog";
+const SP: &str = "spotify";
 
 const fn c(
     name: &'static str,
@@ -97,7 +101,7 @@ const fn c(
     syntax: &'static str,
     arg: ArgSpec,
     help: &'static str,
-    views: &'static [ViewKind],
+    views: &'static [&'static str],
 ) -> Command {
     Command {
         name,
@@ -109,10 +113,28 @@ const fn c(
     }
 }
 
-const ALL: &[ViewKind] = &[];
+const ALL: &[&str] = &[];
 
-/// The command table. View commands come first (they lead the help of their view).
-pub const COMMANDS: &[Command] = &[
+/// The command table: [`BEFORE_TABS`], a command per tab ([`tab_commands`]), [`AFTER_TABS`].
+/// View commands come first (they lead the help of their view).
+pub static COMMANDS: std::sync::LazyLock<Vec<Command>> = std::sync::LazyLock::new(|| {
+    BEFORE_TABS
+        .iter()
+        .copied()
+        .chain(tab_commands())
+        .chain(AFTER_TABS.iter().copied())
+        .collect()
+});
+
+/// `:NAME` (and the tab's aliases) goes to a tab.
+fn tab_commands() -> impl Iterator<Item = Command> {
+    ViewKind::ALL.into_iter().map(|k| {
+        let help: &'static str = format!("go to the {} view", k.title()).leak();
+        c(k.name(), k.tab().aliases, "", ArgSpec::None, help, ALL)
+    })
+}
+
+const BEFORE_TABS: &[Command] = &[
     // pgtop
     c(
         "slow",
@@ -312,38 +334,9 @@ pub const COMMANDS: &[Command] = &[
         "switch the colour theme (builtin name or a file in themes/)",
         ALL,
     ),
-    c(
-        "pgtop",
-        &["1", "pg", "postgres"],
-        "",
-        ArgSpec::None,
-        "go to the pgtop view",
-        ALL,
-    ),
-    c(
-        "repl",
-        &["2", "replication", "mysql"],
-        "",
-        ArgSpec::None,
-        "go to the replication view",
-        ALL,
-    ),
-    c(
-        "vlog",
-        &["3", "vlogdump", "varnish"],
-        "",
-        ArgSpec::None,
-        "go to the vlogdump view",
-        ALL,
-    ),
-    c(
-        "spotify",
-        &["4"],
-        "",
-        ArgSpec::None,
-        "go to the spotify view",
-        ALL,
-    ),
+];
+
+const AFTER_TABS: &[Command] = &[
     c("help", &["h"], "", ArgSpec::None, "this help", ALL),
     c("quit", &["q", "exit"], "", ArgSpec::None, "quit", ALL),
 ];
@@ -351,7 +344,7 @@ pub const COMMANDS: &[Command] = &[
 impl Command {
     /// Whether the command exists in `view`.
     pub fn in_view(&self, view: ViewKind) -> bool {
-        self.views.is_empty() || self.views.contains(&view)
+        self.views.is_empty() || self.views.contains(&view.name())
     }
 
     /// Whether it is run by the app in every view (not by one view).
@@ -375,7 +368,9 @@ impl Command {
 
 /// The commands of `view`: its own first, then those of every view.
 pub fn for_view(view: ViewKind) -> impl Iterator<Item = &'static Command> {
-    let own = COMMANDS.iter().filter(move |c| c.views.contains(&view));
+    let own = COMMANDS
+        .iter()
+        .filter(move |c| c.views.contains(&view.name()));
     own.chain(COMMANDS.iter().filter(|c| c.is_global()))
 }
 
@@ -397,7 +392,7 @@ pub fn parse(view: ViewKind, line: &str) -> Result<Option<Invocation>, CommandEr
         let mut elsewhere: Vec<ViewKind> = COMMANDS
             .iter()
             .filter(|c| c.answers_to(&lower))
-            .flat_map(|c| c.views.iter().copied())
+            .flat_map(|c| c.views.iter().filter_map(|n| ViewKind::parse(n)))
             .collect();
         elsewhere.dedup();
         return Err(CommandError::Unknown {
@@ -464,8 +459,29 @@ pub fn error_text(view: ViewKind, e: &CommandError) -> String {
 mod tests {
     use super::*;
 
+    const PG: ViewKind = ViewKind::Pgtop;
+    const VL: ViewKind = ViewKind::Vlog;
+    const SP: ViewKind = ViewKind::Spotify;
+
     fn inv(view: ViewKind, line: &str) -> Invocation {
         parse(view, line).unwrap().unwrap()
+    }
+
+    #[test]
+    fn the_views_column_names_tabs() {
+        for c in COMMANDS.iter() {
+            for v in c.views {
+                assert_eq!(
+                    ViewKind::parse(v).map(|k| k.name()),
+                    Some(*v),
+                    ":{}",
+                    c.name
+                );
+            }
+        }
+        for k in ViewKind::ALL {
+            assert_eq!(lookup(k, k.name()).map(|c| c.name), Some(k.name()));
+        }
     }
 
     #[test]
@@ -482,8 +498,8 @@ mod tests {
 
     #[test]
     fn the_same_name_is_a_different_command_per_view() {
-        assert_eq!(inv(PG, "slow 2s").cmd.views, &[PG]);
-        assert_eq!(inv(VL, "slow 2s").cmd.views, &[VL]);
+        assert_eq!(inv(PG, "slow 2s").cmd.views, &["pgtop"]);
+        assert_eq!(inv(VL, "slow 2s").cmd.views, &["vlog"]);
         assert!(matches!(
             parse(ViewKind::Repl, "slow 2s"),
             Err(CommandError::Unknown { ref elsewhere, .. }) if elsewhere == &[PG, VL]

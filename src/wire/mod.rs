@@ -17,7 +17,9 @@ pub enum Level {
     Error,
 }
 
-/// The four views, in tab order.
+/// The tabs, in tab order. Adding a tab: a variant here, its row in [`TABS`] and in
+/// [`ViewKind::ALL`]; everything else that lists the tabs iterates [`ViewKind::ALL`] (the
+/// view itself: `views::registry`; its source: `sources`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ViewKind {
@@ -28,6 +30,47 @@ pub enum ViewKind {
     Spotify,
 }
 
+/// What the layers below the views need to know of a tab.
+#[derive(Clone, Copy, Debug)]
+pub struct Tab {
+    /// On the command line, in config files (`start_view`), as `[keys]` scope and `:` command.
+    pub name: &'static str,
+    /// On the tab bar, in `?` and messages.
+    pub title: &'static str,
+    /// Other names the `:` command and [`ViewKind::parse`] accept (the number key first).
+    pub aliases: &'static [&'static str],
+    /// The key that goes to the tab.
+    pub key: char,
+}
+
+/// One row per tab, in the order of [`ViewKind`]'s variants.
+const TABS: [Tab; 4] = [
+    Tab {
+        name: "pgtop",
+        title: "pgtop",
+        aliases: &["1", "pg", "postgres"],
+        key: '1',
+    },
+    Tab {
+        name: "repl",
+        title: "replication",
+        aliases: &["2", "replication", "mysql"],
+        key: '2',
+    },
+    Tab {
+        name: "vlog",
+        title: "vlogdump",
+        aliases: &["3", "vlogdump", "varnish"],
+        key: '3',
+    },
+    Tab {
+        name: "spotify",
+        title: "spotify",
+        aliases: &["4"],
+        key: '4',
+    },
+];
+
 impl ViewKind {
     pub const ALL: [ViewKind; 4] = [
         ViewKind::Pgtop,
@@ -36,13 +79,14 @@ impl ViewKind {
         ViewKind::Spotify,
     ];
 
+    /// The tab's row in [`TABS`].
+    pub fn tab(self) -> &'static Tab {
+        &TABS[self as usize]
+    }
+
+    /// The position on the tab bar (0 = first).
     pub fn index(self) -> usize {
-        match self {
-            ViewKind::Pgtop => 0,
-            ViewKind::Repl => 1,
-            ViewKind::Vlog => 2,
-            ViewKind::Spotify => 3,
-        }
+        self as usize
     }
 
     pub fn from_index(i: usize) -> Option<ViewKind> {
@@ -61,32 +105,20 @@ impl ViewKind {
 
     /// The name used on the command line and in config files.
     pub fn name(self) -> &'static str {
-        match self {
-            ViewKind::Pgtop => "pgtop",
-            ViewKind::Repl => "repl",
-            ViewKind::Vlog => "vlog",
-            ViewKind::Spotify => "spotify",
-        }
+        self.tab().name
     }
 
     /// The title shown on the tab bar.
     pub fn title(self) -> &'static str {
-        match self {
-            ViewKind::Pgtop => "pgtop",
-            ViewKind::Repl => "replication",
-            ViewKind::Vlog => "vlogdump",
-            ViewKind::Spotify => "spotify",
-        }
+        self.tab().title
     }
 
+    /// The tab a name, title alias or number (case-insensitive) stands for.
     pub fn parse(s: &str) -> Option<ViewKind> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "pgtop" | "pg" | "postgres" => Some(ViewKind::Pgtop),
-            "2" | "repl" | "replication" | "mysql" => Some(ViewKind::Repl),
-            "3" | "vlog" | "vlogdump" | "varnish" => Some(ViewKind::Vlog),
-            "4" | "spotify" => Some(ViewKind::Spotify),
-            _ => None,
-        }
+        let s = s.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s || k.tab().aliases.contains(&s.as_str()))
     }
 }
 
@@ -103,5 +135,20 @@ mod tests {
             assert_eq!(k.next().prev(), k);
             assert_ne!(k.next(), k);
         }
+    }
+
+    #[test]
+    fn all_lists_every_tab_once_in_variant_order() {
+        assert_eq!(ViewKind::ALL.len(), TABS.len());
+        for (i, k) in ViewKind::ALL.into_iter().enumerate() {
+            assert_eq!(k.index(), i, "{k:?}");
+            assert_eq!(ViewKind::parse(k.name()), Some(k));
+            assert_eq!(ViewKind::parse(&k.tab().key.to_string()), Some(k));
+            for a in k.tab().aliases {
+                assert_eq!(ViewKind::parse(a), Some(k), "{a}");
+            }
+        }
+        assert_eq!(ViewKind::parse(" PG "), Some(ViewKind::Pgtop));
+        assert_eq!(ViewKind::parse("5"), None);
     }
 }
