@@ -263,6 +263,9 @@ pub struct PgSnapshot {
     /// the latest `pg_stat_statements` top when the extension is read (with its reading time)
     #[serde(skip)]
     pub statements: Option<std::sync::Arc<super::statements::StatementsTop>>,
+    /// the latest `pg_wait_sampling` profile when the extension is read (with its reading time)
+    #[serde(skip)]
+    pub wait_sampling: Option<std::sync::Arc<super::wait_sampling::WaitProfile>>,
 }
 
 impl PgSnapshot {
@@ -281,6 +284,7 @@ impl PgSnapshot {
             slow_count: 0,
             alerts: None,
             statements: None,
+            wait_sampling: None,
         }
     }
 }
