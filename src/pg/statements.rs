@@ -137,7 +137,7 @@ impl StatementsReader {
     /// Whether [`StatementsReader::maybe_read`] would query now (due, and not known absent or
     /// unreadable on this connection).
     pub fn will_query(&self) -> bool {
-        self.presence != Presence::Failed && !self.last.is_some_and(|t| t.elapsed() < self.every)
+        self.presence != Presence::Failed && self.last.is_none_or(|t| t.elapsed() >= self.every)
     }
 
     /// Reads when due, within `limit`; a message for the status line when the extension is

@@ -126,7 +126,7 @@ impl Baseline {
                     Some(&n0) if n >= n0 => n - n0,
                     _ => n,
                 };
-                (d > 0).then(|| PidWait {
+                (d > 0).then_some(PidWait {
                     pid: k.0,
                     event_type: k.1,
                     event: k.2,
@@ -135,7 +135,7 @@ impl Baseline {
             })
             .collect();
         by_pid.sort_by(|a, b| a.pid.cmp(&b.pid).then(b.count.cmp(&a.count)));
-        let mut sums: HashMap<(Option<&str>, Option<&str>), (i64, u32)> = HashMap::new();
+        let mut sums: EventSums<'_> = HashMap::new();
         for w in &by_pid {
             let e = sums
                 .entry((w.event_type.as_deref(), w.event.as_deref()))
@@ -161,6 +161,9 @@ impl Baseline {
         (events, by_pid)
     }
 }
+
+/// (count, pids) per (event_type, event).
+type EventSums<'a> = HashMap<(Option<&'a str>, Option<&'a str>), (i64, u32)>;
 
 /// What the catalog said about the extension in this database.
 #[derive(Debug, Clone, PartialEq)]
