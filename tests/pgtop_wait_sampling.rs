@@ -22,6 +22,7 @@ use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::collector::{self, CollectorOptions};
 use stacktop::pg::wait_sampling::WaitProfile;
+use stacktop::pg::waits::event_name;
 use stacktop::theme::Theme;
 use stacktop::views::View;
 use stacktop::wire::ViewKind;
@@ -61,9 +62,7 @@ async fn snapshot_where(
 fn count_of(p: &WaitProfile, pid: i32, name: &str) -> i64 {
     p.of_pid(pid)
         .iter()
-        .filter(|w| {
-            stacktop::pg::wait_sampling::name(w.event_type.as_deref(), w.event.as_deref()) == name
-        })
+        .filter(|w| event_name(w.event_type.as_deref(), w.event.as_deref()) == name)
         .map(|w| w.count)
         .sum()
 }
@@ -186,7 +185,7 @@ async fn wait_sampling_profile_in_pane_and_json() {
     let sleep = p2
         .events
         .iter()
-        .find(|e| e.name() == "Timeout:PgSleep")
+        .find(|e| event_name(e.event_type.as_deref(), e.event.as_deref()) == "Timeout:PgSleep")
         .unwrap();
     assert_eq!(sleep.pids, 2, "{sleep:?}");
     // at 10 ms, a wait sampled since the first reading has about gap/10ms samples per pid; the

@@ -22,7 +22,6 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 
 use super::explain::quote_ident;
-use super::waits::NO_WAIT;
 
 /// Rows read per reading (and first-reading entries kept): bounded memory.
 pub const MAX_ROWS: usize = 50_000;
@@ -50,11 +49,6 @@ pub struct EventCount {
 }
 
 impl EventCount {
-    /// `Lock:transactionid`, like the client-side samples ([`super::waits::wait_name`]).
-    pub fn name(&self) -> String {
-        name(self.event_type.as_deref(), self.event.as_deref())
-    }
-
     /// Waits of idle sessions (`Client:ClientRead`) and of background processes' main loops
     /// (type `Activity`): left out by default, like the client-side samples leave out idle
     /// sessions and background processes.
@@ -64,15 +58,6 @@ impl EventCount {
             Some("Client") => self.event.as_deref() == Some("ClientRead"),
             _ => false,
         }
-    }
-}
-
-/// `type:event`, or [`NO_WAIT`] for samples without a wait event.
-pub fn name(event_type: Option<&str>, event: Option<&str>) -> String {
-    match (event_type, event) {
-        (Some(t), Some(e)) => format!("{t}:{e}"),
-        (Some(x), None) | (None, Some(x)) => x.to_string(),
-        (None, None) => NO_WAIT.to_string(),
     }
 }
 
@@ -345,6 +330,11 @@ async fn detect(client: &Client) -> Result<Presence, tokio_postgres::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pg::waits::{event_name, NO_WAIT};
+
+    fn name(e: &EventCount) -> String {
+        event_name(e.event_type.as_deref(), e.event.as_deref())
+    }
 
     fn k(pid: i32, t: &str, e: &str) -> WaitKey {
         (pid, Some(t.into()), Some(e.into()))
@@ -364,10 +354,10 @@ mod tests {
             ((4, None, None), 3),
             (k(5, "IO", "DataFileRead"), 2),
         ]);
-        assert_eq!(events[0].name(), "Timeout:PgSleep");
+        assert_eq!(name(&events[0]), "Timeout:PgSleep");
         assert_eq!((events[0].count, events[0].pids), (70, 2));
-        assert_eq!(events[1].name(), "Lock:transactionid");
-        assert_eq!(events[2].name(), NO_WAIT);
+        assert_eq!(name(&events[1]), "Lock:transactionid");
+        assert_eq!(name(&events[2]), NO_WAIT);
         assert_eq!(events.len(), 4);
         assert_eq!(
             by_pid.iter().map(|w| w.pid).collect::<Vec<_>>(),

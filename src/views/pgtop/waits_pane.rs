@@ -20,7 +20,7 @@ use crate::pg::activity::PgSnapshot;
 use crate::pg::redact::{one_line, redact_one_line};
 use crate::pg::statements::StatementsTop;
 use crate::pg::wait_sampling::WaitProfile;
-use crate::pg::waits::{sparkline, WaitHistory, WINDOWS};
+use crate::pg::waits::{event_name, sparkline, WaitHistory, WINDOWS};
 use crate::theme::{Role, Theme};
 
 /// Waits shown per window.
@@ -173,7 +173,7 @@ impl Waits {
             )));
         }
         for e in shown {
-            let name = e.name();
+            let name = event_name(e.event_type.as_deref(), e.event.as_deref());
             let approx = p
                 .period_ms
                 .map(|ms| {
