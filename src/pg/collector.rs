@@ -3,7 +3,9 @@
 //! disconnection reported as data, owned [`PgSnapshot`]s out on a bounded channel (`try_send`:
 //! a slow consumer loses snapshots, the collector never waits). It also runs the slow tracker
 //! (slow log + Slack) on each snapshot, and reads `pg_stat_statements` when it is installed
-//! ([`super::statements`], every `statements_every`). EXPLAIN does not go through it:
+//! ([`super::statements`], every `statements_every`) and `pg_wait_sampling`
+//! ([`super::wait_sampling`], every `wait_sampling_every`, never in the same refresh). EXPLAIN
+//! does not go through it:
 //! [`CollectorHandle::explain`] opens its own connection ([`super::explain`]).
 //!
 //! Time limits: the whole connect (TCP, TLS, authentication, session setup) is bounded by
@@ -29,6 +31,7 @@ use super::slowlog::SlowLog;
 use super::statements::StatementsReader;
 use super::tls;
 use super::tracker::SlowTracker;
+use super::wait_sampling::WaitSamplingReader;
 
 /// Requests from the UI.
 #[derive(Debug)]
@@ -136,6 +139,7 @@ struct State {
     slack: Option<SlackNotifier>,
     slack_events: Option<mpsc::Receiver<SlackEvent>>,
     statements: StatementsReader,
+    wait_sampling: WaitSamplingReader,
     notices: Vec<String>,
     /// feature notices already shown (each is said once, not at every reconnect)
     said: std::collections::HashSet<String>,
@@ -199,6 +203,7 @@ async fn run(
     notices.extend(opts.spec.warnings.iter().cloned());
     let mut st = State {
         statements: StatementsReader::new(opts.statements_every),
+        wait_sampling: WaitSamplingReader::new(opts.wait_sampling_every),
         opts,
         seq: 0,
         tracker: SlowTracker::new(),
@@ -326,6 +331,7 @@ async fn connected(
 ) -> Exit {
     let since = Utc::now();
     st.statements.reconnected();
+    st.wait_sampling.reconnected();
     let mut tick = ticker(st.opts.interval);
     let mut failures = 0u32;
     loop {
@@ -436,15 +442,22 @@ async fn refresh(
         slow_count,
         alerts: None,
         statements: st.statements.latest(),
+        wait_sampling: st.wait_sampling.latest(),
     };
     if !st.emit(snap) {
         return Ok(false);
     }
-    // after the snapshot is out (never delays it): pg_stat_statements at its own cadence
-    let read = st
-        .statements
-        .maybe_read(client, st.opts.query_timeout)
-        .await;
+    // after the snapshot is out (never delays it): pg_stat_statements and pg_wait_sampling at
+    // their own cadences, never both in one refresh
+    let read = if st.statements.will_query() {
+        st.statements
+            .maybe_read(client, st.opts.query_timeout)
+            .await
+    } else {
+        st.wait_sampling
+            .maybe_read(client, st.opts.query_timeout)
+            .await
+    };
     if let Some(n) = read.filter(|n| st.said.insert(n.clone())) {
         st.notices.push(n);
     }

@@ -39,6 +39,7 @@ pub mod statements;
 pub mod stmt;
 pub mod tls;
 pub mod tracker;
+pub mod wait_sampling;
 pub mod waits;
 
 pub use activity::{Header, PgSnapshot, Session, SessionState};

@@ -30,6 +30,9 @@ pub struct CollectorOptions {
     pub channel_capacity: usize,
     /// how often `pg_stat_statements` is read (when installed)
     pub statements_every: Duration,
+    /// how often `pg_wait_sampling` is read (when installed; never in the same refresh as
+    /// `pg_stat_statements`)
+    pub wait_sampling_every: Duration,
 }
 
 impl CollectorOptions {
@@ -54,6 +57,7 @@ impl CollectorOptions {
             backoff_max: Duration::from_secs(10),
             channel_capacity: 4,
             statements_every: Duration::from_secs(10),
+            wait_sampling_every: Duration::from_secs(5),
         }
     }
 }

@@ -134,6 +134,12 @@ impl StatementsReader {
         self.latest.clone()
     }
 
+    /// Whether [`StatementsReader::maybe_read`] would query now (due, and not known absent or
+    /// unreadable on this connection).
+    pub fn will_query(&self) -> bool {
+        self.presence != Presence::Failed && self.last.is_none_or(|t| t.elapsed() >= self.every)
+    }
+
     /// Reads when due, within `limit`; a message for the status line when the extension is
     /// absent or cannot be read (the caller says each one once).
     pub async fn maybe_read(&mut self, client: &Client, limit: Duration) -> Option<String> {

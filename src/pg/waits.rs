@@ -77,10 +77,22 @@ pub fn wait_name(s: &Session) -> String {
     out
 }
 
+/// `type:event` of a wait event type and event (a session's, or `pg_wait_sampling`'s), or
+/// [`NO_WAIT`].
+pub fn event_name(event_type: Option<&str>, event: Option<&str>) -> String {
+    let mut out = String::new();
+    push_event_name(&mut out, event_type, event);
+    out
+}
+
 /// [`wait_name`] into `out` (cleared first), so a refresh can reuse one buffer.
 fn write_wait_name(out: &mut String, s: &Session) {
     out.clear();
-    match (&s.wait_event_type, &s.wait_event) {
+    push_event_name(out, s.wait_event_type.as_deref(), s.wait_event.as_deref());
+}
+
+fn push_event_name(out: &mut String, event_type: Option<&str>, event: Option<&str>) {
+    match (event_type, event) {
         (Some(t), Some(e)) => {
             out.push_str(t);
             out.push(':');

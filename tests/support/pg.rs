@@ -105,6 +105,22 @@ impl Pg {
         Self::start_in(find_bin(), opts)
     }
 
+    /// Debian's PostgreSQL `major` from `/usr/lib/postgresql/<major>/bin` (for tests that need
+    /// an extension only Debian packages, e.g. `postgresql-15-pg-wait-sampling`); panics
+    /// naming the package when it is not installed.
+    pub fn start_debian(major: u32, opts: PgOpts) -> Pg {
+        let bin = PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"));
+        assert!(
+            bin.join("postgres").exists() && bin.join("initdb").exists(),
+            "PostgreSQL {major} not found in {}: install Debian package postgresql-{major} \
+             (bash scripts/setup-test-deps.sh)",
+            bin.display()
+        );
+        let pg = Self::start_in(bin, opts);
+        assert_eq!(pg.major, major, "binaries in {}", pg.bin.display());
+        pg
+    }
+
     /// One of the pinned builds of PostgreSQL `major` (10-18) from [`majors_dir`].
     pub fn start_major(major: u32, opts: PgOpts) -> Pg {
         let pg = Self::start_in(find_major_bin(major), opts);

@@ -457,7 +457,15 @@ impl View for PgtopView {
         let now = self.server_now();
         self.listed()
             .into_iter()
-            .map(|s| crate::pg::batch::session_json(s, now, &self.thresholds, self.basis))
+            .map(|s| {
+                let mut v = crate::pg::batch::session_json(s, now, &self.thresholds, self.basis);
+                crate::pg::batch::add_wait_sampling(
+                    &mut v,
+                    s.pid,
+                    self.waits.wait_sampling.as_deref(),
+                );
+                v
+            })
             .collect()
     }
 

@@ -1,6 +1,8 @@
 //! The waits pane (`w`): the top waits over the last 1, 5 and 15 minutes with a sparkline each,
 //! counted in samples (one per backend per refresh, not time) by [`crate::pg::waits`], then the
-//! top statements by time since stacktop started when the collector reads `pg_stat_statements`.
+//! the server's own samples since stacktop started when the collector reads `pg_wait_sampling`
+//! (counts × its sampling period ≈ time), then the top statements by time since stacktop
+//! started when the collector reads `pg_stat_statements`.
 //! The ring lives in this view state (fed by every snapshot, also while paused or with the pane
 //! closed); drawing only reads it. `i` (idle sessions and background processes) includes the
 //! other sessions here too.
@@ -17,7 +19,8 @@ use super::rows::fmt_dur;
 use crate::pg::activity::PgSnapshot;
 use crate::pg::redact::{one_line, redact_one_line};
 use crate::pg::statements::StatementsTop;
-use crate::pg::waits::{sparkline, WaitHistory, WINDOWS};
+use crate::pg::wait_sampling::WaitProfile;
+use crate::pg::waits::{event_name, sparkline, WaitHistory, WINDOWS};
 use crate::theme::{Role, Theme};
 
 /// Waits shown per window.
@@ -30,6 +33,8 @@ pub struct Waits {
     pub history: WaitHistory,
     /// the latest `pg_stat_statements` top (with its reading time)
     pub statements: Option<Arc<StatementsTop>>,
+    /// the latest `pg_wait_sampling` profile (with its reading time)
+    pub wait_sampling: Option<Arc<WaitProfile>>,
     last_seq: Option<u64>,
 }
 
@@ -43,6 +48,9 @@ impl Waits {
         self.history.record(snap.server_now, &snap.sessions);
         if snap.statements.is_some() {
             self.statements.clone_from(&snap.statements);
+        }
+        if snap.wait_sampling.is_some() {
+            self.wait_sampling.clone_from(&snap.wait_sampling);
         }
     }
 
@@ -123,7 +131,76 @@ impl Waits {
                 ]));
             }
         }
+        out.extend(self.server_lines(include_all, t));
         out.extend(self.statement_lines(w, t));
+        out
+    }
+
+    /// The server's own samples (`pg_wait_sampling`): over time, every process.
+    fn server_lines(&self, include_all: bool, t: &Theme) -> Vec<Line<'static>> {
+        let Some(p) = &self.wait_sampling else {
+            return Vec::new();
+        };
+        let every = p
+            .period_ms
+            .map(|ms| format!("every {ms} ms"))
+            .unwrap_or_else(|| "every profile_period".into());
+        let mut out = vec![Line::from(Span::styled(
+            format!(
+                "server-side waits since {} (pg_wait_sampling, read {}) · the server's samples \
+                 {every} over time{}",
+                local(p.since),
+                local(p.taken_at),
+                if include_all {
+                    ", every process"
+                } else {
+                    ", idle and background waits left out (i: too)"
+                }
+            ),
+            t.style(Role::Title),
+        ))];
+        let name_w = 28usize;
+        let shown: Vec<_> = p
+            .events
+            .iter()
+            .filter(|e| include_all || !e.is_idle())
+            .take(TOP_WAITS)
+            .collect();
+        if shown.is_empty() {
+            out.push(Line::from(Span::styled(
+                "  no server-side sample since then (or the first reading was just taken)",
+                t.style(Role::Muted),
+            )));
+        }
+        for e in shown {
+            let name = event_name(e.event_type.as_deref(), e.event.as_deref());
+            let approx = p
+                .period_ms
+                .map(|ms| {
+                    format!(
+                        " ≈ {:>7}",
+                        fmt_dur(std::time::Duration::from_millis(
+                            u64::try_from(e.count).unwrap_or(0) * u64::from(ms)
+                        ))
+                    )
+                })
+                .unwrap_or_default();
+            let role = if name.starts_with("Lock") {
+                Role::Warn
+            } else {
+                Role::Normal
+            };
+            out.push(Line::from(Span::styled(
+                format!(
+                    "  {:<name_w$} {:>8} server samples{approx} · {} pid{}",
+                    one_line(&name, name_w),
+                    e.count,
+                    e.pids,
+                    if e.pids == 1 { "" } else { "s" }
+                ),
+                t.style(role),
+            )));
+        }
         out
     }
 
