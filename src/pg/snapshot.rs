@@ -59,6 +59,9 @@ pub struct PgSnapshot {
     /// the latest `pg_stat_statements` top when the extension is read (with its reading time)
     #[serde(skip)]
     pub statements: Option<Arc<StatementsTop>>,
+    /// the latest `pg_wait_sampling` profile when the extension is read (with its reading time)
+    #[serde(skip)]
+    pub wait_sampling: Option<Arc<super::wait_sampling::WaitProfile>>,
 }
 
 impl PgSnapshot {
@@ -77,6 +80,7 @@ impl PgSnapshot {
             slow_count: 0,
             alerts: None,
             statements: None,
+            wait_sampling: None,
         }
     }
 }
