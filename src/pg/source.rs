@@ -114,7 +114,7 @@ fn forward(tx: &mpsc::Sender<Update>, mut snap: PgSnapshot) -> bool {
         );
     }
     let h = health(&snap.status, Utc::now());
-    send(tx, Payload::Pg(Box::new(snap))) && send(tx, Payload::Health(h))
+    send(tx, Payload::Pg(snap.into())) && send(tx, Payload::Health(h))
 }
 
 /// Starts the pgtop collector for `cfg` (`ui_refresh` when `[pgtop] refresh` is unset;

@@ -31,6 +31,7 @@
 pub mod codec;
 pub mod config;
 pub mod headless;
+pub mod pgframe;
 pub mod store;
 pub mod writer;
 
