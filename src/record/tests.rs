@@ -309,7 +309,7 @@ fn recorded(s: &PgSnapshot) -> serde_json::Value {
 
 #[test]
 fn field_deltas_decode_equal_over_random_changes() {
-    for seed in [1u64, 0xDEAD_BEEF, 42_4242, 7] {
+    for seed in [1u64, 0xDEAD_BEEF, 42_4242] {
         let mut r = Rng(seed);
         let mut enc = Encoder::new().unwrap();
         // one decoder reads every record; one skips most (as seeking does); one seeks back
