@@ -127,7 +127,7 @@ fn pgtop(c: &mut Criterion) {
             s.seq = seq;
             app.apply(Update {
                 view: ViewKind::Pgtop,
-                payload: Payload::Pg(Box::new(s)),
+                payload: Payload::Pg(s.into()),
             });
             buf.reset();
             stacktop::screen::render(&app, area, &mut buf);

@@ -1,16 +1,21 @@
 //! Flight recorder figures (issue 15). Synthetic pgtop refreshes of 500 active backends at 1 s:
 //! 60 statement texts of 40–400 bytes, and per refresh 10% of the sessions start a new
-//! statement (query, query_start, state_change change), 2 leave and 2 arrive, the header's
-//! figures change.
-//! - encode + compress per refresh (the writer thread's CPU), and the tee's clone of the
-//!   update (the async side's): target ≤ 0.5 ms together;
-//! - bytes per refresh → MB per 24 h (target ≤ 100 MB), and the ratio to the raw JSON of the
-//!   snapshots;
-//! - a 24 h recording (86,400 refreshes written through the store, file size measured): open,
-//!   seek to a minute (decode from the keyframe before it), step one record: targets ≤ 1 s,
-//!   ≤ 50 ms, ≤ 5 ms (warm page cache).
+//! statement (query, query_start, xact_start, state_change change), 2 leave and 2 arrive,
+//! the snapshot's figures change.
+//! 1. encode + compress per refresh (the writer thread's CPU), and the tee's copy of the
+//!    update (the async side's): target ≤ 0.5 ms together;
+//! 2. bytes per refresh → MB per 24 h (target ≤ 100 MB), the ratio to the raw JSON of the
+//!    snapshots, and the keyframe interval's trade-off (bytes against the time to decode a
+//!    whole interval, the worst seek or step back);
+//! 3. a 24 h recording (86,400 refreshes written through the store, file size measured): open,
+//!    seek to a minute (from the keyframe before it), step one refresh forward and back (back
+//!    across a keyframe too): targets ≤ 1 s, ≤ 50 ms, ≤ 5 ms (warm page cache);
+//! 4. vlog at 20,000 requests/s (2,000-request batches every 100 ms, the collector's batch
+//!    interval) through a real [`Recorder`]: drops, and the writer thread's CPU (its
+//!    `schedstat`) and the tee's copy of each batch per second of traffic.
 //!
-//! Run: `cargo bench --bench record` (`RECORD_BENCH_HOURS=1` for a shorter file).
+//! Run: `cargo bench --bench record` (`RECORD_BENCH_HOURS=1` for a shorter file,
+//! `RECORD_BENCH_VLOG_SECS` for the vlog run, default 20).
 
 use std::time::{Duration, Instant};
 
@@ -18,8 +23,10 @@ use chrono::{TimeZone, Utc};
 use stacktop::config::ViewKind;
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{ConnState, PgSnapshot, Session, SessionState};
-use stacktop::record::codec::{Decoder, Encoder};
-use stacktop::record::store::{Reader, Store};
+use stacktop::record::codec::{wanted, Decoded, Decoder, Encoder, KEYFRAME_EVERY};
+use stacktop::record::store::{Reader, Row, Store};
+use stacktop::record::writer::{Recorder, RecorderOptions};
+use stacktop::vlog::{parse_all, VlogEvent};
 
 const BACKENDS: i32 = 500;
 
@@ -122,35 +129,96 @@ impl Gen {
 fn update(s: PgSnapshot) -> Update {
     Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(s)),
+        payload: Payload::Pg(s.into()),
     }
 }
 
-fn main() {
-    // `cargo bench` passes --bench; nothing else is read
-    let hours: u64 = std::env::var("RECORD_BENCH_HOURS")
-        .ok()
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(24);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("load average at start: {}", load.trim());
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
 
-    // 1. CPU and bytes per refresh
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Bytes per refresh and the time to decode one whole keyframe interval (the worst seek),
+/// for a keyframe every `every` refreshes.
+fn interval(every: u32, n: u32) -> (f64, Duration) {
+    let mut g = Gen::new();
+    let mut enc = Encoder::new().unwrap().with_keyframe_every(every);
+    let mut recs = Vec::new();
+    for _ in 0..n {
+        recs.push(enc.encode(update(g.refresh())).unwrap().unwrap());
+    }
+    let stored: usize = recs.iter().map(|e| e.data.len()).sum();
+    // the last complete interval: skip from its keyframe, decode its last refresh
+    let key = recs.iter().rposition(|e| e.keyframe).unwrap();
+    let key = recs[..key].iter().rposition(|e| e.keyframe).unwrap_or(0);
+    let end = key + every as usize - 1;
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let mut dec = Decoder::default();
+        let t = Instant::now();
+        for e in &recs[key..end] {
+            dec.skip(e.kind.name(), e.keyframe, &e.data).unwrap();
+        }
+        let e = &recs[end];
+        dec.decode(e.kind.name(), e.keyframe, &e.data).unwrap();
+        best = best.min(t.elapsed());
+    }
+    (stored as f64 / f64::from(n), best)
+}
+
+/// Seeks to `at`: the rows from the keyframe before it, skipped but the last, decoded.
+fn seek(r: &Reader, dec: &mut Decoder, at: i64) -> (Row, Box<PgSnapshot>) {
+    let start = r.start_id(at, &["pg_snapshot"]).unwrap().unwrap();
+    let rows = r.batch(start, at, 10_000).unwrap();
+    let (last, before) = rows.split_last().unwrap();
+    for row in before {
+        dec.skip(&row.kind, row.keyframe, &row.data).unwrap();
+    }
+    let Decoded::Pg(s) = dec.decode(&last.kind, last.keyframe, &last.data).unwrap() else {
+        panic!("not a pgtop record");
+    };
+    (last.clone(), s)
+}
+
+fn stats(mut v: Vec<Duration>) -> String {
+    v.sort();
+    let mean = v.iter().sum::<Duration>().as_secs_f64() * 1e3 / v.len() as f64;
+    format!(
+        "median {:.2} ms, mean {mean:.2} ms, worst {:.2} ms over {}",
+        ms(v[v.len() / 2]),
+        ms(v[v.len() - 1]),
+        v.len()
+    )
+}
+
+fn cpu_and_size() {
     let mut g = Gen::new();
     let mut enc = Encoder::new().unwrap();
     let n = 1200u32;
-    let snaps: Vec<PgSnapshot> = (0..n).map(|_| g.refresh()).collect();
-    let raw: usize = snaps
+    let updates: Vec<Update> = (0..n).map(|_| update(g.refresh())).collect();
+    let raw: usize = updates
         .iter()
-        .map(|s| serde_json::to_vec(s).unwrap().len())
+        .map(|u| match &u.payload {
+            Payload::Pg(s) => serde_json::to_vec(&**s).unwrap().len(),
+            _ => 0,
+        })
         .sum();
+    // the tee: what it does per update before the app gets it
     let t = Instant::now();
-    let clones: Vec<Update> = snaps.iter().map(|s| update(s.clone())).collect();
-    let clone_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    let copies: Vec<Update> = updates.iter().filter(|u| wanted(u)).cloned().collect();
+    let copy_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+    drop(updates);
     let t = Instant::now();
-    let mut stored = 0usize;
-    let mut json = 0usize;
-    for u in clones {
+    let (mut stored, mut json) = (0usize, 0usize);
+    for u in copies {
         let e = enc.encode(u).unwrap().unwrap();
         stored += e.data.len();
         json += e.raw_len;
@@ -158,20 +226,30 @@ fn main() {
     let enc_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
     let per = stored as f64 / f64::from(n);
     println!(
-        "500 active backends, {n} refreshes: tee clone {clone_us:.0} us + encode+zstd {enc_us:.0} us \
+        "500 active backends, {n} refreshes: tee copy {copy_us:.1} us + encode+zstd {enc_us:.0} us \
          = {:.3} ms per refresh (target <= 0.5 ms)",
-        (clone_us + enc_us) / 1000.0
+        (copy_us + enc_us) / 1000.0
     );
     println!(
-        "stored {per:.0} B per refresh (delta JSON {:.0} B before zstd; raw snapshot JSON {:.0} B) \
+        "stored {per:.0} B per refresh (frame JSON {:.0} B before zstd; raw snapshot JSON {:.0} B) \
          -> {:.1} MB per 24 h of records; ratio to raw JSON 1:{:.0}",
         json as f64 / f64::from(n),
         raw as f64 / f64::from(n),
         per * 86_400.0 / 1e6,
         raw as f64 / stored as f64
     );
+    for every in [30, 60, 120, 300] {
+        let (per, worst) = interval(every, 1200);
+        println!(
+            "keyframe every {every:>3}: {per:>5.0} B per refresh ({:>5.1} MB per 24 h), decoding a \
+             whole interval {:.1} ms",
+            per * 86_400.0 / 1e6,
+            ms(worst)
+        );
+    }
+}
 
-    // 2. a synthetic recording of `hours`
+fn replay(hours: u64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("day.sqlite");
     let mut store = Store::create(&path).unwrap();
@@ -182,14 +260,9 @@ fn main() {
     let t = Instant::now();
     for i in 0..total {
         let e = enc.encode(update(g.refresh())).unwrap().unwrap();
+        let ts = t0_ms + i as i64 * 1000;
         store
-            .insert(
-                t0_ms + i as i64 * 1000,
-                e.view,
-                e.kind.name(),
-                e.keyframe,
-                &e.data,
-            )
+            .insert(ts, e.view, e.kind.name(), e.keyframe, &e.data)
             .unwrap();
         if i % 60 == 59 {
             store.commit().unwrap();
@@ -213,51 +286,150 @@ fn main() {
     let t = Instant::now();
     let r = Reader::open(&path).unwrap();
     let (first, last) = r.span().unwrap().unwrap();
-    let open = t.elapsed();
-    println!("open: {:.1} ms (target <= 1 s)", open.as_secs_f64() * 1e3);
-    let mut worst = Duration::ZERO;
-    let mut sum = Duration::ZERO;
-    let minutes = (last - first) / 60_000;
+    println!("open: {:.1} ms (target <= 1 s)", ms(t.elapsed()));
+    let minutes = ((last - first) / 60_000).max(1);
     let mut seeded = 12345u64;
-    let tries = 50;
-    let mut steps = Vec::new();
-    for _ in 0..tries {
+    let (mut seeks, mut fwd, mut back, mut back_key) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut dec = Decoder::default();
+    for _ in 0..50 {
         seeded = seeded
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let minute = (seeded >> 33) as i64 % minutes.max(1);
-        // a minute plus a little: the worst case is just before the next keyframe
+        let minute = (seeded >> 33) as i64 % minutes;
+        // a minute plus 59 s: the worst case, just before the next keyframe
         let at = first + minute * 60_000 + 59_000;
         let t = Instant::now();
-        let start = r.start_id(at, &["pg_snapshot"]).unwrap().unwrap();
-        let rows = r.batch(start, at, 100).unwrap();
-        let mut dec = Decoder::default();
-        let mut last_id = start;
-        for row in &rows {
-            dec.decode(&row.kind, row.keyframe, &row.data).unwrap();
-            last_id = row.id;
-        }
-        let d = t.elapsed();
-        worst = worst.max(d);
-        sum += d;
-        // one step forward from there
+        let (row, _snap) = seek(&r, &mut dec, at);
+        seeks.push(t.elapsed());
+        // one refresh forward (onto the next keyframe)
         let t = Instant::now();
-        let row = r.next_after(last_id).unwrap().unwrap();
-        dec.decode(&row.kind, row.keyframe, &row.data).unwrap();
-        steps.push(t.elapsed());
+        let next = r.next_after(row.id).unwrap().unwrap();
+        let _ = dec.decode(&next.kind, next.keyframe, &next.data).unwrap();
+        fwd.push(t.elapsed());
+        // and another (a delta)
+        let t = Instant::now();
+        let next2 = r.next_after(next.id).unwrap().unwrap();
+        let _ = dec
+            .decode(&next2.kind, next2.keyframe, &next2.data)
+            .unwrap();
+        fwd.push(t.elapsed());
+        // one back from there (the keyframe: in the decoder's cache)
+        let t = Instant::now();
+        let _ = seek(&r, &mut dec, next.ts_ms);
+        back.push(t.elapsed());
+        // one back from the keyframe: the whole previous minute from its keyframe
+        let t = Instant::now();
+        let _ = seek(&r, &mut dec, row.ts_ms);
+        back_key.push(t.elapsed());
+        // one back within the minute (its keyframe cached now)
+        let t = Instant::now();
+        let _ = seek(&r, &mut dec, row.ts_ms - 1000);
+        back.push(t.elapsed());
     }
-    steps.sort();
     println!(
-        "seek to a minute (+59 s, decoding from the keyframe): mean {:.1} ms, worst {:.1} ms \
-         over {tries} (target <= 50 ms)",
-        sum.as_secs_f64() * 1e3 / f64::from(tries),
-        worst.as_secs_f64() * 1e3
+        "seek to a minute (+59 s, from the keyframe before): {} (target <= 50 ms)",
+        stats(seeks)
+    );
+    println!("step forward: {} (target <= 5 ms)", stats(fwd));
+    println!(
+        "step back within a minute: {} (target <= 5 ms)",
+        stats(back)
     );
     println!(
-        "step: median {:.2} ms, worst {:.2} ms (target <= 5 ms)",
-        steps[steps.len() / 2].as_secs_f64() * 1e3,
-        steps[steps.len() - 1].as_secs_f64() * 1e3
+        "step back across a keyframe: {} (target <= 5 ms)",
+        stats(back_key)
     );
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("load average at the end: {}", load.trim());
+}
+
+/// The CPU time (ns) the thread named `name` has used, from `/proc/self/task/*/schedstat`.
+fn thread_cpu_ns(name: &str) -> Option<u64> {
+    for t in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let s = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+            return s.split(' ').next()?.parse().ok();
+        }
+    }
+    None
+}
+
+fn vlog(secs: u64) {
+    let p = format!(
+        "{}/tests/fixtures/varnish/varnish7-request.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let data = std::fs::read(&p).unwrap_or_else(|e| panic!("read {p}: {e}"));
+    let base = parse_all(&data).0;
+    let batch: Vec<_> = base.iter().cycle().take(2_000).cloned().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = RecorderOptions::new(dir.path().join("vlog.sqlite"), &Default::default());
+    let rec = Recorder::start(opts).unwrap();
+    let stats = rec.stats();
+    let batches = secs * 10;
+    let mut copy = Duration::ZERO;
+    let cpu0 = thread_cpu_ns("stacktop-record").unwrap_or(0);
+    let t0 = Instant::now();
+    for i in 0..batches {
+        let due = t0 + Duration::from_millis(100 * i);
+        if let Some(d) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+        let u = Update {
+            view: ViewKind::Vlog,
+            payload: Payload::Vlog(VlogEvent::Requests(batch.clone())),
+        };
+        // the tee's copy of the batch (the app gets the original)
+        let t = Instant::now();
+        let c = u.clone();
+        copy += t.elapsed();
+        drop(u);
+        rec.offer(chrono::Utc::now().timestamp_millis(), c);
+    }
+    // wait (bounded) for the writer to commit what it was given
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stats.written.load(std::sync::atomic::Ordering::Relaxed)
+        + stats.dropped.load(std::sync::atomic::Ordering::Relaxed)
+        < batches
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let wall = t0.elapsed();
+    let cpu = thread_cpu_ns("stacktop-record").unwrap_or(0) - cpu0;
+    let st = rec.finish();
+    let g = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "vlog at 20,000 requests/s for {secs} s ({batches} batches of 2,000): {} written, {} dropped, {} lost; \
+         writer thread CPU {:.1} ms per second of traffic ({:.1} % of a core), tee copy {:.1} ms per second; \
+         stored {:.1} MB ({:.0} MB per hour, JSON 1:{:.0}); wall {:.1} s",
+        g(&st.written),
+        g(&st.dropped),
+        g(&st.lost),
+        cpu as f64 / 1e6 / secs as f64,
+        cpu as f64 / 1e7 / secs as f64,
+        ms(copy) / secs as f64,
+        g(&st.stored_bytes) as f64 / 1e6,
+        g(&st.stored_bytes) as f64 / 1e6 * 3600.0 / secs as f64,
+        g(&st.raw_bytes) as f64 / g(&st.stored_bytes).max(1) as f64,
+        wall.as_secs_f64()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else is read
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|h| h.parse().ok())
+            .unwrap_or(d)
+    };
+    println!(
+        "load average at start: {} (keyframe every {KEYFRAME_EVERY})",
+        load()
+    );
+    cpu_and_size();
+    replay(env("RECORD_BENCH_HOURS", 24));
+    vlog(env("RECORD_BENCH_VLOG_SECS", 20));
+    println!("load average at the end: {}", load());
 }

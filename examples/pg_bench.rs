@@ -86,7 +86,7 @@ fn main() -> Result<(), String> {
             max_fetch = max_fetch.max(s.fetch_time);
             // what the UI loop does per refresh: apply to the view, then draw the screen
             app.tick(chrono::Local::now());
-            app.apply(Update { view: ViewKind::Pgtop, payload: Payload::Pg(Box::new(s)) });
+            app.apply(Update { view: ViewKind::Pgtop, payload: Payload::Pg(s.into()) });
             buf.reset();
             stacktop::screen::render(&app, area, &mut buf);
             got += 1;

@@ -38,7 +38,9 @@ pub enum Payload {
     /// The spotify explorer's query results, import progress and store info.
     Spotify(Box<crate::spotify::msg::SpotifyEvent>),
     /// pgtop: one refresh of `pg_stat_activity` (or a status-only snapshot while disconnected).
-    Pg(Box<crate::pg::activity::PgSnapshot>),
+    /// Shared, not owned: the recorder's tee copies the update as a refcount, not 500
+    /// sessions; readers only read it. Build it as `Payload::Pg(snapshot.into())`.
+    Pg(std::sync::Arc<crate::pg::activity::PgSnapshot>),
     /// pgtop: the answer to a signal or EXPLAIN request.
     PgReply(Box<crate::pg::msg::PgReply>),
 }

@@ -230,7 +230,7 @@ fn pgtop_with_a_session() -> App {
     let mut a = app(ViewKind::Pgtop, 160, 30);
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snap)),
+        payload: Payload::Pg(snap.into()),
     });
     a
 }

@@ -708,7 +708,7 @@ fn pg_app(seed: u64) -> App {
     a.now = pg_now().with_timezone(&Local);
     a.apply(update(
         ViewKind::Pgtop,
-        Payload::Pg(Box::new(pg_snapshot(pg_sessions(0), 1))),
+        Payload::Pg(pg_snapshot(pg_sessions(0), 1).into()),
     ));
     a
 }
@@ -716,23 +716,25 @@ fn pg_app(seed: u64) -> App {
 fn pg_data(a: &mut App, n: usize) {
     let seq = n as u64;
     let payload = match n % 10 {
-        0..=2 => Payload::Pg(Box::new(pg_snapshot(pg_sessions(n / 10), seq))),
-        3 => Payload::Pg(Box::new(PgSnapshot::status_only(
-            seq,
-            ConnState::Disconnected {
-                since: pg_now(),
-                error: "connection refused (os error 111)\nis the server running? 日本".into(),
-                attempts: (n % 50) as u32,
-                next_attempt_in: Duration::from_millis((n % 5000) as u64),
-            },
-            Duration::from_secs(1),
-        ))),
-        4 => Payload::Pg(Box::new(PgSnapshot::status_only(
-            seq,
-            ConnState::Connecting,
-            Duration::from_secs(1),
-        ))),
-        5 => Payload::Pg(Box::new(pg_snapshot(Vec::new(), seq))),
+        0..=2 => Payload::Pg(pg_snapshot(pg_sessions(n / 10), seq).into()),
+        3 => Payload::Pg(
+            PgSnapshot::status_only(
+                seq,
+                ConnState::Disconnected {
+                    since: pg_now(),
+                    error: "connection refused (os error 111)\nis the server running? 日本".into(),
+                    attempts: (n % 50) as u32,
+                    next_attempt_in: Duration::from_millis((n % 5000) as u64),
+                },
+                Duration::from_secs(1),
+            )
+            .into(),
+        ),
+        4 => Payload::Pg(
+            PgSnapshot::status_only(seq, ConnState::Connecting, Duration::from_secs(1))
+                .into(),
+        ),
+        5 => Payload::Pg(pg_snapshot(Vec::new(), seq).into()),
         6 | 7 => {
             // EXPLAIN for the open detail (or any pid): a plan, an empty plan or an error
             let pid = match &a.pgtop.detail {

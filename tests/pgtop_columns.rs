@@ -43,7 +43,7 @@ fn app() -> App {
     a.now = now().with_timezone(&chrono::Local);
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snap)),
+        payload: Payload::Pg(snap.into()),
     });
     a
 }

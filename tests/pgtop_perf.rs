@@ -246,7 +246,7 @@ fn perf_cells_made_at_draw_time_draw_what_a_full_table_draws() {
     a.now = now().with_timezone(&chrono::Local);
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snapshot(sessions(700)))),
+        payload: Payload::Pg(snapshot(sessions(700)).into()),
     });
     let rows_n = a.pgtop.core.table.data.rows.len();
     assert!(rows_n > 300, "{rows_n} rows listed");

@@ -179,7 +179,7 @@ fn disconnected_shows_a_banner_and_clears_the_rows() {
     );
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(down)),
+        payload: Payload::Pg(down.into()),
     });
     let buf = render(&a, 160, 30);
     let (x, y) = find(&buf, "DISCONNECTED since");
@@ -296,7 +296,7 @@ fn kill_slow_lists_the_targets_cancels_then_offers_terminate_for_survivors() {
     later.taken_at = SystemTime::now();
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(later)),
+        payload: Payload::Pg(later.into()),
     });
     let all = text(&render(&a, 160, 30));
     assert!(
@@ -379,7 +379,7 @@ fn order_is_frozen_while_navigating() {
         Some(now() - chrono::Duration::seconds(500));
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snapshot(s))),
+        payload: Payload::Pg(snapshot(s).into()),
     });
     assert_eq!(
         listed(&a),
@@ -464,7 +464,7 @@ fn app_long(w: u16, h: u16) -> App {
     s.iter_mut().find(|s| s.pid == 101).unwrap().query = long_query();
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snapshot(s))),
+        payload: Payload::Pg(snapshot(s).into()),
     });
     a.resize(w, h);
     a
@@ -652,7 +652,7 @@ fn detail_at_200x60_wraps_a_long_line_and_end_shows_the_last_plan_line() {
     s.iter_mut().find(|s| s.pid == 101).unwrap().query = long_line;
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snapshot(s))),
+        payload: Payload::Pg(snapshot(s).into()),
     });
     press(&mut a, KeyCode::Enter);
     let buf = render(&a, 200, 60);
@@ -737,7 +737,7 @@ fn no_color_survives_theme_switches_and_idle_tx_keeps_a_marker() {
     );
     by_env.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snapshot(sessions()))),
+        payload: Payload::Pg(snapshot(sessions()).into()),
     });
     for a in [&mut by_flag, &mut by_env] {
         press(a, KeyCode::Down);

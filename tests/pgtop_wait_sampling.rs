@@ -70,7 +70,7 @@ fn count_of(p: &WaitProfile, pid: i32, name: &str) -> i64 {
 fn feed(a: &mut App, s: PgSnapshot) {
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(s)),
+        payload: Payload::Pg(s.into()),
     });
 }
 

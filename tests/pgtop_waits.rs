@@ -73,7 +73,7 @@ fn app() -> App {
 fn feed(a: &mut App, s: PgSnapshot) {
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(s)),
+        payload: Payload::Pg(s.into()),
     });
 }
 

@@ -119,7 +119,7 @@ fn pg_app() -> App {
     });
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(pg_snapshot())),
+        payload: Payload::Pg(pg_snapshot().into()),
     });
     a
 }
@@ -152,7 +152,7 @@ fn pg_down(error: &str) -> App {
     });
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(down)),
+        payload: Payload::Pg(down.into()),
     });
     a
 }

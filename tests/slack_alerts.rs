@@ -273,7 +273,7 @@ fn snapshot(alerts: Option<slack::AlertStatus>) -> Update {
     s.alerts = alerts;
     Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(s)),
+        payload: Payload::Pg(s.into()),
     }
 }
 

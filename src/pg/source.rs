@@ -116,7 +116,7 @@ fn forward(tx: &mpsc::Sender<Update>, mut snap: PgSnapshot) -> bool {
     // the snapshot's own time (as the replication view does): the health is a function of
     // the snapshot, so a replayed recording shows the same "updated" time
     let h = health(&snap.status, snap.taken_at.into());
-    send(tx, Payload::Pg(Box::new(snap))) && send(tx, Payload::Health(h))
+    send(tx, Payload::Pg(snap.into())) && send(tx, Payload::Health(h))
 }
 
 /// Starts the pgtop collector for `cfg` (`ui_refresh` when `[pgtop] refresh` is unset;

@@ -1,15 +1,17 @@
 //! Updates to records and back: what is recorded of each [`Payload`], pgtop's delta encoding
-//! and zstd.
+//! ([`super::pgframe`]) and zstd.
 //!
 //! A pgtop snapshot is stored as a [`PgFrame`]: on a keyframe (the first one, every
-//! [`KEYFRAME_EVERY`]th, and after a failed write) the whole snapshot; otherwise the snapshot
-//! with only the sessions that differ from the previous one (by pid, whole-session equality),
-//! the pids that left, and the pid order when it is not the previous order with newcomers
-//! appended. Decoding applies the deltas to the last keyframe, so the decoded snapshot equals
-//! the recorded one field for field (`statements`, not serialized, excepted).
+//! [`KEYFRAME_EVERY`]th, and after a failed write) every session, otherwise only the fields
+//! that changed, the pids that left and the pid order when it changed. Decoding applies the
+//! frames to the last keyframe, so the decoded snapshot equals the recorded one field for
+//! field (`statements`, not serialized, excepted).
 //!
 //! Every record is zstd-compressed on its own; a pgtop delta with its keyframe's JSON as the
-//! dictionary (so the delta's query texts cost a reference, not their bytes).
+//! dictionary (so the delta's query texts cost a reference, not their bytes). The encoder
+//! keeps the previous snapshot as the shared `Arc` the tee copied (no copy of the sessions);
+//! the decoder keeps the sessions, the keyframe's prepared dictionary, and the last keyframe
+//! it decoded, so seeking back into the same minute does not parse the keyframe again.
 //!
 //! Error texts and notices pass through [`crate::mask::text`] before they are written, so a
 //! password that slipped into a message never reaches the file.
@@ -17,11 +19,13 @@
 use chrono::{DateTime, Local};
 use serde::{Deserialize, Serialize};
 
+use super::pgframe::{self, PgFrame};
 use crate::messages::{Payload, Update};
 use crate::pg::activity::{ConnState, PgSnapshot, Session};
 use crate::wire::Level;
 use crate::wire::SourceHealth;
 use crate::wire::ViewKind;
+use std::sync::Arc;
 
 /// A keyframe every this many pgtop snapshots (one a minute at the default 1 s refresh).
 pub const KEYFRAME_EVERY: u32 = 60;
@@ -94,18 +98,6 @@ pub fn wanted(u: &Update) -> bool {
     }
 }
 
-/// A pgtop snapshot as stored: whole (keyframe) or as a change of the previous one.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PgFrame {
-    pub snap: PgSnapshot,
-    /// pids gone since the previous snapshot
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub gone: Vec<i32>,
-    /// the pid order, when it is not the previous order with newcomers at the end
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<Vec<i32>>,
-}
-
 /// [`SourceHealth`] as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthRec {
@@ -169,12 +161,14 @@ pub struct Encoded {
     pub raw_len: usize,
 }
 
-/// The writer's encoder: the previous pgtop sessions and the zstd context.
+/// The writer's encoder: the previous pgtop snapshot and the zstd contexts.
 pub struct Encoder {
-    prev_pg: Option<Vec<Session>>,
+    prev_pg: Option<Arc<PgSnapshot>>,
     /// the last recorded state name per view: health is recorded when it changes
     last_health: std::collections::HashMap<&'static str, &'static str>,
     since_key: u32,
+    /// [`KEYFRAME_EVERY`] unless a bench asks otherwise
+    keyframe_every: u32,
     zstd: zstd::bulk::Compressor<'static>,
     /// pgtop deltas are compressed with the last keyframe's JSON as the zstd dictionary
     /// (the query texts and names of a delta are nearly all in it)
@@ -188,9 +182,18 @@ impl Encoder {
             prev_pg: None,
             last_health: Default::default(),
             since_key: 0,
+            keyframe_every: KEYFRAME_EVERY,
             zstd,
             pg_dict: None,
         })
+    }
+
+    /// A keyframe every `n` pgtop snapshots instead of [`KEYFRAME_EVERY`] (the bench's size
+    /// against seek-time trade-off).
+    #[doc(hidden)]
+    pub fn with_keyframe_every(mut self, n: u32) -> Encoder {
+        self.keyframe_every = n.max(1);
+        self
     }
 
     /// Forgets the previous snapshot: the next pgtop record is a keyframe (after records were
@@ -206,7 +209,7 @@ impl Encoder {
         let view = u.view.name();
         let (kind, keyframe, json) = match u.payload {
             Payload::Pg(snap) => {
-                let (keyframe, json) = self.pg(*snap)?;
+                let (keyframe, json) = self.pg(snap)?;
                 (Kind::PgSnapshot, keyframe, json)
             }
             Payload::Health(h) => {
@@ -271,69 +274,31 @@ impl Encoder {
         })
     }
 
-    fn pg(&mut self, mut snap: PgSnapshot) -> Result<(bool, Vec<u8>), String> {
-        if let ConnState::Disconnected { error, .. } = &mut snap.status {
+    fn pg(&mut self, snap: Arc<PgSnapshot>) -> Result<(bool, Vec<u8>), String> {
+        let mut shell = pgframe::shell(&snap);
+        if let ConnState::Disconnected { error, .. } = &mut shell.status {
             *error = crate::mask::text(error);
         }
-        for n in &mut snap.notices {
+        for n in &mut shell.notices {
             *n = crate::mask::text(n);
         }
-        let sessions = std::mem::take(&mut snap.sessions);
-        let unique = {
-            let mut pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
-            pids.sort_unstable();
-            pids.windows(2).all(|w| w[0] != w[1])
-        };
         let delta_on = match &self.prev_pg {
-            Some(prev) if unique && self.since_key + 1 < KEYFRAME_EVERY => Some(prev),
+            Some(prev)
+                if self.since_key + 1 < self.keyframe_every
+                    && pgframe::pids_unique(&snap.sessions)
+                    && pgframe::pids_unique(&prev.sessions) =>
+            {
+                Some(prev)
+            }
             _ => None,
         };
-        let (keyframe, json, kept) = match delta_on {
-            None => {
-                snap.sessions = sessions;
-                let mut f = PgFrame {
-                    snap,
-                    gone: Vec::new(),
-                    order: None,
-                };
-                let json = to_json(&f)?;
-                (true, json, std::mem::take(&mut f.snap.sessions))
-            }
-            Some(prev) => {
-                let before: std::collections::HashMap<i32, &Session> =
-                    prev.iter().map(|s| (s.pid, s)).collect();
-                let now: std::collections::HashSet<i32> = sessions.iter().map(|s| s.pid).collect();
-                let gone: Vec<i32> = prev
-                    .iter()
-                    .map(|s| s.pid)
-                    .filter(|p| !now.contains(p))
-                    .collect();
-                snap.sessions = sessions
-                    .iter()
-                    .filter(|s| before.get(&s.pid).is_none_or(|p| *p != *s))
-                    .cloned()
-                    .collect();
-                // the order decoding gives: the previous minus the gone, newcomers appended
-                let mut implied: Vec<i32> = prev
-                    .iter()
-                    .map(|s| s.pid)
-                    .filter(|p| now.contains(p))
-                    .collect();
-                let mut newcomers: Vec<i32> = sessions
-                    .iter()
-                    .map(|s| s.pid)
-                    .filter(|p| !before.contains_key(p))
-                    .collect();
-                newcomers.sort_unstable();
-                implied.extend(newcomers);
-                let actual: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
-                let order = (implied != actual).then_some(actual);
-                let json = to_json(&PgFrame { snap, gone, order })?;
-                (false, json, sessions)
-            }
+        let (keyframe, frame) = match delta_on {
+            None => (true, pgframe::keyframe(shell, &snap.sessions)),
+            Some(prev) => (false, pgframe::delta(shell, &prev.sessions, &snap.sessions)),
         };
+        let json = to_json(&frame)?;
         self.since_key = if keyframe { 0 } else { self.since_key + 1 };
-        self.prev_pg = Some(kept);
+        self.prev_pg = Some(snap);
         Ok((keyframe, json))
     }
 }
@@ -382,7 +347,7 @@ impl Decoded {
     /// health, replication snapshots).
     pub fn into_update(self, view: ViewKind) -> Option<Update> {
         let payload = match self {
-            Decoded::Pg(s) => Payload::Pg(s),
+            Decoded::Pg(s) => Payload::Pg(s.into()),
             Decoded::Health(h) => Payload::Health(h.to_health()),
             Decoded::Repl(s) => Payload::Repl(s),
             Decoded::Json(_) => return None,
@@ -427,81 +392,120 @@ fn notice(v: &serde_json::Value) -> Option<Payload> {
     Some(Payload::Notice { level, text })
 }
 
+/// The last pgtop keyframe a [`Decoder`] read: its stored bytes (to know it again), the
+/// sessions it holds and its JSON prepared as the dictionary of the deltas after it.
+struct KeyCache {
+    data: Vec<u8>,
+    snap: PgSnapshot,
+    sessions: Vec<Session>,
+    dict: zstd::dict::DecoderDictionary<'static>,
+}
+
 /// The reader's decoder: the last pgtop sessions, to apply deltas to.
 #[derive(Default)]
 pub struct Decoder {
     prev_pg: Option<Vec<Session>>,
-    /// the last pgtop keyframe's JSON: the dictionary of the deltas after it
-    pg_dict: Option<Vec<u8>>,
+    key: Option<KeyCache>,
 }
+
+/// A record's JSON may not grow past this when decompressed (bounded memory on a corrupt or
+/// hostile file).
+const MAX_RECORD: u64 = 256 << 20;
 
 impl Decoder {
     /// Decodes a stored record. A delta without its keyframe (cut by retention) is an error
     /// the caller skips.
     pub fn decode(&mut self, kind: &str, keyframe: bool, data: &[u8]) -> Result<Decoded, String> {
-        let corrupt = |e: std::io::Error| format!("corrupt {kind} record: {e}");
-        let pg_delta = Kind::parse(kind) == Some(Kind::PgSnapshot) && !keyframe;
-        let json = if pg_delta {
-            let dict = self
-                .pg_dict
-                .as_deref()
-                .ok_or("a pgtop delta without its keyframe")?;
-            let mut out = Vec::new();
-            let mut d =
-                zstd::stream::read::Decoder::with_dictionary(data, dict).map_err(corrupt)?;
-            std::io::Read::read_to_end(&mut d, &mut out).map_err(corrupt)?;
-            out
-        } else {
-            zstd::decode_all(data).map_err(corrupt)?
-        };
-        let bad = |e: serde_json::Error| format!("corrupt {kind} record: {e}");
         match Kind::parse(kind) {
             Some(Kind::PgSnapshot) => {
-                let mut f: PgFrame = serde_json::from_slice(&json).map_err(bad)?;
-                if keyframe {
-                    self.pg_dict = Some(json);
-                } else {
-                    let prev = self
-                        .prev_pg
-                        .take()
-                        .ok_or("a pgtop delta without its keyframe")?;
-                    f.snap.sessions = apply(prev, f.snap.sessions, &f.gone, f.order.as_deref());
+                let mut snap = self.pg(kind, keyframe, data)?;
+                snap.sessions = self.prev_pg.clone().unwrap_or_default();
+                Ok(Decoded::Pg(Box::new(snap)))
+            }
+            Some(k) => {
+                let json = unzstd(data, None).map_err(|e| format!("corrupt {kind} record: {e}"))?;
+                let bad = |e: serde_json::Error| format!("corrupt {kind} record: {e}");
+                match k {
+                    Kind::Health => {
+                        Ok(Decoded::Health(serde_json::from_slice(&json).map_err(bad)?))
+                    }
+                    Kind::ReplSnapshot => {
+                        Ok(Decoded::Repl(serde_json::from_slice(&json).map_err(bad)?))
+                    }
+                    _ => Ok(Decoded::Json(serde_json::from_slice(&json).map_err(bad)?)),
                 }
-                self.prev_pg = Some(f.snap.sessions.clone());
-                Ok(Decoded::Pg(Box::new(f.snap)))
             }
-            Some(Kind::Health) => Ok(Decoded::Health(serde_json::from_slice(&json).map_err(bad)?)),
-            Some(Kind::ReplSnapshot) => {
-                Ok(Decoded::Repl(serde_json::from_slice(&json).map_err(bad)?))
-            }
-            Some(_) => Ok(Decoded::Json(serde_json::from_slice(&json).map_err(bad)?)),
             None => Err(format!("unknown record kind {kind:?}")),
         }
     }
+
+    /// Reads a record only for what follows it: a pgtop record updates the sessions the next
+    /// delta applies to, without building its snapshot; others are skipped. For seeking:
+    /// `skip` the records from the keyframe up to the one before the target, `decode` that
+    /// one.
+    pub fn skip(&mut self, kind: &str, keyframe: bool, data: &[u8]) -> Result<(), String> {
+        match Kind::parse(kind) {
+            Some(Kind::PgSnapshot) => self.pg(kind, keyframe, data).map(|_| ()),
+            Some(_) => Ok(()),
+            None => Err(format!("unknown record kind {kind:?}")),
+        }
+    }
+
+    /// Applies one pgtop record to the kept sessions; returns the snapshot without them.
+    fn pg(&mut self, kind: &str, keyframe: bool, data: &[u8]) -> Result<PgSnapshot, String> {
+        let corrupt = |e: std::io::Error| format!("corrupt {kind} record: {e}");
+        let bad = |e: serde_json::Error| format!("corrupt {kind} record: {e}");
+        if keyframe {
+            if let Some(k) = self.key.as_ref().filter(|k| k.data == data) {
+                // the same keyframe again (seeking back in its minute): no zstd, no JSON
+                self.prev_pg = Some(k.sessions.clone());
+                return Ok(pgframe::shell(&k.snap));
+            }
+            self.prev_pg = None;
+            self.key = None;
+            let json = unzstd(data, None).map_err(corrupt)?;
+            let mut f: PgFrame = serde_json::from_slice(&json).map_err(bad)?;
+            let sessions = pgframe::apply(None, &mut f)?;
+            self.key = Some(KeyCache {
+                data: data.to_vec(),
+                snap: pgframe::shell(&f.snap),
+                sessions: sessions.clone(),
+                dict: zstd::dict::DecoderDictionary::copy(&json),
+            });
+            self.prev_pg = Some(sessions);
+            return Ok(f.snap);
+        }
+        let (Some(prev), Some(key)) = (self.prev_pg.take(), self.key.as_ref()) else {
+            return Err("a pgtop delta without its keyframe".into());
+        };
+        let json = unzstd(data, Some(&key.dict)).map_err(corrupt)?;
+        let mut f: PgFrame = serde_json::from_slice(&json).map_err(bad)?;
+        self.prev_pg = Some(pgframe::apply(Some(prev), &mut f)?);
+        Ok(f.snap)
+    }
 }
 
-/// The previous sessions with a delta applied.
-fn apply(
-    prev: Vec<Session>,
-    changed: Vec<Session>,
-    gone: &[i32],
-    order: Option<&[i32]>,
-) -> Vec<Session> {
-    let mut changed: std::collections::HashMap<i32, Session> =
-        changed.into_iter().map(|s| (s.pid, s)).collect();
-    let mut out: Vec<Session> = prev
-        .into_iter()
-        .filter(|s| !gone.contains(&s.pid))
-        .map(|s| changed.remove(&s.pid).unwrap_or(s))
-        .collect();
-    // newcomers, in the order the delta lists them
-    let mut fresh: Vec<Session> = changed.into_values().collect();
-    fresh.sort_by_key(|s| s.pid);
-    out.extend(fresh);
-    if let Some(order) = order {
-        let pos: std::collections::HashMap<i32, usize> =
-            order.iter().enumerate().map(|(i, p)| (*p, i)).collect();
-        out.sort_by_key(|s| pos.get(&s.pid).copied().unwrap_or(usize::MAX));
+/// zstd-decompressed `data` (with the prepared dictionary of a pgtop delta), refused past
+/// [`MAX_RECORD`].
+fn unzstd(
+    data: &[u8],
+    dict: Option<&zstd::dict::DecoderDictionary<'_>>,
+) -> Result<Vec<u8>, std::io::Error> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let n = match dict {
+        Some(d) => zstd::stream::read::Decoder::with_prepared_dictionary(data, d)?
+            .take(MAX_RECORD + 1)
+            .read_to_end(&mut out)?,
+        None => zstd::stream::read::Decoder::with_buffer(data)?
+            .take(MAX_RECORD + 1)
+            .read_to_end(&mut out)?,
+    };
+    if n as u64 > MAX_RECORD {
+        return Err(std::io::Error::other(format!(
+            "over {} MB decompressed",
+            MAX_RECORD >> 20
+        )));
     }
-    out
+    Ok(out)
 }

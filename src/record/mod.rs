@@ -19,8 +19,8 @@
 //! database file's mode) is 0600.
 //!
 //! **Size** ([`codec`]): pgtop snapshots are delta-encoded — a keyframe every
-//! [`codec::KEYFRAME_EVERY`] snapshots, in between only the sessions that changed, the pids
-//! that left and the header — and every record is zstd-compressed. Secrets are never recorded:
+//! [`codec::KEYFRAME_EVERY`] snapshots, in between only the fields that changed
+//! ([`pgframe`]), the pids that left and the header — and every record is zstd-compressed. Secrets are never recorded:
 //! snapshots hold no passwords, error texts and notices are the masked ones the UI shows, and
 //! the configuration is not written.
 //!
@@ -31,6 +31,7 @@
 pub mod codec;
 pub mod config;
 pub mod headless;
+pub mod pgframe;
 pub mod store;
 pub mod writer;
 

@@ -15,8 +15,29 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-/// The `meta.format` value this version writes and reads.
-pub const FORMAT: &str = "stacktop-recording 1";
+/// The `meta.format` value this version writes and reads. 2: pgtop deltas by field
+/// ([`super::pgframe`]); 1 (whole changed sessions) is not read any more.
+pub const FORMAT: &str = "stacktop-recording 2";
+
+/// Why a recording of another format cannot be used, or `None` when it is ours.
+fn other_format(path: &Path, found: Option<&str>) -> Option<String> {
+    let ours: u32 = FORMAT.rsplit(' ').next()?.parse().ok()?;
+    let found = found.unwrap_or_default();
+    let version = found
+        .strip_prefix("stacktop-recording ")
+        .and_then(|v| v.parse::<u32>().ok());
+    let why = match version {
+        Some(v) if v == ours => return None,
+        Some(v) if v < ours => format!(
+            "made by an older stacktop (recording format {v}; this version reads format {ours} only)"
+        ),
+        Some(v) => format!(
+            "made by a newer stacktop (recording format {v}; this version reads format {ours})"
+        ),
+        None => format!("not a stacktop recording (format {found:?})"),
+    };
+    Some(format!("recording {}: {why}", path.display()))
+}
 
 /// One stored record, its payload still compressed.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,12 +110,10 @@ impl Store {
                 )
                 .map_err(|e| sql_err(path, e))?;
             }
-            Some(FORMAT) => {}
-            Some(other) => {
-                return Err(format!(
-                    "recording {}: written by another version ({other}); record to a new file",
-                    path.display()
-                ))
+            Some(found) => {
+                if let Some(why) = other_format(path, Some(found)) {
+                    return Err(format!("{why}; record to a new file"));
+                }
             }
         }
         Ok(Store { conn, in_tx: false })
@@ -225,12 +244,8 @@ impl Reader {
                     path.display()
                 )
             })?;
-        if format.as_deref() != Some(FORMAT) {
-            return Err(format!(
-                "recording {}: not a stacktop recording (format {:?})",
-                path.display(),
-                format.unwrap_or_default()
-            ));
+        if let Some(why) = other_format(path, format.as_deref()) {
+            return Err(why);
         }
         Ok(Reader { conn })
     }

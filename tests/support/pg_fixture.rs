@@ -63,7 +63,7 @@ pub fn snapshot(seq: u64, sessions: Vec<Session>) -> PgSnapshot {
 pub fn feed(a: &mut App, snap: PgSnapshot) {
     a.apply(Update {
         view: ViewKind::Pgtop,
-        payload: Payload::Pg(Box::new(snap)),
+        payload: Payload::Pg(snap.into()),
     });
 }
 

@@ -77,7 +77,7 @@ pub struct PgtopView {
     pub core: ViewCore,
     /// latest snapshot with data; dropped when the connection is lost (rows from before a
     /// disconnect are never shown as current)
-    pub snap: Option<Box<PgSnapshot>>,
+    pub snap: Option<std::sync::Arc<PgSnapshot>>,
     /// when the last snapshot with data was taken (local clock), kept across a disconnect
     pub last_data: Option<DateTime<Utc>>,
     pub status: ConnState,

@@ -67,7 +67,7 @@ impl PgtopView {
         self.sessions().iter().find(|s| &s.pid.to_string() == key)
     }
 
-    pub(super) fn apply_snapshot(&mut self, snap: Box<PgSnapshot>) {
+    pub(super) fn apply_snapshot(&mut self, snap: std::sync::Arc<PgSnapshot>) {
         self.status = snap.status.clone();
         if snap.header.is_none() {
             // status only. No answer yet: the rows stay, marked with their age by the banner.
