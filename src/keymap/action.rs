@@ -19,6 +19,8 @@ pub enum Action {
     /// `Esc`: close the innermost overlay, prompt, pane or filter.
     Back,
     Suspend,
+    /// `B`: write the last minutes of every tab to an incident bundle file.
+    Bundle,
     Up,
     Down,
     PageUp,
@@ -91,7 +93,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in declaration order (for name lookups and the README's list).
-    pub const ALL: [Action; 69] = [
+    pub const ALL: [Action; 70] = [
         Action::Quit,
         Action::NextTab,
         Action::PrevTab,
@@ -106,6 +108,7 @@ impl Action {
         Action::TogglePause,
         Action::Back,
         Action::Suspend,
+        Action::Bundle,
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -192,6 +195,7 @@ impl Action {
             Action::TogglePause => "toggle_pause",
             Action::Back => "back",
             Action::Suspend => "suspend",
+            Action::Bundle => "incident_bundle",
             Action::Up => "up",
             Action::Down => "down",
             Action::PageUp => "page_up",

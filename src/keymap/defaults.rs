@@ -77,6 +77,14 @@ pub const DEFAULT_BINDINGS: &[Binding] = &[
         true,
     ),
     b(
+        Char('B'),
+        SHIFT,
+        G,
+        A::Bundle,
+        "incident bundle: write the last minutes of every tab to a file",
+        false,
+    ),
+    b(
         Esc,
         NONE,
         G,

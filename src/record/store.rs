@@ -1,4 +1,6 @@
 //! The recording file: one SQLite database in WAL mode (why SQLite: see [`super`]).
+//! [`Store`] and [`Reader`] are the backend-neutral faces ([`super::backend`]: this file or a
+//! PostgreSQL server, [`super::pg_store`]); [`SqliteStore`] and [`SqliteReader`] are the file.
 //!
 //! ```sql
 //! records(id INTEGER PRIMARY KEY, ts_ms, view, kind, keyframe, data)  -- data: zstd
@@ -7,13 +9,15 @@
 //! meta(key, value)                             -- format version
 //! ```
 //!
-//! The writer ([`Store`]) batches inserts in one transaction committed at most a second
+//! The writer ([`SqliteStore`]) batches inserts in one transaction committed at most a second
 //! apart (`synchronous = NORMAL`: a committed transaction survives the process being killed;
-//! only a power loss may take the last commits). Readers ([`Reader`]) see the last commit.
+//! only a power loss may take the last commits). Readers ([`SqliteReader`]) see the last commit.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+pub use super::backend::{Reader, Store};
 
 /// The `meta.format` value this version writes and reads.
 pub const FORMAT: &str = "stacktop-recording 1";
@@ -46,14 +50,14 @@ fn sql_err(path: &Path, e: rusqlite::Error) -> String {
 }
 
 /// The writing side.
-pub struct Store {
+pub struct SqliteStore {
     conn: Connection,
     in_tx: bool,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens or creates the recording at `path` (0600, missing directories 0700).
-    pub fn create(path: &Path) -> Result<Store, String> {
+    pub fn create(path: &Path) -> Result<SqliteStore, String> {
         // created (or narrowed) 0600 first: SQLite gives its -wal and -shm the same mode
         crate::private_fs::open_append(path)
             .map_err(|e| format!("recording {}: {e}", path.display()))?;
@@ -97,7 +101,7 @@ impl Store {
                 ))
             }
         }
-        Ok(Store { conn, in_tx: false })
+        Ok(SqliteStore { conn, in_tx: false })
     }
 
     /// Test hook: caps the file at `pages` pages, so writes fail as on a full disk.
@@ -107,7 +111,7 @@ impl Store {
             .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
     }
 
-    /// Appends one record (inside the open batch; [`Store::commit`] makes it durable).
+    /// Appends one record (inside the open batch; [`SqliteStore::commit`] makes it durable).
     pub fn insert(
         &mut self,
         ts_ms: i64,
@@ -182,14 +186,14 @@ impl Store {
     }
 }
 
-impl Drop for Store {
+impl Drop for SqliteStore {
     fn drop(&mut self) {
         let _ = self.commit();
     }
 }
 
 /// The reading side.
-pub struct Reader {
+pub struct SqliteReader {
     conn: Connection,
 }
 
@@ -206,9 +210,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-impl Reader {
+impl SqliteReader {
     /// Opens an existing recording (after a crash, SQLite replays its WAL here).
-    pub fn open(path: &Path) -> Result<Reader, String> {
+    pub fn open(path: &Path) -> Result<SqliteReader, String> {
         if !path.exists() {
             return Err(format!("recording {}: no such file", path.display()));
         }
@@ -232,7 +236,7 @@ impl Reader {
                 format.unwrap_or_default()
             ));
         }
-        Ok(Reader { conn })
+        Ok(SqliteReader { conn })
     }
 
     /// The id where decoding must start to show `from_ms` on: the last keyframe of each
