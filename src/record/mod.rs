@@ -41,3 +41,5 @@ pub use config::{default_path, RecordConfig};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_retention;

@@ -386,9 +386,9 @@ impl PgStore {
                 .await?;
             c.execute(
                 "DELETE FROM stacktop.recordings r
-                 WHERE r.id <> $1 AND r.started_at < to_timestamp($2 / 1000.0)
+                 WHERE r.id <> $1 AND r.started_at < to_timestamp($2::bigint / 1000.0)
                    AND NOT EXISTS (SELECT 1 FROM stacktop.records WHERE recording = r.id)",
-                &[&rec, &(oldest_ms as f64)],
+                &[&rec, &oldest_ms],
             )
             .await?;
             Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, i64>(1)?, r.try_get::<_, i64>(2)?))
