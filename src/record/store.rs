@@ -170,7 +170,10 @@ impl SqliteStore {
             deleted += n as u64;
         }
         if deleted > 0 {
-            self.conn.execute_batch("PRAGMA incremental_vacuum")?;
+            // one page is freed per step: step to the end (`execute_batch` steps once)
+            let mut st = self.conn.prepare("PRAGMA incremental_vacuum")?;
+            let mut rows = st.query([])?;
+            while rows.next()?.is_some() {}
         }
         Ok(deleted)
     }
