@@ -83,9 +83,14 @@ fn list(target: &std::path::Path) -> i32 {
     };
     let t = |ms: Option<i64>| {
         ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-            .map_or_else(|| "-".to_string(), |t| {
-                t.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()
-            })
+            .map_or_else(
+                || "-".to_string(),
+                |t| {
+                    t.with_timezone(&Local)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                },
+            )
     };
     let mut out = format!(
         "{:>6}  {:<24} {:<20} {:<19}  {:<19}  {:>9}\n",

@@ -3,9 +3,9 @@
 //! `[record] bundle_dir`, the status line says where, and `stacktop replay BUNDLE --batch
 //! --json` prints the sessions the screen showed. The password is in neither.
 
-mod support;
 #[path = "support/pty.rs"]
 mod pty;
+mod support;
 
 use std::io::{Read, Write};
 use std::sync::mpsc;
@@ -105,7 +105,10 @@ async fn the_bundle_key_writes_a_replayable_file_without_record() {
         .lines()
         .filter(|l| l.contains(&format!("\"pid\":{}", sleeper.pid)))
         .count();
-    assert!(sessions >= 2, "the sleeper in {sessions} refreshes:\n{stdout}");
+    assert!(
+        sessions >= 2,
+        "the sleeper in {sessions} refreshes:\n{stdout}"
+    );
     assert!(!stdout.contains(pg.password()));
     let raw = std::fs::read(bundle).unwrap();
     let pw = pg.password().as_bytes();

@@ -129,7 +129,10 @@ async fn postgres_store_round_trips_a_recording() {
     let fs = f.to_str().unwrap();
     let ids = id.to_string();
     for extra in [vec![], vec!["--from", mid.as_str()]] {
-        let a = run(&home, &[&["replay", fs, "--batch", "--json"], &extra[..]].concat());
+        let a = run(
+            &home,
+            &[&["replay", fs, "--batch", "--json"], &extra[..]].concat(),
+        );
         let b = run(
             &home,
             &[
@@ -140,7 +143,11 @@ async fn postgres_store_round_trips_a_recording() {
         );
         assert_eq!(a.code, Some(0), "{}", a.stderr);
         assert_eq!(b.code, Some(0), "{}", b.stderr);
-        assert!(a.stdout.contains(&format!("\"pid\":{}", sleeper.pid)), "{}", a.stdout);
+        assert!(
+            a.stdout.contains(&format!("\"pid\":{}", sleeper.pid)),
+            "{}",
+            a.stdout
+        );
         assert_eq!(a.stdout, b.stdout, "file and PostgreSQL replays differ");
         no_password(&pg, &[&a, &b]);
     }
@@ -183,7 +190,14 @@ async fn postgres_store_round_trips_a_recording() {
     let a = run(&home, &["replay", &target, "--batch", "--json"]);
     let b = run(
         &home,
-        &["replay", &target, "--recording", &newest, "--batch", "--json"],
+        &[
+            "replay",
+            &target,
+            "--recording",
+            &newest,
+            "--batch",
+            "--json",
+        ],
     );
     assert_eq!(a.code, Some(0), "{}", a.stderr);
     assert_eq!(a.stdout, b.stdout);
@@ -201,9 +215,20 @@ async fn postgres_store_round_trips_a_recording() {
     assert!(!bad.stderr.contains("Wr0ngSecretPw"), "{}", bad.stderr);
     let none = run(
         &home,
-        &["replay", &target, "--recording", "999999", "--batch", "--json"],
+        &[
+            "replay",
+            &target,
+            "--recording",
+            "999999",
+            "--batch",
+            "--json",
+        ],
     );
-    assert!(none.stderr.contains("no recording 999999"), "{}", none.stderr);
+    assert!(
+        none.stderr.contains("no recording 999999"),
+        "{}",
+        none.stderr
+    );
     no_password(&pg, &[&list, &a, &b, &bad, &none]);
 }
 
@@ -278,7 +303,11 @@ async fn a_server_gone_mid_recording_costs_records_not_a_stall() {
         if records_of(&pg, 1).await > before {
             break;
         }
-        assert!(Instant::now() < deadline, "no reconnect: {}", stats.summary());
+        assert!(
+            Instant::now() < deadline,
+            "no reconnect: {}",
+            stats.summary()
+        );
     }
     assert!(
         slowest < Duration::from_millis(50),
@@ -300,7 +329,11 @@ async fn retention_on_the_server_by_age_and_size() {
         let mut s = PgStore::create(&target, "retain", &bare_env()).unwrap();
         // 100 records an hour old, then 100 recent ones
         for i in 0..200i64 {
-            let ts = if i < 100 { now - 3_600_000 + i } else { now - 1000 + i };
+            let ts = if i < 100 {
+                now - 3_600_000 + i
+            } else {
+                now - 1000 + i
+            };
             s.insert(ts, "pgtop", "notice", true, &data);
         }
         s.commit().unwrap();

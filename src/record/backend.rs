@@ -159,7 +159,8 @@ impl Reader {
     /// Opens recording `id` of a PostgreSQL server (`None`: the newest); a file has only one.
     pub fn open_recording(target: &Path, id: Option<i64>) -> Result<Reader, String> {
         if is_postgres(target) {
-            PgReader::open(&target.to_string_lossy(), id, &Env::system()).map(|r| Reader::Pg(Box::new(r)))
+            PgReader::open(&target.to_string_lossy(), id, &Env::system())
+                .map(|r| Reader::Pg(Box::new(r)))
         } else {
             if id.is_some_and(|i| i != 1) {
                 return Err(format!(

@@ -183,9 +183,7 @@ impl Bundler {
             Err(_) => return Err("incident bundle: the recorder stopped".into()),
         };
         if entries.is_empty() {
-            return Err(
-                "incident bundle: nothing to write yet (no tab has received data)".into(),
-            );
+            return Err("incident bundle: nothing to write yet (no tab has received data)".into());
         }
         let path = self.file_name(now);
         let tmp = partial_name(&path);
@@ -201,7 +199,10 @@ impl Bundler {
             }
             return Err(e);
         }
-        let span_ms = entries.first().zip(entries.last()).map(|(a, b)| (a.ts_ms, b.ts_ms));
+        let span_ms = entries
+            .first()
+            .zip(entries.last())
+            .map(|(a, b)| (a.ts_ms, b.ts_ms));
         Ok(Written {
             path,
             records: entries.len(),

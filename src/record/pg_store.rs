@@ -331,10 +331,7 @@ impl PgStore {
         }
         let batch = std::mem::take(&mut self.pending);
         self.ensure_connected()?;
-        let n: u64 = batch
-            .iter()
-            .map(|r| r.5.len() as u64 + ROW_OVERHEAD)
-            .sum();
+        let n: u64 = batch.iter().map(|r| r.5.len() as u64 + ROW_OVERHEAD).sum();
         let mut cols = (vec![], vec![], vec![], vec![], vec![], vec![]);
         for (id, ts, view, kind, key, data) in batch {
             cols.0.push(id);
@@ -391,7 +388,11 @@ impl PgStore {
                 &[&rec, &oldest_ms],
             )
             .await?;
-            Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, i64>(1)?, r.try_get::<_, i64>(2)?))
+            Ok((
+                r.try_get::<_, i64>(0)?,
+                r.try_get::<_, i64>(1)?,
+                r.try_get::<_, i64>(2)?,
+            ))
         });
         let (mut deleted, freed, mine) = r.map_err(|e| self.failed(e))?;
         self.forget(freed, mine);
@@ -485,10 +486,9 @@ impl PgReader {
                     None => "no recordings".into(),
                 },
             )),
-            Some((_, f)) if f != FORMAT => Err(conn.msg(
-                "reading",
-                &format!("written by another version ({f})"),
-            )),
+            Some((_, f)) if f != FORMAT => {
+                Err(conn.msg("reading", &format!("written by another version ({f})")))
+            }
             Some((recording, _)) => Ok(PgReader { conn, recording }),
         }
     }

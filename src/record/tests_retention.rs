@@ -61,9 +61,14 @@ fn write(path: &Path, recs: &[(i64, Encoded)]) -> SqliteStore {
 fn replay(path: &Path, from: i64) -> (usize, u64, String) {
     let r = Reader::open(path).unwrap();
     let mut out = Vec::new();
-    let skipped =
-        crate::replay::print(&r, crate::config::Config::default(), from, i64::MAX, &mut out)
-            .unwrap();
+    let skipped = crate::replay::print(
+        &r,
+        crate::config::Config::default(),
+        from,
+        i64::MAX,
+        &mut out,
+    )
+    .unwrap();
     let out = String::from_utf8(out).unwrap();
     let snaps = out
         .lines()
