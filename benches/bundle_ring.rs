@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{TimeZone, Utc};
+
 use stacktop::config::ViewKind;
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{ConnectionStatus, PgSnapshot, Session, SessionState};

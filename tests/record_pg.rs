@@ -12,8 +12,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use stacktop::messages::{Payload, Update};
-use stacktop::record::backend::Reader;
 use stacktop::record::pg_store::{bare_env, PgReader, PgStore};
+use stacktop::record::store::Reader;
 use stacktop::record::store::SqliteReader;
 use stacktop::record::writer::{Recorder, RecorderOptions};
 use stacktop::wire::{Level, ViewKind};

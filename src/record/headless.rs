@@ -12,7 +12,7 @@ use crate::wire::exit;
 /// Records until a stopping signal; returns the exit code (128 + the signal, as every mode).
 pub async fn run(cfg: &Config, signals: &mut Signals) -> i32 {
     let path = cfg.record.file();
-    let shown = super::backend::display_target(&path);
+    let shown = super::store::display_target(&path);
     let recorder = match Recorder::start(RecorderOptions::new(path.clone(), &cfg.record)) {
         Ok(r) => r,
         Err(e) => {

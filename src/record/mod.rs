@@ -28,12 +28,12 @@
 //! (`collect::{Update, Payload}`) only. `crate::replay` (the top layer) turns records back into
 //! the live batch output.
 
-pub mod backend;
 pub mod bundle;
 pub mod codec;
 pub mod config;
 pub mod headless;
 pub mod pg_store;
+pub mod sqlite;
 pub mod store;
 pub mod writer;
 

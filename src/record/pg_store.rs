@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 
-use super::store::{Row, FORMAT};
+use super::sqlite::{RecordingInfo, Row, FORMAT};
 use crate::pg::conninfo::{self, ConnOverrides, ConnSpec, Env};
 
 /// Upper bound of every call to the server (the connect step has libpq's `connect_timeout`,
@@ -494,7 +494,7 @@ impl PgReader {
     }
 
     /// Every recording on the server, oldest first.
-    pub fn list(uri: &str, env: &Env) -> Result<Vec<super::backend::RecordingInfo>, String> {
+    pub fn list(uri: &str, env: &Env) -> Result<Vec<RecordingInfo>, String> {
         let conn = PgReader::connect(uri, env)?;
         conn.call("listing", |c| async move {
             let rows = c
@@ -511,7 +511,7 @@ impl PgReader {
                 .await?;
             rows.iter()
                 .map(|r| {
-                    Ok(super::backend::RecordingInfo {
+                    Ok(RecordingInfo {
                         id: r.try_get(0)?,
                         label: r.try_get(1)?,
                         host: r.try_get(2)?,
@@ -530,7 +530,7 @@ impl PgReader {
         self.recording
     }
 
-    /// See [`super::store::SqliteReader::start_id`].
+    /// See [`super::sqlite::SqliteReader::start_id`].
     pub fn start_id(&self, from_ms: i64, kinds: &[&str]) -> Result<Option<i64>, String> {
         let rec = self.recording;
         let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
@@ -564,7 +564,7 @@ impl PgReader {
         })
     }
 
-    /// See [`super::store::SqliteReader::batch`].
+    /// See [`super::sqlite::SqliteReader::batch`].
     pub fn batch(&self, from_id: i64, to_ms: i64, limit: usize) -> Result<Vec<Row>, String> {
         let (rec, limit) = (self.recording, limit as i64);
         self.conn.call("reading", |c| async move {
@@ -577,7 +577,7 @@ impl PgReader {
         })
     }
 
-    /// See [`super::store::SqliteReader::next_after`].
+    /// See [`super::sqlite::SqliteReader::next_after`].
     pub fn next_after(&self, id: i64) -> Result<Option<Row>, String> {
         let rec = self.recording;
         self.conn.call("reading", |c| async move {

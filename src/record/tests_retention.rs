@@ -1,6 +1,8 @@
 //! Retention of the recording file (by age, by size: the newest kept, replay still works) and
 //! the incident bundle's memory (bounded by minutes and bytes, its first minute decodable).
 
+// (test-only: the architecture check reads no further)
+#[cfg(test)]
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
