@@ -239,6 +239,7 @@ impl App {
                 return vec![Effect::Quit];
             }
             Action::Suspend => return vec![Effect::Suspend],
+            Action::Bundle => return vec![Effect::Bundle],
             Action::NextTab => self.switch(self.active.next().index()),
             Action::PrevTab => self.switch(self.active.prev().index()),
             Action::GoTab(k) => self.switch(k.index()),

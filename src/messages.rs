@@ -65,6 +65,9 @@ pub enum SourceCommand {
 pub enum Effect {
     Quit,
     Suspend,
+    /// Write the incident bundle (the last minutes of every tab) off the UI thread; where it
+    /// went comes back as a notice.
+    Bundle,
     ToSource(ViewKind, SourceCommand),
     /// Start this view's source with the config's settings (libpq / varnishlog / SQLite
     /// defaults where there are none); asked from a tab that has no source yet.

@@ -23,13 +23,16 @@ const BATCH: usize = 512;
 
 /// Runs `stacktop replay`; returns the exit code.
 pub fn run(args: &ReplayArgs, cfg: Config) -> i32 {
+    if args.list {
+        return list(&args.path);
+    }
     if !cfg.batch.enabled || !cfg.batch.json {
         eprintln!(
             "stacktop: replay: only --batch --json is built so far (replay in the TUI comes next)"
         );
         return exit::USAGE;
     }
-    let reader = match Reader::open(&args.path) {
+    let reader = match Reader::open_recording(&args.path, args.recording) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("stacktop: {e}");
@@ -67,6 +70,53 @@ pub fn run(args: &ReplayArgs, cfg: Config) -> i32 {
             exit::RUNTIME
         }
     }
+}
+
+/// `--list`: one line per recording: id, label, host, first and last record (local), count.
+fn list(target: &std::path::Path) -> i32 {
+    let recs = match Reader::list(target) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stacktop: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    let t = |ms: Option<i64>| {
+        ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .map_or_else(
+                || "-".to_string(),
+                |t| {
+                    t.with_timezone(&Local)
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                },
+            )
+    };
+    let mut out = format!(
+        "{:>6}  {:<24} {:<20} {:<19}  {:<19}  {:>9}\n",
+        "ID", "LABEL", "HOST", "FIRST", "LAST", "RECORDS"
+    );
+    for r in recs {
+        out.push_str(&format!(
+            "{:>6}  {:<24} {:<20} {:<19}  {:<19}  {:>9}\n",
+            r.id,
+            crate::base::fit::end_cut(&printable(&r.label), 24),
+            crate::base::fit::end_cut(&printable(&r.host), 20),
+            t(r.first_ms),
+            t(r.last_ms),
+            r.records
+        ));
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    exit::OK
+}
+
+/// Server-side text for the terminal: control characters shown as `?`.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Prints the records from `from` to `to` (ms since the epoch); returns how many could not be

@@ -169,12 +169,22 @@ pub fn main() -> i32 {
             }
         };
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        // `--record` / `[record] enabled`: a tee to the flight recorder (the app reads first)
-        let rx = if app.config.record.enabled {
+        // `--record` / `[record] enabled`: a tee to the flight recorder (the app reads first).
+        // A live terminal run always has one: without --record it keeps only the last minutes
+        // in memory, for the incident bundle key.
+        let mut bundler = None;
+        let rx = if app.config.record.enabled || !batch {
             let c = &app.config.record;
-            let opts = crate::record::writer::RecorderOptions::new(c.file(), c);
+            let opts = if c.enabled {
+                crate::record::writer::RecorderOptions::new(c.file(), c)
+            } else {
+                crate::record::writer::RecorderOptions::memory_only(c)
+            };
             match crate::record::writer::Recorder::start(opts) {
-                Ok(r) => std::sync::Arc::new(r).tee(rx, UPDATE_CHANNEL),
+                Ok(r) => {
+                    bundler = Some(crate::record::bundle::Bundler::new(r.ring(), c));
+                    std::sync::Arc::new(r).tee(rx, UPDATE_CHANNEL)
+                }
                 Err(e) => {
                     eprintln!("stacktop: {e}");
                     return exit::RUNTIME;
@@ -185,6 +195,7 @@ pub fn main() -> i32 {
         };
         // only what was asked for: the opened view and (UI) the configured ones
         let mut sources = crate::sources::Sources::start_for(&app.config, start, batch, tx);
+        sources.bundler = bundler;
         let body = async move {
             if batch {
                 if let Err(e) = sources.start(start) {

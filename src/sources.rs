@@ -44,6 +44,8 @@ pub struct Sources {
     handles: SourceHandles,
     config: Config,
     tx: mpsc::Sender<Update>,
+    /// the incident bundle key's writer (live runs: the recorder's memory of the last minutes)
+    pub bundler: Option<crate::record::bundle::Bundler>,
 }
 
 impl Sources {
@@ -54,6 +56,7 @@ impl Sources {
             handles: SourceHandles::new(),
             config: config.clone(),
             tx,
+            bundler: None,
         };
         let mut errors = Vec::new();
         for view in ViewKind::ALL {
@@ -78,6 +81,7 @@ impl Sources {
             handles: SourceHandles::new(),
             config: config.clone(),
             tx,
+            bundler: None,
         };
         for view in ViewKind::ALL {
             let wanted = if batch {
@@ -167,6 +171,7 @@ pub fn spawn_with_env(
         handles: SourceHandles::new(),
         config: config.clone(),
         tx,
+        bundler: None,
     };
     for view in ViewKind::ALL {
         let wanted = match only {

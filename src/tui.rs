@@ -265,6 +265,15 @@ async fn event_loop(
                     }
                     app.dirty = true;
                 }
+                Effect::Bundle => {
+                    let tx = done_tx.clone();
+                    let bundler = sources.bundler.clone();
+                    let view = app.active;
+                    app.set_flash(Level::Info, "incident bundle: writing…");
+                    tokio::spawn(async move {
+                        let _ = tx.send(write_bundle(view, bundler).await).await;
+                    });
+                }
                 Effect::Copy(text) => {
                     if let Err(e) = copy_osc52(&text) {
                         return io_end(e);
@@ -307,6 +316,42 @@ async fn event_loop(
                 }
             }
         }
+    }
+}
+
+/// Performs an [`Effect::Bundle`] on the blocking pool; returns the notice saying where it
+/// went (or why not).
+pub async fn write_bundle(
+    view: ViewKind,
+    bundler: Option<crate::record::bundle::Bundler>,
+) -> Update {
+    let res = match bundler {
+        None => Err("incident bundle: not available in this mode".to_string()),
+        Some(b) => tokio::task::spawn_blocking(move || {
+            b.write(chrono::Local::now()).map(|w| (w, b.minutes))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("incident bundle: {e}"))),
+    };
+    let (level, text) = match res {
+        Ok((w, minutes)) => {
+            let secs = w.span_ms.map_or(0, |(a, b)| (b - a) / 1000);
+            (
+                Level::Info,
+                format!(
+                    "incident bundle ({} records, {}m{:02}s, last {minutes} min kept) written to {}",
+                    w.records,
+                    secs / 60,
+                    secs % 60,
+                    w.path.display()
+                ),
+            )
+        }
+        Err(e) => (Level::Error, e),
+    };
+    Update {
+        view,
+        payload: Payload::Notice { level, text },
     }
 }
 

@@ -119,7 +119,8 @@ pub enum Command {
 /// `stacktop record`: headless recording.
 #[derive(Debug, Args, Default)]
 pub struct RecordArgs {
-    /// The recording file (default: `[record] path`, else the state directory).
+    /// The recording file or `postgres://…` (default: `[record] path`, else the state
+    /// directory).
     #[arg(value_name = "PATH")]
     pub path: Option<PathBuf>,
 }
@@ -127,9 +128,15 @@ pub struct RecordArgs {
 /// `stacktop replay PATH`: the records of a recording, as the live batch output.
 #[derive(Debug, Args, Default)]
 pub struct ReplayArgs {
-    /// The recording file.
+    /// The recording file, or a PostgreSQL server (`postgres://…`) recorded into.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+    /// List the recordings (a PostgreSQL server holds one per recorder start) and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Which recording of a PostgreSQL server (an id from --list; default: the newest).
+    #[arg(long, value_name = "ID")]
+    pub recording: Option<i64>,
     /// From this time on: RFC 3339 (`2026-12-03T03:12:00Z`), or `HH:MM[:SS]` today, local.
     #[arg(long, value_name = "T")]
     pub from: Option<String>,

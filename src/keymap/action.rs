@@ -19,6 +19,8 @@ pub enum Action {
     /// `Esc`: close the innermost overlay, prompt, pane or filter.
     Back,
     Suspend,
+    /// `B`: write the last minutes of every tab to an incident bundle file.
+    Bundle,
     Up,
     Down,
     PageUp,
@@ -101,7 +103,7 @@ impl Action {
 }
 
 /// [`Action::all`] after the tab keys.
-const AFTER_TABS: [Action; 62] = [
+const AFTER_TABS: [Action; 63] = [
     Action::ToggleHelp,
     Action::OpenFilter,
     Action::OpenCommand,
@@ -109,6 +111,7 @@ const AFTER_TABS: [Action; 62] = [
     Action::TogglePause,
     Action::Back,
     Action::Suspend,
+    Action::Bundle,
     Action::Up,
     Action::Down,
     Action::PageUp,
@@ -193,6 +196,7 @@ impl Action {
             Action::TogglePause => "toggle_pause",
             Action::Back => "back",
             Action::Suspend => "suspend",
+            Action::Bundle => "incident_bundle",
             Action::Up => "up",
             Action::Down => "down",
             Action::PageUp => "page_up",

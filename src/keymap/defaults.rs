@@ -101,6 +101,14 @@ const AFTER_TABS: &[Binding] = &[
         true,
     ),
     b(
+        Char('B'),
+        SHIFT,
+        G,
+        A::Bundle,
+        "incident bundle: write the last minutes of every tab to a file",
+        false,
+    ),
+    b(
         Esc,
         NONE,
         G,

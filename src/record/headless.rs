@@ -12,6 +12,7 @@ use crate::wire::exit;
 /// Records until a stopping signal; returns the exit code (128 + the signal, as every mode).
 pub async fn run(cfg: &Config, signals: &mut Signals) -> i32 {
     let path = cfg.record.file();
+    let shown = super::store::display_target(&path);
     let recorder = match Recorder::start(RecorderOptions::new(path.clone(), &cfg.record)) {
         Ok(r) => r,
         Err(e) => {
@@ -33,7 +34,7 @@ pub async fn run(cfg: &Config, signals: &mut Signals) -> i32 {
         );
         return exit::USAGE;
     }
-    eprintln!("stacktop: recording to {}", path.display());
+    eprintln!("stacktop: recording to {shown}");
     let code = loop {
         tokio::select! {
             u = rx.recv() => match u {
@@ -49,10 +50,6 @@ pub async fn run(cfg: &Config, signals: &mut Signals) -> i32 {
     drop(rx);
     drop(handles);
     let stats = recorder.finish();
-    eprintln!(
-        "stacktop: recording {}: {}",
-        path.display(),
-        stats.summary()
-    );
+    eprintln!("stacktop: recording {shown}: {}", stats.summary());
     code
 }

@@ -28,10 +28,13 @@
 //! (`collect::{Update, Payload}`) only. `crate::replay` (the top layer) turns records back into
 //! the live batch output.
 
+pub mod bundle;
 pub mod codec;
 pub mod config;
 pub mod headless;
 pub mod pgframe;
+pub mod pg_store;
+pub mod sqlite;
 pub mod store;
 pub mod writer;
 
@@ -39,3 +42,5 @@ pub use config::{default_path, RecordConfig};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_retention;

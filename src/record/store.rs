@@ -1,132 +1,80 @@
-//! The recording file: one SQLite database in WAL mode (why SQLite: see [`super`]).
+//! Where records go and come from: a recording file ([`super::sqlite`], the default) or
+//! a PostgreSQL server ([`super::pg_store`], `--record postgres://…`). [`Store`] and [`Reader`]
+//! have the SQLite side's methods and error type (`rusqlite::Result`; a PostgreSQL error is
+//! carried as its masked message), so the writer, `replay` and the TUI replay work on both.
 //!
-//! ```sql
-//! records(id INTEGER PRIMARY KEY, ts_ms, view, kind, keyframe, data)  -- data: zstd
-//! records_ts ON records(ts_ms)                 -- seek by time
-//! records_key ON records(kind, ts_ms) WHERE keyframe = 1   -- the keyframe before a time
-//! meta(key, value)                             -- format version
-//! ```
-//!
-//! The writer ([`Store`]) batches inserts in one transaction committed at most a second
-//! apart (`synchronous = NORMAL`: a committed transaction survives the process being killed;
-//! only a power loss may take the last commits). Readers ([`Reader`]) see the last commit.
+//! A target is PostgreSQL when it starts with `postgres://` or `postgresql://` (the libpq URI
+//! forms); anything else is a file path.
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use super::pg_store::{PgReader, PgStore};
+pub use super::sqlite::{RecordingInfo, Row, SqliteReader, SqliteStore, FORMAT};
+use crate::pg::conninfo::Env;
 
-/// The `meta.format` value this version writes and reads. 2: pgtop deltas by field
-/// ([`super::pgframe`]); 1 (whole changed sessions) is not read any more.
-pub const FORMAT: &str = "stacktop-recording 2";
+pub use super::config::is_postgres;
 
-/// Why a recording of another format cannot be used, or `None` when it is ours.
-fn other_format(path: &Path, found: Option<&str>) -> Option<String> {
-    let ours: u32 = FORMAT.rsplit(' ').next()?.parse().ok()?;
-    let found = found.unwrap_or_default();
-    let version = found
-        .strip_prefix("stacktop-recording ")
-        .and_then(|v| v.parse::<u32>().ok());
-    let why = match version {
-        Some(v) if v == ours => return None,
-        Some(v) if v < ours => format!(
-            "made by an older stacktop (recording format {v}; this version reads format {ours} only)"
-        ),
-        Some(v) => format!(
-            "made by a newer stacktop (recording format {v}; this version reads format {ours})"
-        ),
-        None => format!("not a stacktop recording (format {found:?})"),
-    };
-    Some(format!("recording {}: {why}", path.display()))
-}
-
-/// One stored record, its payload still compressed.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    pub id: i64,
-    /// milliseconds since the Unix epoch (UTC) when the update reached the recorder
-    pub ts_ms: i64,
-    /// `pgtop`, `repl`, `vlog`, `spotify`
-    pub view: String,
-    /// [`super::codec::Kind::name`]
-    pub kind: String,
-    /// a full snapshot (decodable alone); false: a delta on the previous one of its kind
-    pub keyframe: bool,
-    pub data: Vec<u8>,
-}
-
-fn open_flags(create: bool) -> OpenFlags {
-    let mut f = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if create {
-        f |= OpenFlags::SQLITE_OPEN_CREATE;
+/// A target as it may be shown: a file path as is, a PostgreSQL URI as its effective
+/// conninfo without the password (see [`super::pg_store::display_target`]).
+pub fn display_target(target: &Path) -> String {
+    if is_postgres(target) {
+        super::pg_store::display_target(&target.to_string_lossy())
+    } else {
+        target.display().to_string()
     }
-    f
 }
 
-fn sql_err(path: &Path, e: rusqlite::Error) -> String {
-    format!("recording {}: {e}", path.display())
+/// A message as a `rusqlite::Error` (the stores' common error type).
+pub fn other_err(msg: String) -> rusqlite::Error {
+    #[derive(Debug)]
+    struct Msg(String);
+    impl std::fmt::Display for Msg {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    impl std::error::Error for Msg {}
+    rusqlite::Error::ToSqlConversionFailure(Box::new(Msg(msg)))
 }
 
 /// The writing side.
-pub struct Store {
-    conn: Connection,
-    in_tx: bool,
+pub enum Store {
+    File(SqliteStore),
+    Pg(Box<PgStore>),
+    /// Nothing is kept (the recorder only feeds the incident bundle's memory).
+    Off,
 }
 
 impl Store {
-    /// Opens or creates the recording at `path` (0600, missing directories 0700).
-    pub fn create(path: &Path) -> Result<Store, String> {
-        // created (or narrowed) 0600 first: SQLite gives its -wal and -shm the same mode
-        crate::private_fs::open_append(path)
-            .map_err(|e| format!("recording {}: {e}", path.display()))?;
-        let conn =
-            Connection::open_with_flags(path, open_flags(true)).map_err(|e| sql_err(path, e))?;
-        conn.execute_batch(
-            "PRAGMA auto_vacuum = INCREMENTAL;
-             PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS records(
-                 id INTEGER PRIMARY KEY,
-                 ts_ms INTEGER NOT NULL,
-                 view TEXT NOT NULL,
-                 kind TEXT NOT NULL,
-                 keyframe INTEGER NOT NULL,
-                 data BLOB NOT NULL);
-             CREATE INDEX IF NOT EXISTS records_ts ON records(ts_ms);
-             CREATE INDEX IF NOT EXISTS records_key ON records(kind, ts_ms) WHERE keyframe = 1;",
-        )
-        .map_err(|e| sql_err(path, e))?;
-        let format: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| sql_err(path, e))?;
-        match format.as_deref() {
-            None => {
-                conn.execute(
-                    "INSERT INTO meta(key, value) VALUES ('format', ?1)",
-                    [FORMAT],
-                )
-                .map_err(|e| sql_err(path, e))?;
-            }
-            Some(found) => {
-                if let Some(why) = other_format(path, Some(found)) {
-                    return Err(format!("{why}; record to a new file"));
-                }
-            }
-        }
-        Ok(Store { conn, in_tx: false })
+    /// Opens or creates the recording at `target` (a file, 0600; or a new recording named
+    /// `label` on a PostgreSQL server).
+    pub fn create(target: &Path) -> Result<Store, String> {
+        Store::create_labelled(target, &super::config::default_label())
     }
 
-    /// Test hook: caps the file at `pages` pages, so writes fail as on a full disk.
+    pub fn create_labelled(target: &Path, label: &str) -> Result<Store, String> {
+        Store::create_in(target, label, &Env::system())
+    }
+
+    /// [`Store::create_labelled`] with the environment a PostgreSQL target is resolved in.
+    pub fn create_in(target: &Path, label: &str, env: &Env) -> Result<Store, String> {
+        if is_postgres(target) {
+            PgStore::create(&target.to_string_lossy(), label, env).map(|s| Store::Pg(Box::new(s)))
+        } else {
+            SqliteStore::create(target).map(Store::File)
+        }
+    }
+
+    /// Test hook: caps a file at `pages` pages, so writes fail as on a full disk.
     #[doc(hidden)]
     pub fn set_max_pages(&self, pages: u64) -> rusqlite::Result<()> {
-        self.conn
-            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+        match self {
+            Store::File(s) => s.set_max_pages(pages),
+            _ => Ok(()),
+        }
     }
 
-    /// Appends one record (inside the open batch; [`Store::commit`] makes it durable).
+    /// Appends one record to the open batch; [`Store::commit`] makes it durable.
     pub fn insert(
         &mut self,
         ts_ms: i64,
@@ -135,179 +83,141 @@ impl Store {
         keyframe: bool,
         data: &[u8],
     ) -> rusqlite::Result<()> {
-        if !self.in_tx {
-            self.conn.execute_batch("BEGIN")?;
-            self.in_tx = true;
-        }
-        let mut st = self.conn.prepare_cached(
-            "INSERT INTO records(ts_ms, view, kind, keyframe, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        st.execute(params![ts_ms, view, kind, keyframe, data])?;
-        Ok(())
-    }
-
-    /// Commits the open batch. On an error the batch is rolled back (its records are lost).
-    pub fn commit(&mut self) -> rusqlite::Result<()> {
-        if !std::mem::take(&mut self.in_tx) {
-            return Ok(());
-        }
-        let r = self.conn.execute_batch("COMMIT");
-        if r.is_err() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        r
-    }
-
-    /// Rolls back the open batch after a failed insert.
-    pub fn rollback(&mut self) {
-        if std::mem::take(&mut self.in_tx) {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-
-    /// Deletes records older than `oldest_ms`, then the oldest tenth of the rest while the
-    /// data is over `max_bytes`, and gives the freed pages back to the file system. Returns
-    /// how many records were deleted.
-    pub fn retain(&mut self, oldest_ms: i64, max_bytes: u64) -> rusqlite::Result<u64> {
-        self.commit()?;
-        let mut deleted =
-            self.conn
-                .execute("DELETE FROM records WHERE ts_ms < ?1", [oldest_ms])? as u64;
-        while self.used_bytes()? > max_bytes {
-            let n = self.conn.execute(
-                "DELETE FROM records WHERE id <= (SELECT min(id) + (max(id) - min(id)) / 10
-                                                  FROM records)",
-                [],
-            )?;
-            if n == 0 {
-                break;
+        match self {
+            Store::File(s) => s.insert(ts_ms, view, kind, keyframe, data),
+            Store::Pg(s) => {
+                s.insert(ts_ms, view, kind, keyframe, data);
+                Ok(())
             }
-            deleted += n as u64;
+            Store::Off => Ok(()),
         }
-        if deleted > 0 {
-            self.conn.execute_batch("PRAGMA incremental_vacuum")?;
-        }
-        Ok(deleted)
     }
 
-    /// Bytes of the database pages in use (the file minus its free list).
+    /// Commits the open batch; on an error its records are lost.
+    pub fn commit(&mut self) -> rusqlite::Result<()> {
+        match self {
+            Store::File(s) => s.commit(),
+            Store::Pg(s) => s.commit().map_err(other_err),
+            Store::Off => Ok(()),
+        }
+    }
+
+    pub fn rollback(&mut self) {
+        match self {
+            Store::File(s) => s.rollback(),
+            Store::Pg(s) => s.rollback(),
+            Store::Off => {}
+        }
+    }
+
+    /// Deletes records older than `oldest_ms`, then the oldest while over `max_bytes`.
+    /// Returns how many records were deleted.
+    pub fn retain(&mut self, oldest_ms: i64, max_bytes: u64) -> rusqlite::Result<u64> {
+        match self {
+            Store::File(s) => s.retain(oldest_ms, max_bytes),
+            Store::Pg(s) => s.retain(oldest_ms, max_bytes).map_err(other_err),
+            Store::Off => Ok(0),
+        }
+    }
+
+    /// Bytes in use (a file's pages; on PostgreSQL this recording's stored data).
     pub fn used_bytes(&self) -> rusqlite::Result<u64> {
-        let q = |p: &str| -> rusqlite::Result<i64> {
-            self.conn
-                .query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
-        };
-        let pages = q("page_count")? - q("freelist_count")?;
-        Ok((pages.max(0) as u64) * q("page_size")?.max(0) as u64)
+        match self {
+            Store::File(s) => s.used_bytes(),
+            Store::Pg(s) => Ok(s.used_bytes()),
+            Store::Off => Ok(0),
+        }
     }
 }
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        let _ = self.commit();
-    }
-}
-
-/// The reading side.
-pub struct Reader {
-    conn: Connection,
-}
-
-const COLS: &str = "id, ts_ms, view, kind, keyframe, data";
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    Ok(Row {
-        id: r.get(0)?,
-        ts_ms: r.get(1)?,
-        view: r.get(2)?,
-        kind: r.get(3)?,
-        keyframe: r.get(4)?,
-        data: r.get(5)?,
-    })
+/// The reading side: one recording.
+pub enum Reader {
+    File(SqliteReader),
+    Pg(Box<PgReader>),
 }
 
 impl Reader {
-    /// Opens an existing recording (after a crash, SQLite replays its WAL here).
-    pub fn open(path: &Path) -> Result<Reader, String> {
-        if !path.exists() {
-            return Err(format!("recording {}: no such file", path.display()));
+    /// Opens an existing recording: a file, or the newest recording on a PostgreSQL server.
+    pub fn open(target: &Path) -> Result<Reader, String> {
+        Reader::open_recording(target, None)
+    }
+
+    /// Opens recording `id` of a PostgreSQL server (`None`: the newest); a file has only one.
+    pub fn open_recording(target: &Path, id: Option<i64>) -> Result<Reader, String> {
+        if is_postgres(target) {
+            PgReader::open(&target.to_string_lossy(), id, &Env::system())
+                .map(|r| Reader::Pg(Box::new(r)))
+        } else {
+            if id.is_some_and(|i| i != 1) {
+                return Err(format!(
+                    "recording {}: a file holds one recording (id 1)",
+                    target.display()
+                ));
+            }
+            SqliteReader::open(target).map(Reader::File)
         }
-        let conn =
-            Connection::open_with_flags(path, open_flags(false)).map_err(|e| sql_err(path, e))?;
-        let format: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| {
-                format!(
-                    "recording {}: not a stacktop recording ({e})",
-                    path.display()
-                )
-            })?;
-        if let Some(why) = other_format(path, format.as_deref()) {
-            return Err(why);
+    }
+
+    /// The recordings of a store, oldest first.
+    pub fn list(target: &Path) -> Result<Vec<RecordingInfo>, String> {
+        if is_postgres(target) {
+            return PgReader::list(&target.to_string_lossy(), &Env::system());
         }
-        Ok(Reader { conn })
+        let r = SqliteReader::open(target)?;
+        let e = |e: rusqlite::Error| format!("recording {}: {e}", target.display());
+        let span = r.span().map_err(e)?;
+        Ok(vec![RecordingInfo {
+            id: 1,
+            label: target
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            host: String::new(),
+            started: None,
+            first_ms: span.map(|s| s.0),
+            last_ms: span.map(|s| s.1),
+            records: r.count().map_err(e)?,
+        }])
     }
 
     /// The id where decoding must start to show `from_ms` on: the last keyframe of each
     /// delta-encoded `kinds` at or before it, or the first record at or after it.
     pub fn start_id(&self, from_ms: i64, kinds: &[&str]) -> rusqlite::Result<Option<i64>> {
-        let mut start: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT id FROM records WHERE ts_ms >= ?1 ORDER BY ts_ms, id LIMIT 1",
-                [from_ms],
-                |r| r.get(0),
-            )
-            .optional()?;
-        start.get_or_insert(i64::MAX);
-        for k in kinds {
-            let key: Option<i64> = self
-                .conn
-                .query_row(
-                    "SELECT id FROM records WHERE kind = ?1 AND keyframe = 1 AND ts_ms <= ?2
-                     ORDER BY ts_ms DESC LIMIT 1",
-                    params![k, from_ms],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(key) = key {
-                start = start.map(|s| s.min(key));
-            }
+        match self {
+            Reader::File(r) => r.start_id(from_ms, kinds),
+            Reader::Pg(r) => r.start_id(from_ms, kinds).map_err(other_err),
         }
-        Ok(start.filter(|s| *s != i64::MAX))
     }
 
-    /// Up to `limit` records from id `from_id` on (in id order, which is arrival order) with a
-    /// time at most `to_ms`.
+    /// Up to `limit` records from id `from_id` on (arrival order) with a time at most `to_ms`.
     pub fn batch(&self, from_id: i64, to_ms: i64, limit: usize) -> rusqlite::Result<Vec<Row>> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {COLS} FROM records WHERE id >= ?1 AND ts_ms <= ?2 ORDER BY id LIMIT ?3"
-        ))?;
-        let rows = st.query_map(params![from_id, to_ms, limit as i64], row)?;
-        rows.collect()
+        match self {
+            Reader::File(r) => r.batch(from_id, to_ms, limit),
+            Reader::Pg(r) => r.batch(from_id, to_ms, limit).map_err(other_err),
+        }
     }
 
     /// The record after id `id` (a step forward).
     pub fn next_after(&self, id: i64) -> rusqlite::Result<Option<Row>> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {COLS} FROM records WHERE id > ?1 ORDER BY id LIMIT 1"
-        ))?;
-        st.query_row([id], row).optional()
+        match self {
+            Reader::File(r) => r.next_after(id),
+            Reader::Pg(r) => r.next_after(id).map_err(other_err),
+        }
     }
 
     /// (first, last) record times, `None` when empty.
     pub fn span(&self) -> rusqlite::Result<Option<(i64, i64)>> {
-        self.conn
-            .query_row("SELECT min(ts_ms), max(ts_ms) FROM records", [], |r| {
-                Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
-            })
+        match self {
+            Reader::File(r) => r.span(),
+            Reader::Pg(r) => r.span().map_err(other_err),
+        }
     }
 
     /// How many records there are.
     pub fn count(&self) -> rusqlite::Result<i64> {
-        self.conn
-            .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        match self {
+            Reader::File(r) => r.count(),
+            Reader::Pg(r) => r.count().map_err(other_err),
+        }
     }
 }

@@ -15,6 +15,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryS
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::bundle::Ring;
 use super::codec::{wanted, Encoder};
 use super::store::Store;
 use crate::messages::Update;
@@ -32,9 +33,20 @@ pub struct RecorderOptions {
     pub max_age: Duration,
     pub max_bytes: u64,
     pub commit_every: Duration,
+    /// false: nothing is stored, the writer only keeps the incident bundle's [`Ring`]
+    pub persist: bool,
+    /// the recording's label on a PostgreSQL server
+    pub label: String,
+    /// the incident bundle's memory: minutes and bytes
+    pub ring_minutes: u64,
+    pub ring_bytes: u64,
     /// Test hook: while true the writer does nothing (a stalled disk).
     #[doc(hidden)]
     pub stall: Option<Arc<AtomicBool>>,
+    /// Test hook: a PostgreSQL target is resolved without the process's environment
+    /// ([`super::pg_store::bare_env`]).
+    #[doc(hidden)]
+    pub bare_env: bool,
     /// Test hook: the file is capped at this many pages (a full disk).
     #[doc(hidden)]
     pub max_pages: Option<u64>,
@@ -47,8 +59,21 @@ impl RecorderOptions {
             max_age: cfg.max_age.get(),
             max_bytes: cfg.max_size_mb.saturating_mul(1 << 20),
             commit_every: Duration::from_secs(1),
+            persist: true,
+            label: cfg.label(),
+            ring_minutes: cfg.bundle_minutes,
+            ring_bytes: cfg.bundle_max_mb.saturating_mul(1 << 20),
             stall: None,
+            bare_env: false,
             max_pages: None,
+        }
+    }
+
+    /// A recorder that stores nothing: it keeps the last minutes for the incident bundle.
+    pub fn memory_only(cfg: &super::RecordConfig) -> Self {
+        RecorderOptions {
+            persist: false,
+            ..RecorderOptions::new(PathBuf::new(), cfg)
         }
     }
 }
@@ -98,13 +123,23 @@ impl Stats {
 pub struct Recorder {
     tx: Option<SyncSender<(i64, Update)>>,
     stats: Arc<Stats>,
+    ring: Arc<Mutex<Ring>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Recorder {
     /// Opens the file (errors here, before anything runs) and starts the writer thread.
     pub fn start(opts: RecorderOptions) -> Result<Recorder, String> {
-        let store = Store::create(&opts.path)?;
+        let store = if opts.persist {
+            let env = if opts.bare_env {
+                super::pg_store::bare_env()
+            } else {
+                crate::pg::conninfo::Env::system()
+            };
+            Store::create_in(&opts.path, &opts.label, &env)?
+        } else {
+            Store::Off
+        };
         if let Some(p) = opts.max_pages {
             store
                 .set_max_pages(p)
@@ -114,19 +149,27 @@ impl Recorder {
         let (tx, rx) = sync_channel(CHANNEL);
         let stats = Arc::new(Stats::default());
         let st = stats.clone();
+        let ring = Arc::new(Mutex::new(Ring::new(opts.ring_minutes, opts.ring_bytes)));
+        let rg = ring.clone();
         let thread = std::thread::Builder::new()
             .name("stacktop-recorder".into())
-            .spawn(move || write_loop(store, encoder, rx, st, opts))
+            .spawn(move || write_loop(store, encoder, rx, st, rg, opts))
             .map_err(|e| format!("cannot start the recorder: {e}"))?;
         Ok(Recorder {
             tx: Some(tx),
             stats,
+            ring,
             thread: Some(thread),
         })
     }
 
     pub fn stats(&self) -> Arc<Stats> {
         self.stats.clone()
+    }
+
+    /// The last minutes of records, for the incident bundle ([`super::bundle`]).
+    pub fn ring(&self) -> Arc<Mutex<Ring>> {
+        self.ring.clone()
     }
 
     /// Offers a copy to the writer; never blocks (a full queue drops it, counted).
@@ -191,6 +234,7 @@ fn write_loop(
     mut enc: Encoder,
     rx: Receiver<(i64, Update)>,
     stats: Arc<Stats>,
+    ring: Arc<Mutex<Ring>>,
     opts: RecorderOptions,
 ) {
     let mut pending: u64 = 0;
@@ -245,6 +289,9 @@ fn write_loop(
                     continue;
                 }
             };
+            if let Ok(mut r) = ring.lock() {
+                r.push(ts, &e);
+            }
             pending += 1;
             match store.insert(ts, e.view, e.kind.name(), e.keyframe, &e.data) {
                 Ok(()) => {
