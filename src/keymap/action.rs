@@ -87,11 +87,17 @@ pub enum Action {
     RunQuery,
     HistoryPrev,
     HistoryNext,
+    // replay (`stacktop replay PATH`): the time cursor
+    ReplayStepBack,
+    ReplayStepForward,
+    ReplayJumpBack,
+    ReplayJumpForward,
+    ReplayPlay,
 }
 
 impl Action {
     /// Every action, in declaration order (for name lookups and the README's list).
-    pub const ALL: [Action; 69] = [
+    pub const ALL: [Action; 74] = [
         Action::Quit,
         Action::NextTab,
         Action::PrevTab,
@@ -161,6 +167,11 @@ impl Action {
         Action::RunQuery,
         Action::HistoryPrev,
         Action::HistoryNext,
+        Action::ReplayStepBack,
+        Action::ReplayStepForward,
+        Action::ReplayJumpBack,
+        Action::ReplayJumpForward,
+        Action::ReplayPlay,
     ];
 
     /// Changes a server (cancel, terminate, kill slow): refused under `read_only`, and then
@@ -172,6 +183,18 @@ impl Action {
                 | Action::TerminateBackend
                 | Action::KillSlow
                 | Action::SignalRootBlocker
+        )
+    }
+
+    /// Moves the time cursor: only in `stacktop replay PATH`.
+    pub fn is_replay(self) -> bool {
+        matches!(
+            self,
+            Action::ReplayStepBack
+                | Action::ReplayStepForward
+                | Action::ReplayJumpBack
+                | Action::ReplayJumpForward
+                | Action::ReplayPlay
         )
     }
 
@@ -247,6 +270,11 @@ impl Action {
             Action::RunQuery => "run_query",
             Action::HistoryPrev => "history_prev",
             Action::HistoryNext => "history_next",
+            Action::ReplayStepBack => "replay_step_back",
+            Action::ReplayStepForward => "replay_step_forward",
+            Action::ReplayJumpBack => "replay_jump_back",
+            Action::ReplayJumpForward => "replay_jump_forward",
+            Action::ReplayPlay => "replay_play",
         }
     }
 

@@ -210,7 +210,7 @@ fn rows_and_page(app: &App, body: Rect) -> (Vec<Row>, u16) {
 
 /// `(page, last first row)` for scrolling the help on the app's screen.
 pub fn scroll_limits(app: &App) -> (u16, u16) {
-    let (rows, page) = rows_and_page(app, crate::screen::body_area(app.screen));
+    let (rows, page) = rows_and_page(app, crate::screen::app_body_area(app));
     let n = u16::try_from(rows.len()).unwrap_or(u16::MAX);
     (page.max(1), n.saturating_sub(page))
 }

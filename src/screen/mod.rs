@@ -5,6 +5,7 @@
 //! [`crate::widgets`]; this module is the screen that calls the views.
 
 pub mod help;
+pub mod replay;
 
 use crate::app::{App, PromptKind};
 use crate::base::fit;
@@ -21,9 +22,11 @@ pub fn draw(app: &App, frame: &mut Frame) {
     render(app, frame.area(), frame.buffer_mut());
 }
 
-/// The screen's rows: tab bar, the active view, the hint line, the status line.
-fn screen_areas(area: Rect) -> [Rect; 4] {
+/// The screen's rows: the replay timeline (one row in replay, else none), tab bar, the active
+/// view, the hint line, the status line.
+fn screen_areas(area: Rect, replay: bool) -> [Rect; 5] {
     Layout::vertical([
+        Constraint::Length(u16::from(replay)),
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
@@ -34,12 +37,20 @@ fn screen_areas(area: Rect) -> [Rect; 4] {
 
 /// Where the active view is drawn on a screen of `area`.
 pub fn body_area(area: Rect) -> Rect {
-    screen_areas(area)[1]
+    screen_areas(area, false)[2]
+}
+
+/// Where the active view of `app` is drawn (below the timeline in replay).
+pub fn app_body_area(app: &App) -> Rect {
+    screen_areas(app.screen, app.replay.is_some())[2]
 }
 
 /// Renders into a buffer (also used by tests and benchmarks).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let [tabs, body, hints, status] = screen_areas(area);
+    let [timeline, tabs, body, hints, status] = screen_areas(area, app.replay.is_some());
+    if let Some(r) = &app.replay {
+        crate::widgets::timeline::render(r, timeline, buf, &app.theme);
+    }
     render_tabs(app, tabs, buf);
     app.active_view().render(body, buf, &app.theme, app.now);
     render_hints(app, hints, buf);
@@ -149,6 +160,11 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let (rows, total) = app.active_view().status_counts();
     // an error keeps its cause and retry countdown: the rest shrinks first (base::fit)
     let mut parts = vec![fit::Part::keep(" ")];
+    if let Some(r) = &app.replay {
+        // the recording's time, never now: ages below are relative to the cursor
+        parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
+        parts.push(fit::Part::keep(" · "));
+    }
     parts.extend(core.health.describe_parts(app.now, core.last_data));
     parts.push(fit::Part::drop_at(
         format!(" · {rows}/{total} rows"),

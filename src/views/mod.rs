@@ -190,7 +190,8 @@ impl ViewCore {
             | Payload::PgReply(_)
             | Payload::Repl(_)
             | Payload::Vlog(_)
-            | Payload::Spotify(_) => {}
+            | Payload::Spotify(_)
+            | Payload::Replay(_) => {}
         }
     }
 
