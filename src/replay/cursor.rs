@@ -206,14 +206,18 @@ impl Cursor {
             self.rebuild(start - 1)?;
             self.fill_to_id(keep)?;
         }
-        // no refresh of `view` before: one record back
-        match self.pos {
-            Some(p) if p > 0 => {
-                self.pos = Some(p - 1);
-                self.cursor_ms = self.frames[p - 1].ts_ms;
+        // no refresh of `view` before: the record before in time
+        let Some(p) = self.pos else {
+            return Ok(Err(Edge::Start));
+        };
+        let now = self.frames[p].ts_ms;
+        match (0..p).rev().find(|&i| self.frames[i].ts_ms < now) {
+            Some(i) => {
+                self.pos = Some(i);
+                self.cursor_ms = self.frames[i].ts_ms;
                 Ok(Ok(self.state()))
             }
-            _ => Ok(Err(Edge::Start)),
+            None => Ok(Err(Edge::Start)),
         }
     }
 

@@ -160,12 +160,23 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let (rows, total) = app.active_view().status_counts();
     // an error keeps its cause and retry countdown: the rest shrinks first (base::fit)
     let mut parts = vec![fit::Part::keep(" ")];
-    if let Some(r) = &app.replay {
-        // the recording's time, never now: ages below are relative to the cursor
-        parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
-        parts.push(fit::Part::keep(" · "));
+    match (&app.replay, &core.health) {
+        // the recording's time, never "live" or now: the data's age is relative to the cursor
+        (Some(r), crate::wire::SourceHealth::Live { at }) => {
+            parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
+            parts.push(fit::Part::keep(format!(
+                " · data of {} ({} before the cursor)",
+                at.format("%H:%M:%S"),
+                crate::wire::fmt_age(app.now.signed_duration_since(*at))
+            )));
+        }
+        (Some(r), health) => {
+            parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
+            parts.push(fit::Part::keep(" · "));
+            parts.extend(health.describe_parts(app.now, core.last_data));
+        }
+        (None, health) => parts.extend(health.describe_parts(app.now, core.last_data)),
     }
-    parts.extend(core.health.describe_parts(app.now, core.last_data));
     parts.push(fit::Part::drop_at(
         format!(" · {rows}/{total} rows"),
         fit::rank::EXTRAS,
