@@ -1,7 +1,9 @@
 //! The application state and its update functions. `App` owns the four views, the prompt,
 //! the help overlay and flash messages. Keys come in through [`App::handle_key`] (overlays and
 //! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
-//! synchronous and need no terminal, so tests drive the whole app with key sequences.
+//! synchronous and need no terminal, so tests drive the whole app with key sequences. In
+//! `stacktop replay PATH` the app also holds the time cursor (`replay`; keys and the guard
+//! that keeps effects from any server: [`crate::screen::replay`]). A little over 500 lines.
 
 use crate::config::Config;
 use crate::keymap::{Action, Keymap, Modal};
@@ -10,11 +12,11 @@ use crate::theme::Theme;
 use crate::views::{
     pgtop::PgtopView, repl::ReplView, spotify::SpotifyView, vlog::VlogView, Ctx, View,
 };
+use crate::wire::replay::ReplayCommand;
 use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
-use crate::wire::replay::ReplayCommand;
 use std::time::{Duration, Instant};
 
 /// What a key or command that would change a server says in replay.
@@ -513,4 +515,3 @@ impl App {
         }
     }
 }
-

@@ -251,7 +251,10 @@ fn screens_at_given_instants_show_the_recorded_sessions_the_marks_and_the_cursor
         status.contains("replay 2026-12-03 03:10:00 paused"),
         "{status}"
     );
-    assert!(status.contains("data of 03:10:00 (0 s before the cursor)"), "{status}");
+    assert!(
+        status.contains("data of 03:10:00 (0 s before the cursor)"),
+        "{status}"
+    );
     assert!(!status.contains("live"), "never live in replay: {status}");
     assert!(all.contains("READ-ONLY"), "{all}");
 
@@ -262,7 +265,9 @@ fn screens_at_given_instants_show_the_recorded_sessions_the_marks_and_the_cursor
     let bar: Vec<char> = top.chars().skip(10).take(120 - 20).collect();
     let cell = |i: i64| (i as usize) * bar.len() / (REFRESHES as usize);
     for (i, want) in [(135, 'L'), (145, 'S'), (180, 'R'), (200, '5')] {
-        let around: String = bar[cell(i).saturating_sub(1)..=cell(i) + 1].iter().collect();
+        let around: String = bar[cell(i).saturating_sub(1)..=cell(i) + 1]
+            .iter()
+            .collect();
         assert!(around.contains(want), "{want} near refresh {i}: {top}");
     }
     assert_eq!(bar[cell(60)], '─', "nothing at 03:11:00: {top}");
@@ -277,11 +282,19 @@ fn screens_at_given_instants_show_the_recorded_sessions_the_marks_and_the_cursor
     r.command("goto 03:12:15");
     let buf = r.screen();
     let all = screen::text(&buf);
-    for want in ["refresh 135 */", "UPDATE accounts", "DELETE FROM accounts", "303"] {
+    for want in [
+        "refresh 135 */",
+        "UPDATE accounts",
+        "DELETE FROM accounts",
+        "303",
+    ] {
         assert!(all.contains(want), "{want} at 03:12:15:\n{all}");
     }
     let status = status_line(&buf);
-    assert!(status.contains("replay 2026-12-03 03:12:15 paused"), "{status}");
+    assert!(
+        status.contains("replay 2026-12-03 03:12:15 paused"),
+        "{status}"
+    );
     // the tab bar's clock is the cursor, not the wall clock
     assert!(screen::line(&buf, 1).contains("03:12:15"), "{all}");
     let top = screen::line(&buf, 0);
@@ -293,7 +306,10 @@ fn screens_at_given_instants_show_the_recorded_sessions_the_marks_and_the_cursor
     r.key(KeyCode::Char('}'));
     r.app.flash = None;
     let status = status_line(&r.screen());
-    assert!(status.contains("replay 2026-12-03 03:13:59"), "clamped to the end: {status}");
+    assert!(
+        status.contains("replay 2026-12-03 03:13:59"),
+        "clamped to the end: {status}"
+    );
 }
 
 #[test]
@@ -301,12 +317,28 @@ fn kill_keys_are_refused_visibly_and_send_nothing() {
     let (_d, path) = recording();
     let mut r = Replay::open(&path);
     r.command("goto 03:12:15");
-    for code in [KeyCode::Char('c'), KeyCode::Char('k'), KeyCode::Char('K'), KeyCode::Char('R')] {
+    for code in [
+        KeyCode::Char('c'),
+        KeyCode::Char('k'),
+        KeyCode::Char('K'),
+        KeyCode::Char('R'),
+    ] {
         let left = r.key(code);
         assert!(left.is_empty(), "{code:?} sent {left:?}");
-        assert!(r.app.active_view().modal().is_none(), "{code:?} opened a dialog");
-        let flash = r.app.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default();
-        assert_eq!(flash, "replay: read-only — kill keys do nothing", "{code:?}");
+        assert!(
+            r.app.active_view().modal().is_none(),
+            "{code:?} opened a dialog"
+        );
+        let flash = r
+            .app
+            .flash
+            .as_ref()
+            .map(|f| f.text.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            flash, "replay: read-only — kill keys do nothing",
+            "{code:?}"
+        );
         assert!(
             status_line(&r.screen()).contains("replay: read-only — kill keys do nothing"),
             "{code:?}"
@@ -324,7 +356,10 @@ fn kill_keys_are_refused_visibly_and_send_nothing() {
     // nor does starting a live source
     assert!(r.command("connect").is_empty());
     r.key(KeyCode::Char('2'));
-    assert!(r.key(KeyCode::Enter).iter().all(|e| !matches!(e, Effect::StartSource(_))));
+    assert!(r
+        .key(KeyCode::Enter)
+        .iter()
+        .all(|e| !matches!(e, Effect::StartSource(_))));
 }
 
 #[test]
@@ -355,7 +390,10 @@ fn goto_step_and_jump_land_on_the_right_record() {
     r.command("goto 2026-12-03T03:10:30");
     assert_eq!(r.record_ms(), ms(30));
     let all = screen::text(&r.screen());
-    assert!(all.contains("refresh 30 */") && !all.contains("UPDATE accounts"), "{all}");
+    assert!(
+        all.contains("refresh 30 */") && !all.contains("UPDATE accounts"),
+        "{all}"
+    );
     // forward one refresh at a time through the lock: every record passes through the view
     r.command("goto 03:12:09");
     for i in 130..=141 {
@@ -363,7 +401,10 @@ fn goto_step_and_jump_land_on_the_right_record() {
         assert_eq!(r.record_ms(), ms(i));
     }
     let all = screen::text(&r.screen());
-    assert!(!all.contains("DELETE FROM accounts"), "the waiter left at 141:\n{all}");
+    assert!(
+        !all.contains("DELETE FROM accounts"),
+        "the waiter left at 141:\n{all}"
+    );
     // the ends say so
     r.command("goto 03:10:00");
     r.key(KeyCode::Char('['));
@@ -373,9 +414,21 @@ fn goto_step_and_jump_land_on_the_right_record() {
     // bad times are refused with the reason, the cursor stays
     r.command("goto 03:12:10");
     r.command("goto 25:99");
-    assert!(r.app.flash.as_ref().unwrap().text.contains("expected HH:MM"));
+    assert!(r
+        .app
+        .flash
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("expected HH:MM"));
     r.command("goto 2026-12-04 03:12");
-    assert!(r.app.flash.as_ref().unwrap().text.contains("outside the recording"));
+    assert!(r
+        .app
+        .flash
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("outside the recording"));
     assert_eq!(r.record_ms(), ms(130));
     // play: P starts at :speed, playing moves forward through every record
     r.command("speed 10");
@@ -386,7 +439,10 @@ fn goto_step_and_jump_land_on_the_right_record() {
     assert!(status_line(&r.screen()).contains("playing 10×"));
     let (passed, edge) = r.o.cursor.advance_to(ms(140)).unwrap();
     assert_eq!(edge, None);
-    let snaps = passed.iter().filter(|u| matches!(u.payload, Payload::Pg(_))).count();
+    let snaps = passed
+        .iter()
+        .filter(|u| matches!(u.payload, Payload::Pg(_)))
+        .count();
     assert_eq!(snaps, 10, "refreshes 131..=140");
     assert_eq!(r.record_ms(), ms(140));
 }
@@ -406,7 +462,10 @@ fn a_damaged_recording_is_a_clear_error() {
     let garbage = dir.path().join("garbage.rec");
     std::fs::write(&garbage, b"this is not a database\n".repeat(200)).unwrap();
     let e = tui::open(&garbage, &config()).err().unwrap();
-    assert!(e.contains("garbage.rec") && e.contains("not a stacktop recording"), "{e}");
+    assert!(
+        e.contains("garbage.rec") && e.contains("not a stacktop recording"),
+        "{e}"
+    );
     // cut in the middle (a disk that filled up, a partial copy)
     let (_d, path) = recording();
     let cut = dir.path().join("cut.rec");
@@ -417,7 +476,10 @@ fn a_damaged_recording_is_a_clear_error() {
         Ok(mut o) => {
             // SQLite found what it needed in the pages left: reading on must fail clearly
             let e = o.cursor.goto(ms(200)).err().map(|e| e.to_string());
-            assert!(e.is_some_and(|e| !e.is_empty()), "a third of the file read as whole");
+            assert!(
+                e.is_some_and(|e| !e.is_empty()),
+                "a third of the file read as whole"
+            );
         }
     }
     // empty: a file the recorder created but never wrote to
@@ -426,7 +488,9 @@ fn a_damaged_recording_is_a_clear_error() {
     let e = tui::open(&empty, &config()).err().unwrap();
     assert!(e.contains("empty.rec") && e.contains("no records"), "{e}");
     // missing
-    let e = tui::open(&dir.path().join("nope.rec"), &config()).err().unwrap();
+    let e = tui::open(&dir.path().join("nope.rec"), &config())
+        .err()
+        .unwrap();
     assert!(e.contains("nope.rec") && e.contains("no such file"), "{e}");
     // the command refuses before the terminal changes mode
     let out = proc_hermetic::hermetic_command_in(env!("CARGO_BIN_EXE_stacktop"), dir.path())
@@ -436,5 +500,8 @@ fn a_damaged_recording_is_a_clear_error() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("garbage.rec: not a stacktop recording"), "{err}");
+    assert!(
+        err.contains("garbage.rec: not a stacktop recording"),
+        "{err}"
+    );
 }

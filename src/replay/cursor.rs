@@ -141,11 +141,7 @@ impl Cursor {
 
     /// One refresh of `view` forward (`by > 0`) or back; when `view` has no refresh that
     /// way, one record. `Err(edge)` at the start or the end of the recording.
-    pub fn step(
-        &mut self,
-        view: ViewKind,
-        by: i8,
-    ) -> rusqlite::Result<Result<Vec<Update>, Edge>> {
+    pub fn step(&mut self, view: ViewKind, by: i8) -> rusqlite::Result<Result<Vec<Update>, Edge>> {
         let out = if by > 0 {
             self.step_forward(view)?
         } else {
@@ -222,10 +218,7 @@ impl Cursor {
     }
 
     fn min_id(&self) -> rusqlite::Result<i64> {
-        Ok(self
-            .reader
-            .start_id(i64::MIN, &[])?
-            .unwrap_or(i64::MAX))
+        Ok(self.reader.start_id(i64::MIN, &[])?.unwrap_or(i64::MAX))
     }
 
     /// Reloads the window for time `t`: from the pgtop keyframe before it (and at least

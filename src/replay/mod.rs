@@ -77,13 +77,21 @@ mod tests {
         };
         assert_eq!(parse_time("03:12", Some(first)), Ok(at(3, 12, 0)));
         assert_eq!(parse_time("03:12:05", Some(first)), Ok(at(3, 12, 5)));
-        assert_eq!(parse_time("2026-12-03 03:12:05", Some(first)), Ok(at(3, 12, 5)));
-        assert_eq!(parse_time("2026-12-03T03:12", Some(first)), Ok(at(3, 12, 0)));
+        assert_eq!(
+            parse_time("2026-12-03 03:12:05", Some(first)),
+            Ok(at(3, 12, 5))
+        );
+        assert_eq!(
+            parse_time("2026-12-03T03:12", Some(first)),
+            Ok(at(3, 12, 0))
+        );
         // before the first record: the next day
         assert_eq!(
             parse_time("03:00", Some(first)),
             Ok(at(3, 0, 0) + 24 * 3600 * 1000)
         );
-        assert!(parse_time("soon", Some(first)).unwrap_err().contains("HH:MM"));
+        assert!(parse_time("soon", Some(first))
+            .unwrap_err()
+            .contains("HH:MM"));
     }
 }

@@ -123,7 +123,10 @@ pub fn command(
         }
         ReplayCommand::Speed(n) => {
             status.speed = n.max(1);
-            Ok(notices(Level::Info, &format!("replay: speed {}×", status.speed)))
+            Ok(notices(
+                Level::Info,
+                &format!("replay: speed {}×", status.speed),
+            ))
         }
     };
     status.cursor_ms = cursor.cursor_ms;

@@ -67,12 +67,7 @@ pub fn status_update(status: &ReplayStatus) -> Update {
 }
 
 /// Runs the TUI on the recording; returns the exit code.
-pub fn run(
-    args: &ReplayArgs,
-    cfg: Config,
-    theme: Theme,
-    runtime: &tokio::runtime::Runtime,
-) -> i32 {
+pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtime::Runtime) -> i32 {
     let mut opened = match open(&args.path, &cfg) {
         Ok(o) => o,
         Err(e) => {
@@ -108,13 +103,8 @@ pub fn run(
             }
         };
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        let handles = super::source::spawn(
-            opened.cursor,
-            path,
-            opened.status,
-            opened.rules,
-            tx.clone(),
-        );
+        let handles =
+            super::source::spawn(opened.cursor, path, opened.status, opened.rules, tx.clone());
         let sources = crate::sources::Sources::fixed(&app.config, handles, tx);
         match crate::tui::run(app, rx, sources, &mut signals).await {
             Ok(end) => end.code(),

@@ -56,7 +56,10 @@ impl App {
                 | Effect::Suspend
                 | Effect::Copy(_)
                 | Effect::WriteFile { .. } => true,
-                Effect::ToSource(_, SourceCommand::Pg(crate::pg::msg::PgRequest::Signal { .. })) => {
+                Effect::ToSource(
+                    _,
+                    SourceCommand::Pg(crate::pg::msg::PgRequest::Signal { .. }),
+                ) => {
                     refused = Some(REPLAY_READ_ONLY);
                     false
                 }

@@ -60,10 +60,7 @@ pub fn status_text(r: &ReplayStatus) -> String {
     } else {
         "paused".to_string()
     };
-    format!(
-        "replay {} {state}",
-        r.cursor().format("%Y-%m-%d %H:%M:%S")
-    )
+    format!("replay {} {state}", r.cursor().format("%Y-%m-%d %H:%M:%S"))
 }
 
 /// Draws the timeline row.

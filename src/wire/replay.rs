@@ -6,7 +6,10 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReplayCommand {
     /// One refresh of `view` back (`-1`) or forward (`1`).
-    Step { view: super::ViewKind, by: i8 },
+    Step {
+        view: super::ViewKind,
+        by: i8,
+    },
     /// Move the cursor by this many seconds (±60: a minute).
     Jump(i64),
     /// `:goto TIME`: `HH:MM[:SS]` on the recording's day, `YYYY-MM-DD HH:MM[:SS]` or RFC 3339.
