@@ -2,7 +2,9 @@
 //! [`Views`]; `app.pgtop` reads through to them), the prompt,
 //! the help overlay and flash messages. Keys come in through [`App::handle_key`] (overlays and
 //! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
-//! synchronous and need no terminal, so tests drive the whole app with key sequences.
+//! synchronous and need no terminal, so tests drive the whole app with key sequences. In
+//! `stacktop replay PATH` the app also holds the time cursor (`replay`; keys and the guard
+//! that keeps effects from any server: [`crate::screen::replay`]). A little over 500 lines.
 
 use crate::config::Config;
 use crate::keymap::{Action, Keymap, Modal};
@@ -12,11 +14,15 @@ use crate::screen::layout;
 use crate::theme::Theme;
 use crate::views::registry::{self, Views};
 use crate::views::{Ctx, View};
+use crate::wire::replay::ReplayCommand;
 use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant};
+
+/// What a key or command that would change a server says in replay.
+pub const REPLAY_READ_ONLY: &str = "replay: read-only — kill keys do nothing";
 
 /// A status-line message that disappears after a few seconds.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,6 +68,10 @@ pub struct App {
     pub refresh: Duration,
     /// The terminal size ([`App::resize`]); views page and scroll by what fits in it.
     pub screen: Rect,
+    /// `stacktop replay PATH`: the time cursor (set by the replay source's updates). While
+    /// set, the app is read-only, its clock is the cursor, and only replay commands reach the
+    /// source ([`App::replay_guard`]).
+    pub replay: Option<crate::wire::replay::ReplayStatus>,
 }
 
 /// `app.pgtop`, `app.vlog`, …: the views by name (tests and benches read them so).
@@ -102,6 +112,7 @@ impl App {
             now: Local::now(),
             refresh,
             screen: Rect::new(0, 0, 80, 24),
+            replay: None,
         };
         if let Some(p) = key_problem {
             app.set_flash(Level::Error, format!("[keys] not applied: {p}"));
@@ -128,7 +139,9 @@ impl App {
     }
 
     pub fn read_only(&self) -> bool {
-        self.config.ui.read_only || (registry::tab(self.active).read_only)(&self.config)
+        self.replay.is_some()
+            || self.config.ui.read_only
+            || (registry::tab(self.active).read_only)(&self.config)
     }
 
     pub fn set_flash(&mut self, level: Level, text: impl Into<String>) {
@@ -143,7 +156,8 @@ impl App {
 
     /// Advances the clock and expires flash messages.
     pub fn tick(&mut self, now: DateTime<Local>) {
-        self.now = now;
+        // in replay the clock is the time cursor, never the wall clock
+        self.now = self.replay.as_ref().map_or(now, |r| r.cursor());
         if self
             .flash
             .as_ref()
@@ -156,6 +170,11 @@ impl App {
 
     /// Applies a collector update to its view.
     pub fn apply(&mut self, update: Update) {
+        if let crate::messages::Payload::Replay(r) = update.payload {
+            self.replay = Some(*r);
+            self.tick(self.now);
+            return;
+        }
         if let crate::messages::Payload::Notice { level, text } = &update.payload {
             if update.view == self.active || *level == Level::Error {
                 self.set_flash(*level, text.clone());
@@ -174,6 +193,11 @@ impl App {
 
     /// Handles one key press. Overlays and the prompt get it first, then the keymap.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let effects = self.handle_key_inner(key);
+        self.replay_guard(effects)
+    }
+
+    fn handle_key_inner(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.kind != KeyEventKind::Press {
             return Vec::new();
         }
@@ -213,7 +237,7 @@ impl App {
             .or_else(|| self.keymap.lookup(self.active, key));
         let (page, max) = help_text::scroll_limits(
             &help_text::entries(self.active_view(), &self.keymap),
-            layout::body_area(self.screen),
+            layout::body_area_in(self.screen, self.replay.is_some()),
         );
         let s = &mut self.help_scroll;
         match action {
@@ -232,7 +256,19 @@ impl App {
 
     /// Performs an action (also used by `:` commands and tests).
     pub fn handle_action(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.handle_action_inner(action);
+        self.replay_guard(effects)
+    }
+
+    fn handle_action_inner(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        if action.is_replay() {
+            return self.replay_action(action);
+        }
+        if action.changes_server() && self.replay.is_some() {
+            self.set_flash(Level::Warn, REPLAY_READ_ONLY);
+            return Vec::new();
+        }
         match action {
             Action::Quit => {
                 self.should_quit = true;
@@ -291,7 +327,7 @@ impl App {
     fn on_view(&mut self, f: impl FnOnce(&mut dyn View, &mut Ctx) -> bool) -> (bool, Vec<Effect>) {
         let mut ctx = Ctx {
             read_only: self.read_only(),
-            area: layout::body_area(self.screen),
+            area: layout::body_area_in(self.screen, self.replay.is_some()),
             ..Ctx::default()
         };
         let handled = f(self.view_mut(self.active), &mut ctx);
@@ -420,6 +456,11 @@ impl App {
     /// `:` commands, parsed with the one table ([`crate::widgets::commands`]): the app runs the
     /// ones every view has, the active view its own. `?` lists them.
     pub fn run_command(&mut self, line: &str) -> Vec<Effect> {
+        let effects = self.run_command_inner(line);
+        self.replay_guard(effects)
+    }
+
+    fn run_command_inner(&mut self, line: &str) -> Vec<Effect> {
         use crate::widgets::commands::{self, Arg};
         let inv = match commands::parse(self.active, line) {
             Ok(Some(inv)) => inv,
@@ -441,6 +482,8 @@ impl App {
             }
             ("filter", _) => self.set_view_filter(inv.text(), true),
             ("connect", _) => vec![Effect::StartSource(self.active)],
+            ("goto", _) => self.replay_command(ReplayCommand::Goto(inv.text().to_string())),
+            ("speed", Arg::N(n)) => self.replay_command(ReplayCommand::Speed(*n as u32)),
             ("pause", _) => self.handle_action(Action::TogglePause),
             ("refresh", Arg::Dur(d)) if *d >= Duration::from_millis(100) => self.set_refresh(*d),
             ("refresh", _) => {

@@ -43,6 +43,8 @@ pub enum Payload {
     Pg(std::sync::Arc<crate::pg::activity::PgSnapshot>),
     /// pgtop: the answer to a signal or EXPLAIN request.
     PgReply(Box<crate::pg::msg::PgReply>),
+    /// `stacktop replay PATH`: where the time cursor is (the app keeps it; no view gets it).
+    Replay(Box<crate::wire::replay::ReplayStatus>),
 }
 
 /// Requests from the UI to a collector.
@@ -58,6 +60,8 @@ pub enum SourceCommand {
     /// vlogdump: the committed filter's `varnishlog -q` query (`None`: not expressible). A
     /// live `varnishlog` with `push_down` is restarted when it changes; others ignore it.
     VlogQuery(Option<String>),
+    /// `stacktop replay PATH`: move the time cursor (only the replay source takes it).
+    Replay(crate::wire::replay::ReplayCommand),
 }
 
 /// What the run loop must do after an update.

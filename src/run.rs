@@ -88,7 +88,9 @@ pub fn main() -> i32 {
         return exit::USAGE;
     }
     if let Some(Command::Replay(args)) = &cli.command {
-        return crate::replay::run(args, cfg);
+        if cfg.batch.enabled {
+            return crate::replay::batch::run(args, cfg);
+        }
     }
     if let Some(Command::Pgtop(a)) = &cli.command {
         if a.test_webhook {
@@ -120,6 +122,9 @@ pub fn main() -> i32 {
             return exit::RUNTIME;
         }
     };
+    if let Some(Command::Replay(args)) = &cli.command {
+        return crate::replay::tui::run(args, cfg, theme, &runtime);
+    }
     if let Some(Command::Record(_)) = &cli.command {
         return runtime.block_on(async {
             let code = match crate::signals::Signals::new() {

@@ -101,6 +101,17 @@ impl Sources {
         s
     }
 
+    /// Sources already running, one channel per view (`stacktop replay PATH`: the replay
+    /// source answers for every view, so [`Sources::start`] never starts a live one).
+    pub fn fixed(config: &Config, handles: SourceHandles, tx: mpsc::Sender<Update>) -> Self {
+        Sources {
+            handles,
+            config: config.clone(),
+            tx,
+            bundler: None,
+        }
+    }
+
     /// Starts `view`'s source with the config's settings (defaults where it has none).
     /// Ok(false): it was already running. Err: it cannot run without settings.
     pub fn start(&mut self, view: ViewKind) -> Result<bool, String> {

@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "base",
         &["base", "mask", "private_fs", "children", "signals"],
     ),
-    // the words every layer speaks: ViewKind, Level, SourceHealth, exit codes
+    // the words every layer speaks: ViewKind, Level, SourceHealth, exit codes, replay's
     ("wire", &["wire"]),
     // connect, collect, parse, batch output; each source's own messages (`pg::msg` …)
     (
@@ -59,7 +59,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "vlog::batch",
             "spotify::cli",
             "spotify::demo",
-            // a recording printed through the views' batch output
+            // a recording printed through the views' batch output, or shown in the TUI (its
+            // source, time cursor and timeline marks: `replay::*`)
             "replay",
         ],
     ),

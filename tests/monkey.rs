@@ -731,8 +731,7 @@ fn pg_data(a: &mut App, n: usize) {
             .into(),
         ),
         4 => Payload::Pg(
-            PgSnapshot::status_only(seq, ConnState::Connecting, Duration::from_secs(1))
-                .into(),
+            PgSnapshot::status_only(seq, ConnState::Connecting, Duration::from_secs(1)).into(),
         ),
         5 => Payload::Pg(pg_snapshot(Vec::new(), seq).into()),
         6 | 7 => {

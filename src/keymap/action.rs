@@ -89,6 +89,12 @@ pub enum Action {
     RunQuery,
     HistoryPrev,
     HistoryNext,
+    // replay (`stacktop replay PATH`): the time cursor
+    ReplayStepBack,
+    ReplayStepForward,
+    ReplayJumpBack,
+    ReplayJumpForward,
+    ReplayPlay,
 }
 
 impl Action {
@@ -103,7 +109,7 @@ impl Action {
 }
 
 /// [`Action::all`] after the tab keys.
-const AFTER_TABS: [Action; 63] = [
+const AFTER_TABS: [Action; 68] = [
     Action::ToggleHelp,
     Action::OpenFilter,
     Action::OpenCommand,
@@ -167,6 +173,11 @@ const AFTER_TABS: [Action; 63] = [
     Action::RunQuery,
     Action::HistoryPrev,
     Action::HistoryNext,
+    Action::ReplayStepBack,
+    Action::ReplayStepForward,
+    Action::ReplayJumpBack,
+    Action::ReplayJumpForward,
+    Action::ReplayPlay,
 ];
 
 impl Action {
@@ -179,6 +190,18 @@ impl Action {
                 | Action::TerminateBackend
                 | Action::KillSlow
                 | Action::SignalRootBlocker
+        )
+    }
+
+    /// Moves the time cursor: only in `stacktop replay PATH`.
+    pub fn is_replay(self) -> bool {
+        matches!(
+            self,
+            Action::ReplayStepBack
+                | Action::ReplayStepForward
+                | Action::ReplayJumpBack
+                | Action::ReplayJumpForward
+                | Action::ReplayPlay
         )
     }
 
@@ -252,6 +275,11 @@ impl Action {
             Action::RunQuery => "run_query",
             Action::HistoryPrev => "history_prev",
             Action::HistoryNext => "history_next",
+            Action::ReplayStepBack => "replay_step_back",
+            Action::ReplayStepForward => "replay_step_forward",
+            Action::ReplayJumpBack => "replay_jump_back",
+            Action::ReplayJumpForward => "replay_jump_forward",
+            Action::ReplayPlay => "replay_play",
         }
     }
 

@@ -190,7 +190,7 @@ fn command(handle: &Arc<CollectorHandle>, c: SourceCommand, tx: &mpsc::Sender<Up
         }
         // the view keeps what arrives while paused; the collector keeps logging
         SourceCommand::Pause(_) => {}
-        SourceCommand::Spotify(_) | SourceCommand::VlogQuery(_) => {} // not for this source
+        SourceCommand::Spotify(_) | SourceCommand::VlogQuery(_) | SourceCommand::Replay(_) => {} // not for this source
         SourceCommand::Pg(PgRequest::SetThresholds(t)) => {
             handle.set_thresholds(t);
         }

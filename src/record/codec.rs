@@ -94,7 +94,7 @@ pub fn wanted(u: &Update) -> bool {
             matches!(e, E::Requests(_) | E::Malformed(_) | E::Summary(_))
         }
         // the explorer's query results are local data, and test tables are not news
-        Payload::Spotify(_) => false,
+        Payload::Spotify(_) | Payload::Replay(_) => false,
     }
 }
 
@@ -236,7 +236,7 @@ impl Encoder {
                 Some((kind, v)) => (kind, true, to_json(&v)?),
                 None => return Ok(None),
             },
-            Payload::Spotify(_) => return Ok(None),
+            Payload::Spotify(_) | Payload::Replay(_) => return Ok(None),
         };
         let zstd = match (&mut self.pg_dict, kind, keyframe) {
             (Some(d), Kind::PgSnapshot, false) => d,

@@ -1,7 +1,7 @@
 //! The flight recorder (issue 15, first part): every snapshot and event that reaches the views
 //! is appended, compressed, to a recording file, off the UI loop; `stacktop replay PATH --batch
-//! --json` prints it back. Replay in the TUI, the incident-bundle key and the PostgreSQL store
-//! are the next part.
+//! --json` prints it back and `stacktop replay PATH` shows it in the TUI (`crate::replay`).
+//! The incident-bundle key and the PostgreSQL store are the next part.
 //!
 //! ```text
 //! collectors ──Update──► tee task ──send──► App (first, as before)
@@ -32,8 +32,8 @@ pub mod bundle;
 pub mod codec;
 pub mod config;
 pub mod headless;
-pub mod pgframe;
 pub mod pg_store;
+pub mod pgframe;
 pub mod sqlite;
 pub mod store;
 pub mod writer;

@@ -92,7 +92,7 @@ async fn forward(
                     handle.control(|c| c.refresh_generation = c.refresh_generation.wrapping_add(1))
                 }
                 Some(SourceCommand::Pause(p)) => handle.control(|c| c.paused = p),
-                Some(SourceCommand::Spotify(_) | SourceCommand::Pg(_) | SourceCommand::VlogQuery(_)) => {} // not for this source
+                Some(SourceCommand::Spotify(_) | SourceCommand::Pg(_) | SourceCommand::VlogQuery(_) | SourceCommand::Replay(_)) => {} // not for this source
                 None => commands_open = false,
             },
         }

@@ -7,6 +7,7 @@
 pub mod help;
 pub mod help_text;
 pub mod layout;
+pub mod replay;
 
 pub use layout::body_area;
 use layout::screen_areas;
@@ -28,7 +29,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
 
 /// Renders into a buffer (also used by tests and benchmarks).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let [tabs, body, hints, status] = screen_areas(area);
+    let [timeline, tabs, body, hints, status] = screen_areas(area, app.replay.is_some());
+    if let Some(r) = &app.replay {
+        crate::widgets::timeline::render(r, timeline, buf, &app.theme);
+    }
     render_tabs(app, tabs, buf);
     app.active_view().render(body, buf, &app.theme, app.now);
     render_hints(app, hints, buf);
@@ -138,7 +142,23 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let (rows, total) = app.active_view().status_counts();
     // an error keeps its cause and retry countdown: the rest shrinks first (base::fit)
     let mut parts = vec![fit::Part::keep(" ")];
-    parts.extend(core.health.describe_parts(app.now, core.last_data));
+    match (&app.replay, &core.health) {
+        // the recording's time, never "live" or now: the data's age is relative to the cursor
+        (Some(r), crate::wire::SourceHealth::Live { at }) => {
+            parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
+            parts.push(fit::Part::keep(format!(
+                " · data of {} ({} before the cursor)",
+                at.format("%H:%M:%S"),
+                crate::wire::fmt_age(app.now.signed_duration_since(*at))
+            )));
+        }
+        (Some(r), health) => {
+            parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
+            parts.push(fit::Part::keep(" · "));
+            parts.extend(health.describe_parts(app.now, core.last_data));
+        }
+        (None, health) => parts.extend(health.describe_parts(app.now, core.last_data)),
+    }
     parts.push(fit::Part::drop_at(
         format!(" · {rows}/{total} rows"),
         fit::rank::EXTRAS,

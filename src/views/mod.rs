@@ -191,7 +191,8 @@ impl ViewCore {
             | Payload::PgReply(_)
             | Payload::Repl(_)
             | Payload::Vlog(_)
-            | Payload::Spotify(_) => {}
+            | Payload::Spotify(_)
+            | Payload::Replay(_) => {}
         }
     }
 

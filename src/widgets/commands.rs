@@ -295,6 +295,22 @@ const BEFORE_TABS: &[Command] = &[
     ),
     // every view
     c(
+        "goto",
+        &["go"],
+        "TIME",
+        ArgSpec::Text,
+        "replay: move the time cursor to TIME (03:12, 03:12:05, 2026-12-03 03:12)",
+        ALL,
+    ),
+    c(
+        "speed",
+        &[],
+        "1|10|60",
+        ArgSpec::Count { min: 1, max: 60 },
+        "replay: play at 1, 10 or 60 times real time",
+        ALL,
+    ),
+    c(
         "filter",
         &["f"],
         "TEXT",

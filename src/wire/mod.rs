@@ -4,6 +4,7 @@
 
 pub mod exit;
 mod health;
+pub mod replay;
 
 pub use health::{fmt_age, SourceHealth};
 

@@ -5,11 +5,13 @@
 //! `ts` being the time the update was recorded); vlog request batches print one request per
 //! line as `vlog --batch --json` does; health changes, notices, kills, vlog stats and the
 //! recorder's drop counts print one line each: `{"type": KIND, "ts", "view", ...}`.
-//! Replay in the TUI (time cursor, timeline) is not built yet.
+//! Without `--batch`, replay opens the TUI ([`super::tui`]).
 
 use std::io::Write;
 
-use chrono::{DateTime, Local, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Local, TimeZone, Utc};
+
+use super::parse_time;
 
 use crate::app::App;
 use crate::cli::{exit, ReplayArgs};
@@ -26,10 +28,8 @@ pub fn run(args: &ReplayArgs, cfg: Config) -> i32 {
     if args.list {
         return list(&args.path);
     }
-    if !cfg.batch.enabled || !cfg.batch.json {
-        eprintln!(
-            "stacktop: replay: only --batch --json is built so far (replay in the TUI comes next)"
-        );
+    if !cfg.batch.json {
+        eprintln!("stacktop: replay: --batch prints JSON lines only: add --json");
         return exit::USAGE;
     }
     let reader = match Reader::open_recording(&args.path, args.recording) {
@@ -234,32 +234,4 @@ fn lines(
         }
         (_, None) => String::new(),
     }
-}
-
-/// `--from`/`--to`: RFC 3339, or `HH:MM[:SS]` local on the day of the first record (the next
-/// day when that time is before the first record). Returns ms since the epoch.
-pub fn parse_time(s: &str, first_ms: Option<i64>) -> Result<i64, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp_millis());
-    }
-    let time = NaiveTime::parse_from_str(s, "%H:%M:%S")
-        .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M"))
-        .map_err(|_| "expected RFC 3339 (2026-12-03T03:12:00Z) or HH:MM[:SS]".to_string())?;
-    let first = first_ms
-        .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-        .map_or_else(Local::now, |t| t.with_timezone(&Local));
-    let at = |day: chrono::NaiveDate| {
-        Local
-            .from_local_datetime(&day.and_time(time))
-            .earliest()
-            .map(|t| t.timestamp_millis())
-            .ok_or_else(|| format!("{s} does not exist on {day} (a clock change)"))
-    };
-    let ms = at(first.date_naive())?;
-    if ms < first.timestamp_millis() - 1000 {
-        if let Some(next) = first.date_naive().succ_opt() {
-            return at(next);
-        }
-    }
-    Ok(ms)
 }

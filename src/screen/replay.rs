@@ -1,0 +1,82 @@
+//! Replay in the app (`stacktop replay PATH`): the time cursor's keys and `:goto`/`:speed`
+//! become [`ReplayCommand`]s for the replay source, and [`App::replay_guard`] keeps every
+//! other effect from leaving the app (there is no server; kill keys are refused visibly).
+//! Drawing the cursor: [`crate::widgets::timeline`] and the status line in [`super`].
+
+use crate::app::{App, REPLAY_READ_ONLY};
+use crate::keymap::Action;
+use crate::messages::{Effect, SourceCommand};
+use crate::wire::replay::ReplayCommand;
+use crate::wire::Level;
+
+/// Replay: the time cursor's keys and commands, and the guard that keeps everything else from
+/// a server (there is none: nothing but replay commands leaves the app).
+impl App {
+    pub(crate) fn replay_action(&mut self, action: Action) -> Vec<Effect> {
+        let cmd = match action {
+            Action::ReplayStepBack => ReplayCommand::Step {
+                view: self.active,
+                by: -1,
+            },
+            Action::ReplayStepForward => ReplayCommand::Step {
+                view: self.active,
+                by: 1,
+            },
+            Action::ReplayJumpBack => ReplayCommand::Jump(-60),
+            Action::ReplayJumpForward => ReplayCommand::Jump(60),
+            _ => ReplayCommand::TogglePlay,
+        };
+        self.replay_command(cmd)
+    }
+
+    pub(crate) fn replay_command(&mut self, cmd: ReplayCommand) -> Vec<Effect> {
+        if self.replay.is_none() {
+            self.set_flash(
+                Level::Info,
+                "only in replay: stacktop replay PATH opens a recording",
+            );
+            return Vec::new();
+        }
+        vec![Effect::ToSource(self.active, SourceCommand::Replay(cmd))]
+    }
+
+    /// In replay, drops every effect that would reach a server or start a source, and says so
+    /// when it was a signal (the views refuse those already under read-only: this is the
+    /// second fence). Outside replay, `effects` unchanged.
+    pub fn replay_guard(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
+        if self.replay.is_none() {
+            return effects;
+        }
+        let mut refused = None;
+        let kept = effects
+            .into_iter()
+            .filter(|e| match e {
+                Effect::ToSource(_, SourceCommand::Replay(_))
+                | Effect::Quit
+                | Effect::Suspend
+                | Effect::Copy(_)
+                | Effect::WriteFile { .. } => true,
+                Effect::ToSource(
+                    _,
+                    SourceCommand::Pg(crate::pg::msg::PgRequest::Signal { .. }),
+                ) => {
+                    refused = Some(REPLAY_READ_ONLY);
+                    false
+                }
+                Effect::Bundle => {
+                    refused = Some("replay: no bundle (the recording is already a file; --batch --json --from --to extracts a window)");
+                    false
+                }
+                Effect::StartSource(_) => {
+                    refused = Some("replay: no source is started (the recording is the source)");
+                    false
+                }
+                Effect::ToSource(..) => false,
+            })
+            .collect();
+        if let Some(text) = refused {
+            self.set_flash(Level::Warn, text);
+        }
+        kept
+    }
+}
