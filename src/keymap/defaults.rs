@@ -1,5 +1,6 @@
 //! The built-in keymap: global and per-view keys, the detail panes' scroll keys (the modal
 //! states' keys are in [`super::modal`]), and the short words of the hint line.
+//! Why this file is long: it is the key table, one row per built-in binding.
 
 use super::{Action, Binding, Scope};
 use crate::wire::ViewKind;

@@ -1,5 +1,6 @@
 //! The codec round trip (deltas, order, keyframes), the store's seek, and the writer under a
 //! stalled and a full disk.
+//! Why this file is long: unit tests only (`#[cfg(test)]`), one scenario per function.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
