@@ -1,7 +1,8 @@
-//! The flight recorder (issue 15, first part): every snapshot and event that reaches the views
-//! is appended, compressed, to a recording file, off the UI loop; `stacktop replay PATH --batch
-//! --json` prints it back and `stacktop replay PATH` shows it in the TUI (`crate::replay`).
-//! The incident-bundle key and the PostgreSQL store are the next part.
+//! The flight recorder (issue 15): every snapshot and event that reaches the views is appended,
+//! compressed, to a recording (a file, [`sqlite`], or a PostgreSQL server, [`pg_store`], both
+//! behind [`store`]), off the UI loop; `stacktop replay PATH --batch --json` prints it back and
+//! `stacktop replay PATH` shows it in the TUI (`crate::replay`). Every live run keeps the last
+//! minutes in memory ([`bundle`]) for the incident-bundle key.
 //!
 //! ```text
 //! collectors ──Update──► tee task ──send──► App (first, as before)
@@ -20,12 +21,13 @@
 //!
 //! **Size** ([`codec`]): pgtop snapshots are delta-encoded — a keyframe every
 //! [`codec::KEYFRAME_EVERY`] snapshots, in between only the fields that changed
-//! ([`pgframe`]), the pids that left and the header — and every record is zstd-compressed. Secrets are never recorded:
+//! ([`pgframe`]), the pids that left and the header — and every record is zstd-compressed.
+//! Secrets are never recorded:
 //! snapshots hold no passwords, error texts and notices are the masked ones the UI shows, and
 //! the configuration is not written.
 //!
-//! This module never imports the UI (`app`, `ui`, `views`): it reads the wire types
-//! (`collect::{Update, Payload}`) only. `crate::replay` (the top layer) turns records back into
+//! This module never imports the UI (`app`, `screen`, `views`): it reads the wire types
+//! (`messages::{Update, Payload}`) only. `crate::replay` (the top layer) turns records back into
 //! the live batch output.
 
 pub mod bundle;
