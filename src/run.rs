@@ -88,7 +88,8 @@ pub fn main() -> i32 {
         return exit::USAGE;
     }
     if let Some(Command::Replay(args)) = &cli.command {
-        if cfg.batch.enabled {
+        // listing a store's recordings prints, whether or not --batch was given
+        if cfg.batch.enabled || args.list {
             return crate::replay::batch::run(args, cfg);
         }
     }

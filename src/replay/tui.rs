@@ -31,6 +31,14 @@ pub struct Opened {
 /// Opens the recording at `path` with the cursor on its first record. The error names the
 /// file and what is wrong with it (missing, not a recording, damaged, empty).
 pub fn open(path: &Path, cfg: &Config) -> Result<Opened, String> {
+    if crate::record::store::is_postgres(path) {
+        // its reader drives its own runtime, which cannot run inside the TUI's
+        return Err(format!(
+            "recording {}: the TUI replays recording files; for a PostgreSQL store use \
+             `stacktop replay URI --batch --json [--recording ID --from T --to T]`",
+            crate::mask::conninfo(&path.to_string_lossy())
+        ));
+    }
     let reader = Reader::open(path)?;
     let name = path.display().to_string();
     let cursor = Cursor::open(reader, &name)?;
