@@ -148,7 +148,7 @@ async fn run(
     loop {
         status.cursor_ms = cursor.cursor_ms;
         out.push(Update {
-            view: ViewKind::Pgtop,
+            view: ViewKind::ALL[0], // any: the app keeps the cursor whatever the tab
             payload: Payload::Replay(Box::new(status.clone())),
         });
         for u in out.drain(..) {

@@ -69,7 +69,7 @@ pub fn open(path: &Path, cfg: &Config) -> Result<Opened, String> {
 /// The update that tells the app where the cursor is.
 pub fn status_update(status: &ReplayStatus) -> Update {
     Update {
-        view: ViewKind::Pgtop,
+        view: ViewKind::ALL[0], // any: the app keeps the cursor whatever the tab
         payload: Payload::Replay(Box::new(status.clone())),
     }
 }
