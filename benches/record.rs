@@ -23,9 +23,12 @@ use chrono::{TimeZone, Utc};
 use stacktop::config::ViewKind;
 use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{ConnState, PgSnapshot, Session, SessionState};
-use stacktop::record::codec::{wanted, Decoded, Decoder, Encoder, KEYFRAME_EVERY};
 use stacktop::record::store::{Reader, Row, Store};
 use stacktop::record::writer::{Recorder, RecorderOptions};
+use stacktop::record::{
+    codec::{wanted, Encoder, KEYFRAME_EVERY},
+    decode::{Decoded, Decoder},
+};
 use stacktop::vlog::{parse_all, VlogEvent};
 
 const BACKENDS: i32 = 500;

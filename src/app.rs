@@ -4,7 +4,8 @@
 //! prompts first, then the keymap), collector updates through [`App::apply`]. Both are
 //! synchronous and need no terminal, so tests drive the whole app with key sequences. In
 //! `stacktop replay PATH` the app also holds the time cursor (`replay`; keys and the guard
-//! that keeps effects from any server: [`crate::screen::replay`]). A little over 500 lines.
+//! that keeps effects from any server: [`crate::screen::replay`]). The prompt's keys are in
+//! [`prompt`], the `:` commands the app runs in [`command`].
 
 use crate::config::Config;
 use crate::keymap::{Action, Keymap, Modal};
@@ -14,12 +15,16 @@ use crate::screen::layout;
 use crate::theme::Theme;
 use crate::views::registry::{self, Views};
 use crate::views::{Ctx, View};
-use crate::wire::replay::ReplayCommand;
 use crate::wire::{Level, SourceHealth, ViewKind};
 use chrono::{DateTime, Local};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui::layout::Rect;
 use std::time::{Duration, Instant};
+
+mod command;
+mod prompt;
+
+pub use prompt::{Prompt, PromptKind};
 
 /// What a key or command that would change a server says in replay.
 pub const REPLAY_READ_ONLY: &str = "replay: read-only — kill keys do nothing";
@@ -30,21 +35,6 @@ pub struct Flash {
     pub level: Level,
     pub text: String,
     pub until: Instant,
-}
-
-/// The `/` filter or `:` command prompt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PromptKind {
-    Filter,
-    Command,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Prompt {
-    pub kind: PromptKind,
-    pub input: String,
-    /// The filter before the prompt opened, restored on `Esc`.
-    pub previous: String,
 }
 
 /// Everything the UI shows.
@@ -391,133 +381,5 @@ impl App {
             .iter()
             .map(|&k| Effect::ToSource(k, SourceCommand::SetInterval(d)))
             .collect()
-    }
-
-    fn prompt_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let Some(p) = self.prompt.as_mut() else {
-            return Vec::new();
-        };
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => {
-                let p = self.prompt.take();
-                if let Some(Prompt {
-                    kind: PromptKind::Filter,
-                    previous,
-                    ..
-                }) = p
-                {
-                    return self.set_view_filter(&previous, true);
-                }
-            }
-            KeyCode::Char('c') if ctrl => {
-                self.prompt = None;
-            }
-            KeyCode::Char('u') if ctrl => {
-                p.input.clear();
-                return self.live_filter();
-            }
-            KeyCode::Enter => {
-                let p = self.prompt.take();
-                if let Some(p) = p {
-                    return match p.kind {
-                        PromptKind::Filter => self.set_view_filter(p.input.trim(), true),
-                        PromptKind::Command => self.run_command(p.input.trim()),
-                    };
-                }
-            }
-            KeyCode::Backspace => {
-                p.input.pop();
-                return self.live_filter();
-            }
-            KeyCode::Char(c) if !ctrl => {
-                p.input.push(c);
-                return self.live_filter();
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// The filter applies while it is typed.
-    fn live_filter(&mut self) -> Vec<Effect> {
-        if let Some(Prompt {
-            kind: PromptKind::Filter,
-            input,
-            ..
-        }) = &self.prompt
-        {
-            let f = input.clone();
-            return self.set_view_filter(&f, false);
-        }
-        Vec::new()
-    }
-
-    /// `:` commands, parsed with the one table ([`crate::widgets::commands`]): the app runs the
-    /// ones every view has, the active view its own. `?` lists them.
-    pub fn run_command(&mut self, line: &str) -> Vec<Effect> {
-        let effects = self.run_command_inner(line);
-        self.replay_guard(effects)
-    }
-
-    fn run_command_inner(&mut self, line: &str) -> Vec<Effect> {
-        use crate::widgets::commands::{self, Arg};
-        let inv = match commands::parse(self.active, line) {
-            Ok(Some(inv)) => inv,
-            Ok(None) => return Vec::new(),
-            Err(e) => {
-                self.set_flash(Level::Error, commands::error_text(self.active, &e));
-                return Vec::new();
-            }
-        };
-        if !inv.cmd.is_global() {
-            return self.on_view(|v, ctx| v.command(&inv, ctx)).1;
-        }
-        match (inv.name(), &inv.arg) {
-            ("quit", _) => self.handle_action(Action::Quit),
-            ("help", _) => {
-                self.help = true;
-                self.help_scroll = 0;
-                Vec::new()
-            }
-            ("filter", _) => self.set_view_filter(inv.text(), true),
-            ("connect", _) => vec![Effect::StartSource(self.active)],
-            ("goto", _) => self.replay_command(ReplayCommand::Goto(inv.text().to_string())),
-            ("speed", Arg::N(n)) => self.replay_command(ReplayCommand::Speed(*n as u32)),
-            ("pause", _) => self.handle_action(Action::TogglePause),
-            ("refresh", Arg::Dur(d)) if *d >= Duration::from_millis(100) => self.set_refresh(*d),
-            ("refresh", _) => {
-                self.set_flash(
-                    Level::Error,
-                    format!(
-                        ":refresh: expected a duration of at least 100ms, got '{}'",
-                        inv.raw
-                    ),
-                );
-                Vec::new()
-            }
-            ("theme", _) => {
-                let arg = inv.text();
-                match crate::theme::load(
-                    arg,
-                    crate::config::config_dir()
-                        .map(|d| d.join("themes"))
-                        .as_deref(),
-                ) {
-                    Ok(t) => {
-                        // NO_COLOR / --no-color hold for the run: a new theme keeps its
-                        // modifiers, never its colours.
-                        self.theme = t.colorless_if(self.theme.colorless);
-                        self.set_flash(Level::Info, format!("theme {arg}"));
-                    }
-                    Err(e) => self.set_flash(Level::Error, e.to_string()),
-                }
-                Vec::new()
-            }
-            (name, _) => match ViewKind::parse(name) {
-                Some(k) => self.handle_action(Action::GoTab(k)),
-                None => Vec::new(),
-            },
-        }
     }
 }

@@ -33,7 +33,10 @@
 pub mod bundle;
 pub mod codec;
 pub mod config;
+pub mod decode;
 pub mod headless;
+pub mod pg_conn;
+pub mod pg_reader;
 pub mod pg_store;
 pub mod pgframe;
 pub mod sqlite;

@@ -6,9 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::codec::{Decoded, Decoder, Encoder, KEYFRAME_EVERY};
 use super::store::Reader;
 use super::writer::{Recorder, RecorderOptions};
+use super::{
+    codec::{Encoder, KEYFRAME_EVERY},
+    decode::{Decoded, Decoder},
+};
 use crate::messages::{Payload, Update};
 use crate::pg::activity::{ConnState, PgSnapshot, Session, SessionState};
 use crate::wire::SourceHealth;

@@ -16,8 +16,11 @@ use super::parse_time;
 use crate::app::App;
 use crate::cli::{exit, ReplayArgs};
 use crate::config::{Config, ViewKind};
-use crate::record::codec::{Decoded, Decoder, Kind};
 use crate::record::store::Reader;
+use crate::record::{
+    codec::Kind,
+    decode::{Decoded, Decoder},
+};
 use crate::wire::SourceHealth;
 
 /// Records read per query.

@@ -9,8 +9,11 @@
 //! snapshot, the last replication snapshot of each server and the last health of each view.
 
 use crate::messages::{Payload, Update};
-use crate::record::codec::{Decoded, Decoder, Kind};
 use crate::record::store::Reader;
+use crate::record::{
+    codec::Kind,
+    decode::{Decoded, Decoder},
+};
 use crate::wire::{Level, ViewKind};
 
 /// Records read per query.

@@ -5,8 +5,11 @@
 use std::time::{Duration, Instant};
 
 use crate::pg::activity::{ConnState, PgSnapshot, SessionState};
-use crate::record::codec::{Decoded, Decoder, Kind};
 use crate::record::store::Reader;
+use crate::record::{
+    codec::Kind,
+    decode::{Decoded, Decoder},
+};
 use crate::wire::replay::{mark, ReplayStatus, TIMELINE_CELLS};
 
 /// What is marked where the config does not say.

@@ -6,7 +6,7 @@
 //!   its channel (what the run loop draws), it keeps a [`Shot`]: the instant, the whole screen
 //!   (TestBackend) and the active view's batch JSON.
 //! - [`Replayed`]: feeds an `App` the decoded records of a recording up to an instant, through
-//!   the public `record::store::Reader` and `record::codec::Decoder` only, so a replayed
+//!   the public `record::store::Reader` and `record::decode::Decoder` only, so a replayed
 //!   screen can be compared with the live one at the same instant. View tests can use it to
 //!   start from a short recorded session instead of hand-built snapshots.
 //!
@@ -25,9 +25,9 @@ use chrono::{DateTime, Local, TimeZone, Utc};
 use stacktop::app::App;
 use stacktop::config::Config;
 use stacktop::messages::{Payload, Update};
-use stacktop::record::codec::{wanted, Decoder};
 use stacktop::record::store::Reader;
 use stacktop::record::writer::{Recorder, RecorderOptions, Stats};
+use stacktop::record::{codec::wanted, decode::Decoder};
 use stacktop::theme::Theme;
 use stacktop::wire::ViewKind;
 use tokio::sync::mpsc;
