@@ -343,6 +343,77 @@ fn replay(hours: u64) {
         "step back across a keyframe: {} (target <= 5 ms)",
         stats(back_key)
     );
+    cursor(&path);
+}
+
+/// CPU time of the calling thread (what a step costs, whatever else the machine runs).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// What the TUI's time cursor (`replay::cursor::Cursor`, which keeps the decoded records from
+/// the keyframe before the cursor on) costs per key: `:goto` a random minute (+59 s), then
+/// `]` twice and `[` 130 times (so the cursor leaves its window and reloads the minute before
+/// at least twice). Wall time and the thread's CPU time, which a loaded machine does not
+/// inflate.
+fn cursor(path: &std::path::Path) {
+    use stacktop::replay::cursor::Cursor;
+    let t = Instant::now();
+    let c0 = thread_cpu();
+    let mut c = Cursor::open(Reader::open(path).unwrap(), "day").unwrap();
+    println!(
+        "cursor open: {:.1} ms wall, {:.1} ms CPU",
+        ms(t.elapsed()),
+        ms(thread_cpu() - c0)
+    );
+    let minutes = ((c.last_ms - c.first_ms) / 60_000).max(3);
+    let mut seeded = 777u64;
+    let (mut gw, mut gc, mut fw, mut fc, mut bw, mut bc) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let view = ViewKind::Pgtop;
+    for _ in 0..20 {
+        seeded = seeded
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let minute = 2 + (seeded >> 33) as i64 % (minutes - 2);
+        let at = c.first_ms + minute * 60_000 + 59_000;
+        let (t, c0) = (Instant::now(), thread_cpu());
+        let u = c.goto(at).unwrap();
+        assert!(!u.is_empty());
+        gw.push(t.elapsed());
+        gc.push(thread_cpu() - c0);
+        for _ in 0..2 {
+            let (t, c0) = (Instant::now(), thread_cpu());
+            c.step(view, 1).unwrap().unwrap();
+            fw.push(t.elapsed());
+            fc.push(thread_cpu() - c0);
+        }
+        for _ in 0..130 {
+            let (t, c0) = (Instant::now(), thread_cpu());
+            c.step(view, -1).unwrap().unwrap();
+            bw.push(t.elapsed());
+            bc.push(thread_cpu() - c0);
+        }
+    }
+    println!(
+        "cursor :goto a minute: wall {}; CPU {}",
+        stats(gw),
+        stats(gc)
+    );
+    println!("cursor step forward: wall {}; CPU {}", stats(fw), stats(fc));
+    let slow = bc.iter().filter(|d| **d > Duration::from_millis(5)).count();
+    println!(
+        "cursor step back: wall {}; CPU {} ({slow} of {} over 5 ms CPU)",
+        stats(bw),
+        stats(bc.clone()),
+        bc.len()
+    );
 }
 
 /// The CPU time (ns) the thread named `name` has used, from `/proc/self/task/*/schedstat`.

@@ -18,6 +18,9 @@ use crate::wire::{Level, ViewKind};
 
 /// Records read per query.
 const BATCH: usize = 256;
+/// Records read per query when stepping forward: every record read is decoded (a pgtop
+/// snapshot costs about a millisecond), so a step reads little more than the one it needs.
+const STEP_BATCH: usize = 8;
 /// History loaded before the cursor when rebuilding (so a server refreshed slowly shows).
 const LOOK_BACK_MS: i64 = 60_000;
 /// Frames kept at most (a recording without pgtop keyframes has no other bound).
@@ -160,7 +163,7 @@ impl Cursor {
         let mut found = None;
         let mut any = None;
         while i < from + STEP_SEARCH {
-            if i >= self.frames.len() && !self.read_more()? {
+            if i >= self.frames.len() && !self.read_more(STEP_BATCH)? {
                 break;
             }
             let Some(f) = self.frames.get(i) else { break };
@@ -259,7 +262,7 @@ impl Cursor {
     fn fill_to_id(&mut self, id: Option<i64>) -> rusqlite::Result<()> {
         let Some(id) = id else { return Ok(()) };
         while self.frames.last().is_none_or(|f| f.id < id) {
-            if !self.read_more()? {
+            if !self.read_more(BATCH)? {
                 break;
             }
         }
@@ -267,9 +270,9 @@ impl Cursor {
         Ok(())
     }
 
-    /// Reads the next batch of records whatever their time; false at the end.
-    fn read_more(&mut self) -> rusqlite::Result<bool> {
-        let rows = self.reader.batch(self.next_id, i64::MAX, BATCH)?;
+    /// Reads the next `limit` records whatever their time; false at the end.
+    fn read_more(&mut self, limit: usize) -> rusqlite::Result<bool> {
+        let rows = self.reader.batch(self.next_id, i64::MAX, limit)?;
         if rows.is_empty() {
             return Ok(false);
         }
