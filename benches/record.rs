@@ -407,6 +407,51 @@ fn cursor(path: &std::path::Path) {
         stats(gc)
     );
     println!("cursor step forward: wall {}; CPU {}", stats(fw), stats(fc));
+    // the timeline's marks: every record of the file read once, on the marks thread
+    let status = stacktop::wire::replay::ReplayStatus {
+        name: "day".into(),
+        first_ms: c.first_ms,
+        last_ms: c.last_ms,
+        cursor_ms: c.first_ms,
+        playing: false,
+        speed: 1,
+        marks: vec![0; stacktop::wire::replay::TIMELINE_CELLS],
+        scanned_pct: 0,
+    };
+    let rules = stacktop::replay::marks::Rules {
+        slow: Duration::from_secs(5),
+        lag: Default::default(),
+    };
+    let (t, c0) = (Instant::now(), thread_cpu());
+    let mut marked = 0;
+    stacktop::replay::marks::scan(path, &status, rules, Duration::from_secs(3600), |m, _| {
+        marked = m.iter().filter(|&&x| x != 0).count();
+        true
+    })
+    .unwrap();
+    println!(
+        "timeline marks of the whole file: {:.2} s wall, {:.2} s CPU ({marked} cells marked)",
+        t.elapsed().as_secs_f64(),
+        (thread_cpu() - c0).as_secs_f64()
+    );
+    // what the scan cost when it decoded (copied) every snapshot
+    let (t, c0) = (Instant::now(), thread_cpu());
+    let r = Reader::open(path).unwrap();
+    let mut dec = Decoder::default();
+    let mut next = 0;
+    loop {
+        let rows = r.batch(next, i64::MAX, 512).unwrap();
+        let Some(last) = rows.last() else { break };
+        next = last.id + 1;
+        for row in rows {
+            let _ = dec.decode(&row.kind, row.keyframe, &row.data);
+        }
+    }
+    println!(
+        "decoding every record of the file (the scan before peek_pg): {:.2} s wall, {:.2} s CPU",
+        t.elapsed().as_secs_f64(),
+        (thread_cpu() - c0).as_secs_f64()
+    );
     let slow = bc.iter().filter(|d| **d > Duration::from_millis(5)).count();
     println!(
         "cursor step back: wall {}; CPU {} ({slow} of {} over 5 ms CPU)",

@@ -129,6 +129,22 @@ impl Decoder {
         }
     }
 
+    /// Applies a pgtop record as [`Decoder::skip`] does and lends its snapshot: the header
+    /// (sessions empty) and the sessions, not copied (a whole-file scan reads every record
+    /// so; copying 500 sessions is most of a decode). `None` for other kinds.
+    pub fn peek_pg(
+        &mut self,
+        kind: &str,
+        keyframe: bool,
+        data: &[u8],
+    ) -> Result<Option<(PgSnapshot, &[Session])>, String> {
+        if Kind::parse(kind) != Some(Kind::PgSnapshot) {
+            return Ok(None);
+        }
+        let shell = self.pg(kind, keyframe, data)?;
+        Ok(Some((shell, self.prev_pg.as_deref().unwrap_or_default())))
+    }
+
     /// Applies one pgtop record to the kept sessions; returns the snapshot without them.
     fn pg(&mut self, kind: &str, keyframe: bool, data: &[u8]) -> Result<PgSnapshot, String> {
         let corrupt = |e: std::io::Error| format!("corrupt {kind} record: {e}");

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::pg::activity::{ConnState, PgSnapshot, SessionState};
+use crate::pg::activity::{ConnState, PgSnapshot, Session, SessionState};
 use crate::record::store::Reader;
 use crate::record::{
     codec::Kind,
@@ -24,7 +24,7 @@ pub struct Rules {
 /// The flags of one decoded record.
 pub fn flags(kind: Option<Kind>, d: &Decoded, rules: &Rules) -> u8 {
     match (kind, d) {
-        (_, Decoded::Pg(s)) => pg_flags(s, rules.slow),
+        (_, Decoded::Pg(s)) => pg_flags(s, &s.sessions, rules.slow),
         (_, Decoded::Repl(s)) => {
             let v = crate::repl::verdict::judge(s, &rules.lag);
             if v.level >= crate::repl::LiveSeverity::Warn {
@@ -50,12 +50,13 @@ pub fn flags(kind: Option<Kind>, d: &Decoded, rules: &Rules) -> u8 {
     }
 }
 
-fn pg_flags(s: &PgSnapshot, slow: Duration) -> u8 {
+/// The flags of a pgtop snapshot `s` (its header) with these `sessions`.
+fn pg_flags(s: &PgSnapshot, sessions: &[Session], slow: Duration) -> u8 {
     let mut f = 0;
     if matches!(s.status, ConnState::Disconnected { .. }) {
         f |= mark::DOWN;
     }
-    for x in &s.sessions {
+    for x in sessions {
         if x.is_lock_waiter() {
             f |= mark::LOCK;
         }
@@ -93,10 +94,15 @@ pub fn scan(
         next = l.id + 1;
         for row in rows {
             done += 1;
-            let Ok(d) = dec.decode(&row.kind, row.keyframe, &row.data) else {
-                continue;
+            // a pgtop record is read without copying its sessions
+            let f = match dec.peek_pg(&row.kind, row.keyframe, &row.data) {
+                Ok(Some((shell, sessions))) => pg_flags(&shell, sessions, rules.slow),
+                Err(_) => continue,
+                Ok(None) => match dec.decode(&row.kind, row.keyframe, &row.data) {
+                    Ok(d) => flags(Kind::parse(&row.kind), &d, &rules),
+                    Err(_) => continue,
+                },
             };
-            let f = flags(Kind::parse(&row.kind), &d, &rules);
             if f != 0 {
                 marks[status.cell_of(row.ts_ms)] |= f;
             }
