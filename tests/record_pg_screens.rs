@@ -135,6 +135,13 @@ async fn a_lock_chain_replays_in_the_lock_tree_as_it_was_shown() {
         "{}",
         stats.summary()
     );
+    // `STACKTOP_WRITE_RECORDING_FIXTURE=tests/fixtures/recordings/pgtop-lock-chain.sqlite`
+    // rewrites the recording `tests/pgtop_from_recording.rs` replays (the recorder has closed
+    // the file: its WAL is checkpointed into it)
+    if let Some(out) = std::env::var_os("STACKTOP_WRITE_RECORDING_FIXTURE") {
+        std::fs::copy(&rec, &out).unwrap();
+        eprintln!("recording fixture written to {}", Path::new(&out).display());
+    }
     let shots = live.shots.clone();
     let last = &shots.last().unwrap().screen;
     for p in [x.pid, y.pid, z.pid] {
