@@ -64,6 +64,8 @@ pub struct Cursor {
     pub cursor_ms: i64,
     /// records that could not be decoded (damaged, or a delta cut from its keyframe)
     pub skipped: u64,
+    /// vlog and kill records ([`super::cursor_vlog`])
+    recorded: super::cursor_vlog::Recorded,
 }
 
 /// Where a move ended.
@@ -91,6 +93,7 @@ impl Cursor {
             last_ms,
             cursor_ms: first_ms,
             skipped: 0,
+            recorded: Default::default(),
         };
         c.rebuild(first_ms).map_err(err)?;
         Ok(c)
@@ -112,7 +115,12 @@ impl Cursor {
     /// The state at time `t` (clamped to the recording).
     pub fn goto(&mut self, t: i64) -> rusqlite::Result<Vec<Update>> {
         let t = t.clamp(self.first_ms, self.last_ms);
-        let in_window = self.frames.first().is_some_and(|f| f.ts_ms <= t)
+        // the vlog tab is rebuilt from the minute before `t`: the window must hold it
+        let from = match self.recorded.has_vlog() {
+            true => t.saturating_sub(LOOK_BACK_MS).max(self.first_ms),
+            false => t,
+        };
+        let in_window = self.frames.first().is_some_and(|f| f.ts_ms <= from)
             && self
                 .frames
                 .last()
@@ -289,7 +297,19 @@ impl Cursor {
             };
             let view = ViewKind::parse(&row.view);
             let kind = Kind::parse(&row.kind);
-            let updates = view.map_or_else(Vec::new, |v| updates_of(v, decoded, row.ts_ms));
+            let own = match (view, &decoded) {
+                (Some(v), Decoded::Json(j)) => self.recorded.updates(kind, v, j),
+                _ => None,
+            };
+            let updates = match own {
+                Some(Ok(u)) => u,
+                Some(Err(_)) => {
+                    self.skipped += 1;
+                    continue;
+                }
+                None => view.map_or_else(Vec::new, |v| updates_of(v, decoded, row.ts_ms)),
+            };
+            let updates = self.recorded.without_live_kill(updates);
             self.frames.push(Frame {
                 id: row.id,
                 ts_ms: row.ts_ms,
@@ -317,10 +337,12 @@ impl Cursor {
     }
 
     /// The state at the cursor: the last pgtop snapshot, replication snapshot per server and
-    /// health per view, in record order (notices are news of their moment, not state).
+    /// health per view, in record order (notices are news of their moment, not state), then
+    /// the vlog tab rebuilt from the minute before the cursor ([`super::cursor_vlog`]).
     pub fn state(&self) -> Vec<Update> {
+        let vlog = self.recorded.state(&self.frames, self.pos, self.cursor_ms);
         let Some(pos) = self.pos else {
-            return Vec::new();
+            return vlog;
         };
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
@@ -341,6 +363,7 @@ impl Cursor {
             }
         }
         out.reverse();
+        out.extend(vlog);
         out
     }
 
@@ -357,6 +380,12 @@ impl Cursor {
         } else {
             0
         };
+        if self.recorded.has_vlog() {
+            // the vlog tab's minute before the cursor stays (see `goto`)
+            let from = self.cursor_ms.saturating_sub(LOOK_BACK_MS);
+            let keep = self.frames.iter().position(|f| f.ts_ms > from);
+            cut = cut.min(keep.map_or(cut, |k| k.saturating_sub(1)));
+        }
         cut = cut.max(pos.saturating_sub(MAX_FRAMES));
         if cut > 0 {
             self.frames.drain(..cut);

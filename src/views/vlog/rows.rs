@@ -107,6 +107,28 @@ impl VlogView {
         self.sync_cursor();
     }
 
+    /// Replay's jump: the ring, statistics, matches and counters start over with `reqs`;
+    /// the cursor follows the newest row again. The detail pane stays open only on a
+    /// request that is among them (it never shows one recorded after the cursor).
+    pub(super) fn replace_requests(&mut self, reqs: Vec<Request>) {
+        self.ring = crate::vlog::Ring::new(self.ring.capacity());
+        self.stats = crate::vlog::Stats::new();
+        self.matches.clear();
+        self.cursor = crate::widgets::selection::Selection::tail();
+        self.top = None;
+        self.malformed = 0;
+        self.newest_start = 0.0;
+        let paused = std::mem::replace(&mut self.core.paused, false);
+        self.push_requests(reqs);
+        self.core.paused = paused;
+        let same = |a: &Request, b: &Request| a.vxid == b.vxid && a.start == b.start;
+        if let Some(d) = &self.detail {
+            if !self.ring.iter().any(|r| same(r, &d.request)) {
+                self.detail = None;
+            }
+        }
+    }
+
     pub(super) fn recompute(&mut self) {
         let base = self.oldest_seq();
         let f = &self.filter;
