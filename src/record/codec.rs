@@ -374,3 +374,50 @@ fn status_json(st: &crate::vlog::InputStatus) -> Option<serde_json::Value> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ViewKind;
+
+    fn live(view: ViewKind, secs: i64) -> Update {
+        let at = Local::now() + chrono::Duration::seconds(secs);
+        Update {
+            view,
+            payload: Payload::Health(SourceHealth::Live { at }),
+        }
+    }
+
+    #[test]
+    fn a_vlog_live_is_recorded_each_time_a_pgtop_live_only_when_it_changes() {
+        let mut e = Encoder::new().unwrap();
+        let snap = PgSnapshot::status_only(
+            1,
+            ConnState::Connected {
+                since: chrono::Utc::now(),
+            },
+            std::time::Duration::from_secs(1),
+        );
+        let pg = Update {
+            view: ViewKind::Pgtop,
+            payload: Payload::Pg(snap.into()),
+        };
+        assert!(e.encode(pg).unwrap().is_some());
+        let kept = |e: &mut Encoder, u| e.encode(u).unwrap().map(|r| r.kind);
+        assert_eq!(kept(&mut e, live(ViewKind::Pgtop, 0)), Some(Kind::Health));
+        assert_eq!(kept(&mut e, live(ViewKind::Pgtop, 1)), None, "implied");
+        assert_eq!(kept(&mut e, live(ViewKind::Vlog, 0)), Some(Kind::Health));
+        assert_eq!(kept(&mut e, live(ViewKind::Vlog, 1)), Some(Kind::Health));
+        let started = Update {
+            view: ViewKind::Vlog,
+            payload: Payload::Vlog(crate::vlog::VlogEvent::Status(
+                crate::vlog::InputStatus::Started {
+                    pid: Some(7),
+                    command: "varnishlog -g request".into(),
+                },
+            )),
+        };
+        assert!(wanted(&started));
+        assert_eq!(kept(&mut e, started), Some(Kind::VlogStats));
+    }
+}
