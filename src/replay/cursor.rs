@@ -340,7 +340,13 @@ impl Cursor {
     /// health per view, in record order (notices are news of their moment, not state), then
     /// the vlog tab rebuilt from the minute before the cursor ([`super::cursor_vlog`]).
     pub fn state(&self) -> Vec<Update> {
-        let vlog = self.recorded.state(&self.frames, self.pos, self.cursor_ms);
+        let upto = self.pos.map_or(0, |p| (p + 1).min(self.frames.len()));
+        let vlog = self.recorded.state(
+            self.frames[..upto]
+                .iter()
+                .map(|f| (f.ts_ms, f.view, f.updates.as_slice())),
+            self.cursor_ms,
+        );
         let Some(pos) = self.pos else {
             return vlog;
         };

@@ -14,8 +14,6 @@ use crate::record::codec::Kind;
 use crate::vlog::VlogEvent;
 use crate::wire::ViewKind;
 
-use super::cursor::Frame;
-
 /// The history of requests a jump rebuilds (the header's longest window).
 pub const VLOG_BACK_MS: i64 = 60_000;
 
@@ -70,19 +68,23 @@ impl Recorded {
         updates
     }
 
-    /// The vlog views' state at `frames[pos]`, the cursor being at `cursor_ms`.
-    pub fn state(&self, frames: &[Frame], pos: Option<usize>, cursor_ms: i64) -> Vec<Update> {
-        let upto = pos.map_or(&frames[..0], |p| frames.get(..=p).unwrap_or(frames));
+    /// The vlog views' state after `frames` (the cursor's records up to it, in order: time,
+    /// view, updates), the cursor being at `cursor_ms`.
+    pub fn state<'a>(
+        &self,
+        frames: impl Iterator<Item = (i64, Option<ViewKind>, &'a [Update])> + Clone,
+        cursor_ms: i64,
+    ) -> Vec<Update> {
         let from = cursor_ms.saturating_sub(VLOG_BACK_MS);
         let mut out = Vec::new();
         for &view in &self.vlog_views {
             let mut reqs = Vec::new();
             let mut malformed = 0u64;
-            for f in upto
-                .iter()
-                .filter(|f| f.ts_ms > from && f.view == Some(view))
+            for (_, _, updates) in frames
+                .clone()
+                .filter(|(ts, v, _)| *ts > from && *v == Some(view))
             {
-                for u in &f.updates {
+                for u in updates {
                     match &u.payload {
                         Payload::Vlog(VlogEvent::Requests(r)) => reqs.extend(r.iter().cloned()),
                         Payload::Vlog(VlogEvent::Malformed(n)) => {
