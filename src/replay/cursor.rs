@@ -121,6 +121,7 @@ impl Cursor {
             false => t,
         };
         let in_window = self.frames.first().is_some_and(|f| f.ts_ms <= from)
+            && self.recorded.complete_after(from)
             && self
                 .frames
                 .last()
@@ -243,6 +244,7 @@ impl Cursor {
             (a, b) => a.or(b).unwrap_or(i64::MAX),
         };
         self.frames.clear();
+        self.recorded.cleared();
         self.dec = Decoder::default();
         self.next_id = start;
         self.pos = None;
@@ -396,6 +398,15 @@ impl Cursor {
         if cut > 0 {
             self.frames.drain(..cut);
             self.pos = Some(pos - cut);
+        }
+        let pos = self
+            .pos
+            .unwrap_or(0)
+            .min(self.frames.len().saturating_sub(1));
+        if let Some(handed) = self.frames.get_mut(..=pos) {
+            let newest_first = handed.iter_mut().rev();
+            self.recorded
+                .bound(newest_first.map(|f| (f.ts_ms, &mut f.updates)));
         }
     }
 }
