@@ -117,6 +117,9 @@ impl VlogView {
         self.cursor = crate::widgets::selection::Selection::tail();
         self.top = None;
         self.malformed = 0;
+        // restarts count from here too (the recorded starts after it are handed over again)
+        self.starts = self.starts.min(1);
+        self.requeries = 0;
         self.newest_start = 0.0;
         // paused, the display freezes again at the new state (the count starts over)
         let paused = self.core.paused;
@@ -250,6 +253,7 @@ mod tests {
         let mut ctx = Ctx::default();
         v.apply(reqs(0, 10));
         v.apply(Payload::Vlog(VlogEvent::Malformed(2)));
+        v.starts = 3;
         v.handle(Action::Up, &mut ctx);
         v.handle(Action::Open, &mut ctx);
         assert!(v.detail.is_some());
@@ -262,6 +266,7 @@ mod tests {
         assert_eq!(v.shown_len(), 3, "the frozen display is the new state");
         assert_eq!(v.ring.len(), 3);
         assert_eq!(v.malformed, 0);
+        assert_eq!(v.failed_restarts(), 0, "restarts count from the jump");
         assert_eq!(v.stats.snapshot(1.0e9 + 3.0).total, 3, "counted once");
         assert_eq!(v.selected_index(), None, "following the newest row");
         assert!(v.detail.is_none(), "/r9 is not among them: its pane closes");
