@@ -37,7 +37,7 @@ async fn main() {
             VlogEvent::Stderr(s) => eprintln!("stderr: {s}"),
             VlogEvent::Status(InputStatus::Finished) => break,
             VlogEvent::Status(s) => eprintln!("status: {s:?}"),
-            VlogEvent::Summary(_) | VlogEvent::Hint(_) => {}
+            VlogEvent::Summary(_) | VlogEvent::Hint(_) | VlogEvent::Replace(_) => {}
         }
     }
     let secs = start.elapsed().as_secs_f64();

@@ -3,7 +3,9 @@
 //! misses, a pass, a 404 and 500s goes through varnishd; `stacktop replay --batch --json`
 //! then prints every request the live run received, request for request, as the live
 //! `vlog --batch --json` prints it, stamped with the instant it arrived; the counts (all, 5xx)
-//! are the live ones.
+//! are the live ones. The TUI replay's time cursor, playing forward, draws the vlog tab as the
+//! live app drew it at every instant (requests, counters, header, status line); a `:goto` back
+//! shows the state of that instant: no request recorded after it.
 
 mod support;
 
@@ -15,7 +17,8 @@ use stacktop::config::Config;
 use stacktop::messages::Payload;
 use stacktop::vlog::{source, Filter, VlogEvent};
 use stacktop::wire::ViewKind;
-use support::replay::{local, Taped};
+use support::replay::{local, Taped, H};
+use support::replay_cursor::CursorApp;
 use support::varnish::Varnish;
 
 const PROBE: &str = "/__stacktop_ready";
@@ -35,6 +38,9 @@ fn varnish_traffic_with_5xx_replays_request_for_request() {
     let mut cfg = Config::default();
     cfg.ui.start_view = ViewKind::Vlog;
     cfg.vlog.instance = Some(v.instance_name());
+    // a flash message expires by the wall clock, not the app's: kept for the whole test, the
+    // replayed status line is comparable
+    cfg.ui.flash = stacktop::base::Dur::secs(3600);
     let mut sc = source::source_config(&cfg.vlog, &Filter::default());
     sc.backoff_initial = Duration::from_millis(300);
     sc.batch_interval = Duration::from_millis(20);
@@ -141,4 +147,80 @@ fn varnish_traffic_with_5xx_replays_request_for_request() {
             .collect();
         assert_eq!(g, w, "request {i}: {differ:?}");
     }
+
+    // the TUI replay: its time cursor playing forward hands the app every record passed; at
+    // every instant the live app drew (from the first record on), the screen is the live one
+    let (first, last) = stacktop::record::store::Reader::open(&rec)
+        .unwrap()
+        .span()
+        .unwrap()
+        .unwrap();
+    let mut tui = CursorApp::open(cfg.clone(), ViewKind::Vlog, &rec);
+    let mut compared = 0;
+    for (i, shot) in live.shots.iter().enumerate() {
+        if shot.ts_ms < first {
+            continue;
+        }
+        let got = tui.play_to(shot.ts_ms);
+        assert_eq!(
+            got, shot.screen,
+            "shot {i}: the replayed vlog tab differs from the live one at {}\nlive:\n{}\nreplayed:\n{got}",
+            local(shot.ts_ms), shot.screen
+        );
+        compared += 1;
+    }
+    assert!(compared >= 3, "{compared} instants compared");
+    assert_eq!(traffic(&tui.app), sent.len(), "every request replayed once");
+    assert_eq!(tui.cursor.skipped, 0, "every record decodes");
+
+    // :goto back to the instant the live app first showed the 404: the requests of then,
+    // none recorded after (the recording is shorter than the minute a jump rebuilds, so the
+    // tab equals the live one then; the status line keeps the last message, compared apart)
+    assert!(
+        last - first < 50_000,
+        "the recording spans {} ms",
+        last - first
+    );
+    let (k, then) = live
+        .shots
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.ts_ms >= first && s.screen.contains("/missing"))
+        .expect("a shot with the 404");
+    assert!(!then.screen.contains("/slow"), "{}", then.screen);
+    let got = tui.goto(then.ts_ms);
+    let body = |s: &str| {
+        s.lines()
+            .take(usize::from(H) - 1)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        body(&got),
+        body(&then.screen),
+        "shot {k}: after :goto back\nlive:\n{}\nreplayed:\n{got}",
+        then.screen
+    );
+    let arrived: Vec<(u64, String)> = live
+        .offered
+        .iter()
+        .filter(|(ts, _)| *ts <= then.ts_ms)
+        .flat_map(|(_, u)| match &u.payload {
+            Payload::Vlog(VlogEvent::Requests(r)) => {
+                r.iter().map(|r| (r.vxid, r.url().into_owned())).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    let shown: Vec<(u64, String)> = tui
+        .app
+        .vlog
+        .shown()
+        .map(|r| (r.vxid, r.url().into_owned()))
+        .collect();
+    assert_eq!(
+        shown, arrived,
+        "after :goto back: exactly the requests recorded up to then"
+    );
+    assert!(shown.iter().all(|(_, u)| u != "/slow?ms=300"));
 }

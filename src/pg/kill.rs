@@ -39,7 +39,7 @@ impl SignalKind {
 }
 
 /// A backend as it was on screen.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignalTarget {
     pub pid: i32,
     pub backend_start: DateTime<Utc>,
@@ -73,7 +73,7 @@ impl SignalTarget {
 }
 
 /// What happened to one target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
 pub enum SignalOutcome {
     /// the signal was sent
@@ -90,8 +90,9 @@ pub enum SignalOutcome {
     Error(String),
 }
 
-/// One line of the result list shown after a signal (and written to the slow log).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One line of the result list shown after a signal (and written to the slow log; read
+/// back from a recording's `kill_done` record by replay).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignalResult {
     pub kind: SignalKind,
     pub target: SignalTarget,

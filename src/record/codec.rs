@@ -88,8 +88,17 @@ pub fn wanted(u: &Update) -> bool {
         Payload::Pg(_) | Payload::Health(_) | Payload::Notice { .. } | Payload::Repl(_) => true,
         Payload::PgReply(r) => matches!(**r, crate::pg::source::PgReply::Signals(_)),
         Payload::Vlog(e) => {
+            use crate::vlog::InputStatus as S;
             use crate::vlog::VlogEvent as E;
-            matches!(e, E::Requests(_) | E::Malformed(_) | E::Summary(_))
+            matches!(
+                e,
+                E::Requests(_)
+                    | E::Malformed(_)
+                    | E::Summary(_)
+                    | E::Status(
+                        S::Started { .. } | S::Exited { .. } | S::Requery { .. } | S::Finished
+                    )
+            )
         }
         // the explorer's query results are local data, and test tables are not news
         Payload::Spotify(_) | Payload::Replay(_) => false,
@@ -164,6 +173,10 @@ pub struct Encoder {
     prev_pg: Option<Arc<PgSnapshot>>,
     /// the last recorded state name per view: health is recorded when it changes
     last_health: std::collections::HashMap<&'static str, &'static str>,
+    /// views whose snapshots imply their `Live` health (pgtop, replication: recorded only
+    /// when the state changes); any other view's `Live` (vlog: at most one a second) is
+    /// recorded every time, so replay's "updated at" is the live one
+    implied: std::collections::HashSet<&'static str>,
     since_key: u32,
     /// [`KEYFRAME_EVERY`] unless a bench asks otherwise
     keyframe_every: u32,
@@ -179,6 +192,7 @@ impl Encoder {
         Ok(Encoder {
             prev_pg: None,
             last_health: Default::default(),
+            implied: Default::default(),
             since_key: 0,
             keyframe_every: KEYFRAME_EVERY,
             zstd,
@@ -205,6 +219,9 @@ impl Encoder {
     /// Encodes one update; `None` for what is not recorded.
     pub fn encode(&mut self, u: Update) -> Result<Option<Encoded>, String> {
         let view = u.view.name();
+        if matches!(u.payload, Payload::Pg(_) | Payload::Repl(_)) {
+            self.implied.insert(view);
+        }
         let (kind, keyframe, json) = match u.payload {
             Payload::Pg(snap) => {
                 let (keyframe, json) = self.pg(snap)?;
@@ -212,7 +229,9 @@ impl Encoder {
             }
             Payload::Health(h) => {
                 // `Live { at }` comes with every refresh: only a change of state is news
-                if self.last_health.insert(view, h.state_name()) == Some(h.state_name()) {
+                let same = self.last_health.insert(view, h.state_name()) == Some(h.state_name());
+                let live = matches!(h, SourceHealth::Live { .. });
+                if same && (!live || self.implied.contains(view)) {
                     return Ok(None);
                 }
                 (Kind::Health, true, to_json(&HealthRec::from_health(&h))?)
@@ -310,8 +329,9 @@ fn vlog_json(e: &crate::vlog::VlogEvent) -> Option<(Kind, serde_json::Value)> {
     match e {
         E::Requests(reqs) => Some((
             Kind::VlogRequests,
-            serde_json::Value::Array(reqs.iter().map(crate::vlog::format::json_value).collect()),
+            serde_json::Value::Array(reqs.iter().map(request_json).collect()),
         )),
+        E::Status(st) => Some((Kind::VlogStats, status_json(st)?)),
         E::Malformed(n) => Some((Kind::VlogStats, serde_json::json!({"malformed": n}))),
         E::Summary(s) => Some((
             Kind::VlogStats,
@@ -326,5 +346,78 @@ fn vlog_json(e: &crate::vlog::VlogEvent) -> Option<(Kind, serde_json::Value)> {
             }),
         )),
         _ => None,
+    }
+}
+
+/// A request as recorded: its batch JSON, plus `"hit_record": true` when a `Hit` record was
+/// logged but the handling does not say so (a hit restarted, or passed from `vcl_hit`: the
+/// `only_hits` filter counts it), which the batch JSON does not carry.
+fn request_json(r: &crate::vlog::Request) -> serde_json::Value {
+    let mut v = crate::vlog::format::json_value(r);
+    if let (true, serde_json::Value::Object(m)) = (r.hit_record && !r.handling.is_hit(), &mut v) {
+        m.insert("hit_record".into(), true.into());
+    }
+    v
+}
+
+/// The input's lifecycle events the vlog view counts (starts, restarts for a new `-q`, the
+/// program shown in its header, the end of the input); the child's pid is not kept.
+fn status_json(st: &crate::vlog::InputStatus) -> Option<serde_json::Value> {
+    use crate::vlog::InputStatus as S;
+    Some(match st {
+        S::Started { command, .. } => {
+            serde_json::json!({"status": "started", "command": crate::mask::text(command)})
+        }
+        S::Exited { code, .. } => serde_json::json!({"status": "exited", "code": code}),
+        S::Requery { query } => serde_json::json!({"status": "requery", "query": query}),
+        S::Finished => serde_json::json!({"status": "finished"}),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ViewKind;
+
+    fn live(view: ViewKind, secs: i64) -> Update {
+        let at = Local::now() + chrono::Duration::seconds(secs);
+        Update {
+            view,
+            payload: Payload::Health(SourceHealth::Live { at }),
+        }
+    }
+
+    #[test]
+    fn a_vlog_live_is_recorded_each_time_a_pgtop_live_only_when_it_changes() {
+        let mut e = Encoder::new().unwrap();
+        let snap = PgSnapshot::status_only(
+            1,
+            ConnState::Connected {
+                since: chrono::Utc::now(),
+            },
+            std::time::Duration::from_secs(1),
+        );
+        let pg = Update {
+            view: ViewKind::Pgtop,
+            payload: Payload::Pg(snap.into()),
+        };
+        assert!(e.encode(pg).unwrap().is_some());
+        let kept = |e: &mut Encoder, u| e.encode(u).unwrap().map(|r| r.kind);
+        assert_eq!(kept(&mut e, live(ViewKind::Pgtop, 0)), Some(Kind::Health));
+        assert_eq!(kept(&mut e, live(ViewKind::Pgtop, 1)), None, "implied");
+        assert_eq!(kept(&mut e, live(ViewKind::Vlog, 0)), Some(Kind::Health));
+        assert_eq!(kept(&mut e, live(ViewKind::Vlog, 1)), Some(Kind::Health));
+        let started = Update {
+            view: ViewKind::Vlog,
+            payload: Payload::Vlog(crate::vlog::VlogEvent::Status(
+                crate::vlog::InputStatus::Started {
+                    pid: Some(7),
+                    command: "varnishlog -g request".into(),
+                },
+            )),
+        };
+        assert!(wanted(&started));
+        assert_eq!(kept(&mut e, started), Some(Kind::VlogStats));
     }
 }

@@ -201,6 +201,8 @@ fn lines(
             reqs.into_iter()
                 .map(|mut r| {
                     if let serde_json::Value::Object(m) = &mut r {
+                        // recorded for the TUI's filters, not part of the batch JSON
+                        m.remove("hit_record");
                         m.insert("ts".into(), now.to_rfc3339().into());
                     }
                     let mut s = r.to_string();

@@ -67,6 +67,8 @@ pub struct Cursor {
     pub cursor_ms: i64,
     /// records that could not be decoded (damaged, or a delta cut from its keyframe)
     pub skipped: u64,
+    /// vlog and kill records ([`super::cursor_vlog`])
+    recorded: super::cursor_vlog::Recorded,
 }
 
 /// Where a move ended.
@@ -94,6 +96,7 @@ impl Cursor {
             last_ms,
             cursor_ms: first_ms,
             skipped: 0,
+            recorded: Default::default(),
         };
         c.rebuild(first_ms).map_err(err)?;
         Ok(c)
@@ -115,7 +118,13 @@ impl Cursor {
     /// The state at time `t` (clamped to the recording).
     pub fn goto(&mut self, t: i64) -> rusqlite::Result<Vec<Update>> {
         let t = t.clamp(self.first_ms, self.last_ms);
-        let in_window = self.frames.first().is_some_and(|f| f.ts_ms <= t)
+        // the vlog tab is rebuilt from the minute before `t`: the window must hold it
+        let from = match self.recorded.has_vlog() {
+            true => t.saturating_sub(LOOK_BACK_MS).max(self.first_ms),
+            false => t,
+        };
+        let in_window = self.frames.first().is_some_and(|f| f.ts_ms <= from)
+            && self.recorded.complete_after(from)
             && self
                 .frames
                 .last()
@@ -238,6 +247,7 @@ impl Cursor {
             (a, b) => a.or(b).unwrap_or(i64::MAX),
         };
         self.frames.clear();
+        self.recorded.cleared();
         self.dec = Decoder::default();
         self.next_id = start;
         self.pos = None;
@@ -292,7 +302,19 @@ impl Cursor {
             };
             let view = ViewKind::parse(&row.view);
             let kind = Kind::parse(&row.kind);
-            let updates = view.map_or_else(Vec::new, |v| updates_of(v, decoded, row.ts_ms));
+            let own = match (view, &decoded) {
+                (Some(v), Decoded::Json(j)) => self.recorded.updates(kind, v, j),
+                _ => None,
+            };
+            let updates = match own {
+                Some(Ok(u)) => u,
+                Some(Err(_)) => {
+                    self.skipped += 1;
+                    continue;
+                }
+                None => view.map_or_else(Vec::new, |v| updates_of(v, decoded, row.ts_ms)),
+            };
+            let updates = self.recorded.without_live_kill(updates);
             self.frames.push(Frame {
                 id: row.id,
                 ts_ms: row.ts_ms,
@@ -320,10 +342,18 @@ impl Cursor {
     }
 
     /// The state at the cursor: the last pgtop snapshot, replication snapshot per server and
-    /// health per view, in record order (notices are news of their moment, not state).
+    /// health per view, in record order (notices are news of their moment, not state), then
+    /// the vlog tab rebuilt from the minute before the cursor ([`super::cursor_vlog`]).
     pub fn state(&self) -> Vec<Update> {
+        let upto = self.pos.map_or(0, |p| (p + 1).min(self.frames.len()));
+        let vlog = self.recorded.state(
+            self.frames[..upto]
+                .iter()
+                .map(|f| (f.ts_ms, f.view, f.updates.as_slice())),
+            self.cursor_ms,
+        );
         let Some(pos) = self.pos else {
-            return Vec::new();
+            return vlog;
         };
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
@@ -344,6 +374,7 @@ impl Cursor {
             }
         }
         out.reverse();
+        out.extend(vlog);
         out
     }
 
@@ -360,10 +391,25 @@ impl Cursor {
         } else {
             0
         };
+        if self.recorded.has_vlog() {
+            // the vlog tab's minute before the cursor stays (see `goto`)
+            let from = self.cursor_ms.saturating_sub(LOOK_BACK_MS);
+            let keep = self.frames.iter().position(|f| f.ts_ms > from);
+            cut = cut.min(keep.map_or(cut, |k| k.saturating_sub(1)));
+        }
         cut = cut.max(pos.saturating_sub(MAX_FRAMES));
         if cut > 0 {
             self.frames.drain(..cut);
             self.pos = Some(pos - cut);
+        }
+        let pos = self
+            .pos
+            .unwrap_or(0)
+            .min(self.frames.len().saturating_sub(1));
+        if let Some(handed) = self.frames.get_mut(..=pos) {
+            let newest_first = handed.iter_mut().rev();
+            self.recorded
+                .bound(newest_first.map(|f| (f.ts_ms, &mut f.updates)));
         }
     }
 }

@@ -46,6 +46,9 @@ pub fn flags(kind: Option<Kind>, d: &Decoded, rules: &Rules) -> u8 {
                 0
             }
         }
+        (Some(Kind::KillDone), Decoded::Json(serde_json::Value::Array(a))) if !a.is_empty() => {
+            mark::KILL
+        }
         _ => 0,
     }
 }

@@ -7,7 +7,9 @@
 
 pub mod batch;
 pub mod cursor;
+pub mod cursor_vlog;
 pub mod marks;
+pub mod recorded;
 pub mod source;
 pub mod tui;
 

@@ -22,6 +22,9 @@ pub enum VlogEvent {
     Summary(ParseSummary),
     /// No vlog source runs: whether varnishd runs here and how to point at it.
     Hint(String),
+    /// Replay only (a jump of the time cursor): the view starts over with these requests
+    /// (the ones recorded in the minute before the cursor), its counters from zero.
+    Replace(Vec<Request>),
 }
 
 /// The lifecycle of the input stream (a child, a file, stdin), not the status line's

@@ -250,7 +250,8 @@ impl Forwarder {
             VlogEvent::Requests(_)
             | VlogEvent::Malformed(_)
             | VlogEvent::Summary(_)
-            | VlogEvent::Hint(_) => {}
+            | VlogEvent::Hint(_)
+            | VlogEvent::Replace(_) => {}
             VlogEvent::Stderr(line) => {
                 let line = line.trim();
                 if !line.is_empty() && !line.chars().all(|c| c == '.') {

@@ -6,7 +6,8 @@
 //!  03:10:00 ───SS──LLL─┃───RR──5──── 03:20:00
 //! ```
 //!
-//! `L` a lock wait, `X` a source disconnected, `R` replication at WARN or worse (lag, a
+//! `K` a cancel or terminate done (rare, and what an incident review looks for first), `L` a
+//! lock wait, `X` a source disconnected, `R` replication at WARN or worse (lag, a
 //! stopped thread, unreachable), `5` varnish 5xx answers, `S` a slow query (the most serious
 //! of a cell's marks is shown), `─` nothing, `┃` the cursor. While the marks are still being
 //! read the row ends with their progress.
@@ -27,6 +28,7 @@ pub const EMPTY: char = '─';
 /// The glyph and colour of a cell's flags (the most serious first).
 pub fn glyph(flags: u8) -> (char, Role) {
     [
+        (mark::KILL, 'K', Role::Crit),
         (mark::LOCK, 'L', Role::Crit),
         (mark::DOWN, 'X', Role::Crit),
         (mark::REPL, 'R', Role::Warn),

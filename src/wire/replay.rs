@@ -31,6 +31,8 @@ pub mod mark {
     pub const HTTP_5XX: u8 = 8;
     /// a source lost its connection
     pub const DOWN: u8 = 16;
+    /// a backend was cancelled or terminated (a recorded kill, whatever its outcome)
+    pub const KILL: u8 = 32;
 }
 
 /// Cells of the timeline computed over the whole recording (the drawing merges them to the

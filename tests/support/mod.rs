@@ -15,6 +15,7 @@
 //! - `pg_ui`   — the App fed by the real pgtop source, keys routed like the run loop.
 //! - `replay`  — a live App recording itself, and an App fed a recording's decoded records up
 //!   to an instant T (replayed screens and batch JSON against the live ones).
+//! - `replay_cursor` — an App fed by the TUI replay's own time cursor (play, `:goto`).
 //!
 //! `screen.rs` (render the App into a TestBackend, read rows, find text, the detail-pane
 //! indicator) needs no servers: view tests include it alone with `#[path]`.
@@ -28,5 +29,6 @@ pub mod pg;
 pub mod pg_ui;
 pub mod proc;
 pub mod replay;
+pub mod replay_cursor;
 pub mod varnish;
 pub mod webhook;

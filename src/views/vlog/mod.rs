@@ -260,6 +260,7 @@ impl View for VlogView {
         match payload {
             Payload::Vlog(ev) => match ev {
                 VlogEvent::Requests(reqs) => self.push_requests(reqs),
+                VlogEvent::Replace(reqs) => self.replace_requests(reqs),
                 VlogEvent::Malformed(n) => self.malformed += n,
                 VlogEvent::Status(InputStatus::Started { pid, command }) => {
                     self.starts += 1;

@@ -107,6 +107,35 @@ impl VlogView {
         self.sync_cursor();
     }
 
+    /// Replay's jump: the ring, statistics, matches and counters start over with `reqs`;
+    /// the cursor follows the newest row again (paused, the frozen display is the new state). The detail pane stays open only on a
+    /// request that is among them (it never shows one recorded after the cursor).
+    pub(super) fn replace_requests(&mut self, reqs: Vec<Request>) {
+        self.ring = crate::vlog::Ring::new(self.ring.capacity());
+        self.stats = crate::vlog::Stats::new();
+        self.matches.clear();
+        self.cursor = crate::widgets::selection::Selection::tail();
+        self.top = None;
+        self.malformed = 0;
+        // restarts count from here too (the recorded starts after it are handed over again)
+        self.starts = self.starts.min(1);
+        self.requeries = 0;
+        self.newest_start = 0.0;
+        // paused, the display freezes again at the new state (the count starts over)
+        let paused = self.core.paused;
+        for p in self.core.set_paused(false) {
+            self.core.apply(p);
+        }
+        self.push_requests(reqs);
+        self.core.set_paused(paused);
+        let same = |a: &Request, b: &Request| a.vxid == b.vxid && a.start == b.start;
+        if let Some(d) = &self.detail {
+            if !self.ring.iter().any(|r| same(r, &d.request)) {
+                self.detail = None;
+            }
+        }
+    }
+
     pub(super) fn recompute(&mut self) {
         let base = self.oldest_seq();
         let f = &self.filter;
@@ -216,5 +245,35 @@ mod tests {
         );
         v.handle(Action::Bottom, &mut ctx);
         assert_eq!(v.selected_index(), None, "Bottom follows again");
+    }
+
+    #[test]
+    fn replace_starts_over_with_its_requests_even_paused() {
+        let mut v = VlogView::default();
+        let mut ctx = Ctx::default();
+        v.apply(reqs(0, 10));
+        v.apply(Payload::Vlog(VlogEvent::Malformed(2)));
+        v.starts = 3;
+        v.handle(Action::Up, &mut ctx);
+        v.handle(Action::Open, &mut ctx);
+        assert!(v.detail.is_some());
+        v.handle(Action::TogglePause, &mut ctx);
+        v.apply(reqs(10, 4));
+        let Payload::Vlog(VlogEvent::Requests(three)) = reqs(0, 3) else {
+            unreachable!()
+        };
+        v.apply(Payload::Vlog(VlogEvent::Replace(three)));
+        assert_eq!(v.shown_len(), 3, "the frozen display is the new state");
+        assert_eq!(v.ring.len(), 3);
+        assert_eq!(v.malformed, 0);
+        assert_eq!(v.failed_restarts(), 0, "restarts count from the jump");
+        assert_eq!(v.stats.snapshot(1.0e9 + 3.0).total, 3, "counted once");
+        assert_eq!(v.selected_index(), None, "following the newest row");
+        assert!(v.detail.is_none(), "/r9 is not among them: its pane closes");
+        assert!(v.core.paused);
+        v.apply(reqs(3, 2));
+        assert_eq!(v.shown_len(), 3, "still frozen");
+        v.handle(Action::TogglePause, &mut ctx);
+        assert_eq!(v.shown_len(), 5);
     }
 }
