@@ -13,6 +13,7 @@ use crate::record::store::Reader;
 use crate::record::{
     codec::Kind,
     decode::{Decoded, Decoder},
+    pg_panes::{self, Latest},
 };
 use crate::wire::{Level, ViewKind};
 
@@ -64,6 +65,8 @@ pub struct Cursor {
     pub cursor_ms: i64,
     /// records that could not be decoded (damaged, or a delta cut from its keyframe)
     pub skipped: u64,
+    /// the pgtop panes read so far, put on each pgtop snapshot read after them
+    panes: Latest,
 }
 
 /// Where a move ended.
@@ -91,6 +94,7 @@ impl Cursor {
             last_ms,
             cursor_ms: first_ms,
             skipped: 0,
+            panes: Latest::default(),
         };
         c.rebuild(first_ms).map_err(err)?;
         Ok(c)
@@ -227,7 +231,8 @@ impl Cursor {
     /// Reloads the window for time `t`: from the pgtop keyframe before it (and at least
     /// [`LOOK_BACK_MS`] before it) up to `t`.
     fn rebuild(&mut self, t: i64) -> rusqlite::Result<()> {
-        let pg = [Kind::PgSnapshot.name()];
+        // and from the last record of each pgtop pane before it
+        let pg = [Kind::PgSnapshot, pg_panes::KINDS[0], pg_panes::KINDS[1]].map(Kind::name);
         let key = self.reader.start_id(t, &pg)?;
         let back = self.reader.start_id(t.saturating_sub(LOOK_BACK_MS), &[])?;
         let start = match (key, back) {
@@ -236,6 +241,7 @@ impl Cursor {
         };
         self.frames.clear();
         self.dec = Decoder::default();
+        self.panes = Latest::default();
         self.next_id = start;
         self.pos = None;
         self.fill_to(t)?;
@@ -281,7 +287,7 @@ impl Cursor {
         for row in rows {
             self.next_id = row.id + 1;
             let decoded = match self.dec.decode(&row.kind, row.keyframe, &row.data) {
-                Ok(d) => d,
+                Ok(d) => self.panes.pass(&row.kind, d),
                 Err(_) => {
                     self.skipped += 1;
                     continue;
