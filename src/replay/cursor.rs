@@ -295,7 +295,7 @@ impl Cursor {
             };
             let view = ViewKind::parse(&row.view);
             let kind = Kind::parse(&row.kind);
-            let updates = view.map_or_else(Vec::new, |v| updates_of(v, decoded, row.ts_ms));
+            let updates = view.map_or_else(Vec::new, |v| updates_of(v, decoded));
             self.frames.push(Frame {
                 id: row.id,
                 ts_ms: row.ts_ms,
@@ -372,11 +372,12 @@ impl Cursor {
 }
 
 /// The updates the live run delivered for one decoded record.
-fn updates_of(view: ViewKind, d: Decoded, ts_ms: i64) -> Vec<Update> {
-    let at = crate::wire::replay::local(ts_ms).to_utc();
+fn updates_of(view: ViewKind, d: Decoded) -> Vec<Update> {
     let mut out = Vec::new();
     let health = match &d {
-        Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, at)),
+        // as the pgtop source sends it: `Live` at the snapshot's time (the age the live
+        // screen and batch showed), not the record's
+        Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, s.taken_at.into())),
         _ => None,
     };
     if let Decoded::Json(v) = &d {
