@@ -191,6 +191,19 @@ async fn statements_and_wait_sampling_replay_as_the_live_pane_showed_them() {
         "the live batch JSON had the sessions' server samples"
     );
 
+    // what the pane records cost (the README's per-day figure is from a larger profile)
+    let reader = Reader::open(&rec).unwrap();
+    for kind in ["pg_statements", "pg_wait_sampling", "pg_snapshot"] {
+        let rows: Vec<_> = reader
+            .batch(0, i64::MAX, 100_000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == kind)
+            .collect();
+        let bytes: usize = rows.iter().map(|r| r.data.len()).sum();
+        eprintln!("{kind}: {} records, {bytes} bytes stored", rows.len());
+    }
+
     // played through by the replay cursor: every instant as live
     let mut cursor = Cursor::open(Reader::open(&rec).unwrap(), "panes").unwrap();
     let mut app = App::new(config(), Theme::builtin_default(), ViewKind::Pgtop);
