@@ -227,7 +227,11 @@ impl Encoder {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for (kind, json) in snap.map_or(Ok(Vec::new()), |s| self.panes.due(&s, main.keyframe))? {
+        for (pane, json) in snap.map_or(Ok(Vec::new()), |s| self.panes.due(&s, main.keyframe))? {
+            let kind = match pane {
+                super::pg_panes::Pane::Statements => Kind::PgStatements,
+                super::pg_panes::Pane::WaitSampling => Kind::PgWaitSampling,
+            };
             let data = self
                 .zstd
                 .compress(&json)

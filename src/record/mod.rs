@@ -37,6 +37,7 @@ pub mod decode;
 pub mod headless;
 pub mod pg_conn;
 pub mod pg_panes;
+pub mod pg_panes_latest;
 pub mod pg_reader;
 pub mod pg_store;
 pub mod pgframe;

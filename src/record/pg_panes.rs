@@ -10,21 +10,23 @@
 //! pass through [`crate::mask::text`] (a password clause of a utility statement never reaches
 //! the file; display redacts literals anyway).
 //!
-//! Reading ([`Latest`]): the decoder gives these records as JSON; [`Latest::pass`] keeps the
+//! Reading ([`super::pg_panes_latest::Latest`]): the decoder gives these records as JSON; [`Latest::pass`] keeps the
 //! latest of each and puts them on every pgtop snapshot decoded after them, so a snapshot
 //! carries exactly the panes the live one carried. A reader of the same format that does not
 //! know these kinds skips them as undecodable (counted), showing the panes empty as before.
 
 use std::sync::Arc;
 
-use super::codec::Kind;
-use super::decode::Decoded;
 use crate::pg::activity::PgSnapshot;
 use crate::pg::statements::StatementsTop;
 use crate::pg::wait_sampling::WaitProfile;
 
-/// The kinds whose last record before a time a reader must start from (with the pgtop keyframe).
-pub const KINDS: [Kind; 2] = [Kind::PgStatements, Kind::PgWaitSampling];
+/// Which pane a record holds (`codec::Kind::PgStatements`, `codec::Kind::PgWaitSampling`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Statements,
+    WaitSampling,
+}
 
 /// The encoder's memory of what it recorded last.
 #[derive(Debug, Default)]
@@ -74,17 +76,17 @@ impl PaneTracker {
         &mut self,
         snap: &PgSnapshot,
         keyframe: bool,
-    ) -> Result<Vec<(Kind, Vec<u8>)>, String> {
+    ) -> Result<Vec<(Pane, Vec<u8>)>, String> {
         let mut out = Vec::new();
         if let Some(top) = self.statements.due(&snap.statements, keyframe) {
             let mut top = (*top).clone();
             for r in &mut top.rows {
                 r.query = crate::mask::text(&r.query);
             }
-            out.push((Kind::PgStatements, json(&top)?));
+            out.push((Pane::Statements, json(&top)?));
         }
         if let Some(p) = self.wait_sampling.due(&snap.wait_sampling, keyframe) {
-            out.push((Kind::PgWaitSampling, json(&*p)?));
+            out.push((Pane::WaitSampling, json(&*p)?));
         }
         Ok(out)
     }
@@ -99,40 +101,6 @@ fn json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, String> {
     serde_json::to_vec(v).map_err(|e| format!("cannot encode a record: {e}"))
 }
 
-/// The reader's latest panes.
-#[derive(Debug, Default, Clone)]
-pub struct Latest {
-    pub statements: Option<Arc<StatementsTop>>,
-    pub wait_sampling: Option<Arc<WaitProfile>>,
-}
-
-impl Latest {
-    /// Passes one decoded record of kind `kind` (its name in the file): a pane record is kept
-    /// (and given back as it was), a pgtop snapshot gets the panes kept so far.
-    pub fn pass(&mut self, kind: &str, mut d: Decoded) -> Decoded {
-        match (Kind::parse(kind), &mut d) {
-            (Some(Kind::PgStatements), Decoded::Json(v)) => {
-                self.statements = serde_json::from_value(v.clone()).ok().map(Arc::new);
-            }
-            (Some(Kind::PgWaitSampling), Decoded::Json(v)) => {
-                self.wait_sampling = serde_json::from_value(v.clone()).ok().map(Arc::new);
-            }
-            (_, Decoded::Pg(s)) => {
-                s.statements.clone_from(&self.statements);
-                s.wait_sampling.clone_from(&self.wait_sampling);
-            }
-            _ => {}
-        }
-        d
-    }
-
-    /// Whether `kind` is one of the panes' records (no output of its own in batch replay: the
-    /// live batch shows the panes only through the sessions' `wait_sampling`).
-    pub fn is_pane(kind: &str) -> bool {
-        Kind::parse(kind).is_some_and(|k| KINDS.contains(&k))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,7 +108,10 @@ mod tests {
     use crate::pg::activity::ConnState;
     use crate::pg::statements::StatementDelta;
     use crate::record::codec::Encoder;
+    use crate::record::codec::Kind;
+    use crate::record::decode::Decoded;
     use crate::record::decode::Decoder;
+    use crate::record::pg_panes_latest::Latest;
     use crate::wire::ViewKind;
     use chrono::{TimeZone, Utc};
     use std::time::Duration;

@@ -13,7 +13,7 @@ use crate::record::store::Reader;
 use crate::record::{
     codec::Kind,
     decode::{Decoded, Decoder},
-    pg_panes::{self, Latest},
+    pg_panes_latest::{self as pg_panes, Latest},
 };
 use crate::wire::{Level, ViewKind};
 
