@@ -27,7 +27,7 @@ pub const MAX_TEXT: usize = 2000;
 pub type StatementKey = (i64, i64, i64);
 
 /// One statement's time and calls since the first reading.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StatementDelta {
     pub key: StatementKey,
     pub user: Option<String>,
@@ -40,7 +40,7 @@ pub struct StatementDelta {
 }
 
 /// The top statements of one reading.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StatementsTop {
     /// the server's time of the first reading (the deltas count from it)
     pub since: DateTime<Utc>,

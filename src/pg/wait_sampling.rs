@@ -30,7 +30,7 @@ pub const MAX_ROWS: usize = 50_000;
 pub type WaitKey = (i32, Option<String>, Option<String>);
 
 /// One process's samples of one wait since the first reading.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PidWait {
     pub pid: i32,
     pub event_type: Option<String>,
@@ -39,7 +39,7 @@ pub struct PidWait {
 }
 
 /// One wait summed over every process since the first reading.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EventCount {
     pub event_type: Option<String>,
     pub event: Option<String>,
@@ -62,7 +62,7 @@ impl EventCount {
 }
 
 /// The deltas of one reading.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WaitProfile {
     /// the server's time of the first reading (the deltas count from it)
     pub since: DateTime<Utc>,

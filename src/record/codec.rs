@@ -5,7 +5,8 @@
 //! [`KEYFRAME_EVERY`]th, and after a failed write) every session, otherwise only the fields
 //! that changed, the pids that left and the pid order when it changed. Decoding applies the
 //! frames to the last keyframe, so the decoded snapshot equals the recorded one field for
-//! field (`statements`, not serialized, excepted).
+//! field (`statements` and `wait_sampling` excepted: recorded when they change, as records of
+//! their own, by [`super::pg_panes`], and put back on the snapshots by the reader).
 //!
 //! Every record is zstd-compressed on its own; a pgtop delta with its keyframe's JSON as the
 //! dictionary (so the delta's query texts cost a reference, not their bytes). The encoder
@@ -49,10 +50,14 @@ pub enum Kind {
     VlogStats,
     /// the recorder's own counters (records dropped since the last one)
     Recorder,
+    /// pgtop's `pg_stat_statements` top, when it changed ([`super::pg_panes`])
+    PgStatements,
+    /// pgtop's `pg_wait_sampling` profile, when it changed ([`super::pg_panes`])
+    PgWaitSampling,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::PgSnapshot,
         Kind::Health,
         Kind::Notice,
@@ -61,6 +66,8 @@ impl Kind {
         Kind::VlogRequests,
         Kind::VlogStats,
         Kind::Recorder,
+        Kind::PgStatements,
+        Kind::PgWaitSampling,
     ];
 
     /// The name stored in the file and printed by replay.
@@ -74,6 +81,8 @@ impl Kind {
             Kind::VlogRequests => "vlog_requests",
             Kind::VlogStats => "vlog_stats",
             Kind::Recorder => "recorder",
+            Kind::PgStatements => "pg_statements",
+            Kind::PgWaitSampling => "pg_wait_sampling",
         }
     }
 
@@ -184,6 +193,8 @@ pub struct Encoder {
     /// pgtop deltas are compressed with the last keyframe's JSON as the zstd dictionary
     /// (the query texts and names of a delta are nearly all in it)
     pg_dict: Option<zstd::bulk::Compressor<'static>>,
+    /// the pgtop panes recorded last
+    panes: super::pg_panes::PaneTracker,
 }
 
 impl Encoder {
@@ -197,6 +208,7 @@ impl Encoder {
             keyframe_every: KEYFRAME_EVERY,
             zstd,
             pg_dict: None,
+            panes: Default::default(),
         })
     }
 
@@ -214,6 +226,40 @@ impl Encoder {
         self.prev_pg = None;
         self.pg_dict = None;
         self.last_health.clear();
+        self.panes.reset();
+    }
+
+    /// [`Encoder::encode`], preceded by the records of the pgtop panes a snapshot brings
+    /// ([`super::pg_panes`]).
+    pub fn encode_all(&mut self, u: Update) -> Result<Vec<Encoded>, String> {
+        let snap = match &u.payload {
+            Payload::Pg(s) => Some(Arc::clone(s)),
+            _ => None,
+        };
+        let view = u.view.name();
+        let Some(main) = self.encode(u)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (pane, json) in snap.map_or(Ok(Vec::new()), |s| self.panes.due(&s, main.keyframe))? {
+            let kind = match pane {
+                super::pg_panes::Pane::Statements => Kind::PgStatements,
+                super::pg_panes::Pane::WaitSampling => Kind::PgWaitSampling,
+            };
+            let data = self
+                .zstd
+                .compress(&json)
+                .map_err(|e| format!("zstd: {e}"))?;
+            out.push(Encoded {
+                view,
+                kind,
+                keyframe: true,
+                data,
+                raw_len: json.len(),
+            });
+        }
+        out.push(main);
+        Ok(out)
     }
 
     /// Encodes one update; `None` for what is not recorded.

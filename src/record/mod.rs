@@ -36,6 +36,8 @@ pub mod config;
 pub mod decode;
 pub mod headless;
 pub mod pg_conn;
+pub mod pg_panes;
+pub mod pg_panes_latest;
 pub mod pg_reader;
 pub mod pg_store;
 pub mod pgframe;

@@ -272,23 +272,24 @@ fn write_loop(
         if d > drops_written {
             items.push((chrono::Utc::now().timestamp_millis(), None));
         }
+        let mut encoded = Vec::new();
         for (ts, u) in items {
             let e = match u {
-                Some(u) => enc.encode(u),
+                // a pgtop snapshot may bring its panes' records first (record::pg_panes)
+                Some(u) => enc.encode_all(u),
                 None => {
-                    let e = enc.drops(d - drops_written, d).map(Some);
+                    let e = enc.drops(d - drops_written, d).map(|e| vec![e]);
                     drops_written = d;
                     e
                 }
             };
-            let e = match e {
-                Ok(Some(e)) => e,
-                Ok(None) => continue,
-                Err(err) => {
-                    stats.error(err);
-                    continue;
-                }
-            };
+            match e {
+                Ok(es) => encoded.extend(es.into_iter().map(|e| (ts, e))),
+                Err(err) => stats.error(err),
+            }
+        }
+        let mut encoded = encoded.into_iter();
+        while let Some((ts, e)) = encoded.next() {
             if let Ok(mut r) = ring.lock() {
                 r.push(ts, &e);
             }
@@ -303,6 +304,11 @@ fn write_loop(
                     lose(&mut store, &mut enc, &mut pending, err.to_string());
                     oldest_pending = None;
                     (raw, stored) = (0, 0);
+                    // encoded against what was just lost (a pgtop delta after its panes)
+                    stats
+                        .lost
+                        .fetch_add(encoded.len() as u64, Ordering::Relaxed);
+                    break;
                 }
             }
         }

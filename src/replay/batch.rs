@@ -20,6 +20,7 @@ use crate::record::store::Reader;
 use crate::record::{
     codec::Kind,
     decode::{Decoded, Decoder},
+    pg_panes_latest::{self as pg_panes, Latest},
 };
 use crate::wire::SourceHealth;
 
@@ -132,7 +133,7 @@ pub fn print(
     out: &mut impl Write,
 ) -> std::io::Result<u64> {
     let sql = |e: rusqlite::Error| std::io::Error::other(e.to_string());
-    let delta_kinds = [Kind::PgSnapshot.name()];
+    let delta_kinds = [Kind::PgSnapshot, pg_panes::KINDS[0], pg_panes::KINDS[1]].map(Kind::name);
     let Some(mut next) = reader.start_id(from, &delta_kinds).map_err(sql)? else {
         return Ok(0);
     };
@@ -142,15 +143,20 @@ pub fn print(
         ViewKind::default(),
     );
     let mut dec = Decoder::default();
+    let mut panes = Latest::default();
     let mut skipped = 0;
     loop {
         let rows = reader.batch(next, to, BATCH).map_err(sql)?;
         let Some(last) = rows.last() else { break };
         next = last.id + 1;
         for row in rows {
-            let decoded = dec.decode(&row.kind, row.keyframe, &row.data);
-            if row.ts_ms < from {
-                continue; // read only to rebuild the state at `from`
+            let decoded = dec
+                .decode(&row.kind, row.keyframe, &row.data)
+                .map(|d| panes.pass(&row.kind, d));
+            // read before `from` only to rebuild the state there; a pgtop pane shows on the
+            // snapshots after it (as live: the sessions' `wait_sampling`), no line of its own
+            if row.ts_ms < from || (decoded.is_ok() && Latest::is_pane(&row.kind)) {
+                continue;
             }
             let decoded = match decoded {
                 Ok(d) => d,

@@ -13,6 +13,7 @@ use crate::record::store::Reader;
 use crate::record::{
     codec::Kind,
     decode::{Decoded, Decoder},
+    pg_panes_latest::{self as pg_panes, Latest},
 };
 use crate::wire::{Level, ViewKind};
 
@@ -69,6 +70,8 @@ pub struct Cursor {
     pub skipped: u64,
     /// vlog and kill records ([`super::cursor_vlog`])
     recorded: super::cursor_vlog::Recorded,
+    /// the pgtop panes read so far, put on each pgtop snapshot read after them
+    panes: Latest,
 }
 
 /// Where a move ended.
@@ -97,6 +100,7 @@ impl Cursor {
             cursor_ms: first_ms,
             skipped: 0,
             recorded: Default::default(),
+            panes: Latest::default(),
         };
         c.rebuild(first_ms).map_err(err)?;
         Ok(c)
@@ -239,7 +243,8 @@ impl Cursor {
     /// Reloads the window for time `t`: from the pgtop keyframe before it (and at least
     /// [`LOOK_BACK_MS`] before it) up to `t`.
     fn rebuild(&mut self, t: i64) -> rusqlite::Result<()> {
-        let pg = [Kind::PgSnapshot.name()];
+        // and from the last record of each pgtop pane before it
+        let pg = [Kind::PgSnapshot, pg_panes::KINDS[0], pg_panes::KINDS[1]].map(Kind::name);
         let key = self.reader.start_id(t, &pg)?;
         let back = self.reader.start_id(t.saturating_sub(LOOK_BACK_MS), &[])?;
         let start = match (key, back) {
@@ -249,6 +254,7 @@ impl Cursor {
         self.frames.clear();
         self.recorded.cleared();
         self.dec = Decoder::default();
+        self.panes = Latest::default();
         self.next_id = start;
         self.pos = None;
         self.fill_to(t)?;
@@ -294,7 +300,7 @@ impl Cursor {
         for row in rows {
             self.next_id = row.id + 1;
             let decoded = match self.dec.decode(&row.kind, row.keyframe, &row.data) {
-                Ok(d) => d,
+                Ok(d) => self.panes.pass(&row.kind, d),
                 Err(_) => {
                     self.skipped += 1;
                     continue;
@@ -312,7 +318,7 @@ impl Cursor {
                     self.skipped += 1;
                     continue;
                 }
-                None => view.map_or_else(Vec::new, |v| updates_of(v, decoded, row.ts_ms)),
+                None => view.map_or_else(Vec::new, |v| updates_of(v, decoded)),
             };
             let updates = self.recorded.without_live_kill(updates);
             self.frames.push(Frame {
@@ -415,11 +421,12 @@ impl Cursor {
 }
 
 /// The updates the live run delivered for one decoded record.
-fn updates_of(view: ViewKind, d: Decoded, ts_ms: i64) -> Vec<Update> {
-    let at = crate::wire::replay::local(ts_ms).to_utc();
+fn updates_of(view: ViewKind, d: Decoded) -> Vec<Update> {
     let mut out = Vec::new();
     let health = match &d {
-        Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, at)),
+        // as the pgtop source sends it: `Live` at the snapshot's time (the age the live
+        // screen and batch showed), not the record's
+        Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, s.taken_at.into())),
         _ => None,
     };
     if let Decoded::Json(v) = &d {

@@ -46,12 +46,10 @@ impl Waits {
         }
         self.last_seq = Some(snap.seq);
         self.history.record(snap.server_now, &snap.sessions);
-        if snap.statements.is_some() {
-            self.statements.clone_from(&snap.statements);
-        }
-        if snap.wait_sampling.is_some() {
-            self.wait_sampling.clone_from(&snap.wait_sampling);
-        }
+        // every snapshot carries the latest reading once there is one (a replayed jump back
+        // before the first reading brings none: nothing read yet at that time)
+        self.statements.clone_from(&snap.statements);
+        self.wait_sampling.clone_from(&snap.wait_sampling);
     }
 
     /// The pane's text for `width` columns (`include_all`: idle sessions and background
