@@ -180,6 +180,27 @@ impl Reader {
         }])
     }
 
+    /// Which recording this is: 1 for a file, the server's id on PostgreSQL.
+    pub fn recording(&self) -> i64 {
+        match self {
+            Reader::File(_) => 1,
+            Reader::Pg(r) => r.recording(),
+        }
+    }
+
+    /// Whether the recording is on a server (which can go away and come back).
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Reader::Pg(_))
+    }
+
+    /// Connects again to a server that went away (a file: nothing to do).
+    pub fn reconnect(&mut self) -> rusqlite::Result<()> {
+        match self {
+            Reader::File(_) => Ok(()),
+            Reader::Pg(r) => r.reconnect().map_err(other_err),
+        }
+    }
+
     /// The id where decoding must start to show `from_ms` on: the last keyframe of each
     /// delta-encoded `kinds` at or before it, or the first record at or after it.
     pub fn start_id(&self, from_ms: i64, kinds: &[&str]) -> rusqlite::Result<Option<i64>> {

@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod cursor;
 pub mod marks;
+pub mod player;
 pub mod source;
 pub mod tui;
 
