@@ -144,9 +144,13 @@ impl Reader {
 
     /// Opens recording `id` of a PostgreSQL server (`None`: the newest); a file has only one.
     pub fn open_recording(target: &Path, id: Option<i64>) -> Result<Reader, String> {
+        Reader::open_recording_in(target, id, &Env::system())
+    }
+
+    /// [`Reader::open_recording`] with the environment a PostgreSQL target is resolved in.
+    pub fn open_recording_in(target: &Path, id: Option<i64>, env: &Env) -> Result<Reader, String> {
         if is_postgres(target) {
-            PgReader::open(&target.to_string_lossy(), id, &Env::system())
-                .map(|r| Reader::Pg(Box::new(r)))
+            PgReader::open(&target.to_string_lossy(), id, env).map(|r| Reader::Pg(Box::new(r)))
         } else {
             if id.is_some_and(|i| i != 1) {
                 return Err(format!(

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::cursor::Cursor;
 use super::player::{Msg, RETRY_EVERY};
 use crate::messages::{SourceCommand, Update};
+use crate::pg::conninfo::Env;
 use crate::record::store::Reader;
 use crate::sources::SourceHandles;
 use crate::wire::replay::ReplayStatus;
@@ -29,12 +30,15 @@ pub struct Target {
     pub path: PathBuf,
     /// the recording's id (a file: 1)
     pub recording: i64,
+    /// the environment a PostgreSQL target is resolved in (libpq's variables, `.pgpass`…:
+    /// [`Env::system`]; tests give an empty one)
+    pub env: fn() -> Env,
 }
 
 impl Target {
     /// Opens a reader of its own on the recording.
     pub fn open(&self) -> Result<Reader, String> {
-        Reader::open_recording(&self.path, Some(self.recording))
+        Reader::open_recording_in(&self.path, Some(self.recording), &(self.env)())
     }
 
     /// Whether it is on a server (which can go away and come back).

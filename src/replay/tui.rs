@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::cli::{exit, ReplayArgs};
 use crate::config::Config;
 use crate::messages::{Payload, Update, UPDATE_CHANNEL};
+use crate::pg::conninfo::Env;
 use crate::record::store::Reader;
 use crate::theme::Theme;
 use crate::wire::replay::{ReplayStatus, TIMELINE_CELLS};
@@ -41,7 +42,18 @@ pub fn open(path: &Path, cfg: &Config) -> Result<Opened, String> {
 /// [`open`] for recording `id` of a PostgreSQL store (`None`: the newest; a file has one).
 /// The errors name the server by its conninfo without the password.
 pub fn open_recording(path: &Path, id: Option<i64>, cfg: &Config) -> Result<Opened, String> {
-    let reader = Reader::open_recording(path, id)?;
+    open_in(path, id, cfg, Env::system)
+}
+
+/// [`open_recording`] with the environment a PostgreSQL target is resolved in (also by the
+/// marks' own reader).
+pub fn open_in(
+    path: &Path,
+    id: Option<i64>,
+    cfg: &Config,
+    env: fn() -> Env,
+) -> Result<Opened, String> {
+    let reader = Reader::open_recording_in(path, id, &env())?;
     let (name, shown) = match &reader {
         Reader::Pg(r) => (
             format!(
@@ -61,6 +73,7 @@ pub fn open_recording(path: &Path, id: Option<i64>, cfg: &Config) -> Result<Open
     let target = Target {
         path: path.to_path_buf(),
         recording: reader.recording(),
+        env,
     };
     let cursor = Cursor::open(reader, &name)?;
     let status = ReplayStatus {

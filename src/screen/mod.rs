@@ -153,10 +153,16 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         // the recording's time, never "live" or now: the data's age is relative to the cursor
         (Some(_), crate::wire::SourceHealth::Live { at }) => {
             parts.push(fit::Part::keep(format!(
-                " · data of {} ({} before the cursor)",
-                at.format("%H:%M:%S"),
-                crate::wire::fmt_age(app.now.signed_duration_since(*at))
+                " · data of {}",
+                at.format("%H:%M:%S")
             )));
+            parts.push(fit::Part::drop_at(
+                format!(
+                    " ({} before the cursor)",
+                    crate::wire::fmt_age(app.now.signed_duration_since(*at))
+                ),
+                fit::rank::DETAILS,
+            ));
         }
         (Some(_), health) => {
             parts.push(fit::Part::keep(" · "));

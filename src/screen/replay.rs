@@ -83,15 +83,16 @@ impl App {
 }
 
 /// The status line's replay parts: the cursor's time and whether it plays, the recording's
-/// name (a file's, or a store's label and id; server text, cleaned by [`fit`]), and the
-/// store's error while it is unreachable (kept to the last, as a source's error is).
+/// name (a file's, or a store's label and id; server text, cleaned by [`fit`]: it shrinks
+/// after the row counts, and goes last but the cause) and the store's error while it is
+/// unreachable (kept to the last, as a source's error is).
 pub fn status_parts(r: &ReplayStatus) -> Vec<fit::Part> {
     let mut parts = vec![fit::Part::keep(crate::widgets::timeline::status_text(r))];
     if !r.name.is_empty() {
         parts.push(
             fit::Part::keep(format!(" · {}", r.name))
-                .with(fit::rank::CONNINFO, fit::Shrink::Middle(12))
-                .with(fit::rank::EXTRAS, fit::Shrink::Drop),
+                .with(fit::rank::DETAILS, fit::Shrink::Middle(14))
+                .with(fit::rank::AGE, fit::Shrink::Drop),
         );
     }
     if let Some(e) = &r.store_error {
