@@ -11,8 +11,9 @@
 //!   in the URI (never on screen), and quits at once while the server hangs (SIGSTOP).
 //!
 //! The recordings of the last two are written by the generator below through the store API:
-//! ten minutes of pgtop refreshes at 1 s from 2026-12-03 03:10:00 local (long enough that a
-//! far `:goto` reads the store again: the cursor keeps a window of decoded records); pid 101's
+//! ten minutes of pgtop refreshes at 1 s from 2026-12-03 03:10:00 local, a keyframe every
+//! three minutes (long enough that a far `:goto` reads the store again from the keyframe
+//! before: the cursor keeps a window of decoded records); pid 101's
 //! query names its refresh (`refresh N`), so a screen shows which record is at the cursor.
 
 #[path = "support/pty.rs"]
@@ -31,7 +32,7 @@ use stacktop::messages::{Effect, Payload, Update, UPDATE_CHANNEL};
 use stacktop::pg::activity::{summarize, ConnState, PgSnapshot, Session, SessionState};
 use stacktop::record::codec::Encoder;
 use stacktop::record::pg_store::{bare_env, PgStore};
-use stacktop::record::store::SqliteReader;
+use stacktop::record::store::{SqliteReader, Store};
 use stacktop::replay::{source, tui};
 use stacktop::sources::SourceHandles;
 use stacktop::theme::Theme;
@@ -89,10 +90,10 @@ fn snapshot(i: i64) -> PgSnapshot {
     s
 }
 
-/// Writes the generated recording into the store at `target` as `label`; returns its id.
-fn generate(target: &str, label: &str) -> i64 {
-    let mut store = PgStore::create(target, label, &bare_env()).unwrap();
-    let mut enc = Encoder::new().unwrap();
+/// The generated recording, encoded: (time, view, kind, keyframe, data).
+fn records() -> Vec<(i64, String, String, bool, Vec<u8>)> {
+    // a keyframe every 3 minutes: further back than the cursor's look-back (a minute)
+    let mut enc = Encoder::new().unwrap().with_keyframe_every(180);
     let health = Update {
         view: ViewKind::Pgtop,
         payload: Payload::Health(SourceHealth::Live {
@@ -108,19 +109,38 @@ fn generate(target: &str, label: &str) -> i64 {
             },
         )
     }));
-    for (i, u) in updates {
-        if let Some(e) = enc.encode(u).unwrap() {
-            store.insert(
-                at(i).timestamp_millis(),
-                e.view,
-                e.kind.name(),
-                e.keyframe,
-                &e.data,
-            );
-        }
+    updates
+        .filter_map(|(i, u)| {
+            enc.encode(u).unwrap().map(|e| {
+                (
+                    at(i).timestamp_millis(),
+                    e.view.to_string(),
+                    e.kind.name().to_string(),
+                    e.keyframe,
+                    e.data,
+                )
+            })
+        })
+        .collect()
+}
+
+/// Writes the generated recording into the store at `target` as `label`; returns its id.
+fn generate(target: &str, label: &str) -> i64 {
+    let mut store = PgStore::create(target, label, &bare_env()).unwrap();
+    for (ts, view, kind, key, data) in records() {
+        store.insert(ts, &view, &kind, key, &data);
     }
     store.commit().unwrap();
     store.recording()
+}
+
+/// Writes the generated recording into a file.
+fn generate_file(path: &Path) {
+    let mut store = Store::create(path).unwrap();
+    for (ts, view, kind, key, data) in records() {
+        store.insert(ts, &view, &kind, key, &data).unwrap();
+    }
+    store.commit().unwrap();
 }
 
 /// Opens a recording as `stacktop replay` does (no libpq environment of the developer).
@@ -245,6 +265,37 @@ impl Driven {
     }
 }
 
+/// Runs the same commands (a `:` line, then keys) on a file replay and a PostgreSQL one and
+/// asserts the whole screens are equal after each; returns how many were compared.
+async fn compare(
+    file: &mut Driven,
+    pg: &mut Driven,
+    steps: &[(String, Vec<KeyCode>)],
+    pw: &str,
+) -> usize {
+    let same = |a: &Driven, b: &Driven, what: &str| {
+        let (sa, sb) = (screen(&a.app), screen(&b.app));
+        assert_eq!(
+            sa, sb,
+            "{what}: the PostgreSQL replay differs from the file's\nfile:\n{sa}\npostgres:\n{sb}"
+        );
+        assert!(!sb.contains(pw), "{sb}");
+    };
+    same(file, pg, "opened");
+    for (line, keys) in steps {
+        for d in [&mut *file, &mut *pg] {
+            if !line.is_empty() {
+                d.command(line).await;
+            }
+            for k in keys {
+                d.key(*k).await;
+            }
+        }
+        same(file, pg, &format!("after {line:?} {keys:?}"));
+    }
+    steps.len() + 1
+}
+
 fn rfc3339(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms)
         .unwrap()
@@ -312,28 +363,19 @@ async fn a_postgres_store_replays_the_screens_of_the_same_records_in_a_file() {
     let mut b = Driven::start(open(Path::new(&target), Some(id)).await);
     a.settle().await;
     b.settle().await;
-    let same = |a: &Driven, b: &Driven, what: &str| {
-        let (sa, sb) = (screen(&a.app), screen(&b.app));
-        assert_eq!(
-            sa, sb,
-            "{what}: the PostgreSQL replay differs from the file's\nfile:\n{sa}\npostgres:\n{sb}"
-        );
-        assert!(!sb.contains(pg.password()), "{sb}");
-    };
-    same(&a, &b, "opened");
     let status = b.status_line();
     assert!(
         status.contains(&name),
         "the recording's label and id: {status}"
     );
     assert!(!status.contains("127.0.0.1"), "no conninfo: {status}");
-
     let mid = rows[rows.len() / 2].ts_ms;
+    let (next, back) = (KeyCode::Char(']'), KeyCode::Char('['));
     let steps: Vec<(String, Vec<KeyCode>)> = vec![
         (format!("goto {}", rfc3339(mid)), vec![]),
-        (String::new(), vec![KeyCode::Char(']'), KeyCode::Char(']')]),
-        (String::new(), vec![KeyCode::Char('['), KeyCode::Char('[')]),
-        (String::new(), vec![KeyCode::Char('[')]),
+        (String::new(), vec![next, next]),
+        (String::new(), vec![back, back]),
+        (String::new(), vec![back]),
         (String::new(), vec![KeyCode::Char('}')]),
         (String::new(), vec![KeyCode::Char('{')]),
         (format!("goto {}", rfc3339(rows[1].ts_ms)), vec![]),
@@ -341,28 +383,48 @@ async fn a_postgres_store_replays_the_screens_of_the_same_records_in_a_file() {
             format!("goto {}", rfc3339(rows.last().unwrap().ts_ms)),
             vec![],
         ),
-        (String::new(), vec![KeyCode::Char(']')]),
+        (String::new(), vec![next]),
     ];
-    let mut compared = 0;
-    for (line, keys) in steps {
-        for d in [&mut a, &mut b] {
-            if !line.is_empty() {
-                d.command(&line).await;
-            }
-            for k in &keys {
-                d.key(*k).await;
-            }
-        }
-        same(&a, &b, &format!("after {line:?} {keys:?}"));
-        compared += 1;
-    }
+    let mut compared = compare(&mut a, &mut b, &steps, pg.password()).await;
     // the sleeper replays from both, at the cursor's time
     assert!(
         screen(&b.app).contains("pg_sleep(600)"),
         "{}",
         screen(&b.app)
     );
-    assert_eq!(compared, 9);
+    drop((a, b));
+
+    // ten minutes of refreshes: moves far away rebuild the cursor's window from the keyframe
+    // before (read from the store: where decoding starts, then the records)
+    let t = target.clone();
+    let id = tokio::task::spawn_blocking(move || generate(&t, "long"))
+        .await
+        .unwrap();
+    let name = format!("long #{id}");
+    let file = dir.path().join(&name);
+    generate_file(&file);
+    let mut a = Driven::start(open(&file, None).await);
+    let mut b = Driven::start(open(Path::new(&target), Some(id)).await);
+    a.settle().await;
+    b.settle().await;
+    let (jump, jump_back) = (KeyCode::Char('}'), KeyCode::Char('{'));
+    let steps: Vec<(String, Vec<KeyCode>)> = vec![
+        ("goto 03:19:00".into(), vec![]),
+        (String::new(), vec![back, back]),
+        ("goto 03:11:00".into(), vec![back]),
+        ("goto 03:17:30".into(), vec![jump_back, jump_back]),
+        ("goto 03:14:30".into(), vec![next]),
+        (String::new(), vec![jump, next]),
+        ("goto 03:10:05".into(), vec![]),
+        ("goto 03:19:59".into(), vec![next]),
+    ];
+    compared += compare(&mut a, &mut b, &steps, pg.password()).await;
+    assert!(
+        screen(&b.app).contains("refresh 599 */"),
+        "{}",
+        screen(&b.app)
+    );
+    assert_eq!(compared, 19);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
