@@ -3,7 +3,7 @@
 //! - a live pgtop run recorded to a file, its records copied into PostgreSQL through the store
 //!   API: the same keys (`:goto`, steps, minute jumps) give the same screens, whole, from both
 //!   stores, through the replay source's player thread;
-//! - the store's server stopped mid-replay: the screen says `recording store unreachable: …`
+//! - the store's server hung (SIGSTOP), then stopped, mid-replay: the screen says `recording store unreachable: …`
 //!   (the server by its conninfo, never the password) within a bound, keys are answered at
 //!   once, the replay comes back when the server does, and the player ends when the app does,
 //!   the server dead;
@@ -31,7 +31,7 @@ use stacktop::config::Config;
 use stacktop::messages::{Effect, Payload, Update, UPDATE_CHANNEL};
 use stacktop::pg::activity::{summarize, ConnState, PgSnapshot, Session, SessionState};
 use stacktop::record::codec::Encoder;
-use stacktop::record::pg_store::{bare_env, PgStore};
+use stacktop::record::pg_store::{bare_env, PgStore, CALL_TIMEOUT};
 use stacktop::record::store::{SqliteReader, Store};
 use stacktop::replay::{source, tui};
 use stacktop::sources::SourceHandles;
@@ -437,6 +437,24 @@ async fn a_store_gone_mid_replay_is_said_keys_answer_and_the_replay_comes_back()
         .unwrap();
     let mut d = Driven::start(open(Path::new(&target), Some(id)).await);
     d.settle().await;
+
+    // the server hangs: a far :goto (read from the store) waits for the store's timeout only
+    let hung = stop_backends(&pg).await;
+    let t0 = Instant::now();
+    d.command("goto 03:19:00").await;
+    let hang = t0.elapsed();
+    let e = d.store_error().unwrap_or_default();
+    assert!(e.contains("no answer within 5 s"), "{e}");
+    assert!(
+        hang >= CALL_TIMEOUT - Duration::from_millis(500) && hang < CALL_TIMEOUT * 2,
+        "answered after {hang:?}"
+    );
+    drop(hung);
+    let back = d
+        .pump_until(Duration::from_secs(30), |d| d.store_error().is_none())
+        .await;
+    assert!(back, "no recovery from the hang:\n{}", screen(&d.app));
+
     d.command("goto 03:10:10").await;
     assert!(
         screen(&d.app).contains("refresh 10 */"),
@@ -513,17 +531,44 @@ async fn a_store_gone_mid_replay_is_said_keys_answer_and_the_replay_comes_back()
     });
     assert!(ended.is_some(), "the player did not end after the app");
     eprintln!(
-        "store gone said after {took:?}; a key answered in {answer:?}; player ended {:?} after the app",
+        "hung store said after {hang:?}; store gone said after {took:?}; a key answered in {answer:?}; player ended {:?} after the app",
         t2.elapsed()
     );
 }
 
-/// Sends SIGCONT to a stopped server's process group when dropped (a failed test included).
-struct Resume(u32);
+/// Hangs the server: SIGSTOP to the postmaster and to the store's backends (each backend
+/// leads a process group of its own); resumed when the guard is dropped.
+async fn stop_backends(pg: &Pg) -> Resume {
+    let backends: Vec<i32> = pg
+        .admin()
+        .await
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'stacktop recorder'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!backends.is_empty(), "the replay's connection");
+    let mut pids: Vec<u32> = backends.iter().map(|&p| p as u32).collect();
+    pids.push(pg.pid().unwrap());
+    let guard = Resume(pids);
+    for &p in &guard.0 {
+        support::proc::signal_pid(p, libc::SIGSTOP);
+    }
+    guard
+}
+
+/// Sends SIGCONT to a stopped server's processes when dropped (a failed test included).
+struct Resume(Vec<u32>);
 
 impl Drop for Resume {
     fn drop(&mut self) {
-        support::proc::signal_group(self.0, libc::SIGCONT);
+        for &p in &self.0 {
+            support::proc::signal_pid(p, libc::SIGCONT);
+        }
     }
 }
 
@@ -588,9 +633,7 @@ async fn the_binary_replays_a_store_and_quits_at_once_while_its_server_hangs() {
     term.wait_for("refresh 31 */");
 
     // the server hangs: a far :goto waits for the store's timeout, on the player's thread only
-    let pgid = pg.pid().unwrap();
-    support::proc::signal_group(pgid, libc::SIGSTOP);
-    let _resume = Resume(pgid);
+    let _resume = stop_backends(&pg).await;
     key(&mut writer, b":goto 03:19:00\r");
     let asked = Instant::now();
     // the UI answers meanwhile (the help overlay opens and closes)
@@ -603,7 +646,7 @@ async fn the_binary_replays_a_store_and_quits_at_once_while_its_server_hangs() {
     });
     assert!(closed.is_some(), "help stayed open:\n{}", term.contents());
     // the player is still waiting for the server (its timeout has not passed, nothing said)
-    assert!(asked.elapsed() < stacktop::record::pg_store::CALL_TIMEOUT);
+    assert!(asked.elapsed() < CALL_TIMEOUT);
     assert!(
         !term.contents().contains("unreachable"),
         "{}",
