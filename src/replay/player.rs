@@ -46,6 +46,8 @@ struct Player {
     tried: Instant,
     /// when playing last moved the cursor (or a command was done)
     last_tick: Instant,
+    /// the marks' reader failed and is reading again (said once)
+    marks_failing: bool,
 }
 
 /// Runs the player until the app's channels close.
@@ -62,6 +64,7 @@ pub fn run(
         remote,
         tried: Instant::now(),
         last_tick: Instant::now(),
+        marks_failing: false,
     };
     let mut out = p.cursor.state();
     loop {
@@ -190,13 +193,15 @@ impl Player {
     fn marks(&mut self, m: Marks) -> Vec<Update> {
         match m {
             Ok((marks, pct)) => {
+                self.marks_failing = false;
                 self.status.marks = marks;
                 self.status.scanned_pct = pct;
                 Vec::new()
             }
-            // the marks thread reads it again: said once unless the cursor says it already
+            // the marks thread reads it again: said once, unless the cursor says it already
             Err(e) if self.remote => {
-                if self.status.store_error.is_some() {
+                let said = std::mem::replace(&mut self.marks_failing, true);
+                if said || self.status.store_error.is_some() {
                     Vec::new()
                 } else {
                     notices(

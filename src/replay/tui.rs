@@ -125,10 +125,11 @@ pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtim
             }
         };
         if let Err(e) = opened.cursor.goto(t) {
-            eprintln!(
-                "stacktop: recording {}: {e}",
-                crate::record::store::display_target(&args.path)
-            );
+            if opened.target.is_remote() {
+                eprintln!("stacktop: {e}"); // the server's messages name it
+            } else {
+                eprintln!("stacktop: recording {}: {e}", args.path.display());
+            }
             return exit::RUNTIME;
         }
         opened.status.cursor_ms = opened.cursor.cursor_ms;
