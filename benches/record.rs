@@ -417,6 +417,7 @@ fn cursor(path: &std::path::Path) {
         speed: 1,
         marks: vec![0; stacktop::wire::replay::TIMELINE_CELLS],
         scanned_pct: 0,
+        store_error: None,
     };
     let rules = stacktop::replay::marks::Rules {
         slow: Duration::from_secs(5),

@@ -66,7 +66,8 @@ pub fn display_target(uri: &str) -> String {
 
 /// A connection and the runtime its calls run on.
 pub(super) struct Conn {
-    pub(super) rt: tokio::runtime::Runtime,
+    /// `None` only while dropping (see the `Drop` below)
+    rt: Option<tokio::runtime::Runtime>,
     pub(super) spec: ConnSpec,
     pub(super) uri: String,
     /// `postgres host:port/dbname`, for messages
@@ -82,7 +83,7 @@ impl Conn {
             .build()
             .map_err(|e| format!("recording: cannot start a runtime: {e}"))?;
         Ok(Conn {
-            rt,
+            rt: Some(rt),
             name: format!("postgres {}", conninfo::server_label(&spec)),
             spec,
             uri: uri.to_string(),
@@ -97,10 +98,13 @@ impl Conn {
         F: Future + Send,
         F::Output: Send,
     {
+        let Some(rt) = &self.rt else {
+            unreachable!("the runtime is taken only by drop")
+        };
         if tokio::runtime::Handle::try_current().is_err() {
-            return self.rt.block_on(f);
+            return rt.block_on(f);
         }
-        std::thread::scope(|s| match s.spawn(|| self.rt.block_on(f)).join() {
+        std::thread::scope(|s| match s.spawn(|| rt.block_on(f)).join() {
             Ok(v) => v,
             Err(p) => std::panic::resume_unwind(p),
         })
@@ -174,5 +178,16 @@ impl Conn {
         self.call("creating the stacktop schema", |c| async move {
             c.batch_execute(&sql).await
         })
+    }
+}
+
+/// A runtime dropped inside another runtime's context panics (a reader dropped by a task):
+/// its shutdown is left to the background, which never blocks.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.client = None;
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
     }
 }

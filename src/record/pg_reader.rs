@@ -9,6 +9,8 @@ use crate::pg::conninfo::Env;
 pub struct PgReader {
     conn: Conn,
     recording: i64,
+    /// the recording's label (`[record] label`; server text: shown escaped)
+    label: String,
 }
 
 const COLS: &str = "id, ts_ms, view, kind, keyframe, data";
@@ -46,15 +48,16 @@ impl PgReader {
     /// Opens recording `id` (`None`: the newest).
     pub fn open(uri: &str, id: Option<i64>, env: &Env) -> Result<PgReader, String> {
         let conn = PgReader::connect(uri, env)?;
-        let found: Option<(i64, String)> = conn.call("reading", |c| async move {
+        let found: Option<(i64, String, String)> = conn.call("reading", |c| async move {
             let r = c
                 .query_opt(
-                    "SELECT id, format FROM stacktop.recordings
+                    "SELECT id, format, label FROM stacktop.recordings
                      WHERE id = $1 OR $1 IS NULL ORDER BY started_at DESC, id DESC LIMIT 1",
                     &[&id],
                 )
                 .await?;
-            r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+            r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .transpose()
         })?;
         match found {
             None => Err(conn.msg(
@@ -64,10 +67,14 @@ impl PgReader {
                     None => "no recordings".into(),
                 },
             )),
-            Some((_, f)) if f != FORMAT => {
+            Some((_, f, _)) if f != FORMAT => {
                 Err(conn.msg("reading", &format!("written by another version ({f})")))
             }
-            Some((recording, _)) => Ok(PgReader { conn, recording }),
+            Some((recording, _, label)) => Ok(PgReader {
+                conn,
+                recording,
+                label,
+            }),
         }
     }
 
@@ -106,6 +113,17 @@ impl PgReader {
     /// The recording's id.
     pub fn recording(&self) -> i64 {
         self.recording
+    }
+
+    /// The recording's label, as its recorder wrote it (server text).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// A new connection in place of the current one (after the server went away; the calls
+    /// never reconnect by themselves, so a replay decides how often to try).
+    pub fn reconnect(&mut self) -> Result<(), String> {
+        self.conn.connect()
     }
 
     /// See [`super::sqlite::SqliteReader::start_id`].

@@ -144,9 +144,13 @@ impl Reader {
 
     /// Opens recording `id` of a PostgreSQL server (`None`: the newest); a file has only one.
     pub fn open_recording(target: &Path, id: Option<i64>) -> Result<Reader, String> {
+        Reader::open_recording_in(target, id, &Env::system())
+    }
+
+    /// [`Reader::open_recording`] with the environment a PostgreSQL target is resolved in.
+    pub fn open_recording_in(target: &Path, id: Option<i64>, env: &Env) -> Result<Reader, String> {
         if is_postgres(target) {
-            PgReader::open(&target.to_string_lossy(), id, &Env::system())
-                .map(|r| Reader::Pg(Box::new(r)))
+            PgReader::open(&target.to_string_lossy(), id, env).map(|r| Reader::Pg(Box::new(r)))
         } else {
             if id.is_some_and(|i| i != 1) {
                 return Err(format!(
@@ -178,6 +182,27 @@ impl Reader {
             last_ms: span.map(|s| s.1),
             records: r.count().map_err(e)?,
         }])
+    }
+
+    /// Which recording this is: 1 for a file, the server's id on PostgreSQL.
+    pub fn recording(&self) -> i64 {
+        match self {
+            Reader::File(_) => 1,
+            Reader::Pg(r) => r.recording(),
+        }
+    }
+
+    /// Whether the recording is on a server (which can go away and come back).
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Reader::Pg(_))
+    }
+
+    /// Connects again to a server that went away (a file: nothing to do).
+    pub fn reconnect(&mut self) -> rusqlite::Result<()> {
+        match self {
+            Reader::File(_) => Ok(()),
+            Reader::Pg(r) => r.reconnect().map_err(other_err),
+        }
     }
 
     /// The id where decoding must start to show `from_ms` on: the last keyframe of each

@@ -106,6 +106,11 @@ impl Cursor {
         Ok(c)
     }
 
+    /// Connects again to a store that went away (a PostgreSQL server; a file: nothing to do).
+    pub fn reconnect(&mut self) -> rusqlite::Result<()> {
+        self.reader.reconnect()
+    }
+
     /// The view of the first refresh in the window (the tab replay opens on).
     pub fn first_view(&self) -> Option<ViewKind> {
         self.frames

@@ -81,10 +81,30 @@ pub fn scan(
     status: &ReplayStatus,
     rules: Rules,
     every: Duration,
-    mut progress: impl FnMut(Vec<u8>, u8) -> bool,
+    progress: impl FnMut(Vec<u8>, u8) -> bool,
 ) -> Result<(), String> {
     let reader = Reader::open(path)?;
-    let err = |e: rusqlite::Error| format!("recording {}: {e}", path.display());
+    let name = path.display().to_string();
+    scan_reader(&reader, &name, status, rules, every, progress)
+}
+
+/// [`scan`] with a reader opened by the caller (a recording of a PostgreSQL store: its own
+/// connection); errors name the recording `name`.
+pub fn scan_reader(
+    reader: &Reader,
+    name: &str,
+    status: &ReplayStatus,
+    rules: Rules,
+    every: Duration,
+    mut progress: impl FnMut(Vec<u8>, u8) -> bool,
+) -> Result<(), String> {
+    let err = |e: rusqlite::Error| {
+        if reader.is_remote() {
+            e.to_string() // a server's messages name it (without the password)
+        } else {
+            format!("recording {name}: {e}")
+        }
+    };
     let total = reader.count().map_err(err)?.max(1);
     let mut marks = vec![0u8; TIMELINE_CELLS];
     let mut dec = Decoder::default();

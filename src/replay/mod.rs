@@ -9,6 +9,7 @@ pub mod batch;
 pub mod cursor;
 pub mod cursor_vlog;
 pub mod marks;
+pub mod player;
 pub mod recorded;
 pub mod source;
 pub mod tui;

@@ -1,198 +1,115 @@
-//! The replay source: the task that stands where the live sources stand in
-//! `stacktop replay PATH`. It owns the [`Cursor`], answers the app's
-//! [`ReplayCommand`]s (every view's command channel leads here, so nothing can reach a
-//! server) and sends the decoded records as the same [`Update`]s the live run delivered,
-//! followed by the cursor's [`ReplayStatus`]. The timeline's marks come from
-//! [`super::marks::scan`] on a thread of their own.
+//! The replay source: what stands where the live sources stand in `stacktop replay PATH`.
+//! The [`Cursor`] lives on a thread of its own, the player ([`super::player`]): reading a
+//! recording blocks (SQLite I/O; a PostgreSQL store's reader drives its own runtime, which
+//! cannot run inside the TUI's), so none of it runs on the async runtime. Every view's command
+//! channel leads here (so nothing can reach a server): a small task per view forwards the
+//! app's [`ReplayCommand`]s to the player, which answers with the decoded records as the same
+//! [`Update`]s the live run delivered, followed by the cursor's [`ReplayStatus`]. The
+//! timeline's marks come from [`super::marks::scan_reader`] on a thread of their own, with a
+//! reader of their own ([`Target::open`]).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::cursor::{Cursor, Edge};
-use crate::messages::{Payload, SourceCommand, Update};
+use super::cursor::Cursor;
+use super::player::{Msg, RETRY_EVERY};
+use crate::messages::{SourceCommand, Update};
+use crate::pg::conninfo::Env;
+use crate::record::store::Reader;
 use crate::sources::SourceHandles;
-use crate::wire::replay::{ReplayCommand, ReplayStatus};
-use crate::wire::{Level, ViewKind};
+use crate::wire::replay::ReplayStatus;
+use crate::wire::ViewKind;
 
-/// The marks so far and the share read, or why they could not be read.
-type Marks = Result<(Vec<u8>, u8), String>;
+pub use super::player::{command, try_command};
 
-/// How often playing moves the cursor.
-const PLAY_TICK: Duration = Duration::from_millis(100);
+/// A recording's place: a file, or one recording of a PostgreSQL store.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub path: PathBuf,
+    /// the recording's id (a file: 1)
+    pub recording: i64,
+    /// the environment a PostgreSQL target is resolved in (libpq's variables, `.pgpass`…:
+    /// [`Env::system`]; tests give an empty one)
+    pub env: fn() -> Env,
+}
 
-/// Starts the task (and the marks thread); returns the command channel of every view.
+impl Target {
+    /// Opens a reader of its own on the recording.
+    pub fn open(&self) -> Result<Reader, String> {
+        Reader::open_recording_in(&self.path, Some(self.recording), &(self.env)())
+    }
+
+    /// Whether it is on a server (which can go away and come back).
+    pub fn is_remote(&self) -> bool {
+        crate::record::store::is_postgres(&self.path)
+    }
+
+    /// The target as messages name it (a server without its password).
+    pub fn display(&self) -> String {
+        crate::record::store::display_target(&self.path)
+    }
+}
+
+/// Starts the player thread, the marks thread and the forwarding tasks; returns the command
+/// channel of every view and the player's thread (it ends when the app's channels close).
 pub fn spawn(
     cursor: Cursor,
-    path: PathBuf,
     status: ReplayStatus,
     rules: super::marks::Rules,
+    target: Target,
     tx: mpsc::Sender<Update>,
-) -> SourceHandles {
-    let (cmd_tx, cmd_rx) = mpsc::channel::<(ViewKind, SourceCommand)>(64);
+) -> (SourceHandles, std::thread::JoinHandle<()>) {
+    // unbounded: filled by key presses and the marks' few progress reports only
+    let (msg_tx, msg_rx) = std::sync::mpsc::channel::<Msg>();
     let mut handles = SourceHandles::new();
     for view in ViewKind::ALL {
         let (vtx, mut vrx) = mpsc::channel::<SourceCommand>(16);
-        let merged = cmd_tx.clone();
+        let to_player = msg_tx.clone();
         tokio::spawn(async move {
             while let Some(c) = vrx.recv().await {
-                if merged.send((view, c)).await.is_err() {
+                if to_player.send(Msg::Cmd(view, c)).is_err() {
                     break;
                 }
             }
         });
         handles.insert(view, vtx);
     }
-    let (marks_tx, marks_rx) = mpsc::channel::<Marks>(2);
     let scan_status = status.clone();
-    std::thread::spawn(move || {
-        let r = super::marks::scan(
-            &path,
-            &scan_status,
-            rules,
-            Duration::from_millis(300),
-            |m, pct| marks_tx.blocking_send(Ok((m, pct))).is_ok(),
-        );
-        if let Err(e) = r {
-            let _ = marks_tx.blocking_send(Err(e));
-        }
-    });
-    tokio::spawn(run(cursor, status, cmd_rx, marks_rx, tx));
-    handles
+    let remote = target.is_remote();
+    std::thread::spawn(move || marks(&target, &scan_status, rules, &msg_tx));
+    let player = std::thread::spawn(move || super::player::run(cursor, status, remote, msg_rx, tx));
+    (handles, player)
 }
 
-/// A message for the status line of every view (the active one shows it).
-fn notices(level: Level, text: &str) -> Vec<Update> {
-    ViewKind::ALL
-        .into_iter()
-        .map(|view| Update {
-            view,
-            payload: Payload::Notice {
-                level,
-                text: text.to_string(),
-            },
-        })
-        .collect()
-}
-
-/// What one command does to the cursor: the updates to send (the status follows).
-pub fn command(
-    cursor: &mut Cursor,
-    status: &mut ReplayStatus,
-    view: ViewKind,
-    cmd: ReplayCommand,
-) -> Vec<Update> {
-    let r = match cmd {
-        ReplayCommand::Step { view, by } => match cursor.step(view, by) {
-            Ok(Ok(u)) => Ok(u),
-            Ok(Err(Edge::Start)) => Ok(notices(Level::Warn, "replay: the start of the recording")),
-            Ok(Err(Edge::End)) => Ok(notices(Level::Warn, "replay: the end of the recording")),
-            Err(e) => Err(e),
-        },
-        ReplayCommand::Jump(secs) => cursor.goto(cursor.cursor_ms.saturating_add(secs * 1000)),
-        ReplayCommand::Goto(text) => match super::parse_time(&text, Some(cursor.first_ms)) {
-            Ok(t) if t < cursor.first_ms || t > cursor.last_ms => {
-                let span = format!(
-                    "{} – {}",
-                    crate::wire::replay::local(cursor.first_ms).format("%Y-%m-%d %H:%M:%S"),
-                    crate::wire::replay::local(cursor.last_ms).format("%Y-%m-%d %H:%M:%S")
-                );
-                return vec![Update {
-                    view,
-                    payload: Payload::Notice {
-                        level: Level::Error,
-                        text: format!(":goto {text}: outside the recording ({span})"),
-                    },
-                }];
-            }
-            Ok(t) => cursor.goto(t),
-            Err(e) => {
-                return vec![Update {
-                    view,
-                    payload: Payload::Notice {
-                        level: Level::Error,
-                        text: format!(":goto {text}: {e}"),
-                    },
-                }]
-            }
-        },
-        ReplayCommand::TogglePlay => {
-            status.playing = !status.playing && cursor.cursor_ms < cursor.last_ms;
-            Ok(Vec::new())
-        }
-        ReplayCommand::Speed(n) => {
-            status.speed = n.max(1);
-            Ok(notices(
-                Level::Info,
-                &format!("replay: speed {}×", status.speed),
-            ))
-        }
-    };
-    status.cursor_ms = cursor.cursor_ms;
-    r.unwrap_or_else(|e| notices(Level::Error, &format!("replay: {e}")))
-}
-
-async fn run(
-    mut cursor: Cursor,
-    mut status: ReplayStatus,
-    mut cmds: mpsc::Receiver<(ViewKind, SourceCommand)>,
-    mut marks: mpsc::Receiver<Marks>,
-    tx: mpsc::Sender<Update>,
+/// The marks thread: the whole recording read once; on a server, read again from the start
+/// every [`RETRY_EVERY`] after a failure, until it succeeds or the player has ended.
+fn marks(
+    target: &Target,
+    status: &ReplayStatus,
+    rules: super::marks::Rules,
+    to_player: &std::sync::mpsc::Sender<Msg>,
 ) {
-    let mut tick = tokio::time::interval(PLAY_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last_tick = Instant::now();
-    let mut marks_open = true;
-    let mut out = cursor.state();
+    let name = target.display();
     loop {
-        status.cursor_ms = cursor.cursor_ms;
-        out.push(Update {
-            view: ViewKind::ALL[0], // any: the app keeps the cursor whatever the tab
-            payload: Payload::Replay(Box::new(status.clone())),
+        let r = target.open().and_then(|reader| {
+            super::marks::scan_reader(
+                &reader,
+                &name,
+                status,
+                rules,
+                Duration::from_millis(300),
+                |m, pct| to_player.send(Msg::Marks(Ok((m, pct)))).is_ok(),
+            )
         });
-        for u in out.drain(..) {
-            if tx.send(u).await.is_err() {
-                return; // the UI has ended
-            }
-        }
-        tokio::select! {
-            c = cmds.recv() => match c {
-                Some((view, SourceCommand::Replay(cmd))) => {
-                    out = command(&mut cursor, &mut status, view, cmd);
-                    last_tick = Instant::now();
+        match r {
+            Ok(()) => return,
+            Err(e) => {
+                if to_player.send(Msg::Marks(Err(e))).is_err() || !target.is_remote() {
+                    return;
                 }
-                // nothing else has anywhere to go: there is no server
-                Some(_) => {}
-                None => return,
-            },
-            m = marks.recv(), if marks_open => match m {
-                Some(Ok((m, pct))) => {
-                    status.marks = m;
-                    status.scanned_pct = pct;
-                }
-                Some(Err(e)) => {
-                    status.scanned_pct = 100;
-                    out = notices(Level::Error, &format!("replay: timeline marks: {e}"));
-                }
-                None => marks_open = false,
-            },
-            _ = tick.tick(), if status.playing => {
-                let ms = last_tick.elapsed().as_millis() as i64 * i64::from(status.speed);
-                last_tick = Instant::now();
-                match cursor.advance_to(cursor.cursor_ms.saturating_add(ms)) {
-                    Ok((u, edge)) => {
-                        out = u;
-                        if edge == Some(Edge::End) {
-                            status.playing = false;
-                            out.extend(notices(Level::Info, "replay: the end of the recording"));
-                        }
-                    }
-                    Err(e) => {
-                        status.playing = false;
-                        out = notices(Level::Error, &format!("replay: {e}"));
-                    }
-                }
+                std::thread::sleep(RETRY_EVERY);
             }
         }
     }

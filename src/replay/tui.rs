@@ -1,7 +1,8 @@
-//! `stacktop replay PATH` without `--batch`: the TUI on a recording. The recording is opened
-//! (and refused with a clear error) before the terminal changes mode; then the normal run
-//! loop ([`crate::tui::run`]) runs with the replay source ([`super::source`]) in place of
-//! every live one.
+//! `stacktop replay PATH` without `--batch`: the TUI on a recording, a file or a PostgreSQL
+//! store (`stacktop replay postgres://… [--recording ID]`). The recording is opened (and
+//! refused with a clear error) before the terminal changes mode; then the normal run loop
+//! ([`crate::tui::run`]) runs with the replay source ([`super::source`]) in place of every
+//! live one.
 
 use std::path::Path;
 
@@ -9,10 +10,12 @@ use tokio::sync::mpsc;
 
 use super::cursor::Cursor;
 use super::marks::Rules;
+use super::source::Target;
 use crate::app::App;
 use crate::cli::{exit, ReplayArgs};
 use crate::config::Config;
 use crate::messages::{Payload, Update, UPDATE_CHANNEL};
+use crate::pg::conninfo::Env;
 use crate::record::store::Reader;
 use crate::theme::Theme;
 use crate::wire::replay::{ReplayStatus, TIMELINE_CELLS};
@@ -26,27 +29,55 @@ pub struct Opened {
     /// the tab of the first refresh recorded
     pub start: Option<ViewKind>,
     pub rules: Rules,
+    /// where it was opened from, for the marks' own reader ([`super::marks::scan`])
+    pub target: Target,
 }
 
 /// Opens the recording at `path` with the cursor on its first record. The error names the
 /// file and what is wrong with it (missing, not a recording, damaged, empty).
 pub fn open(path: &Path, cfg: &Config) -> Result<Opened, String> {
-    if crate::record::store::is_postgres(path) {
-        // its reader drives its own runtime, which cannot run inside the TUI's
-        return Err(format!(
-            "recording {}: the TUI replays recording files; for a PostgreSQL store use \
-             `stacktop replay URI --batch --json [--recording ID --from T --to T]`",
-            crate::mask::conninfo(&path.to_string_lossy())
-        ));
-    }
-    let reader = Reader::open(path)?;
-    let name = path.display().to_string();
+    open_recording(path, None, cfg)
+}
+
+/// [`open`] for recording `id` of a PostgreSQL store (`None`: the newest; a file has one).
+/// The errors name the server by its conninfo without the password.
+pub fn open_recording(path: &Path, id: Option<i64>, cfg: &Config) -> Result<Opened, String> {
+    open_in(path, id, cfg, Env::system)
+}
+
+/// [`open_recording`] with the environment a PostgreSQL target is resolved in (also by the
+/// marks' own reader).
+pub fn open_in(
+    path: &Path,
+    id: Option<i64>,
+    cfg: &Config,
+    env: fn() -> Env,
+) -> Result<Opened, String> {
+    let reader = Reader::open_recording_in(path, id, &env())?;
+    let (name, shown) = match &reader {
+        Reader::Pg(r) => (
+            format!(
+                "{} #{}",
+                crate::record::store::display_target(path),
+                r.recording()
+            ),
+            format!("{} #{}", r.label(), r.recording()),
+        ),
+        Reader::File(_) => (
+            path.display().to_string(),
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    };
+    let target = Target {
+        path: path.to_path_buf(),
+        recording: reader.recording(),
+        env,
+    };
     let cursor = Cursor::open(reader, &name)?;
     let status = ReplayStatus {
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        name: shown,
         first_ms: cursor.first_ms,
         last_ms: cursor.last_ms,
         cursor_ms: cursor.cursor_ms,
@@ -54,6 +85,7 @@ pub fn open(path: &Path, cfg: &Config) -> Result<Opened, String> {
         speed: 1,
         marks: vec![0; TIMELINE_CELLS],
         scanned_pct: 0,
+        store_error: None,
     };
     Ok(Opened {
         start: cursor.first_view(),
@@ -63,6 +95,7 @@ pub fn open(path: &Path, cfg: &Config) -> Result<Opened, String> {
             slow: cfg.pgtop.slow_threshold,
             lag: cfg.repl.thresholds(),
         },
+        target,
     })
 }
 
@@ -76,7 +109,7 @@ pub fn status_update(status: &ReplayStatus) -> Update {
 
 /// Runs the TUI on the recording; returns the exit code.
 pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtime::Runtime) -> i32 {
-    let mut opened = match open(&args.path, &cfg) {
+    let mut opened = match open_recording(&args.path, args.recording, &cfg) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("stacktop: {e}");
@@ -92,7 +125,11 @@ pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtim
             }
         };
         if let Err(e) = opened.cursor.goto(t) {
-            eprintln!("stacktop: recording {}: {e}", args.path.display());
+            if opened.target.is_remote() {
+                eprintln!("stacktop: {e}"); // the server's messages name it
+            } else {
+                eprintln!("stacktop: recording {}: {e}", args.path.display());
+            }
             return exit::RUNTIME;
         }
         opened.status.cursor_ms = opened.cursor.cursor_ms;
@@ -101,7 +138,6 @@ pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtim
     let mut app = App::new(cfg, theme, start);
     // read-only and on the recording's clock from the first key on
     app.apply(status_update(&opened.status));
-    let path = args.path.clone();
     runtime.block_on(async move {
         let mut signals = match crate::signals::Signals::new() {
             Ok(s) => s,
@@ -111,8 +147,13 @@ pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtim
             }
         };
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        let handles =
-            super::source::spawn(opened.cursor, path, opened.status, opened.rules, tx.clone());
+        let (handles, _player) = super::source::spawn(
+            opened.cursor,
+            opened.status,
+            opened.rules,
+            opened.target,
+            tx.clone(),
+        );
         let sources = crate::sources::Sources::fixed(&app.config, handles, tx);
         match crate::tui::run(app, rx, sources, &mut signals).await {
             Ok(end) => end.code(),

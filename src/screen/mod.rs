@@ -132,7 +132,9 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let core = app.active_view().core();
-    let role = if core.health.is_failed()
+    let store_down = app.replay.as_ref().is_some_and(|r| r.store_error.is_some());
+    let role = if store_down
+        || core.health.is_failed()
         || matches!(core.health, crate::wire::SourceHealth::Stalled { .. })
     {
         Role::Crit
@@ -142,18 +144,27 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
     let (rows, total) = app.active_view().status_counts();
     // an error keeps its cause and retry countdown: the rest shrinks first (base::fit)
     let mut parts = vec![fit::Part::keep(" ")];
+    if let Some(r) = &app.replay {
+        parts.extend(replay::status_parts(r));
+    }
     match (&app.replay, &core.health) {
+        // the recording's store gone away (a PostgreSQL server): said until it answers
+        (Some(r), _) if r.store_error.is_some() => {}
         // the recording's time, never "live" or now: the data's age is relative to the cursor
-        (Some(r), crate::wire::SourceHealth::Live { at }) => {
-            parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
+        (Some(_), crate::wire::SourceHealth::Live { at }) => {
             parts.push(fit::Part::keep(format!(
-                " · data of {} ({} before the cursor)",
-                at.format("%H:%M:%S"),
-                crate::wire::fmt_age(app.now.signed_duration_since(*at))
+                " · data of {}",
+                at.format("%H:%M:%S")
             )));
+            parts.push(fit::Part::drop_at(
+                format!(
+                    " ({} before the cursor)",
+                    crate::wire::fmt_age(app.now.signed_duration_since(*at))
+                ),
+                fit::rank::DETAILS,
+            ));
         }
-        (Some(r), health) => {
-            parts.push(fit::Part::keep(crate::widgets::timeline::status_text(r)));
+        (Some(_), health) => {
             parts.push(fit::Part::keep(" · "));
             parts.extend(health.describe_parts(app.now, core.last_data));
         }

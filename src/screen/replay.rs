@@ -4,9 +4,10 @@
 //! Drawing the cursor: [`crate::widgets::timeline`] and the status line in [`super`].
 
 use crate::app::{App, REPLAY_READ_ONLY};
+use crate::base::fit;
 use crate::keymap::Action;
 use crate::messages::{Effect, SourceCommand};
-use crate::wire::replay::ReplayCommand;
+use crate::wire::replay::{ReplayCommand, ReplayStatus};
 use crate::wire::Level;
 
 /// Replay: the time cursor's keys and commands, and the guard that keeps everything else from
@@ -79,4 +80,25 @@ impl App {
         }
         kept
     }
+}
+
+/// The status line's replay parts: the cursor's time and whether it plays, the recording's
+/// name (a file's, or a store's label and id; server text, cleaned by [`fit`]: it shrinks
+/// after the row counts, and goes last but the cause) and the store's error while it is
+/// unreachable (kept to the last, as a source's error is).
+pub fn status_parts(r: &ReplayStatus) -> Vec<fit::Part> {
+    let mut parts = vec![fit::Part::keep(crate::widgets::timeline::status_text(r))];
+    if !r.name.is_empty() {
+        parts.push(
+            fit::Part::keep(format!(" · {}", r.name))
+                .with(fit::rank::DETAILS, fit::Shrink::Middle(14))
+                .with(fit::rank::AGE, fit::Shrink::Drop),
+        );
+    }
+    if let Some(e) = &r.store_error {
+        parts.push(fit::Part::keep(" · recording store unreachable: "));
+        parts.push(fit::Part::keep(e.clone()).with(fit::rank::CAUSE, fit::Shrink::Words(20)));
+        parts.push(fit::Part::drop_at(" (retrying)", fit::rank::DETAILS));
+    }
+    parts
 }

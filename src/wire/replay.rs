@@ -42,7 +42,8 @@ pub const TIMELINE_CELLS: usize = 480;
 /// Where the time cursor is, and the marks of the recording.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ReplayStatus {
-    /// The recording's file name (shown, never its directory).
+    /// The recording as the status line names it: a file's name (never its directory), or a
+    /// PostgreSQL store's recording label and id (`orders-db #3`; never the conninfo).
     pub name: String,
     /// first and last record times, ms since the epoch
     pub first_ms: i64,
@@ -56,6 +57,10 @@ pub struct ReplayStatus {
     pub marks: Vec<u8>,
     /// share of the recording read for the marks so far, 0..=100
     pub scanned_pct: u8,
+    /// Why the recording's store cannot be read now (a PostgreSQL server gone away: the
+    /// server's masked name and the error); `None` while it reads. Shown on the status line
+    /// until the store answers again.
+    pub store_error: Option<String>,
 }
 
 impl ReplayStatus {
