@@ -62,8 +62,9 @@ async fn the_bundle_key_writes_a_replayable_file_without_record() {
     let mut term = pty::Term::new(rx);
     tokio::task::block_in_place(|| {
         term.wait_for("SELECT pg_sleep(600)");
-        // a few refreshes (every 300 ms), then the key
-        term.pump(Duration::from_millis(1500));
+        // a few refreshes (every 300 ms), then the key (`pump` alone returned at the first
+        // redraw: one refresh in the bundle, under load)
+        term.pump_for(Duration::from_millis(1500));
         writer.write_all(b"B").unwrap();
         writer.flush().unwrap();
         term.wait_for("incident bundle (");

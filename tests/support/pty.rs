@@ -47,6 +47,14 @@ impl Term {
         }
     }
 
+    /// Pumps for the whole of `d` (not only until the first output, as [`Term::pump`]).
+    pub fn pump_for(&mut self, d: Duration) {
+        let deadline = Instant::now() + d;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            self.pump(left.min(Duration::from_millis(50)));
+        }
+    }
+
     pub fn contents(&self) -> String {
         self.parser.screen().contents()
     }
