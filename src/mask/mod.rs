@@ -11,6 +11,8 @@
 //! - [`text`]: free text (error messages, panics): every URI as above, `KEY=value` /
 //!   `"key": "value"` where the key names a secret ([`is_secret_key`]), and SQL password
 //!   clauses (`IDENTIFIED BY '…'`, `PASSWORD('…')`, `MASTER_PASSWORD='…'`…, see `sql`).
+//! - [`query`]: SQL query texts a server reports (PostgreSQL's `PASSWORD '…'` clauses, a
+//!   `password=` inside a conninfo literal, URI passwords), quotes kept so the text stays SQL.
 //! - [`secret_spans`]: the byte ranges [`conninfo`] hides, for callers that must not echo
 //!   a fragment of them (conninfo parse errors).
 //!
@@ -18,11 +20,13 @@
 
 use std::ops::Range;
 
+mod query;
 mod sql;
 #[cfg(test)]
 mod tests;
 mod uri;
 
+pub use query::query;
 pub use uri::uri_label;
 
 /// What a secret is replaced with.

@@ -202,6 +202,11 @@ impl ActivityReader {
                 continue;
             };
             let query = opt_text(row, 23)?.unwrap_or_default();
+            // a password clause never reaches a screen, log, alert or recording
+            let query = match crate::mask::query(&query) {
+                std::borrow::Cow::Borrowed(_) => query,
+                std::borrow::Cow::Owned(masked) => masked,
+            };
             sessions.push(Session {
                 pid,
                 datname: opt_text(row, 10)?,
