@@ -15,7 +15,7 @@ use crate::record::{
     decode::{Decoded, Decoder},
     pg_panes_latest::{self as pg_panes, Latest},
 };
-use crate::wire::{Level, ViewKind};
+use crate::wire::ViewKind;
 
 /// Records read per query.
 const BATCH: usize = 256;
@@ -323,7 +323,7 @@ impl Cursor {
                     self.skipped += 1;
                     continue;
                 }
-                None => view.map_or_else(Vec::new, |v| updates_of(v, decoded)),
+                None => view.map_or_else(Vec::new, |v| decoded.into_updates(v)),
             };
             let updates = self.recorded.without_live_kill(updates);
             self.frames.push(Frame {
@@ -423,39 +423,4 @@ impl Cursor {
                 .bound(newest_first.map(|f| (f.ts_ms, &mut f.updates)));
         }
     }
-}
-
-/// The updates the live run delivered for one decoded record.
-fn updates_of(view: ViewKind, d: Decoded) -> Vec<Update> {
-    let mut out = Vec::new();
-    let health = match &d {
-        // as the pgtop source sends it: `Live` at the snapshot's time (the age the live
-        // screen and batch showed), not the record's
-        Decoded::Pg(s) => Some(crate::pg::source::health(&s.status, s.taken_at.into())),
-        _ => None,
-    };
-    if let Decoded::Json(v) = &d {
-        // a status-line message of its moment
-        if let (Some(text), Some(level)) = (v.get("text"), v.get("level")) {
-            let level = match level.as_str() {
-                Some("error") => Level::Error,
-                Some("warn") => Level::Warn,
-                _ => Level::Info,
-            };
-            out.push(Update {
-                view,
-                payload: Payload::Notice {
-                    level,
-                    text: text.as_str().unwrap_or_default().to_string(),
-                },
-            });
-        }
-        return out;
-    }
-    out.extend(d.into_update(view));
-    out.extend(health.map(|h| Update {
-        view,
-        payload: Payload::Health(h),
-    }));
-    out
 }
