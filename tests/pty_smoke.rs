@@ -9,8 +9,7 @@ mod hermetic;
 mod pty;
 
 use portable_pty::CommandBuilder;
-use std::io::{Read, Write};
-use std::sync::mpsc;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 struct Session {
@@ -39,24 +38,11 @@ impl Session {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let writer = pty.master.take_writer().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _keep_master_open = pty.master;
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
+        let (child, writer, term) = pty::spawn(pty, cmd);
         Session {
             child,
             writer,
-            term: pty::Term::new(rx),
+            term,
         }
     }
 

@@ -7,8 +7,7 @@
 mod pty;
 mod support;
 
-use std::io::{Read, Write};
-use std::sync::mpsc;
+use std::io::Write;
 use std::time::Duration;
 
 use portable_pty::CommandBuilder;
@@ -45,21 +44,7 @@ async fn the_bundle_key_writes_a_replayable_file_without_record() {
     cmd.arg(&cfg);
     cmd.args(["pgtop", "--interval", "300ms"]);
     cmd.arg(pg.conninfo_nopw("postgres"));
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let mut writer = pty.master.take_writer().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _keep_master_open = pty.master;
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut term = pty::Term::new(rx);
+    let (mut child, mut writer, mut term) = pty::spawn(pty, cmd);
     tokio::task::block_in_place(|| {
         term.wait_for("SELECT pg_sleep(600)");
         // a few refreshes (every 300 ms), then the key (`pump` alone returned at the first

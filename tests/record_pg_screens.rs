@@ -242,7 +242,7 @@ async fn a_stuck_then_full_disk_drops_with_a_counter_and_never_holds_the_ui() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tui_with_record_quits_restored_and_its_file_replays() {
     use portable_pty::CommandBuilder;
-    use std::io::{Read, Write};
+    use std::io::Write;
     let pg = Pg::shared_major(MAJOR);
     let sleeper = pg.running("postgres", "rec-pty-sleeper", SLEEP).await;
     let dir = tempfile::tempdir().unwrap();
@@ -259,21 +259,7 @@ async fn the_tui_with_record_quits_restored_and_its_file_replays() {
     cmd.arg(format!("--record={}", rec.display()));
     cmd.args(["--refresh", "200ms", "pgtop"]);
     cmd.arg(pg.conninfo_nopw("postgres"));
-    let mut child = p.slave.spawn_command(cmd).unwrap();
-    drop(p.slave);
-    let mut reader = p.master.try_clone_reader().unwrap();
-    let mut writer = p.master.take_writer().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _keep_master_open = p.master;
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut term = pty::Term::new(rx);
+    let (mut child, mut writer, mut term) = pty::spawn(p, cmd);
     let pid = sleeper.pid.to_string();
     term.wait_for(&pid);
     // recording: the sleeper is in a committed record before quitting

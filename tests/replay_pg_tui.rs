@@ -16,6 +16,8 @@
 //! before: the cursor keeps a window of decoded records); pid 101's
 //! query names its refresh (`refresh N`), so a screen shows which record is at the cursor.
 
+#[path = "support/pg_fixture.rs"]
+mod pg_fixture;
 #[path = "support/pty.rs"]
 mod pty;
 mod support;
@@ -29,7 +31,7 @@ use stacktop::app::App;
 use stacktop::base::Dur;
 use stacktop::config::Config;
 use stacktop::messages::{Effect, Payload, Update, UPDATE_CHANNEL};
-use stacktop::pg::activity::{summarize, ConnState, PgSnapshot, Session, SessionState};
+use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
 use stacktop::record::codec::Encoder;
 use stacktop::record::pg_store::{bare_env, PgStore, CALL_TIMEOUT};
 use stacktop::record::store::{SqliteReader, Store};
@@ -78,16 +80,7 @@ fn snapshot(i: i64) -> PgSnapshot {
     s101.xact_start = s101.query_start;
     s101.state_change = s101.query_start;
     let sessions = vec![s101];
-    let mut s = PgSnapshot::status_only(
-        i as u64,
-        ConnState::Connected { since: at(0) },
-        Duration::from_secs(1),
-    );
-    s.server_now = at(i);
-    s.taken_at = at(i).into();
-    s.header = Some(summarize(at(i), &sessions));
-    s.sessions = sessions;
-    s
+    pg_fixture::snapshot_at(i as u64, at(0), at(i), sessions)
 }
 
 /// The generated recording, encoded: (time, view, kind, keyframe, data).
@@ -587,7 +580,7 @@ impl Drop for KillOnDrop {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_replays_a_store_and_quits_at_once_while_its_server_hangs() {
     use portable_pty::CommandBuilder;
-    use std::io::{Read, Write};
+    use std::io::Write;
     let pg = Pg::start(PgOpts::default());
     let target = url(&pg);
     let t = target.clone();
@@ -608,21 +601,8 @@ async fn the_binary_replays_a_store_and_quits_at_once_while_its_server_hangs() {
     cmd.args(["--no-user-config", "replay", &target, "--recording"]);
     cmd.arg(id.to_string());
     cmd.args(["--from", "03:10:30"]);
-    let mut child = KillOnDrop(p.slave.spawn_command(cmd).unwrap());
-    drop(p.slave);
-    let mut reader = p.master.try_clone_reader().unwrap();
-    let mut writer = p.master.take_writer().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _keep_master_open = p.master;
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut term = pty::Term::new(rx);
+    let (child, mut writer, mut term) = pty::spawn(p, cmd);
+    let mut child = KillOnDrop(child);
     term.wait_for("refresh 30 */");
     term.wait_for(&format!("pty-label #{id}"));
     let key = |w: &mut Box<dyn Write + Send>, b: &[u8]| {

@@ -11,6 +11,8 @@
 //! runs an UPDATE from 03:12:00 to 03:12:30 (slow from 03:12:05 at the 5 s threshold); pid 303
 //! waits for its lock from 03:12:10 to 03:12:20.
 
+#[path = "support/pg_fixture.rs"]
+mod pg_fixture;
 #[path = "support/proc_hermetic.rs"]
 mod proc_hermetic;
 #[path = "support/screen.rs"]
@@ -24,7 +26,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use stacktop::app::App;
 use stacktop::config::{Config, ViewKind};
 use stacktop::messages::{Effect, Payload, SourceCommand, Update};
-use stacktop::pg::activity::{summarize, ConnState, PgSnapshot, Session, SessionState};
+use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
 use stacktop::record::codec::Encoder;
 use stacktop::record::store::Store;
 use stacktop::replay::{marks, source, tui};
@@ -72,16 +74,7 @@ fn snapshot(i: i64) -> PgSnapshot {
         w.blocking_pids = vec![202];
         sessions.push(w);
     }
-    let mut s = PgSnapshot::status_only(
-        i as u64,
-        ConnState::Connected { since: at(0) },
-        Duration::from_secs(1),
-    );
-    s.server_now = at(i);
-    s.taken_at = at(i).into();
-    s.header = Some(summarize(at(i), &sessions));
-    s.sessions = sessions;
-    s
+    pg_fixture::snapshot_at(i as u64, at(0), at(i), sessions)
 }
 
 /// Writes the recording (the test-only generator).

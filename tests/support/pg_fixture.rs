@@ -59,6 +59,23 @@ pub fn snapshot(seq: u64, sessions: Vec<Session>) -> PgSnapshot {
     s
 }
 
+/// Snapshot `seq` taken at `at` of a server connected since `since` (refreshed every second),
+/// its header the bare `summarize()` of `sessions`: the refreshes a recording test generates.
+pub fn snapshot_at(
+    seq: u64,
+    since: DateTime<Utc>,
+    at: DateTime<Utc>,
+    sessions: Vec<Session>,
+) -> PgSnapshot {
+    let mut s =
+        PgSnapshot::status_only(seq, ConnState::Connected { since }, Duration::from_secs(1));
+    s.server_now = at;
+    s.taken_at = at.into();
+    s.header = Some(summarize(at, &sessions));
+    s.sessions = sessions;
+    s
+}
+
 /// Applies `snap` to the pgtop view.
 pub fn feed(a: &mut App, snap: PgSnapshot) {
     a.apply(Update {

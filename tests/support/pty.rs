@@ -1,10 +1,39 @@
-//! Shared by the pseudo-terminal tests (`pty_smoke.rs`, `pty_signals.rs`): the 80x24 screen
+//! Shared by the pseudo-terminal tests (`pty_smoke.rs`, `pty_signals.rs`, the recorder's): the
+//! program started in one ([`spawn`]), the 80x24 screen
 //! the program drew (vt100-parsed, and the raw bytes), fed by a reader thread, with bounded
 //! waits and the "terminal restored" check. Include with `#[path = "support/pty.rs"]`.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// The program `cmd` started in `pty`: the child, the keyboard (the master's writer) and its
+/// screen, fed by a reader thread that keeps the master open until the child's side closes.
+pub fn spawn(
+    pty: portable_pty::PtyPair,
+    cmd: portable_pty::CommandBuilder,
+) -> (
+    Box<dyn portable_pty::Child + Send + Sync>,
+    Box<dyn Write + Send>,
+    Term,
+) {
+    let child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let writer = pty.master.take_writer().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _keep_master_open = pty.master;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    (child, writer, Term::new(rx))
+}
 
 /// A new 80x24 pseudo-terminal (the size the README promises).
 pub fn open_80x24() -> portable_pty::PtyPair {
