@@ -70,12 +70,7 @@ async fn a_recorded_kill_shows_its_outcome_in_replay_marked_recorded() {
     let rec = dir.path().join("kill.sqlite");
     let cfg = config(pg);
     let (tx, rx) = tokio::sync::mpsc::channel(stacktop::messages::UPDATE_CHANNEL);
-    let env = stacktop::pg::conninfo::Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("stacktop-test".into()),
-    };
-    let handles = stacktop::sources::spawn_with_env(&cfg, Some(ViewKind::Pgtop), tx, &env);
+    let handles = support::pg_ui::spawn_pgtop(&cfg, tx);
     let mut live = Taped::with_options(
         cfg.clone(),
         ViewKind::Pgtop,

@@ -47,12 +47,7 @@ fn config(pg: &Pg) -> Config {
 /// The pgtop source of `cfg` feeding a [`Taped`] app (as `support::pg_ui`, hermetic env).
 fn taped(cfg: &Config, opts: RecorderOptions) -> (Taped, stacktop::tui::SourceHandles) {
     let (tx, rx) = tokio::sync::mpsc::channel(stacktop::messages::UPDATE_CHANNEL);
-    let env = stacktop::pg::conninfo::Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("stacktop-test".into()),
-    };
-    let handles = stacktop::sources::spawn_with_env(cfg, Some(ViewKind::Pgtop), tx, &env);
+    let handles = support::pg_ui::spawn_pgtop(cfg, tx);
     (
         Taped::with_options(cfg.clone(), ViewKind::Pgtop, rx, opts),
         handles,

@@ -307,12 +307,7 @@ async fn a_postgres_store_replays_the_screens_of_the_same_records_in_a_file() {
     cfg.ui.refresh = Dur::millis(200);
     cfg.pgtop.conninfo = Some(pg.conninfo("postgres"));
     let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-    let env = stacktop::pg::conninfo::Env {
-        vars: Box::new(|_| None),
-        home: None,
-        os_user: Some("stacktop-test".into()),
-    };
-    let pg_source = stacktop::sources::spawn_with_env(&cfg, Some(ViewKind::Pgtop), tx, &env);
+    let pg_source = support::pg_ui::spawn_pgtop(&cfg, tx);
     let opts =
         stacktop::record::writer::RecorderOptions::new(live_file.clone(), &Default::default());
     let mut live = support::replay::Taped::with_options(cfg, ViewKind::Pgtop, rx, opts);

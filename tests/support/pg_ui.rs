@@ -19,17 +19,28 @@ pub struct PgUi {
     pub handles: SourceHandles,
 }
 
+/// The pgtop source of `cfg`, in this process, cut off from the developer's environment: no
+/// PG* variables, `~/.pgpass` or OS user, and no slow log at its default path (which comes
+/// from this process's `$XDG_STATE_HOME`): unless the test names a slow log, it is off.
+/// Call inside a tokio runtime.
+pub fn spawn_pgtop(cfg: &Config, tx: mpsc::Sender<Update>) -> SourceHandles {
+    let env = stacktop::pg::conninfo::Env {
+        vars: Box::new(|_| None),
+        home: None,
+        os_user: Some("stacktop-test".into()),
+    };
+    let mut cfg = cfg.clone();
+    if cfg.pgtop.slow_log.is_none() {
+        cfg.pgtop.slow_log_enabled = false;
+    }
+    stacktop::sources::spawn_with_env(&cfg, Some(ViewKind::Pgtop), tx, &env)
+}
+
 impl PgUi {
-    /// Starts the pgtop source of `cfg` (call inside a tokio runtime).
+    /// Starts the pgtop source of `cfg` ([`spawn_pgtop`]; call inside a tokio runtime).
     pub fn start(cfg: Config) -> PgUi {
         let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        // no PG* variables, ~/.pgpass or OS user from the developer's environment
-        let env = stacktop::pg::conninfo::Env {
-            vars: Box::new(|_| None),
-            home: None,
-            os_user: Some("stacktop-test".into()),
-        };
-        let handles = stacktop::sources::spawn_with_env(&cfg, Some(ViewKind::Pgtop), tx, &env);
+        let handles = spawn_pgtop(&cfg, tx);
         let app = App::new(cfg, Theme::builtin_default(), ViewKind::Pgtop);
         PgUi { app, rx, handles }
     }
