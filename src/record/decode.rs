@@ -3,6 +3,8 @@
 //! [`MAX_RECORD`]) and what a [`Decoded`] record was in the live run. The writing side is
 //! [`super::codec`].
 
+use std::sync::Arc;
+
 use super::codec::{HealthRec, Kind};
 use super::pgframe::{self, PgFrame};
 use crate::messages::{Payload, Update};
@@ -83,7 +85,16 @@ struct KeyCache {
 #[derive(Default)]
 pub struct Decoder {
     prev_pg: Option<Vec<Session>>,
-    key: Option<KeyCache>,
+    key: Option<Arc<KeyCache>>,
+}
+
+/// Where a [`Decoder`] stands after a pgtop record: the sessions the next delta applies to and
+/// the keyframe it is relative to. A reader keeps some to decode again from inside a
+/// keyframe's interval ([`Decoder::resume`]) instead of from its keyframe.
+#[derive(Clone)]
+pub struct PgState {
+    sessions: Vec<Session>,
+    key: Arc<KeyCache>,
 }
 
 /// A record's JSON may not grow past this when decompressed (bounded memory on a corrupt or
@@ -91,6 +102,22 @@ pub struct Decoder {
 const MAX_RECORD: u64 = 256 << 20;
 
 impl Decoder {
+    /// Where this decoder stands (a copy of its sessions); `None` before a pgtop keyframe.
+    pub fn pg_state(&self) -> Option<PgState> {
+        Some(PgState {
+            key: self.key.clone()?,
+            sessions: self.prev_pg.clone()?,
+        })
+    }
+
+    /// A decoder standing where `state` was taken: the pgtop record after it decodes.
+    pub fn resume(state: &PgState) -> Decoder {
+        Decoder {
+            prev_pg: Some(state.sessions.clone()),
+            key: Some(state.key.clone()),
+        }
+    }
+
     /// Decodes a stored record. A delta without its keyframe (cut by retention) is an error
     /// the caller skips.
     pub fn decode(&mut self, kind: &str, keyframe: bool, data: &[u8]) -> Result<Decoded, String> {
@@ -160,12 +187,12 @@ impl Decoder {
             let json = unzstd(data, None).map_err(corrupt)?;
             let mut f: PgFrame = serde_json::from_slice(&json).map_err(bad)?;
             let sessions = pgframe::apply(None, &mut f)?;
-            self.key = Some(KeyCache {
+            self.key = Some(Arc::new(KeyCache {
                 data: data.to_vec(),
                 snap: pgframe::shell(&f.snap),
                 sessions: sessions.clone(),
                 dict: zstd::dict::DecoderDictionary::copy(&json),
-            });
+            }));
             self.prev_pg = Some(sessions);
             return Ok(f.snap);
         }

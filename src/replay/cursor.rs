@@ -1,27 +1,29 @@
 //! The time cursor over a recording: which records are shown at a time T, and the updates
-//! that bring the app there. Records are decoded once into [`Frame`]s (the updates the live
-//! run delivered) and kept from the pgtop keyframe before the cursor on, so stepping back
-//! inside that window costs no decoding; a move before it (or far ahead) rebuilds the
-//! window from the nearest keyframe ([`Reader::start_id`]).
+//! that bring the app there. Records are read once into [`Frame`]s and kept from the pgtop
+//! keyframe before the cursor on (the window); pgtop snapshots are decoded only when shown
+//! ([`super::cursor_frames`]), so a seek applies a minute of snapshots and decodes one, and a
+//! step back decodes one from the kept state a few records before it. A move far ahead
+//! rebuilds the window from the nearest keyframe ([`Reader::start_id`]); stepping back towards
+//! the window's start reads the window before it a few records per step ([`Before`]).
 //!
 //! Moving forward one refresh (and playing) hands over every record passed, in order, as the
 //! live run did; any other move hands over the state at the new time: the last pgtop
 //! snapshot, the last replication snapshot of each server and the last health of each view.
 
+use super::cursor_frames::{Before, Frame, Reading, Shower};
 use crate::messages::{Payload, Update};
 use crate::record::store::Reader;
-use crate::record::{
-    codec::Kind,
-    decode::{Decoded, Decoder},
-    pg_panes_latest::{self as pg_panes, Latest},
-};
+use crate::record::{codec::Kind, pg_panes_latest as pg_panes};
 use crate::wire::ViewKind;
 
 /// Records read per query.
 const BATCH: usize = 256;
-/// Records read per query when stepping forward: every record read is decoded (a pgtop
-/// snapshot costs about a millisecond), so a step reads little more than the one it needs.
+/// Records read per query when stepping forward (a step reads little more than it needs).
 const STEP_BATCH: usize = 8;
+/// A step back this near the window's start reads on in the window before it.
+const BEFORE_NEAR_MS: i64 = 30_000;
+/// Records of the window before read per step back at least.
+const BEFORE_ROWS: usize = 8;
 /// History loaded before the cursor when rebuilding (so a server refreshed slowly shows).
 const LOOK_BACK_MS: i64 = 60_000;
 /// Frames kept at most (a recording without pgtop keyframes has no other bound).
@@ -29,39 +31,20 @@ const MAX_FRAMES: usize = 20_000;
 /// A refresh searched for at most this many records away, then any record will do.
 const STEP_SEARCH: usize = 10_000;
 
-/// One record, decoded.
-pub struct Frame {
-    pub id: i64,
-    pub ts_ms: i64,
-    pub view: Option<ViewKind>,
-    pub kind: Option<Kind>,
-    /// a pgtop keyframe (the window starts at one)
-    pub pg_key: bool,
-    /// what the live run delivered for it (a pgtop snapshot is followed by the health it
-    /// implies, as the collector sends it)
-    pub updates: Vec<Update>,
-}
-
-impl Frame {
-    /// One refresh of `view`: a snapshot record of that view.
-    fn is_refresh(&self, view: ViewKind) -> bool {
-        self.view == Some(view)
-            && matches!(
-                self.kind,
-                Some(Kind::PgSnapshot | Kind::ReplSnapshot | Kind::VlogRequests)
-            )
-    }
-}
-
 /// The cursor.
 pub struct Cursor {
     reader: Reader,
-    dec: Decoder,
+    /// reading on after the window's last record
+    reading: Reading,
+    /// decodes the pgtop snapshots shown
+    shower: Shower,
     frames: Vec<Frame>,
     /// index in `frames` of the record at the cursor; `None` before the first record
     pos: Option<usize>,
-    /// the id to read next going forward
-    next_id: i64,
+    /// the recording's first record
+    first_id: i64,
+    /// the window before `frames`, being read as the cursor steps back towards it
+    before: Option<Before>,
     pub first_ms: i64,
     pub last_ms: i64,
     /// the time shown (a `goto` between two records keeps the time asked for)
@@ -70,8 +53,6 @@ pub struct Cursor {
     pub skipped: u64,
     /// vlog and kill records ([`super::cursor_vlog`])
     recorded: super::cursor_vlog::Recorded,
-    /// the pgtop panes read so far, put on each pgtop snapshot read after them
-    panes: Latest,
 }
 
 /// Where a move ended.
@@ -89,20 +70,23 @@ impl Cursor {
             .span()
             .map_err(err)?
             .ok_or_else(|| format!("recording {name}: no records"))?;
+        let first_id = reader.start_id(i64::MIN, &[]).map_err(err)?.unwrap_or(0);
         let mut c = Cursor {
             reader,
-            dec: Decoder::default(),
+            reading: Reading::at(first_id),
+            shower: Shower::default(),
             frames: Vec::new(),
             pos: None,
-            next_id: 0,
+            first_id,
+            before: None,
             first_ms,
             last_ms,
             cursor_ms: first_ms,
             skipped: 0,
             recorded: Default::default(),
-            panes: Latest::default(),
         };
         c.rebuild(first_ms).map_err(err)?;
+        c.show_pos();
         Ok(c)
     }
 
@@ -146,6 +130,7 @@ impl Cursor {
         }
         self.cursor_ms = t;
         self.trim();
+        self.show_pos();
         Ok(self.state())
     }
 
@@ -159,6 +144,7 @@ impl Cursor {
         self.pos = to.or(self.pos);
         self.cursor_ms = t.max(self.cursor_ms);
         self.trim();
+        self.show_pos();
         let edge = (t >= self.last_ms).then_some(Edge::End);
         Ok((out, edge))
     }
@@ -172,6 +158,7 @@ impl Cursor {
             self.step_back(view)?
         };
         self.trim();
+        self.show_pos();
         Ok(out)
     }
 
@@ -202,29 +189,23 @@ impl Cursor {
     }
 
     fn step_back(&mut self, view: ViewKind) -> rusqlite::Result<Result<Vec<Update>, Edge>> {
+        let Some(mut before) = self.pos else {
+            return Ok(Err(Edge::Start));
+        };
         for _ in 0..3 {
-            let before = match self.pos {
-                Some(p) => p,
-                None => return Ok(Err(Edge::Start)),
-            };
-            let found = (0..before).rev().find(|&i| self.frames[i].is_refresh(view));
-            if let Some(i) = found {
+            if let Some(i) = (0..before).rev().find(|&i| self.frames[i].is_refresh(view)) {
                 self.pos = Some(i);
                 self.cursor_ms = self.frames[i].ts_ms;
+                self.read_before(view, i)?;
+                self.show_pos();
                 return Ok(Ok(self.state()));
             }
-            // not in the window: load the one before it and look again
-            let at_start = match self.frames.first() {
-                Some(f) => f.id <= self.min_id()?,
-                None => true,
-            };
-            if at_start {
+            // not in the window: the window before it, all of it now
+            let n = self.prepend_before(usize::MAX)?;
+            if n == 0 {
                 break;
             }
-            let start = self.frames.first().map_or(self.first_ms, |f| f.ts_ms);
-            let keep = self.frames.get(before).map(|f| f.id);
-            self.rebuild(start - 1)?;
-            self.fill_to_id(keep)?;
+            before += n;
         }
         // no refresh of `view` before: the record before in time
         let Some(p) = self.pos else {
@@ -235,32 +216,102 @@ impl Cursor {
             Some(i) => {
                 self.pos = Some(i);
                 self.cursor_ms = self.frames[i].ts_ms;
+                self.show_pos();
                 Ok(Ok(self.state()))
             }
             None => Ok(Err(Edge::Start)),
         }
     }
 
-    fn min_id(&self) -> rusqlite::Result<i64> {
-        Ok(self.reader.start_id(i64::MIN, &[])?.unwrap_or(i64::MAX))
+    /// After a step back onto `frames[i]`: near the window's start, reads on in the window
+    /// before it, its records spread over the refreshes of `view` left (so each step reads a
+    /// few and the step out of the window finds it read).
+    fn read_before(&mut self, view: ViewKind, i: usize) -> rusqlite::Result<()> {
+        let Some(first) = self.frames.first() else {
+            return Ok(());
+        };
+        let near = self.frames[i].ts_ms - first.ts_ms < BEFORE_NEAR_MS;
+        if first.id <= self.first_id || !(near || self.before.is_some()) {
+            return Ok(());
+        }
+        let left = self.frames[..i]
+            .iter()
+            .filter(|f| f.is_refresh(view))
+            .count();
+        let per_step = |b: &Before| b.remaining().div_ceil(left.saturating_sub(2).max(1));
+        let rows = self.before.as_ref().map_or(BEFORE_ROWS, per_step);
+        self.prepend_before(rows.max(BEFORE_ROWS))?;
+        Ok(())
+    }
+
+    /// Reads up to `rows` records of the window before `frames` (starting it if need be);
+    /// once it is read whole, puts it in front. Returns the frames put in front.
+    fn prepend_before(&mut self, rows: usize) -> rusqlite::Result<usize> {
+        let Some(first) = self.frames.first() else {
+            return Ok(0);
+        };
+        let (end, first_ms) = (first.id, first.ts_ms);
+        if end <= self.first_id {
+            return Ok(0);
+        }
+        if self.before.as_ref().is_some_and(|b| b.end != end) {
+            self.before = None;
+        }
+        let before = match self.before.as_mut() {
+            Some(b) => b,
+            None => {
+                // from the pgtop keyframe before the window (and a minute before its start);
+                // a gap in the recording: further back until a record is found
+                let mut back = LOOK_BACK_MS;
+                let start = loop {
+                    let start = self.window_start(first_ms - 1, back)?;
+                    if start < end || first_ms - back <= self.first_ms {
+                        break start;
+                    }
+                    back = back.saturating_mul(4);
+                };
+                self.before.insert(Before::new(start.min(end), end))
+            }
+        };
+        // `usize::MAX`: all of it, a batch at a time
+        while !before.read(&self.reader, rows.min(BATCH))? {
+            if rows != usize::MAX {
+                return Ok(0);
+            }
+        }
+        let Some(b) = self.before.take() else {
+            return Ok(0);
+        };
+        let (mut pre, recorded, skipped) = b.into_parts();
+        self.skipped += skipped;
+        self.recorded.adopt_views(&recorded);
+        let n = pre.len();
+        pre.append(&mut self.frames);
+        self.frames = pre;
+        self.pos = self.pos.map(|p| p + n);
+        Ok(n)
+    }
+
+    /// The id to read from to show time `t`: the pgtop keyframe (and panes) before it, and at
+    /// least `back_ms` of records before it.
+    fn window_start(&self, t: i64, back_ms: i64) -> rusqlite::Result<i64> {
+        let pg = [Kind::PgSnapshot, pg_panes::KINDS[0], pg_panes::KINDS[1]].map(Kind::name);
+        let key = self.reader.start_id(t, &pg)?;
+        let back = self.reader.start_id(t.saturating_sub(back_ms), &[])?;
+        Ok(match (key, back) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b).unwrap_or(i64::MAX),
+        })
     }
 
     /// Reloads the window for time `t`: from the pgtop keyframe before it (and at least
     /// [`LOOK_BACK_MS`] before it) up to `t`.
     fn rebuild(&mut self, t: i64) -> rusqlite::Result<()> {
-        // and from the last record of each pgtop pane before it
-        let pg = [Kind::PgSnapshot, pg_panes::KINDS[0], pg_panes::KINDS[1]].map(Kind::name);
-        let key = self.reader.start_id(t, &pg)?;
-        let back = self.reader.start_id(t.saturating_sub(LOOK_BACK_MS), &[])?;
-        let start = match (key, back) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b).unwrap_or(i64::MAX),
-        };
+        let start = self.window_start(t, LOOK_BACK_MS)?;
         self.frames.clear();
         self.recorded.cleared();
-        self.dec = Decoder::default();
-        self.panes = Latest::default();
-        self.next_id = start;
+        self.before = None;
+        self.reading = Reading::at(start);
         self.pos = None;
         self.fill_to(t)?;
         self.pos = self.last_at_or_before(t);
@@ -270,7 +321,7 @@ impl Cursor {
     /// Reads records up to time `t`.
     fn fill_to(&mut self, t: i64) -> rusqlite::Result<()> {
         while self.frames.last().is_none_or(|f| f.ts_ms <= t) {
-            let rows = self.reader.batch(self.next_id, t, BATCH)?;
+            let rows = self.reader.batch(self.reading.next_id, t, BATCH)?;
             if rows.is_empty() {
                 break;
             }
@@ -279,21 +330,9 @@ impl Cursor {
         Ok(())
     }
 
-    /// Reads records until `id` is in the window and puts the cursor on it.
-    fn fill_to_id(&mut self, id: Option<i64>) -> rusqlite::Result<()> {
-        let Some(id) = id else { return Ok(()) };
-        while self.frames.last().is_none_or(|f| f.id < id) {
-            if !self.read_more(BATCH)? {
-                break;
-            }
-        }
-        self.pos = self.frames.iter().rposition(|f| f.id <= id).or(self.pos);
-        Ok(())
-    }
-
     /// Reads the next `limit` records whatever their time; false at the end.
     fn read_more(&mut self, limit: usize) -> rusqlite::Result<bool> {
-        let rows = self.reader.batch(self.next_id, i64::MAX, limit)?;
+        let rows = self.reader.batch(self.reading.next_id, i64::MAX, limit)?;
         if rows.is_empty() {
             return Ok(false);
         }
@@ -302,38 +341,16 @@ impl Cursor {
     }
 
     fn push_rows(&mut self, rows: Vec<crate::record::store::Row>) {
-        for row in rows {
-            self.next_id = row.id + 1;
-            let decoded = match self.dec.decode(&row.kind, row.keyframe, &row.data) {
-                Ok(d) => self.panes.pass(&row.kind, d),
-                Err(_) => {
-                    self.skipped += 1;
-                    continue;
-                }
-            };
-            let view = ViewKind::parse(&row.view);
-            let kind = Kind::parse(&row.kind);
-            let own = match (view, &decoded) {
-                (Some(v), Decoded::Json(j)) => self.recorded.updates(kind, v, j),
-                _ => None,
-            };
-            let updates = match own {
-                Some(Ok(u)) => u,
-                Some(Err(_)) => {
-                    self.skipped += 1;
-                    continue;
-                }
-                None => view.map_or_else(Vec::new, |v| decoded.into_updates(v)),
-            };
-            let updates = self.recorded.without_live_kill(updates);
-            self.frames.push(Frame {
-                id: row.id,
-                ts_ms: row.ts_ms,
-                view,
-                kind,
-                pg_key: kind == Some(Kind::PgSnapshot) && row.keyframe,
-                updates,
-            });
+        let frames = &mut self.frames;
+        self.skipped += self.reading.push_rows(rows, frames, &mut self.recorded);
+    }
+
+    /// Decodes the pgtop snapshot the state at the cursor shows (the last one at or before it).
+    fn show_pos(&mut self) {
+        let Some(pos) = self.pos else { return };
+        let last = pos.min(self.frames.len().saturating_sub(1));
+        if let Some(p) = self.frames[..=last].iter().rposition(Frame::is_pg) {
+            self.shower.show(&mut self.frames, p, p);
         }
     }
 
@@ -342,8 +359,9 @@ impl Cursor {
     }
 
     /// The updates of frames `from..=to`, in order.
-    fn passed(&self, from: usize, to: Option<usize>) -> Vec<Update> {
+    fn passed(&mut self, from: usize, to: Option<usize>) -> Vec<Update> {
         let Some(to) = to else { return Vec::new() };
+        self.shower.show(&mut self.frames, from, to);
         self.frames
             .get(from..=to.min(self.frames.len().saturating_sub(1)))
             .unwrap_or_default()
@@ -390,10 +408,13 @@ impl Cursor {
     }
 
     /// Drops frames no move inside the window needs: before the pgtop keyframe that starts
-    /// the window before the cursor's (so between one and two windows of decoded snapshots
-    /// are kept: at 500 backends about 60–120 snapshots).
+    /// the window before the cursor's (so between one and two windows of snapshots are kept),
+    /// and after the second pgtop keyframe after the cursor (read again going forward). A few
+    /// at a time (up to a kept decoder state at each end): freeing a minute of decoded
+    /// snapshots at once would cost one step several milliseconds.
     fn trim(&mut self) {
         let Some(pos) = self.pos else { return };
+        self.trim_after(pos);
         let keys: Vec<usize> = (0..=pos.min(self.frames.len().saturating_sub(1)))
             .filter(|&i| self.frames[i].pg_key)
             .collect();
@@ -409,6 +430,11 @@ impl Cursor {
             cut = cut.min(keep.map_or(cut, |k| k.saturating_sub(1)));
         }
         cut = cut.max(pos.saturating_sub(MAX_FRAMES));
+        let checks = self.frames.iter().enumerate().skip(1);
+        if let Some((limit, _)) = checks.filter(|(_, f)| f.is_check()).nth(1) {
+            cut = cut.min(limit);
+        }
+        cut = self.decodable_cut(cut);
         if cut > 0 {
             self.frames.drain(..cut);
             self.pos = Some(pos - cut);
@@ -421,6 +447,35 @@ impl Cursor {
             let newest_first = handed.iter_mut().rev();
             self.recorded
                 .bound(newest_first.map(|f| (f.ts_ms, &mut f.updates)));
+        }
+    }
+
+    /// `cut`, or less so that the pgtop snapshots after it still decode: the first one kept
+    /// is a keyframe, or a kept decoder state comes before it.
+    fn decodable_cut(&self, cut: usize) -> usize {
+        let cut = cut.min(self.frames.len());
+        match self.frames[cut..].iter().find(|f| f.is_pg()) {
+            Some(f) if !f.pg_key => self.frames[..cut]
+                .iter()
+                .rposition(Frame::is_check)
+                .unwrap_or(0),
+            _ => cut,
+        }
+    }
+
+    /// Drops frames after the second pgtop keyframe after `pos` (left behind by steps back),
+    /// back to the kept decoder state before the last frame; reading forward starts again
+    /// after it.
+    fn trim_after(&mut self, pos: usize) {
+        let mut keys = (pos + 1..self.frames.len()).filter(|&i| self.frames[i].pg_key);
+        let Some(k) = keys.nth(1) else { return };
+        let last = self.frames.len() - 1;
+        let Some(c) = (k..last).rev().find(|&i| self.frames[i].is_check()) else {
+            return;
+        };
+        if let Some(r) = Reading::after(&self.frames, c) {
+            self.frames.truncate(c + 1);
+            self.reading = r;
         }
     }
 }

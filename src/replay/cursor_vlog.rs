@@ -72,6 +72,15 @@ impl Recorded {
         Some(r)
     }
 
+    /// Takes the vlog views `other` found (records read apart, before the cursor's).
+    pub fn adopt_views(&mut self, other: &Recorded) {
+        for v in &other.vlog_views {
+            if !self.vlog_views.contains(v) {
+                self.vlog_views.push(*v);
+            }
+        }
+    }
+
     /// The cursor dropped its frames (a rebuild).
     pub fn cleared(&mut self) {
         self.dropped_to = None;

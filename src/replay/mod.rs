@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod cursor;
+pub mod cursor_frames;
 pub mod cursor_vlog;
 pub mod marks;
 pub mod player;
