@@ -103,6 +103,11 @@ impl Cursor {
             .and_then(|f| f.view)
     }
 
+    /// The records held (read and not yet dropped): what the cursor's memory grows with.
+    pub fn held(&self) -> usize {
+        self.frames.len() + self.before.as_ref().map_or(0, Before::held)
+    }
+
     /// The frame at the cursor.
     pub fn current(&self) -> Option<&Frame> {
         self.pos.and_then(|p| self.frames.get(p))

@@ -269,6 +269,11 @@ impl Before {
         }
     }
 
+    /// The records read so far.
+    pub fn held(&self) -> usize {
+        self.frames.len()
+    }
+
     /// Records left to read (about: ids may have gaps).
     pub fn remaining(&self) -> usize {
         usize::try_from(self.end.saturating_sub(self.reading.next_id)).unwrap_or(0)
