@@ -180,7 +180,19 @@ fn interval(every: u32, n: u32) -> (f64, Duration) {
 /// Seeks to `at`: the rows from the keyframe before it, skipped but the last, decoded.
 fn seek(r: &Reader, dec: &mut Decoder, at: i64) -> (Row, Box<PgSnapshot>) {
     let start = r.start_id(at, &["pg_snapshot"]).unwrap().unwrap();
-    let rows = r.batch(start, at, 10_000).unwrap();
+    // in arrival order up to the first record after `at` (a query bounded by time would scan
+    // the table to its end, as the cursor learned)
+    let (mut rows, mut next) = (Vec::new(), start);
+    loop {
+        let batch = r.batch(next, i64::MAX, 64).unwrap();
+        let Some(last) = batch.last() else { break };
+        next = last.id + 1;
+        let past = batch.iter().position(|x| x.ts_ms > at);
+        rows.extend(batch.into_iter().take(past.unwrap_or(usize::MAX)));
+        if past.is_some() {
+            break;
+        }
+    }
     let (last, before) = rows.split_last().unwrap();
     for row in before {
         dec.skip(&row.kind, row.keyframe, &row.data).unwrap();
@@ -254,33 +266,24 @@ fn cpu_and_size() {
 
 fn replay(hours: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("day.sqlite");
-    let mut store = Store::create(&path).unwrap();
-    let mut enc = Encoder::new().unwrap();
-    let mut g = Gen::new();
-    let total = hours * 3600;
-    let t0_ms = 1_780_000_000_000i64;
+    // RECORD_BENCH_FILE=PATH: the recording is kept there, and reused when it exists
+    let kept = std::env::var_os("RECORD_BENCH_FILE").map(std::path::PathBuf::from);
+    let path = kept
+        .clone()
+        .unwrap_or_else(|| dir.path().join("day.sqlite"));
     let t = Instant::now();
-    for i in 0..total {
-        let e = enc.encode(update(g.refresh())).unwrap().unwrap();
-        let ts = t0_ms + i as i64 * 1000;
-        store
-            .insert(ts, e.view, e.kind.name(), e.keyframe, &e.data)
-            .unwrap();
-        if i % 60 == 59 {
-            store.commit().unwrap();
-        }
+    if !kept.as_ref().is_some_and(|p| p.exists()) {
+        write_recording(&path, hours);
     }
-    store.commit().unwrap();
-    drop(store);
     let build = t.elapsed();
-    let size: u64 = ["day.sqlite", "day.sqlite-wal"]
+    let size: u64 = ["", "-wal"]
         .iter()
-        .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
+        .filter_map(|f| std::fs::metadata(format!("{}{f}", path.display())).ok())
         .map(|m| m.len())
         .sum();
     println!(
-        "{hours} h recording ({total} refreshes) built in {:.0} s: file {:.1} MB ({:.1} MB per 24 h)",
+        "{hours} h recording ({} refreshes) built in {:.0} s: file {:.1} MB ({:.1} MB per 24 h)",
+        hours * 3600,
         build.as_secs_f64(),
         size as f64 / 1e6,
         size as f64 / 1e6 * 24.0 / hours as f64
@@ -344,6 +347,26 @@ fn replay(hours: u64) {
         stats(back_key)
     );
     cursor(&path);
+}
+
+/// `hours` of synthetic refreshes written through the store at `path`.
+fn write_recording(path: &std::path::Path, hours: u64) {
+    let mut store = Store::create(path).unwrap();
+    let mut enc = Encoder::new().unwrap();
+    let mut g = Gen::new();
+    let total = hours * 3600;
+    let t0_ms = 1_780_000_000_000i64;
+    for i in 0..total {
+        let e = enc.encode(update(g.refresh())).unwrap().unwrap();
+        let ts = t0_ms + i as i64 * 1000;
+        store
+            .insert(ts, e.view, e.kind.name(), e.keyframe, &e.data)
+            .unwrap();
+        if i % 60 == 59 {
+            store.commit().unwrap();
+        }
+    }
+    store.commit().unwrap();
 }
 
 /// CPU time of the calling thread (what a step costs, whatever else the machine runs).

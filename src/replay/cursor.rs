@@ -12,9 +12,11 @@
 
 use super::cursor_frames::{Before, Frame, Reading, Shower};
 use crate::messages::{Payload, Update};
-use crate::record::store::Reader;
+use crate::record::store::{Reader, Row};
 use crate::record::{codec::Kind, pg_panes_latest as pg_panes};
 use crate::wire::ViewKind;
+
+mod trim;
 
 /// Records read per query.
 const BATCH: usize = 256;
@@ -45,6 +47,8 @@ pub struct Cursor {
     first_id: i64,
     /// the window before `frames`, being read as the cursor steps back towards it
     before: Option<Before>,
+    /// records read after the window's last (past the time it was filled to)
+    pending: Vec<Row>,
     pub first_ms: i64,
     pub last_ms: i64,
     /// the time shown (a `goto` between two records keeps the time asked for)
@@ -79,6 +83,7 @@ impl Cursor {
             pos: None,
             first_id,
             before: None,
+            pending: Vec::new(),
             first_ms,
             last_ms,
             cursor_ms: first_ms,
@@ -316,6 +321,7 @@ impl Cursor {
         self.frames.clear();
         self.recorded.cleared();
         self.before = None;
+        self.pending.clear();
         self.reading = Reading::at(start);
         self.pos = None;
         self.fill_to(t)?;
@@ -323,21 +329,27 @@ impl Cursor {
         Ok(())
     }
 
-    /// Reads records up to time `t`.
+    /// Reads records up to time `t` (in arrival order, up to the first one after `t`).
     fn fill_to(&mut self, t: i64) -> rusqlite::Result<()> {
-        while self.frames.last().is_none_or(|f| f.ts_ms <= t) {
-            let rows = self.reader.batch(self.reading.next_id, t, BATCH)?;
+        loop {
+            let mut rows = self.fetch(BATCH)?;
             if rows.is_empty() {
                 break;
             }
+            let after = rows.iter().position(|r| r.ts_ms > t).unwrap_or(rows.len());
+            let rest = rows.split_off(after);
             self.push_rows(rows);
+            if !rest.is_empty() {
+                self.pending = rest;
+                break;
+            }
         }
         Ok(())
     }
 
     /// Reads the next `limit` records whatever their time; false at the end.
     fn read_more(&mut self, limit: usize) -> rusqlite::Result<bool> {
-        let rows = self.reader.batch(self.reading.next_id, i64::MAX, limit)?;
+        let rows = self.fetch(limit)?;
         if rows.is_empty() {
             return Ok(false);
         }
@@ -345,7 +357,18 @@ impl Cursor {
         Ok(true)
     }
 
-    fn push_rows(&mut self, rows: Vec<crate::record::store::Row>) {
+    /// The next `limit` records at most: those read ahead first. (A query bounded by time
+    /// instead would scan the table to its end when fewer than `limit` records are left
+    /// before that time: 12–24 ms in a 24 h file.)
+    fn fetch(&mut self, limit: usize) -> rusqlite::Result<Vec<Row>> {
+        if self.pending.is_empty() {
+            return self.reader.batch(self.reading.next_id, i64::MAX, limit);
+        }
+        let n = limit.min(self.pending.len());
+        Ok(self.pending.drain(..n).collect())
+    }
+
+    fn push_rows(&mut self, rows: Vec<Row>) {
         let frames = &mut self.frames;
         self.skipped += self.reading.push_rows(rows, frames, &mut self.recorded);
     }
@@ -410,77 +433,5 @@ impl Cursor {
         out.reverse();
         out.extend(vlog);
         out
-    }
-
-    /// Drops frames no move inside the window needs: before the pgtop keyframe that starts
-    /// the window before the cursor's (so between one and two windows of snapshots are kept),
-    /// and after the second pgtop keyframe after the cursor (read again going forward). A few
-    /// at a time (up to a kept decoder state at each end): freeing a minute of decoded
-    /// snapshots at once would cost one step several milliseconds.
-    fn trim(&mut self) {
-        let Some(pos) = self.pos else { return };
-        self.trim_after(pos);
-        let keys: Vec<usize> = (0..=pos.min(self.frames.len().saturating_sub(1)))
-            .filter(|&i| self.frames[i].pg_key)
-            .collect();
-        let mut cut = if keys.len() >= 2 {
-            keys[keys.len() - 2]
-        } else {
-            0
-        };
-        if self.recorded.has_vlog() {
-            // the vlog tab's minute before the cursor stays (see `goto`)
-            let from = self.cursor_ms.saturating_sub(LOOK_BACK_MS);
-            let keep = self.frames.iter().position(|f| f.ts_ms > from);
-            cut = cut.min(keep.map_or(cut, |k| k.saturating_sub(1)));
-        }
-        cut = cut.max(pos.saturating_sub(MAX_FRAMES));
-        let checks = self.frames.iter().enumerate().skip(1);
-        if let Some((limit, _)) = checks.filter(|(_, f)| f.is_check()).nth(1) {
-            cut = cut.min(limit);
-        }
-        cut = self.decodable_cut(cut);
-        if cut > 0 {
-            self.frames.drain(..cut);
-            self.pos = Some(pos - cut);
-        }
-        let pos = self
-            .pos
-            .unwrap_or(0)
-            .min(self.frames.len().saturating_sub(1));
-        if let Some(handed) = self.frames.get_mut(..=pos) {
-            let newest_first = handed.iter_mut().rev();
-            self.recorded
-                .bound(newest_first.map(|f| (f.ts_ms, &mut f.updates)));
-        }
-    }
-
-    /// `cut`, or less so that the pgtop snapshots after it still decode: the first one kept
-    /// is a keyframe, or a kept decoder state comes before it.
-    fn decodable_cut(&self, cut: usize) -> usize {
-        let cut = cut.min(self.frames.len());
-        match self.frames[cut..].iter().find(|f| f.is_pg()) {
-            Some(f) if !f.pg_key => self.frames[..cut]
-                .iter()
-                .rposition(Frame::is_check)
-                .unwrap_or(0),
-            _ => cut,
-        }
-    }
-
-    /// Drops frames after the second pgtop keyframe after `pos` (left behind by steps back),
-    /// back to the kept decoder state before the last frame; reading forward starts again
-    /// after it.
-    fn trim_after(&mut self, pos: usize) {
-        let mut keys = (pos + 1..self.frames.len()).filter(|&i| self.frames[i].pg_key);
-        let Some(k) = keys.nth(1) else { return };
-        let last = self.frames.len() - 1;
-        let Some(c) = (k..last).rev().find(|&i| self.frames[i].is_check()) else {
-            return;
-        };
-        if let Some(r) = Reading::after(&self.frames, c) {
-            self.frames.truncate(c + 1);
-            self.reading = r;
-        }
     }
 }
