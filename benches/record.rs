@@ -15,7 +15,8 @@
 //!    `schedstat`) and the tee's copy of each batch per second of traffic.
 //!
 //! Run: `cargo bench --bench record` (`RECORD_BENCH_HOURS=1` for a shorter file,
-//! `RECORD_BENCH_VLOG_SECS` for the vlog run, default 20).
+//! `RECORD_BENCH_VLOG_SECS` for the vlog run, default 20, `RECORD_BENCH_FILE=PATH` to keep the
+//! recording there and reuse it on the next run).
 
 use std::time::{Duration, Instant};
 
