@@ -69,7 +69,9 @@ async fn password_literals_in_query_texts_are_masked_everywhere() {
                 && l.contains("\"blocked_by\":[")
                 && l.contains(&holder.pid.to_string())
         });
-        if waiting && log.exists() {
+        // the slow log's line, not only its file (created before the line is written)
+        let logged = std::fs::read_to_string(&log).is_ok_and(|l| l.contains("pw_victim"));
+        if waiting && logged {
             break stdout;
         }
         assert!(
