@@ -167,8 +167,8 @@ impl Cursor {
         } else {
             self.step_back(view)?
         };
+        // (both decoded the snapshot they hand over; trimming frees, never un-decodes)
         self.trim();
-        self.show_pos();
         Ok(out)
     }
 

@@ -30,8 +30,6 @@ pub struct Frame {
     pub ts_ms: i64,
     pub view: Option<ViewKind>,
     pub kind: Option<Kind>,
-    /// a pgtop keyframe (the window starts at one)
-    pub pg_key: bool,
     /// what the live run delivered for it (a pgtop snapshot is followed by the health it
     /// implies, as the collector sends it); a pgtop snapshot's are empty until
     /// [`Shower::show`] builds them
@@ -65,6 +63,11 @@ impl Frame {
     /// A pgtop snapshot whose updates are not built yet.
     fn unshown(&self) -> bool {
         self.pg.as_ref().is_some_and(|p| !p.shown)
+    }
+
+    /// A pgtop keyframe (the window starts at one).
+    pub fn is_pg_key(&self) -> bool {
+        self.pg.as_ref().is_some_and(|p| p.keyframe)
     }
 
     /// A pgtop snapshot.
@@ -134,7 +137,6 @@ impl Reading {
                 ts_ms: row.ts_ms,
                 view,
                 kind,
-                pg_key: kind == Some(Kind::PgSnapshot) && row.keyframe,
                 updates,
                 pg,
             };
@@ -209,12 +211,7 @@ impl Shower {
         let mine = self
             .after
             .and_then(|id| frames[..first].iter().rposition(|f| f.id == id));
-        let pg_between = |a: usize| {
-            frames[a + 1..first]
-                .iter()
-                .filter(|f| f.pg.is_some())
-                .count()
-        };
+        let pg_between = |a: usize| frames[a + 1..first].iter().filter(|f| f.is_pg()).count();
         let start = match (mine, check) {
             (Some(m), Some(c)) if pg_between(m) <= pg_between(c) => m + 1,
             (Some(m), None) => m + 1,

@@ -14,7 +14,7 @@ impl Cursor {
         let Some(pos) = self.pos else { return };
         self.trim_after(pos);
         let keys: Vec<usize> = (0..=pos.min(self.frames.len().saturating_sub(1)))
-            .filter(|&i| self.frames[i].pg_key)
+            .filter(|&i| self.frames[i].is_pg_key())
             .collect();
         let mut cut = if keys.len() >= 2 {
             keys[keys.len() - 2]
@@ -53,7 +53,7 @@ impl Cursor {
     fn decodable_cut(&self, cut: usize) -> usize {
         let cut = cut.min(self.frames.len());
         match self.frames[cut..].iter().find(|f| f.is_pg()) {
-            Some(f) if !f.pg_key => self.frames[..cut]
+            Some(f) if !f.is_pg_key() => self.frames[..cut]
                 .iter()
                 .rposition(Frame::is_check)
                 .unwrap_or(0),
@@ -65,7 +65,7 @@ impl Cursor {
     /// back to the kept decoder state before the last frame; reading forward starts again
     /// after it.
     fn trim_after(&mut self, pos: usize) {
-        let mut keys = (pos + 1..self.frames.len()).filter(|&i| self.frames[i].pg_key);
+        let mut keys = (pos + 1..self.frames.len()).filter(|&i| self.frames[i].is_pg_key());
         let Some(k) = keys.nth(1) else { return };
         let last = self.frames.len() - 1;
         let Some(c) = (k..last).rev().find(|&i| self.frames[i].is_check()) else {
