@@ -13,12 +13,19 @@ use std::time::{Duration, Instant};
 use stacktop::pg::activity::PgSnapshot;
 use stacktop::pg::collector::{self, CollectorHandle, CollectorOptions};
 use stacktop::pg::explain::Explainer;
+use stacktop::pg::session::{Session, SessionState};
 use support::pg::{Pg, PgOpts, Role};
 use tokio::sync::mpsc::Receiver;
 
 const SEC: Duration = Duration::from_secs(1);
 
-/// Next connected snapshot that lists `pid` as active.
+/// Next connected snapshot that lists `pid` running the statement it was given.
+/// The backend runs the statement the test gave it: `Pg::running` asks for the backend's pid
+/// first, and a refresh taken between the two shows `SELECT pg_backend_pid()` as its query.
+fn running_its_statement(x: &Session) -> bool {
+    x.state == SessionState::Active && !x.query.contains("pg_backend_pid")
+}
+
 async fn with_session(rx: &mut Receiver<PgSnapshot>, pid: i32) -> PgSnapshot {
     let deadline = Instant::now() + 15 * SEC;
     loop {
@@ -27,7 +34,7 @@ async fn with_session(rx: &mut Receiver<PgSnapshot>, pid: i32) -> PgSnapshot {
             Ok(Some(s))
                 if s.sessions
                     .iter()
-                    .any(|x| x.pid == pid && x.query_start.is_some()) =>
+                    .any(|x| x.pid == pid && running_its_statement(x)) =>
             {
                 return s
             }
