@@ -8,7 +8,7 @@
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Mode of private files.
 pub const FILE_MODE: u32 = 0o600;
@@ -43,19 +43,28 @@ fn create_dir_all_with(dir: &Path, own: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// stacktop's own state directory, where the slow log, the Slack outboxes, the default
+/// recording and `w`'s saves go: `$XDG_STATE_HOME/stacktop`, else `~/.local/state/stacktop`
+/// (also where `XDG_STATE_HOME` is unset or not absolute); `None` without a home directory.
+pub fn state_dir() -> Option<PathBuf> {
+    dirs::state_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+        .map(|d| d.join("stacktop"))
+}
+
 /// Under stacktop's own state or data directory (`$XDG_STATE_HOME/stacktop`,
 /// `$XDG_DATA_HOME/stacktop`, or their `~/.local/...` defaults).
 fn is_own_dir(dir: &Path) -> bool {
-    let home_state = dirs::home_dir().map(|h| h.join(".local/state"));
+    let home_state = dirs::home_dir().map(|h| h.join(".local/state/stacktop"));
     [
-        dirs::state_dir(),
+        state_dir(),
         home_state,
-        dirs::data_dir(),
-        dirs::data_local_dir(),
+        dirs::data_dir().map(|d| d.join("stacktop")),
+        dirs::data_local_dir().map(|d| d.join("stacktop")),
     ]
     .into_iter()
     .flatten()
-    .any(|base| dir.starts_with(base.join("stacktop")))
+    .any(|own| dir.starts_with(own))
 }
 
 fn owned_by_me(meta: &std::fs::Metadata) -> bool {

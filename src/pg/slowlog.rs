@@ -18,9 +18,7 @@ use super::tracker::SlowEvent;
 
 /// `$XDG_STATE_HOME/stacktop/pgtop-slow.jsonl` (or `~/.local/state/...`).
 pub fn default_path() -> Option<PathBuf> {
-    dirs::state_dir()
-        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
-        .map(|d| d.join("stacktop").join("pgtop-slow.jsonl"))
+    crate::private_fs::state_dir().map(|d| d.join("pgtop-slow.jsonl"))
 }
 
 /// Who sent a signal, as the slow log records it: `"by"` the OS account running stacktop

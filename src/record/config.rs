@@ -99,8 +99,7 @@ pub fn default_label() -> String {
 /// `$XDG_STATE_HOME/stacktop/recording.sqlite` (or `./stacktop-recording.sqlite` without a
 /// home directory).
 pub fn default_path() -> PathBuf {
-    dirs::state_dir()
-        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
-        .map(|d| d.join("stacktop").join("recording.sqlite"))
+    crate::private_fs::state_dir()
+        .map(|d| d.join("recording.sqlite"))
         .unwrap_or_else(|| PathBuf::from("stacktop-recording.sqlite"))
 }

@@ -457,12 +457,41 @@ impl Pg {
         let pid = backend_pid(&client).await;
         let c2 = client.clone();
         let sql = sql.to_string();
+        let sent = sql.to_string();
         let task = tokio::spawn(async move { c2.simple_query(&sql).await.map(|_| ()) });
+        self.wait_running(pid, &sent).await;
         Backend {
             pid,
             client,
             task: Some(task),
             conn,
+        }
+    }
+
+    /// Until `pid` shows `sql` as its query (or is gone): the statement is sent by a task, and a
+    /// refresh taken before the server sees it shows the backend's previous query
+    /// (`SELECT pg_backend_pid()`), which tests looking at the row would then read.
+    async fn wait_running(&self, pid: i32, sql: &str) {
+        let admin = self.admin().await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let row = admin
+                .query_one(
+                    "SELECT count(*) FILTER (WHERE left(query, 1000) = left($2, 1000)), count(*) \
+                     FROM pg_stat_activity WHERE pid = $1",
+                    &[&pid, &sql],
+                )
+                .await
+                .unwrap();
+            let (shown, listed): (i64, i64) = (row.get(0), row.get(1));
+            if shown == 1 || listed == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pid {pid} did not start {sql:?} within 15 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

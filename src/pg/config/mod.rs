@@ -279,11 +279,8 @@ impl PgConfig {
     /// The durable outbox of this server: `<outbox_dir>/<label>-<hash of label, host, port,
     /// database>`, so stacktops watching different databases never share one.
     pub fn outbox_path(&self, server: &str, spec: &ConnSpec) -> Option<PathBuf> {
-        let base = self.slack.outbox_dir.clone().or_else(|| {
-            dirs::state_dir()
-                .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
-                .map(|d| d.join("stacktop").join("slack"))
-        })?;
+        let base = (self.slack.outbox_dir.clone())
+            .or_else(|| crate::private_fs::state_dir().map(|d| d.join("slack")))?;
         let (host, port) = spec
             .hosts
             .first()

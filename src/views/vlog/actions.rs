@@ -77,7 +77,7 @@ impl VlogView {
         let dir = self
             .save_dir
             .clone()
-            .or_else(|| dirs::state_dir().map(|d| d.join("stacktop")))
+            .or_else(crate::private_fs::state_dir)
             .unwrap_or_else(std::env::temp_dir);
         dir.join(format!("vlog-{}.log", now.format("%Y%m%d-%H%M%S")))
     }
