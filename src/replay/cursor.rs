@@ -100,6 +100,20 @@ impl Cursor {
         self.reader.reconnect()
     }
 
+    /// Reads the recording's span again: a recording still being written (a headless
+    /// recorder's file, a fleet's store) grows, and its retention drops its start. True when
+    /// its end moved on. Called by the moves that would pass the end, so a recording that does
+    /// not grow costs one query per such move.
+    pub fn extend(&mut self) -> rusqlite::Result<bool> {
+        let Some((first, last)) = self.reader.span()? else {
+            return Ok(false);
+        };
+        self.first_ms = self.first_ms.max(first).min(self.cursor_ms);
+        let grew = last > self.last_ms;
+        self.last_ms = self.last_ms.max(last);
+        Ok(grew)
+    }
+
     /// The view of the first refresh in the window (the tab replay opens on).
     pub fn first_view(&self) -> Option<ViewKind> {
         self.frames
@@ -120,6 +134,9 @@ impl Cursor {
 
     /// The state at time `t` (clamped to the recording).
     pub fn goto(&mut self, t: i64) -> rusqlite::Result<Vec<Update>> {
+        if t > self.last_ms {
+            self.extend()?;
+        }
         let t = t.clamp(self.first_ms, self.last_ms);
         // the vlog tab is rebuilt from the minute before `t`: the window must hold it
         let from = match self.recorded.has_vlog() {
@@ -146,6 +163,9 @@ impl Cursor {
 
     /// Plays forward to time `t`: every record passed, in order.
     pub fn advance_to(&mut self, t: i64) -> rusqlite::Result<(Vec<Update>, Option<Edge>)> {
+        if t >= self.last_ms {
+            self.extend()?;
+        }
         let t = t.min(self.last_ms);
         self.fill_to(t)?;
         let from = self.pos.map_or(0, |p| p + 1);
@@ -195,6 +215,9 @@ impl Cursor {
         let out = self.passed(from, Some(to));
         self.pos = Some(to);
         self.cursor_ms = self.frames[to].ts_ms;
+        if self.cursor_ms > self.last_ms {
+            self.extend()?; // read past the end: the recording grew
+        }
         Ok(Ok(out))
     }
 

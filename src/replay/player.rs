@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::cursor::{Cursor, Edge};
+use super::marks::TimeMarks;
 use crate::messages::{Payload, SourceCommand, Update};
 use crate::wire::replay::{ReplayCommand, ReplayStatus};
 use crate::wire::{Level, ViewKind};
@@ -26,8 +27,8 @@ pub const PLAY_TICK: Duration = Duration::from_millis(100);
 /// A store gone away is tried again at most this often.
 pub const RETRY_EVERY: Duration = Duration::from_secs(2);
 
-/// The marks so far and the share read, or why they could not be read.
-pub type Marks = Result<(Vec<u8>, u8), String>;
+/// The marks found since the last report and the share read, or why they could not be read.
+pub type Marks = Result<(TimeMarks, u8), String>;
 
 /// What the player is told.
 pub enum Msg {
@@ -48,6 +49,12 @@ struct Player {
     last_tick: Instant,
     /// the marks' reader failed and is reading again (said once)
     marks_failing: bool,
+    /// every mark read, binned into [`ReplayStatus::marks`] over the current span
+    marks: TimeMarks,
+    /// tells the marks' reader that the recording grew (read on)
+    grew: std::sync::mpsc::Sender<()>,
+    /// the (first, last) times the marks were last binned over
+    span: (i64, i64),
 }
 
 /// Runs the player until the app's channels close.
@@ -56,6 +63,7 @@ pub fn run(
     status: ReplayStatus,
     remote: bool,
     rx: Receiver<Msg>,
+    grew: std::sync::mpsc::Sender<()>,
     tx: mpsc::Sender<Update>,
 ) {
     let mut p = Player {
@@ -65,10 +73,15 @@ pub fn run(
         tried: Instant::now(),
         last_tick: Instant::now(),
         marks_failing: false,
+        marks: TimeMarks::default(),
+        grew,
+        span: (0, 0),
     };
+    p.span = (p.status.first_ms, p.status.last_ms);
     let mut out = p.cursor.state();
     loop {
         p.status.cursor_ms = p.cursor.cursor_ms;
+        p.follow_span();
         out.push(Update {
             view: ViewKind::ALL[0], // any: the app keeps the cursor whatever the tab
             payload: Payload::Replay(Box::new(p.status.clone())),
@@ -190,11 +203,30 @@ impl Player {
         }
     }
 
+    /// The cursor's span in the status: a recording still being written grows (the cursor
+    /// reads its span again when a move passes its end), and the marks are binned again over
+    /// it; the marks' reader is told to read on.
+    fn follow_span(&mut self) {
+        let span = (self.cursor.first_ms, self.cursor.last_ms);
+        (self.status.first_ms, self.status.last_ms) = span;
+        if span == self.span {
+            return;
+        }
+        let grew = span.1 > self.span.1;
+        self.span = span;
+        self.status.marks = self.marks.cells(&self.status);
+        if grew {
+            // (the marks' reader has ended only after a file's error, said then)
+            let _ = self.grew.send(());
+        }
+    }
+
     fn marks(&mut self, m: Marks) -> Vec<Update> {
         match m {
             Ok((marks, pct)) => {
                 self.marks_failing = false;
-                self.status.marks = marks;
+                self.marks.merge(marks);
+                self.status.marks = self.marks.cells(&self.status);
                 self.status.scanned_pct = pct;
                 Vec::new()
             }
@@ -248,6 +280,22 @@ pub fn notices(level: Level, text: &str) -> Vec<Update> {
         .collect()
 }
 
+/// `:goto` to a time outside the recording: its span said.
+fn outside(cursor: &Cursor, view: ViewKind, text: &str) -> rusqlite::Result<Vec<Update>> {
+    let span = format!(
+        "{} – {}",
+        crate::wire::replay::local(cursor.first_ms).format("%Y-%m-%d %H:%M:%S"),
+        crate::wire::replay::local(cursor.last_ms).format("%Y-%m-%d %H:%M:%S")
+    );
+    Ok(vec![Update {
+        view,
+        payload: Payload::Notice {
+            level: Level::Error,
+            text: format!(":goto {text}: outside the recording ({span})"),
+        },
+    }])
+}
+
 /// What one command does to the cursor: the updates to send (the status follows); a store
 /// that could not be read is said as a notice.
 pub fn command(
@@ -276,20 +324,9 @@ pub fn try_command(
         },
         ReplayCommand::Jump(secs) => cursor.goto(cursor.cursor_ms.saturating_add(secs * 1000)),
         ReplayCommand::Goto(text) => match super::parse_time(&text, Some(cursor.first_ms)) {
-            Ok(t) if t < cursor.first_ms || t > cursor.last_ms => {
-                let span = format!(
-                    "{} – {}",
-                    crate::wire::replay::local(cursor.first_ms).format("%Y-%m-%d %H:%M:%S"),
-                    crate::wire::replay::local(cursor.last_ms).format("%Y-%m-%d %H:%M:%S")
-                );
-                return Ok(vec![Update {
-                    view,
-                    payload: Payload::Notice {
-                        level: Level::Error,
-                        text: format!(":goto {text}: outside the recording ({span})"),
-                    },
-                }]);
-            }
+            // a recording still being written may have grown since it was opened
+            Ok(t) if t > cursor.last_ms && !cursor.extend()? => outside(cursor, view, &text),
+            Ok(t) if t < cursor.first_ms || t > cursor.last_ms => outside(cursor, view, &text),
             Ok(t) => cursor.goto(t),
             Err(e) => {
                 return Ok(vec![Update {
@@ -302,6 +339,9 @@ pub fn try_command(
             }
         },
         ReplayCommand::TogglePlay => {
+            if !status.playing && cursor.cursor_ms >= cursor.last_ms {
+                cursor.extend()?;
+            }
             status.playing = !status.playing && cursor.cursor_ms < cursor.last_ms;
             Ok(Vec::new())
         }
@@ -314,5 +354,6 @@ pub fn try_command(
         }
     };
     status.cursor_ms = cursor.cursor_ms;
+    (status.first_ms, status.last_ms) = (cursor.first_ms, cursor.last_ms);
     r
 }

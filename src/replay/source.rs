@@ -76,32 +76,40 @@ pub fn spawn(
         });
         handles.insert(view, vtx);
     }
-    let scan_status = status.clone();
     let remote = target.is_remote();
-    std::thread::spawn(move || marks(&target, &scan_status, rules, &msg_tx));
-    let player = std::thread::spawn(move || super::player::run(cursor, status, remote, msg_rx, tx));
+    let (grew_tx, grew_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || marks(&target, rules, &msg_tx, &grew_rx));
+    let player =
+        std::thread::spawn(move || super::player::run(cursor, status, remote, msg_rx, grew_tx, tx));
     (handles, player)
 }
 
-/// The marks thread: the whole recording read once; on a server, read again from the start
-/// every [`RETRY_EVERY`] after a failure, until it succeeds or the player has ended.
+/// The marks thread: the whole recording read once, then read on each time the player says it
+/// grew; on a server, read again from the start every [`RETRY_EVERY`] after a failure, until
+/// it succeeds or the player has ended (the player adds marks up: read twice is harmless).
 fn marks(
     target: &Target,
-    status: &ReplayStatus,
     rules: super::marks::Rules,
     to_player: &std::sync::mpsc::Sender<Msg>,
+    grew: &std::sync::mpsc::Receiver<()>,
 ) {
     let name = target.display();
+    let every = Duration::from_millis(300);
+    let send = |m, pct| to_player.send(Msg::Marks(Ok((m, pct)))).is_ok();
     loop {
         let r = target.open().and_then(|reader| {
-            super::marks::scan_reader(
-                &reader,
-                &name,
-                status,
-                rules,
-                Duration::from_millis(300),
-                |m, pct| to_player.send(Msg::Marks(Ok((m, pct)))).is_ok(),
-            )
+            let mut scan = super::marks::Scan::default();
+            if !scan.read_on(&reader, &name, rules, every, send)? {
+                return Ok(()); // the player has ended
+            }
+            // until the player ends (the channel closes)
+            while grew.recv().is_ok() {
+                while grew.try_recv().is_ok() {}
+                if !scan.read_on(&reader, &name, rules, every, send)? {
+                    break;
+                }
+            }
+            Ok(())
         });
         match r {
             Ok(()) => return,
