@@ -47,8 +47,17 @@ fn create_dir_all_with(dir: &Path, own: bool) -> io::Result<()> {
 /// recording and `w`'s saves go: `$XDG_STATE_HOME/stacktop`, else `~/.local/state/stacktop`
 /// (also where `XDG_STATE_HOME` is unset or not absolute); `None` without a home directory.
 pub fn state_dir() -> Option<PathBuf> {
-    dirs::state_dir()
-        .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))
+    let xdg = std::env::var("XDG_STATE_HOME").ok();
+    state_dir_in(xdg.as_deref(), dirs::home_dir().as_deref())
+}
+
+/// [`state_dir`] in a given environment: `XDG_STATE_HOME`'s value (used only when absolute,
+/// as the XDG spec says) and the home directory.
+pub fn state_dir_in(xdg_state_home: Option<&str>, home: Option<&Path>) -> Option<PathBuf> {
+    xdg_state_home
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .or_else(|| home.map(|h| h.join(".local/state")))
         .map(|d| d.join("stacktop"))
 }
 

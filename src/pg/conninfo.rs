@@ -152,6 +152,12 @@ impl Env {
             os_user: os_user_name(),
         }
     }
+    /// stacktop's state directory in this environment ([`crate::private_fs::state_dir_in`]):
+    /// where the slow log and the Slack outboxes go by default.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        crate::private_fs::state_dir_in(self.var("XDG_STATE_HOME").as_deref(), self.home.as_deref())
+    }
+
     fn var(&self, k: &str) -> Option<String> {
         (self.vars)(k)
     }

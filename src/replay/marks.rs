@@ -105,7 +105,10 @@ impl TimeMarks {
         if f == 0 {
             return;
         }
-        *self.at.entry(ts_ms - ts_ms.rem_euclid(self.unit)).or_default() |= f;
+        *self
+            .at
+            .entry(ts_ms - ts_ms.rem_euclid(self.unit))
+            .or_default() |= f;
         while self.at.len() > MAX_TIMES {
             self.unit = self.unit.saturating_mul(2);
             let unit = self.unit;
@@ -251,7 +254,11 @@ mod tests {
         let mut all = TimeMarks::default();
         let mut part = TimeMarks::default();
         for i in 0..864_000i64 {
-            let f = if i % 1000 == 7 { mark::HTTP_5XX } else { mark::SLOW };
+            let f = if i % 1000 == 7 {
+                mark::HTTP_5XX
+            } else {
+                mark::SLOW
+            };
             part.add(i * 100, f);
             if i % 50_000 == 0 {
                 all.merge(std::mem::take(&mut part)); // as the player adds up reports
@@ -264,6 +271,10 @@ mod tests {
         let cells = &all.cells(&day)[..TIMELINE_CELLS - 1];
         assert!(cells.iter().all(|&c| c & mark::SLOW != 0));
         let with_5xx = cells.iter().filter(|&&c| c & mark::HTTP_5XX != 0).count();
-        assert_eq!(with_5xx, cells.len(), "one 5xx every 100 s: in every 180 s cell");
+        assert_eq!(
+            with_5xx,
+            cells.len(),
+            "one 5xx every 100 s: in every 180 s cell"
+        );
     }
 }

@@ -20,20 +20,16 @@ pub struct PgUi {
 }
 
 /// The pgtop source of `cfg`, in this process, cut off from the developer's environment: no
-/// PG* variables, `~/.pgpass` or OS user, and no slow log at its default path (which comes
-/// from this process's `$XDG_STATE_HOME`): unless the test names a slow log, it is off.
-/// Call inside a tokio runtime.
+/// PG* variables, `~/.pgpass` or OS user, and no home or `XDG_STATE_HOME`, so no slow log or
+/// Slack outbox at a default path: only where the test names one. Call inside a tokio
+/// runtime.
 pub fn spawn_pgtop(cfg: &Config, tx: mpsc::Sender<Update>) -> SourceHandles {
     let env = stacktop::pg::conninfo::Env {
         vars: Box::new(|_| None),
         home: None,
         os_user: Some("stacktop-test".into()),
     };
-    let mut cfg = cfg.clone();
-    if cfg.pgtop.slow_log.is_none() {
-        cfg.pgtop.slow_log_enabled = false;
-    }
-    stacktop::sources::spawn_with_env(&cfg, Some(ViewKind::Pgtop), tx, &env)
+    stacktop::sources::spawn_with_env(cfg, Some(ViewKind::Pgtop), tx, &env)
 }
 
 impl PgUi {

@@ -269,18 +269,21 @@ impl PgConfig {
         })
     }
 
-    pub fn slow_log_path(&self) -> Option<PathBuf> {
+    /// The slow log: `slow_log`, else [`super::slowlog::DEFAULT_NAME`] in `env`'s state
+    /// directory; `None` when turned off (or without a state directory).
+    pub fn slow_log_path(&self, env: &Env) -> Option<PathBuf> {
         if !self.slow_log_enabled {
             return None;
         }
-        self.slow_log.clone().or_else(super::slowlog::default_path)
+        (self.slow_log.clone())
+            .or_else(|| Some(env.state_dir()?.join(super::slowlog::DEFAULT_NAME)))
     }
 
     /// The durable outbox of this server: `<outbox_dir>/<label>-<hash of label, host, port,
     /// database>`, so stacktops watching different databases never share one.
-    pub fn outbox_path(&self, server: &str, spec: &ConnSpec) -> Option<PathBuf> {
-        let base = (self.slack.outbox_dir.clone())
-            .or_else(|| crate::private_fs::state_dir().map(|d| d.join("slack")))?;
+    pub fn outbox_path(&self, server: &str, spec: &ConnSpec, env: &Env) -> Option<PathBuf> {
+        let base =
+            (self.slack.outbox_dir.clone()).or_else(|| env.state_dir().map(|d| d.join("slack")))?;
         let (host, port) = spec
             .hosts
             .first()
@@ -332,7 +335,7 @@ impl PgConfig {
             .unwrap_or_else(|| super::conninfo::server_label(&spec));
         let slack = self.webhook(env).map(|u| {
             let mut so = self.slack_options(u, &server);
-            so.outbox = self.outbox_path(&server, &spec);
+            so.outbox = self.outbox_path(&server, &spec, env);
             so
         });
         let mut o = CollectorOptions::new(spec);
@@ -343,7 +346,7 @@ impl PgConfig {
         o.statement_timeout = self.statement_timeout;
         o.query_timeout = self.query_timeout;
         o.thresholds = self.thresholds();
-        o.slow_log = self.slow_log_path();
+        o.slow_log = self.slow_log_path(env);
         o.slack = slack;
         o.read_only = self.read_only;
         Ok(o)
@@ -408,6 +411,36 @@ mod tests {
         assert!(PgConfig::from_toml_str("refresh = \"soon\"").is_err());
     }
 
+    /// The slow log's and the outboxes' default places come from the environment the
+    /// config is resolved in (a test's, a service's), never from this process's.
+    #[test]
+    fn default_paths_come_from_the_given_environment() {
+        let env = |xdg: Option<&'static str>, home: Option<&str>| Env {
+            vars: Box::new(move |k| (k == "XDG_STATE_HOME").then(|| xdg.map(String::from))?),
+            home: home.map(PathBuf::from),
+            os_user: Some("me".into()),
+        };
+        let c = PgConfig::from_toml_str("host = \"db1\"").unwrap();
+        let spec = c.conn_spec(&env(None, None)).unwrap();
+        let both = |e: &Env| (c.slow_log_path(e), c.outbox_path("s", &spec, e));
+        let (log, outbox) = both(&env(Some("/st"), Some("/home/me")));
+        assert_eq!(log.unwrap(), Path::new("/st/stacktop/pgtop-slow.jsonl"));
+        assert!(outbox.unwrap().starts_with("/st/stacktop/slack/"));
+        // a relative XDG_STATE_HOME is ignored (the XDG spec), as is an empty one
+        for xdg in [Some("rel/dir"), Some(""), None] {
+            let (log, outbox) = both(&env(xdg, Some("/home/me")));
+            let state = Path::new("/home/me/.local/state/stacktop");
+            assert_eq!(log.unwrap(), state.join("pgtop-slow.jsonl"), "{xdg:?}");
+            assert!(outbox.unwrap().starts_with(state.join("slack")), "{xdg:?}");
+        }
+        // nowhere to put them: none (the slow log off, no durable outbox)
+        assert_eq!(both(&env(None, None)), (None, None));
+        // named in the file: as named
+        let named = PgConfig::from_toml_str("slow_log = \"/var/log/s.jsonl\"").unwrap();
+        let log = named.slow_log_path(&env(None, None));
+        assert_eq!(log.unwrap(), Path::new("/var/log/s.jsonl"));
+    }
+
     #[test]
     fn slack_defaults_and_outbox_per_server() {
         let env = Env {
@@ -424,15 +457,21 @@ mod tests {
                 .conn_spec(&env)
                 .unwrap()
         };
-        let a = c.outbox_path("../prod/x", &spec("orders")).unwrap();
+        let a = c.outbox_path("../prod/x", &spec("orders"), &env).unwrap();
         assert!(
             a.starts_with("/st/") && a.parent() == Some(Path::new("/st")),
             "{a:?}"
         );
         let name = a.file_name().unwrap().to_str().unwrap();
         assert!(name.starts_with("___prod_x-"), "{name}");
-        assert_eq!(a, c.outbox_path("../prod/x", &spec("orders")).unwrap());
-        assert_ne!(a, c.outbox_path("../prod/x", &spec("billing")).unwrap());
+        assert_eq!(
+            a,
+            c.outbox_path("../prod/x", &spec("orders"), &env).unwrap()
+        );
+        assert_ne!(
+            a,
+            c.outbox_path("../prod/x", &spec("billing"), &env).unwrap()
+        );
         assert!(PgConfig::from_toml_str("[slack]\nmax_query_chars = 0").is_err());
         assert!(PgConfig::from_toml_str("[slack]\noutbox_max = 0").is_err());
     }
