@@ -66,6 +66,7 @@ pub fn run(
     grew: std::sync::mpsc::Sender<()>,
     tx: mpsc::Sender<Update>,
 ) {
+    let span = (status.first_ms, status.last_ms);
     let mut p = Player {
         cursor,
         status,
@@ -75,9 +76,8 @@ pub fn run(
         marks_failing: false,
         marks: TimeMarks::default(),
         grew,
-        span: (0, 0),
+        span,
     };
-    p.span = (p.status.first_ms, p.status.last_ms);
     let mut out = p.cursor.state();
     loop {
         p.status.cursor_ms = p.cursor.cursor_ms;
