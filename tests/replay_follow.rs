@@ -12,28 +12,22 @@ mod pg_fixture;
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{DateTime, Local, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::App;
+use crossterm::event::KeyCode;
 use stacktop::base::Dur;
 use stacktop::config::Config;
-use stacktop::messages::{Effect, Payload, Update, UPDATE_CHANNEL};
+use stacktop::messages::{Payload, Update};
 use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
 use stacktop::record::codec::Encoder;
 use stacktop::record::pg_store::{bare_env, PgStore};
 use stacktop::record::store::Store;
-use stacktop::replay::{source, tui};
-use stacktop::sources::SourceHandles;
-use stacktop::theme::Theme;
-use stacktop::wire::replay::{mark, ReplayStatus};
+use stacktop::replay::tui;
+use stacktop::wire::replay::mark;
 use stacktop::wire::ViewKind;
 use support::pg::{Pg, PgOpts};
-use support::replay::{screen, H, W};
-use tokio::sync::mpsc;
-
-const LIMIT: Duration = Duration::from_secs(20);
+use support::replay::screen;
+use support::replay_player::Driven;
 
 fn at(i: i64) -> DateTime<Utc> {
     (Local.with_ymd_and_hms(2026, 12, 3, 3, 10, 0).unwrap() + chrono::Duration::seconds(i)).to_utc()
@@ -99,139 +93,55 @@ impl Writer {
     }
 }
 
-/// The app and the replay source, as in `replay_pg_tui`.
-struct Driven {
-    app: App,
-    rx: mpsc::Receiver<Update>,
-    handles: SourceHandles,
-    statuses: u64,
+/// Opens a recording as `stacktop replay` does (no libpq environment of the developer) and
+/// starts its source.
+async fn start(path: &Path, id: Option<i64>) -> Driven {
+    let p = path.to_path_buf();
+    let o = tokio::task::spawn_blocking(move || tui::open_in(&p, id, &config(), bare_env))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+    Driven::start(o, config())
 }
 
-impl Driven {
-    async fn start(path: &Path, id: Option<i64>) -> Driven {
-        let p = path.to_path_buf();
-        let o = tokio::task::spawn_blocking(move || tui::open_in(&p, id, &config(), bare_env))
-            .await
-            .unwrap()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut app = App::new(config(), Theme::builtin_default(), ViewKind::Pgtop);
-        app.resize(W, H);
-        app.apply(tui::status_update(&o.status));
-        let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        let (handles, _player) = source::spawn(o.cursor, o.status, o.rules, o.target, tx);
-        Driven {
-            app,
-            rx,
-            handles,
-            statuses: 0,
-        }
-    }
-
-    async fn pump_until(&mut self, mut done: impl FnMut(&Driven) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        while !done(self) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(u)) => {
-                    if matches!(u.payload, Payload::Replay(_)) {
-                        self.statuses += 1;
-                    }
-                    self.app.apply(u);
-                    self.app.tick(Local::now());
-                }
-                Ok(None) => panic!("the replay source ended"),
-                Err(_) => return false,
-            }
-        }
-        true
-    }
-
-    /// Pumps until `cond` holds; fails saying `want` after [`LIMIT`].
-    async fn until(&mut self, what: &str, want: &str, cond: impl FnMut(&Driven) -> bool) {
-        let ok = self.pump_until(cond).await;
-        assert!(
-            ok,
-            "{what}: {want} not seen; flash {:?}\n{}",
-            self.flash(),
-            screen(&self.app)
-        );
-    }
-
-    fn status(&self) -> ReplayStatus {
-        self.app.replay.clone().expect("a replay status")
-    }
-
-    /// A key; when it sends a command, waits for the player's answer.
-    async fn key(&mut self, code: KeyCode) {
-        let mods = match code {
-            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
-            _ => KeyModifiers::NONE,
-        };
-        let effects = self.app.handle_key(KeyEvent::new(code, mods));
-        let mut sent = false;
-        for e in self.app.replay_guard(effects) {
-            if let Effect::ToSource(view, cmd) = e {
-                self.handles[&view].try_send(cmd).unwrap();
-                sent = true;
-            }
-        }
-        if sent {
-            let want = self.statuses + 1;
-            let ok = self.pump_until(|d| d.statuses >= want).await;
-            assert!(ok, "no answer to {code:?}:\n{}", screen(&self.app));
-        }
-    }
-
-    async fn command(&mut self, line: &str) {
-        self.key(KeyCode::Char(':')).await;
-        for c in line.chars() {
-            self.key(KeyCode::Char(c)).await;
-        }
-        self.key(KeyCode::Enter).await;
-    }
-
-    fn flash(&self) -> String {
-        self.app
-            .flash
-            .as_ref()
-            .map(|f| f.text.clone())
-            .unwrap_or_default()
-    }
-
-    /// The marks of the cell of refresh `i` on the timeline as drawn now.
-    fn marks_at(&self, i: i64) -> u8 {
-        let s = self.status();
-        s.marks[s.cell_of(ms(i))]
-    }
+/// The marks of the cell of refresh `i` on the timeline as drawn now.
+fn marks_at(d: &Driven, i: i64) -> u8 {
+    let s = d.status();
+    s.marks[s.cell_of(ms(i))]
 }
 
 /// The whole walk on one store: `writer` has recorded refreshes 0–59, the replay is open on
 /// it. (The player also sends a status after the marks' reports, which come while the
 /// recording grows: each answer is waited for by what it shows, not by counting statuses.)
 async fn follows(what: &str, mut writer: Writer, enc: &mut Encoder, d: &mut Driven) {
-    d.until(what, "marks read", |d| d.status().scanned_pct == 100)
-        .await;
+    d.until(&format!("{what}: marks read"), |d| {
+        d.status().scanned_pct == 100
+    })
+    .await;
     assert_eq!(d.status().last_ms, ms(59), "{what}");
-    assert_eq!(d.marks_at(92) & mark::SLOW, 0, "{what}: not recorded yet");
+    assert_eq!(marks_at(d, 92) & mark::SLOW, 0, "{what}: not recorded yet");
 
     // at the end of what is recorded: nothing further, play does not start, a later time is
     // outside the recording
     d.command("goto 03:10:59").await;
-    d.until(what, "refresh 59", |d| {
+    d.until(&format!("{what}: refresh 59"), |d| {
         screen(&d.app).contains("refresh 59 */")
     })
     .await;
     d.key(KeyCode::Char(']')).await;
-    d.until(what, "the end", |d| {
+    d.until(&format!("{what}: the end"), |d| {
         d.flash() == "replay: the end of the recording"
     })
     .await;
     d.key(KeyCode::Char('P')).await;
     d.command("speed 2").await; // answered after P: the player takes commands in order
-    d.until(what, "speed 2", |d| d.flash() == "replay: speed 2×")
-        .await;
+    d.until(&format!("{what}: speed 2"), |d| {
+        d.flash() == "replay: speed 2×"
+    })
+    .await;
     assert!(!d.status().playing, "{what}: playing at the end");
     d.command("goto 03:11:50").await;
-    d.until(what, "outside", |d| {
+    d.until(&format!("{what}: outside"), |d| {
         d.flash()
             .starts_with(":goto 03:11:50: outside the recording")
     })
@@ -241,12 +151,12 @@ async fn follows(what: &str, mut writer: Writer, enc: &mut Encoder, d: &mut Driv
     // timeline's end moves on
     tokio::task::block_in_place(|| writer.record(enc, 60..90));
     d.key(KeyCode::Char(']')).await;
-    d.until(what, "refresh 60", |d| {
+    d.until(&format!("{what}: refresh 60"), |d| {
         screen(&d.app).contains("refresh 60 */")
     })
     .await;
     // (the status follows the updates of an answer)
-    d.until(what, "the timeline's end at refresh 89", |d| {
+    d.until(&format!("{what}: the timeline's end at refresh 89"), |d| {
         d.status().last_ms == ms(89)
     })
     .await;
@@ -254,33 +164,36 @@ async fn follows(what: &str, mut writer: Writer, enc: &mut Encoder, d: &mut Driv
     // and on: a time recorded since is no longer outside the recording
     tokio::task::block_in_place(|| writer.record(enc, 90..120));
     d.command("goto 03:11:50").await;
-    d.until(what, "refresh 110", |d| {
+    d.until(&format!("{what}: refresh 110"), |d| {
         screen(&d.app).contains("refresh 110 */")
     })
     .await;
     // (the status follows the updates of an answer)
-    d.until(what, "the timeline's end at refresh 119", |d| {
+    d.until(&format!("{what}: the timeline's end at refresh 119"), |d| {
         d.status().last_ms == ms(119)
     })
     .await;
     // the marks of what was appended: read on by the marks' thread, binned on the new span
-    d.until(what, "a slow mark at refresh 92", |d| {
-        d.marks_at(92) & mark::SLOW != 0
+    d.until(&format!("{what}: a slow mark at refresh 92"), |d| {
+        marks_at(d, 92) & mark::SLOW != 0
     })
     .await;
-    assert_eq!(d.marks_at(30) & mark::SLOW, 0, "{what}");
+    assert_eq!(marks_at(d, 30) & mark::SLOW, 0, "{what}");
 
     // at the end again: play starts once the recording has grown
     d.command("goto 03:11:59").await;
-    d.until(what, "refresh 119", |d| {
+    d.until(&format!("{what}: refresh 119"), |d| {
         screen(&d.app).contains("refresh 119 */")
     })
     .await;
     tokio::task::block_in_place(|| writer.record(enc, 120..130));
     d.key(KeyCode::Char('P')).await;
-    d.until(what, "playing", |d| d.status().playing).await;
-    d.until(what, "played on", |d| d.status().cursor_ms > ms(119))
+    d.until(&format!("{what}: playing"), |d| d.status().playing)
         .await;
+    d.until(&format!("{what}: played on"), |d| {
+        d.status().cursor_ms > ms(119)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,7 +203,7 @@ async fn a_file_still_being_recorded_is_followed() {
     let mut enc = Encoder::new().unwrap().with_keyframe_every(20);
     let mut writer = Writer::File(Store::create(&path).unwrap());
     writer.record(&mut enc, 0..60);
-    let mut d = Driven::start(&path, None).await;
+    let mut d = start(&path, None).await;
     follows("file", writer, &mut enc, &mut d).await;
 }
 
@@ -314,6 +227,6 @@ async fn a_store_recording_still_being_written_is_followed() {
     .await
     .unwrap();
     let mut enc = enc;
-    let mut d = Driven::start(Path::new(&target), Some(id)).await;
+    let mut d = start(Path::new(&target), Some(id)).await;
     follows("postgres", writer, &mut enc, &mut d).await;
 }

@@ -26,24 +26,21 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use stacktop::app::App;
+use crossterm::event::KeyCode;
 use stacktop::base::Dur;
 use stacktop::config::Config;
-use stacktop::messages::{Effect, Payload, Update, UPDATE_CHANNEL};
+use stacktop::messages::{Payload, Update, UPDATE_CHANNEL};
 use stacktop::pg::activity::{PgSnapshot, Session, SessionState};
 use stacktop::record::codec::Encoder;
 use stacktop::record::pg_store::{bare_env, PgStore, CALL_TIMEOUT};
 use stacktop::record::store::{SqliteReader, Store};
-use stacktop::replay::{source, tui};
-use stacktop::sources::SourceHandles;
-use stacktop::theme::Theme;
+use stacktop::replay::tui;
 use stacktop::wire::{SourceHealth, ViewKind};
 use support::pg::{Pg, PgOpts};
-use support::replay::{screen, H, W};
+use support::replay::screen;
+use support::replay_player::{Driven, LIMIT};
 use tokio::sync::mpsc;
 
-const LIMIT: Duration = Duration::from_secs(20);
 const REFRESHES: i64 = 600;
 const SLEEP: &str = "SELECT pg_sleep(600)";
 
@@ -145,119 +142,6 @@ async fn open(path: &Path, id: Option<i64>) -> tui::Opened {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The app and the replay source as `stacktop replay` runs them, minus the terminal: keys go
-/// to the app, its replay commands to the source's channels (as the run loop sends them),
-/// and the source's updates back to the app.
-struct Driven {
-    app: App,
-    rx: mpsc::Receiver<Update>,
-    handles: SourceHandles,
-    player: std::thread::JoinHandle<()>,
-    /// cursor statuses applied (one ends every answer of the player)
-    statuses: u64,
-}
-
-impl Driven {
-    fn start(o: tui::Opened) -> Driven {
-        let mut app = App::new(
-            config(),
-            Theme::builtin_default(),
-            o.start.unwrap_or_default(),
-        );
-        app.resize(W, H);
-        app.apply(tui::status_update(&o.status));
-        let (tx, rx) = mpsc::channel(UPDATE_CHANNEL);
-        let (handles, player) = source::spawn(o.cursor, o.status, o.rules, o.target, tx);
-        Driven {
-            app,
-            rx,
-            handles,
-            player,
-            statuses: 0,
-        }
-    }
-
-    /// Applies the source's updates until `done` holds; false after `limit`.
-    async fn pump_until(&mut self, limit: Duration, mut done: impl FnMut(&Driven) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !done(self) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(u)) => {
-                    if matches!(u.payload, Payload::Replay(_)) {
-                        self.statuses += 1;
-                    }
-                    self.app.apply(u);
-                    self.app.tick(Local::now());
-                }
-                Ok(None) => panic!("the replay source ended"),
-                Err(_) => return false,
-            }
-        }
-        true
-    }
-
-    /// Waits for the timeline's marks to be read (after that, only commands bring statuses).
-    async fn settle(&mut self) {
-        let ok = self
-            .pump_until(LIMIT, |d| {
-                d.app.replay.as_ref().is_some_and(|r| r.scanned_pct == 100)
-            })
-            .await;
-        assert!(ok, "marks never read:\n{}", screen(&self.app));
-    }
-
-    /// A key as the terminal sends it; when it sends a command, waits for the answer.
-    async fn key(&mut self, code: KeyCode) {
-        let mods = if matches!(code, KeyCode::Char(c) if c.is_ascii_uppercase()) {
-            KeyModifiers::SHIFT
-        } else {
-            KeyModifiers::NONE
-        };
-        let effects = self.app.handle_key(KeyEvent::new(code, mods));
-        let effects = self.app.replay_guard(effects);
-        let mut sent = false;
-        for e in effects {
-            if let Effect::ToSource(view, cmd) = e {
-                self.handles[&view].try_send(cmd).unwrap();
-                sent = true;
-            }
-        }
-        if sent {
-            let want = self.statuses + 1;
-            let ok = self.pump_until(LIMIT, |d| d.statuses >= want).await;
-            assert!(ok, "no answer to {code:?}:\n{}", screen(&self.app));
-        }
-    }
-
-    async fn command(&mut self, line: &str) {
-        self.key(KeyCode::Char(':')).await;
-        for c in line.chars() {
-            self.key(KeyCode::Char(c)).await;
-        }
-        self.key(KeyCode::Enter).await;
-    }
-
-    fn flash(&self) -> String {
-        self.app
-            .flash
-            .as_ref()
-            .map(|f| f.text.clone())
-            .unwrap_or_default()
-    }
-
-    fn store_error(&self) -> Option<String> {
-        self.app.replay.as_ref().and_then(|r| r.store_error.clone())
-    }
-
-    fn status_line(&self) -> String {
-        screen(&self.app)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
 /// Runs the same commands (a `:` line, then keys) on a file replay and a PostgreSQL one and
 /// asserts the whole screens are equal after each; returns how many were compared.
 async fn compare(
@@ -347,8 +231,8 @@ async fn a_postgres_store_replays_the_screens_of_the_same_records_in_a_file() {
     let file = dir.path().join(&name);
     std::fs::rename(&live_file, &file).unwrap();
 
-    let mut a = Driven::start(open(&file, None).await);
-    let mut b = Driven::start(open(Path::new(&target), Some(id)).await);
+    let mut a = Driven::start(open(&file, None).await, config());
+    let mut b = Driven::start(open(Path::new(&target), Some(id)).await, config());
     a.settle().await;
     b.settle().await;
     let status = b.status_line();
@@ -391,8 +275,8 @@ async fn a_postgres_store_replays_the_screens_of_the_same_records_in_a_file() {
     let name = format!("long #{id}");
     let file = dir.path().join(&name);
     generate_file(&file);
-    let mut a = Driven::start(open(&file, None).await);
-    let mut b = Driven::start(open(Path::new(&target), Some(id)).await);
+    let mut a = Driven::start(open(&file, None).await, config());
+    let mut b = Driven::start(open(Path::new(&target), Some(id)).await, config());
     a.settle().await;
     b.settle().await;
     let (jump, jump_back) = (KeyCode::Char('}'), KeyCode::Char('{'));
@@ -423,7 +307,7 @@ async fn a_store_gone_mid_replay_is_said_keys_answer_and_the_replay_comes_back()
     let id = tokio::task::spawn_blocking(move || generate(&t, "gone"))
         .await
         .unwrap();
-    let mut d = Driven::start(open(Path::new(&target), Some(id)).await);
+    let mut d = Driven::start(open(Path::new(&target), Some(id)).await, config());
     d.settle().await;
 
     // the server hangs: a far :goto (read from the store) waits for the store's timeout only

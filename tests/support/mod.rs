@@ -16,6 +16,7 @@
 //! - `replay`  — a live App recording itself, and an App fed a recording's decoded records up
 //!   to an instant T (replayed screens and batch JSON against the live ones).
 //! - `replay_cursor` — an App fed by the TUI replay's own time cursor (play, `:goto`).
+//! - `replay_player` — the App and the replay source's threads, keys routed like the run loop.
 //!
 //! `screen.rs` (render the App into a TestBackend, read rows, find text, the detail-pane
 //! indicator) needs no servers: view tests include it alone with `#[path]`.
@@ -30,5 +31,6 @@ pub mod pg_ui;
 pub mod proc;
 pub mod replay;
 pub mod replay_cursor;
+pub mod replay_player;
 pub mod varnish;
 pub mod webhook;
