@@ -112,7 +112,7 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Record the configured sources without a terminal until SIGINT/SIGTERM (flight recorder).
     Record(RecordArgs),
-    /// Print a recording (`--batch --json`, optionally `--from T --to T`).
+    /// Replay a recording in the TUI, or print it (`--batch --json`, `--from T --to T`).
     Replay(ReplayArgs),
 }
 
@@ -125,12 +125,13 @@ pub struct RecordArgs {
     pub path: Option<PathBuf>,
 }
 
-/// `stacktop replay PATH`: the records of a recording, as the live batch output.
+/// `stacktop replay [PATH]`: a recording in the TUI, or its records as the live batch output.
 #[derive(Debug, Args, Default)]
 pub struct ReplayArgs {
-    /// The recording file, or a PostgreSQL server (`postgres://…`) recorded into.
+    /// The recording file, or a PostgreSQL server (`postgres://…`) recorded into (default:
+    /// `[record] path`, else the state directory: where `stacktop record` writes).
     #[arg(value_name = "PATH")]
-    pub path: PathBuf,
+    pub path: Option<PathBuf>,
     /// List the recordings (a PostgreSQL server holds one per recorder start) and exit.
     #[arg(long)]
     pub list: bool,
@@ -143,6 +144,13 @@ pub struct ReplayArgs {
     /// Up to this time (same forms as --from).
     #[arg(long, value_name = "T")]
     pub to: Option<String>,
+}
+
+impl ReplayArgs {
+    /// The recording to replay: PATH, else where `stacktop record` writes with this config.
+    pub fn target(&self, record: &crate::record::RecordConfig) -> PathBuf {
+        self.path.clone().unwrap_or_else(|| record.file())
+    }
 }
 
 #[derive(Debug, Args, Default)]

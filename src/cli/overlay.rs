@@ -182,6 +182,11 @@ impl Cli {
                 }
             }
             Some(Command::Repl(a)) => a.overlay(&mut t),
+            Some(Command::Record(a)) => {
+                if let Some(path) = &a.path {
+                    set(&mut t, "record.path", p(path));
+                }
+            }
             Some(Command::Spotify(a)) => {
                 let strs = [
                     ("spotify.backend", &a.backend),

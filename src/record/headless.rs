@@ -13,13 +13,7 @@ use crate::wire::exit;
 pub async fn run(cfg: &Config, signals: &mut Signals) -> i32 {
     let path = cfg.record.file();
     let shown = super::store::display_target(&path);
-    let recorder = match Recorder::start(RecorderOptions::new(path.clone(), &cfg.record)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("stacktop: {e}");
-            return exit::RUNTIME;
-        }
-    };
+    // the sources first: with none configured, no recording is created
     let (tx, mut rx) = tokio::sync::mpsc::channel(UPDATE_CHANNEL);
     let (sources, errors) = crate::sources::Sources::start_configured(cfg, tx);
     for e in &errors {
@@ -34,6 +28,14 @@ pub async fn run(cfg: &Config, signals: &mut Signals) -> i32 {
         );
         return exit::USAGE;
     }
+    // (their first updates wait in the channel meanwhile)
+    let recorder = match Recorder::start(RecorderOptions::new(path.clone(), &cfg.record)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("stacktop: {e}");
+            return exit::RUNTIME;
+        }
+    };
     eprintln!("stacktop: recording to {shown}");
     let code = loop {
         tokio::select! {

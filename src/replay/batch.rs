@@ -29,14 +29,15 @@ const BATCH: usize = 512;
 
 /// Runs `stacktop replay`; returns the exit code.
 pub fn run(args: &ReplayArgs, cfg: Config) -> i32 {
+    let path = args.target(&cfg.record);
     if args.list {
-        return list(&args.path);
+        return list(&path);
     }
     if !cfg.batch.json {
         eprintln!("stacktop: replay: --batch prints JSON lines only: add --json");
         return exit::USAGE;
     }
-    let reader = match Reader::open_recording(&args.path, args.recording) {
+    let reader = match Reader::open_recording(&path, args.recording) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("stacktop: {e}");

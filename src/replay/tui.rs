@@ -109,7 +109,8 @@ pub fn status_update(status: &ReplayStatus) -> Update {
 
 /// Runs the TUI on the recording; returns the exit code.
 pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtime::Runtime) -> i32 {
-    let mut opened = match open_recording(&args.path, args.recording, &cfg) {
+    let path = args.target(&cfg.record);
+    let mut opened = match open_recording(&path, args.recording, &cfg) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("stacktop: {e}");
@@ -128,7 +129,7 @@ pub fn run(args: &ReplayArgs, cfg: Config, theme: Theme, runtime: &tokio::runtim
             if opened.target.is_remote() {
                 eprintln!("stacktop: {e}"); // the server's messages name it
             } else {
-                eprintln!("stacktop: recording {}: {e}", args.path.display());
+                eprintln!("stacktop: recording {}: {e}", path.display());
             }
             return exit::RUNTIME;
         }
