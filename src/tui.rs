@@ -16,8 +16,7 @@ use crate::app::App;
 use crate::messages::{Effect, Payload, Update};
 use crate::signals::{Signals, Stop};
 use crate::wire::{Level, ViewKind};
-use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
+use crossterm::event::Event;
 use ratatui::backend::CrosstermBackend;
 use std::io::Write;
 use std::path::PathBuf;
@@ -119,6 +118,38 @@ pub fn tty_gone() -> bool {
     hung
 }
 
+/// The terminal's input, read on a thread of its own. crossterm's reader spins for ever on a
+/// terminal that was hung up (its read loop retries on EOF and on EIO), and on the loop's own
+/// thread that kept the loop from ever looking at the clock again: with SIGHUP ignored
+/// (`nohup`), a dropped ssh session left stacktop running at 100 % CPU, its connections open.
+/// Here it can only hold this thread, until the loop's once-a-second [`tty_gone`] ends the
+/// process. The channel closes when the terminal is gone or its input fails (after the error).
+fn spawn_input() -> std::io::Result<mpsc::Receiver<std::io::Result<Event>>> {
+    let (tx, rx) = mpsc::channel(64);
+    std::thread::Builder::new()
+        .name("stacktop-input".into())
+        .spawn(move || loop {
+            if tx.is_closed() || tty_gone() {
+                return;
+            }
+            match crossterm::event::poll(Duration::from_millis(200)) {
+                Ok(false) => {}
+                Ok(true) => {
+                    let ev = crossterm::event::read();
+                    let failed = ev.is_err();
+                    if tx.blocking_send(ev).is_err() || failed {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        })?;
+    Ok(rx)
+}
+
 /// Raw mode and the alternate screen, and a terminal drawing on them.
 fn enter() -> std::io::Result<Term> {
     crossterm::terminal::enable_raw_mode()?;
@@ -192,7 +223,7 @@ async fn event_loop(
     sources: &mut Sources,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
-    let mut events = EventStream::new();
+    let mut events = spawn_input()?;
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let frame = Duration::from_millis(1000 / u64::from(app.config.ui.fps.clamp(1, 60)));
@@ -225,7 +256,7 @@ async fn event_loop(
         let until_frame = frame.saturating_sub(last_draw.elapsed());
         let mut effects = Vec::new();
         tokio::select! {
-            ev = events.next() => match ev {
+            ev = events.recv() => match ev {
                 Some(Ok(Event::Key(key))) => effects = app.handle_key(key),
                 Some(Ok(Event::Resize(w, h))) => app.resize(w, h),
                 Some(Ok(_)) => {}
