@@ -115,6 +115,30 @@ impl Lab {
     }
 }
 
+/// A failed test leaves the fake varnishlog behind (stacktop was killed before it could end
+/// it): ended here by PID, when it is still the lab's (its command line names the lab's dir).
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for name in ["grandchild.pid", "child.pid"] {
+            let Some(pid) = std::fs::read_to_string(self.path(name))
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let ours = String::from_utf8_lossy(&cmdline);
+            let dir = self.dir.path().display().to_string();
+            if alive(pid) && (ours.contains(&dir) || ours.starts_with("sleep\u{0}1000")) {
+                // SAFETY: kill() only sends a signal.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
 fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // the state follows the parenthesised command name
