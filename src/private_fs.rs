@@ -64,7 +64,8 @@ pub fn state_dir_in(xdg_state_home: Option<&str>, home: Option<&Path>) -> Option
 /// Under stacktop's own state or data directory (`$XDG_STATE_HOME/stacktop`,
 /// `$XDG_DATA_HOME/stacktop`, or their `~/.local/...` defaults).
 fn is_own_dir(dir: &Path) -> bool {
-    let home_state = dirs::home_dir().map(|h| h.join(".local/state/stacktop"));
+    // (`$XDG_STATE_HOME` elsewhere: the home's default is stacktop's too)
+    let home_state = state_dir_in(None, dirs::home_dir().as_deref());
     [
         state_dir(),
         home_state,

@@ -19,13 +19,14 @@ use tokio::sync::mpsc::Receiver;
 
 const SEC: Duration = Duration::from_secs(1);
 
-/// Next connected snapshot that lists `pid` running the statement it was given.
 /// The backend runs the statement the test gave it: `Pg::running` asks for the backend's pid
-/// first, and a refresh taken between the two shows `SELECT pg_backend_pid()` as its query.
+/// first, and a refresh taken between the two (still queued when the test reads) shows
+/// `SELECT pg_backend_pid()` as its query.
 fn running_its_statement(x: &Session) -> bool {
     x.state == SessionState::Active && !x.query.contains("pg_backend_pid")
 }
 
+/// Next connected snapshot that lists `pid` running the statement it was given.
 async fn with_session(rx: &mut Receiver<PgSnapshot>, pid: i32) -> PgSnapshot {
     let deadline = Instant::now() + 15 * SEC;
     loop {

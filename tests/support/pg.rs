@@ -456,10 +456,9 @@ impl Pg {
         let client = Arc::new(client);
         let pid = backend_pid(&client).await;
         let c2 = client.clone();
-        let sql = sql.to_string();
-        let sent = sql.to_string();
-        let task = tokio::spawn(async move { c2.simple_query(&sql).await.map(|_| ()) });
-        self.wait_running(pid, &sent).await;
+        let owned = sql.to_string();
+        let task = tokio::spawn(async move { c2.simple_query(&owned).await.map(|_| ()) });
+        self.wait_running(pid, sql).await;
         Backend {
             pid,
             client,
@@ -472,27 +471,13 @@ impl Pg {
     /// refresh taken before the server sees it shows the backend's previous query
     /// (`SELECT pg_backend_pid()`), which tests looking at the row would then read.
     async fn wait_running(&self, pid: i32, sql: &str) {
-        let admin = self.admin().await;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let row = admin
-                .query_one(
-                    "SELECT count(*) FILTER (WHERE left(query, 1000) = left($2, 1000)), count(*) \
-                     FROM pg_stat_activity WHERE pid = $1",
-                    &[&pid, &sql],
-                )
-                .await
-                .unwrap();
-            let (shown, listed): (i64, i64) = (row.get(0), row.get(1));
-            if shown == 1 || listed == 0 {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pid {pid} did not start {sql:?} within 15 s"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.wait_until_with(
+            "SELECT coalesce(bool_or(left(query, 1000) = left($2, 1000)), true) \
+             FROM pg_stat_activity WHERE pid = $1",
+            &[&pid, &sql],
+            Duration::from_secs(15),
+        )
+        .await;
     }
 
     /// A backend left idle in transaction (BEGIN; SELECT 1).
@@ -536,22 +521,31 @@ impl Pg {
 
     /// Polls `sql` (one boolean) until true, panicking after `limit`.
     pub async fn wait_until(&self, sql: &str, limit: Duration) {
+        self.wait_until_with(sql, &[], limit).await;
+    }
+
+    /// [`Pg::wait_until`] with parameters (`$1`…).
+    pub async fn wait_until_with(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        limit: Duration,
+    ) {
         let admin = self.admin().await;
         let deadline = Instant::now() + limit;
         loop {
-            let rows = admin.simple_query(sql).await.unwrap();
-            let ok = rows.iter().any(|m| match m {
-                SimpleQueryMessage::Row(r) => r.get(0) == Some("t"),
-                _ => false,
-            });
-            if ok {
+            let rows = admin.query(sql, params).await.unwrap();
+            if rows
+                .iter()
+                .any(|r| r.get::<_, Option<bool>>(0) == Some(true))
+            {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "condition not met within {limit:?}: {sql}"
+                "condition not met within {limit:?}: {sql} {params:?}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
